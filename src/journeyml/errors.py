@@ -1,0 +1,125 @@
+"""One error hierarchy for journeyml.
+
+Every error carries a stable machine-readable ``code``, the HTTP status an API should answer
+with, and optionally the offending ``field``. Messages follow one rule: say what was expected,
+what was got, and what to do about it.
+
+>>> err = MissingColumnError("timestamp", available=["id", "time"])
+>>> err.code, err.http_status, err.field
+('missing_column', 422, 'timestamp')
+>>> isinstance(err, JourneyMLError)
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+class JourneyMLError(Exception):
+    """Root of every error journeyml raises on purpose."""
+
+    code: str = "journeyml_error"
+    http_status: int = 500
+
+    def __init__(self, message: str, *, field: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description, as the HTTP API returns it."""
+        out: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.field is not None:
+            out["field"] = self.field
+        if self.details is not None:
+            out["details"] = self.details
+        return out
+
+
+# --- data ------------------------------------------------------------------------------------
+class DataError(JourneyMLError):
+    """Input events are not usable as given."""
+
+    code = "invalid_data"
+    http_status = 422
+
+
+class MissingColumnError(DataError):
+    code = "missing_column"
+
+    def __init__(self, column: str, *, available: Iterable[str], hint: str = "") -> None:
+        avail = ", ".join(map(str, available)) or "(none)"
+        msg = (
+            f"expected a column {column!r} in the events, got columns: {avail}. "
+            f"{hint or 'Map your column onto it in the mapping file (columns: ...).'}"
+        )
+        super().__init__(msg, field=column)
+
+
+class ValidationFailedError(DataError):
+    """Strict validation found rows that break a rule."""
+
+    code = "validation_failed"
+
+
+class EmptyDataError(DataError):
+    code = "empty_data"
+
+
+# --- configuration ------------------------------------------------------------------------------
+class ConfigError(JourneyMLError):
+    """A configuration file or argument is wrong."""
+
+    code = "invalid_config"
+    http_status = 400
+
+
+# --- requests (HTTP API) ------------------------------------------------------------------------
+class RequestError(JourneyMLError):
+    """A prediction request is malformed."""
+
+    code = "invalid_request"
+    http_status = 422
+
+
+class UnknownTaskError(RequestError):
+    code = "unknown_task"
+
+
+class PayloadTooLargeError(RequestError):
+    code = "payload_too_large"
+    http_status = 413
+
+
+class UnauthorizedError(RequestError):
+    code = "unauthorized"
+    http_status = 401
+
+
+# --- models -----------------------------------------------------------------------------------
+class ModelError(JourneyMLError):
+    code = "model_error"
+    http_status = 503
+
+
+class ModelNotFoundError(ModelError):
+    code = "model_not_found"
+
+
+class FingerprintMismatchError(ModelError):
+    """A model was trained on other features than this code builds."""
+
+    code = "feature_fingerprint_mismatch"
+
+
+class NotFittedError(JourneyMLError):
+    code = "not_fitted"
+    http_status = 500
+
+
+class TrainingError(JourneyMLError):
+    code = "training_failed"
+    http_status = 500

@@ -1,0 +1,118 @@
+"""The canonical event frame every part of journeyml works on.
+
+One row per touchpoint event. Required: ``customer_id`` (str), ``timestamp`` (UTC),
+``touchpoint`` (str). Optional: ``channel`` (str, default ``"unknown"``), ``stage`` (str or
+missing), ``value`` (float or NaN). Any further column is an attribute, kept as it is.
+
+>>> import pandas as pd
+>>> raw = pd.DataFrame({"customer_id": [2, 1], "timestamp": ["2024-01-02", "2024-01-01"],
+...                     "touchpoint": ["visit", "ad"]})
+>>> ev = to_canonical(raw)
+>>> list(ev.columns)
+['customer_id', 'timestamp', 'touchpoint', 'channel', 'stage', 'value']
+>>> ev["customer_id"].tolist(), ev["channel"].tolist(), str(ev["timestamp"].dtype)
+(['1', '2'], ['unknown', 'unknown'], 'datetime64[ns, UTC]')
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from journeyml.errors import DataError, MissingColumnError
+
+CUSTOMER_ID: Final = "customer_id"
+TIMESTAMP: Final = "timestamp"
+TOUCHPOINT: Final = "touchpoint"
+CHANNEL: Final = "channel"
+STAGE: Final = "stage"
+VALUE: Final = "value"
+
+REQUIRED_COLUMNS: Final = (CUSTOMER_ID, TIMESTAMP, TOUCHPOINT)
+CANONICAL_COLUMNS: Final = (CUSTOMER_ID, TIMESTAMP, TOUCHPOINT, CHANNEL, STAGE, VALUE)
+DEFAULT_CHANNEL: Final = "unknown"
+
+#: The five canonical stages of the marketing funnel, in funnel order.
+CANONICAL_STAGES: Final = ("awareness", "consideration", "conversion", "retention", "advocacy")
+
+TIMESTAMP_DTYPE: Final = "datetime64[ns, UTC]"
+
+
+def to_utc(values: pd.Series, *, timezone: str = "UTC", column: str = TIMESTAMP) -> pd.Series:
+    """Parse timestamps; naive ones are taken to be in ``timezone``; return ns UTC.
+
+    Raises :class:`DataError` naming the first unparseable values.
+    """
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        parsed = values
+    else:
+        parsed = pd.to_datetime(values, errors="coerce", utc=False, format="mixed")
+        bad = parsed.isna() & values.notna()
+        if bad.any():
+            rows = np.flatnonzero(bad.to_numpy())[:5].tolist()
+            examples = values[bad].astype(str).head(3).tolist()
+            raise DataError(
+                f"expected parseable timestamps in column {column!r}, got {int(bad.sum())} that "
+                f"are not (rows {rows}, e.g. {examples}). Fix the values or set a format.",
+                field=column,
+            )
+        if not isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            parsed = parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
+    return parsed.dt.tz_convert("UTC").astype(TIMESTAMP_DTYPE)
+
+
+def to_canonical(frame: pd.DataFrame, *, timezone: str = "UTC") -> pd.DataFrame:
+    """Return ``frame`` as a canonical event frame: typed, UTC, sorted, with a fresh index.
+
+    Sorting is by customer, timestamp, then touchpoint, so that the order of input rows
+    never matters. Attribute columns are kept after the canonical ones.
+    """
+    for col in REQUIRED_COLUMNS:
+        if col not in frame.columns:
+            raise MissingColumnError(col, available=frame.columns)
+    out = pd.DataFrame(index=frame.index)
+    ids = frame[CUSTOMER_ID]
+    if ids.isna().any():
+        rows = np.flatnonzero(ids.isna().to_numpy())[:5].tolist()
+        raise DataError(
+            f"expected a customer_id on every event, got {int(ids.isna().sum())} missing "
+            f"(rows {rows}). Drop those rows or validate with the lenient policy.",
+            field=CUSTOMER_ID,
+        )
+    out[CUSTOMER_ID] = ids.astype(str).astype(object)
+    out[TIMESTAMP] = to_utc(frame[TIMESTAMP], timezone=timezone)
+    if out[TIMESTAMP].isna().any():
+        raise DataError(
+            "expected a timestamp on every event, got missing values. "
+            "Drop those rows or validate with the lenient policy.",
+            field=TIMESTAMP,
+        )
+    out[TOUCHPOINT] = frame[TOUCHPOINT].astype(str).astype(object)
+    if CHANNEL in frame.columns:
+        out[CHANNEL] = frame[CHANNEL].fillna(DEFAULT_CHANNEL).astype(str).astype(object)
+    else:
+        out[CHANNEL] = DEFAULT_CHANNEL
+    if STAGE in frame.columns:
+        stage = frame[STAGE].astype(object)
+        out[STAGE] = stage.where(stage.notna(), None).map(lambda s: None if s is None else str(s))
+    else:
+        out[STAGE] = None
+    out[STAGE] = out[STAGE].astype(object)
+    if VALUE in frame.columns:
+        out[VALUE] = pd.to_numeric(frame[VALUE], errors="raise").astype("float64")
+    else:
+        out[VALUE] = np.nan
+    for col in frame.columns:
+        if col not in CANONICAL_COLUMNS:
+            out[col] = frame[col]
+    out = out.sort_values([CUSTOMER_ID, TIMESTAMP, TOUCHPOINT], kind="stable")
+    return out.reset_index(drop=True)
+
+
+def is_canonical(frame: pd.DataFrame) -> bool:
+    """True if ``frame`` has the canonical columns with the canonical timestamp dtype."""
+    return all(c in frame.columns for c in CANONICAL_COLUMNS) and str(
+        frame[TIMESTAMP].dtype
+    ) == TIMESTAMP_DTYPE
