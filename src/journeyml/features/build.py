@@ -1,0 +1,238 @@
+"""``build_features``: the one feature code path for training, batch scoring and the API.
+
+Features for a cutoff ``(customer_id, as_of)`` use only that customer's events strictly before
+``as_of``. :class:`FeatureBuilder` learns the vocabularies (a :class:`FeatureSpec`) from
+training events; :func:`build_features` (frames) and :func:`journey_features` (one journey as
+event dicts, no pandas) both encode into :class:`EventArrays` and call :func:`compute_features`.
+
+A tiny example, checkable by eye (one customer, three events):
+
+>>> import pandas as pd
+>>> ev = pd.DataFrame({
+...     "customer_id": ["a", "a", "a"],
+...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-09"], utc=True),
+...     "touchpoint": ["visit", "support_call", "support_call"],
+...     "channel": ["web", "phone", "phone"],
+... })
+>>> spec = FeatureBuilder(windows_days=(7,)).fit(ev).spec_
+>>> cut = pd.DataFrame({"customer_id": ["a"], "as_of": pd.to_datetime(["2024-01-09"], utc=True)})
+>>> X = build_features(ev, cut, spec)
+>>> X.loc[0, ["count_events_all", "count_touchpoint_support_call_7d", "days_since_last_event"]]
+... # the event at 2024-01-09 is not before as_of
+count_events_all                    2.0
+count_touchpoint_support_call_7d    1.0
+days_since_last_event               4.0
+Name: 0, dtype: float64
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from journeyml.errors import ConfigError, DataError, MissingColumnError, NotFittedError
+from journeyml.events.schema import (
+    CANONICAL_STAGES,
+    CHANNEL,
+    CUSTOMER_ID,
+    STAGE,
+    TOUCHPOINT,
+    to_canonical,
+    is_canonical,
+)
+from journeyml.features import attributes, counts, recency, sequence, sessions, values
+from journeyml.features.arrays import EventArrays, encode_frame, encode_records, _to_ns
+from journeyml.features.context import Context
+from journeyml.features.spec import FeatureDef, FeatureParams, FeatureSpec, slug
+
+AS_OF = "as_of"
+N_EVENTS = "n_events"
+
+#: feature families in column order
+FAMILIES = (counts, recency, sessions, sequence, values, attributes)
+
+
+def _top(values: pd.Series, k: int) -> tuple[str, ...]:
+    counts_ = values.dropna().astype(str).value_counts()
+    ranked = sorted(counts_.items(), key=lambda kv: (-kv[1], kv[0]))
+    return tuple(v for v, _ in ranked[:k])
+
+
+def _check_unique_slugs(name: str, vocab: Sequence[str]) -> None:
+    seen: dict[str, str] = {}
+    for v in vocab:
+        s = slug(v)
+        if s in seen:
+            raise ConfigError(
+                f"expected {name} values with distinct feature-name forms, got {seen[s]!r} and "
+                f"{v!r} (both '{s}'). Rename one in the mapping file.",
+                field=name,
+            )
+        seen[s] = v
+
+
+class FeatureBuilder:
+    """Learns a :class:`FeatureSpec` from training events (scikit-learn style).
+
+    Parameters are stored as given; :meth:`fit` sets ``spec_``.
+    """
+
+    def __init__(
+        self,
+        windows_days: Sequence[float] = (1, 7, 30, 90),
+        last_k: int = 3,
+        session_gap_minutes: float = 30.0,
+        top_n_transitions: int = 20,
+        max_touchpoints: int = 60,
+        max_channels: int = 20,
+        max_attribute_levels: int = 20,
+        trend_days: float = 7.0,
+        attributes: Sequence[str] = (),
+        stage_order: Sequence[str] | None = None,
+    ) -> None:
+        self.windows_days = windows_days
+        self.last_k = last_k
+        self.session_gap_minutes = session_gap_minutes
+        self.top_n_transitions = top_n_transitions
+        self.max_touchpoints = max_touchpoints
+        self.max_channels = max_channels
+        self.max_attribute_levels = max_attribute_levels
+        self.trend_days = trend_days
+        self.attributes = attributes
+        self.stage_order = stage_order
+
+    def params(self) -> FeatureParams:
+        return FeatureParams(
+            windows_days=tuple(float(w) if w != int(w) else int(w) for w in self.windows_days),
+            last_k=self.last_k,
+            session_gap_minutes=self.session_gap_minutes,
+            top_n_transitions=self.top_n_transitions,
+            max_touchpoints=self.max_touchpoints,
+            max_channels=self.max_channels,
+            max_attribute_levels=self.max_attribute_levels,
+            trend_days=self.trend_days,
+            attributes=tuple(self.attributes),
+            stage_order=None if self.stage_order is None else tuple(self.stage_order),
+        )
+
+    def fit(self, events: pd.DataFrame) -> FeatureBuilder:
+        params = self.params()
+        ev = events if is_canonical(events) else to_canonical(events)
+        touchpoints = _top(ev[TOUCHPOINT], params.max_touchpoints)
+        channels = _top(ev[CHANNEL], params.max_channels)
+        observed = set(ev[STAGE].dropna().astype(str))
+        if params.stage_order is not None:
+            stages = tuple(s for s in params.stage_order if s in observed) + tuple(
+                sorted(observed - set(params.stage_order))
+            )
+        elif observed and observed <= set(CANONICAL_STAGES):
+            stages = tuple(s for s in CANONICAL_STAGES if s in observed)
+        else:
+            stages = _top(ev[STAGE], 10_000)
+        kinds: dict[str, str] = {}
+        levels: dict[str, tuple[str, ...]] = {}
+        for a in params.attributes:
+            if a not in ev.columns:
+                raise MissingColumnError(a, available=ev.columns,
+                                         hint="Remove it from features.attributes or map it.")
+            col = ev[a]
+            if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+                kinds[a] = "numeric"
+            else:
+                kinds[a] = "categorical"
+                levels[a] = _top(col, params.max_attribute_levels)
+        for name, vocab in (("touchpoint", touchpoints), ("channel", channels), ("stage", stages)):
+            _check_unique_slugs(name, vocab)
+        base = FeatureSpec(params=params, touchpoints=touchpoints, channels=channels,
+                           stages=stages, features=(), attribute_kinds=kinds,
+                           attribute_levels=levels)
+        transitions: tuple[tuple[str, str], ...] = ()
+        if params.top_n_transitions > 0:
+            arr = encode_frame(ev, base)
+            transitions = sequence.learn_transitions(
+                base, {"touchpoint": arr.touchpoint, "stage": arr.stage}, arr.cust,
+                params.top_n_transitions)
+        base = FeatureSpec(params=params, touchpoints=touchpoints, channels=channels,
+                           stages=stages, features=(), transitions=transitions,
+                           attribute_kinds=kinds, attribute_levels=levels)
+        defs: list[FeatureDef] = []
+        for fam in FAMILIES:
+            defs.extend(fam.define(base))
+        names = [d.name for d in defs]
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise ConfigError(f"expected unique feature names, got duplicates {dup[:5]}")
+        self.spec_ = FeatureSpec(params=params, touchpoints=touchpoints, channels=channels,
+                                 stages=stages, features=tuple(defs), transitions=transitions,
+                                 attribute_kinds=kinds, attribute_levels=levels)
+        return self
+
+    def transform(self, events: pd.DataFrame, cutoffs: pd.DataFrame) -> pd.DataFrame:
+        if not hasattr(self, "spec_"):
+            raise NotFittedError("FeatureBuilder is not fitted: call fit(events) first.")
+        return build_features(events, cutoffs, self.spec_)
+
+
+def compute_features(
+    ev: EventArrays,
+    spec: FeatureSpec,
+    q_cust: np.ndarray,
+    as_of: np.ndarray,
+    n_events: np.ndarray | None = None,
+) -> np.ndarray:
+    """The feature matrix (n_cutoffs × n_features, float64; categorical codes as floats,
+    NaN for missing), columns in ``spec.names`` order."""
+    ctx = Context.build(ev, spec, q_cust, as_of, n_events)
+    cols: dict[str, np.ndarray] = {}
+    for fam in FAMILIES:
+        cols.update(fam.compute(ctx))
+    out = np.empty((ctx.n_queries, len(spec.features)), dtype=np.float64)
+    for j, f in enumerate(spec.features):
+        try:
+            out[:, j] = cols[f.name]
+        except KeyError as exc:  # a spec from other code
+            raise DataError(
+                f"expected the feature engine to produce {f.name!r}, but it does not. The model "
+                "was built by another version of journeyml: retrain it.",
+                field=f.name,
+            ) from exc
+    return out
+
+
+def _cutoff_arrays(cutoffs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    for col in (CUSTOMER_ID, AS_OF):
+        if col not in cutoffs.columns:
+            raise MissingColumnError(col, available=cutoffs.columns,
+                                     hint="Cutoffs need customer_id and as_of columns.")
+    as_of = pd.to_datetime(cutoffs[AS_OF], utc=True)
+    if as_of.isna().any():
+        raise DataError("expected an as_of time on every cutoff, got missing values.",
+                        field=AS_OF)
+    ns = as_of.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    n_ev = cutoffs[N_EVENTS].to_numpy(np.int64) if N_EVENTS in cutoffs.columns else None
+    return cutoffs[CUSTOMER_ID].astype(str).to_numpy(dtype=object), ns, n_ev
+
+
+def build_features(events: pd.DataFrame, cutoffs: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+    """Features for each cutoff row (same index as ``cutoffs``), from events before ``as_of``."""
+    ev = events if is_canonical(events) else to_canonical(events)
+    arr = encode_frame(ev, spec)
+    ids, as_of, n_ev = _cutoff_arrays(cutoffs)
+    X = compute_features(arr, spec, arr.customer_codes(ids), as_of, n_ev)
+    return pd.DataFrame(X, index=cutoffs.index, columns=spec.names)
+
+
+def journey_features(
+    customer_id: str,
+    records: Sequence[Mapping[str, Any]],
+    as_of: Any,
+    spec: FeatureSpec,
+) -> np.ndarray:
+    """Features of one journey given as event dicts (1 × n_features), for the serving path."""
+    arr = encode_records(customer_id, records, spec)
+    return compute_features(
+        arr, spec, np.zeros(1, np.int64), np.array([_to_ns(as_of)], dtype=np.int64)
+    )

@@ -1,0 +1,70 @@
+"""Counts of events by touchpoint, channel and stage over windows (and all history).
+
+Names: ``count_events_7d``, ``count_touchpoint_support_call_30d``, ``count_channel_web_all``,
+``count_stage_consideration_1d``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from journeyml.features.categories import range_counts_and_last
+from journeyml.features.context import Context
+from journeyml.features.spec import OTHER, FeatureDef, FeatureSpec, slug, window_label
+
+FAMILY = "count"
+_DIMENSIONS = ("touchpoint", "channel", "stage")
+
+
+def windows(spec: FeatureSpec) -> list[float | None]:
+    return [*spec.params.windows_days, None]
+
+
+def _span(w: float | None) -> str:
+    return "in all history" if w is None else f"in the last {w:g} days"
+
+
+def define(spec: FeatureSpec) -> list[FeatureDef]:
+    defs: list[FeatureDef] = []
+    for w in windows(spec):
+        wl = window_label(w)
+        defs.append(
+            FeatureDef(
+                f"count_events_{wl}", FAMILY, window_days=w,
+                template=f"{{value:g}} events {_span(w)}",
+            )
+        )
+        for dim in _DIMENSIONS:
+            for value in spec.vocabulary(dim):
+                defs.append(
+                    FeatureDef(
+                        f"count_{dim}_{slug(value)}_{wl}", FAMILY, source_type=dim,  # type: ignore[arg-type]
+                        source=value, window_days=w,
+                        template=f"{{value:g}} {value} {'' if dim == 'touchpoint' else dim + ' '}"
+                        f"events {_span(w)}",
+                    )
+                )
+    return defs
+
+
+def compute(ctx: Context) -> dict[str, np.ndarray]:
+    spec = ctx.spec
+    ws = windows(spec)
+    los = [ctx.window_start(w) for w in ws]
+    out: dict[str, np.ndarray] = {}
+    for w, lo in zip(ws, los, strict=True):
+        out[f"count_events_{window_label(w)}"] = (ctx.end - lo).astype(np.float64)
+    arrays = {"touchpoint": ctx.ev.touchpoint, "channel": ctx.ev.channel, "stage": ctx.ev.stage}
+    for dim in _DIMENSIONS:
+        vocab = spec.vocabulary(dim)
+        counts, last = range_counts_and_last(arrays[dim], len(vocab), los, ctx.end, want_last=True)
+        for w, mat in zip(ws, counts, strict=True):
+            wl = window_label(w)
+            for j, value in enumerate(vocab):
+                out[f"count_{dim}_{slug(value)}_{wl}"] = mat[:, j]
+        assert last is not None
+        ctx.cache[f"last:{dim}"] = last
+    return out
+
+
+__all__ = ["FAMILY", "OTHER", "compute", "define"]

@@ -1,0 +1,50 @@
+"""Recency: days since the last event, since the last event of each touchpoint and stage, and
+tenure (days since the first event). NaN when there is no such event before ``as_of``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from journeyml.features.categories import range_counts_and_last
+from journeyml.features.context import Context
+from journeyml.features.spec import FeatureDef, FeatureSpec, slug
+
+FAMILY = "recency"
+
+
+def define(spec: FeatureSpec) -> list[FeatureDef]:
+    defs = [
+        FeatureDef("days_since_last_event", FAMILY,
+                   template="last event {value:.1f} days before"),
+        FeatureDef("tenure_days", FAMILY, template="first seen {value:.0f} days before"),
+    ]
+    for dim in ("touchpoint", "stage"):
+        for value in spec.vocabulary(dim):
+            defs.append(
+                FeatureDef(
+                    f"days_since_{dim}_{slug(value)}", FAMILY, source_type=dim,  # type: ignore[arg-type]
+                    source=value,
+                    template=f"last {value}{'' if dim == 'touchpoint' else ' stage event'} "
+                    "{value:.1f} days before",
+                )
+            )
+    return defs
+
+
+def compute(ctx: Context) -> dict[str, np.ndarray]:
+    has = ctx.end > ctx.start
+    out = {
+        "days_since_last_event": ctx.days_before_as_of(ctx.end - 1, has),
+        "tenure_days": ctx.days_before_as_of(ctx.start, has),
+    }
+    arrays = {"touchpoint": ctx.ev.touchpoint, "stage": ctx.ev.stage}
+    for dim in ("touchpoint", "stage"):
+        vocab = ctx.spec.vocabulary(dim)
+        last = ctx.cache.get(f"last:{dim}")
+        if not isinstance(last, np.ndarray):
+            _, last = range_counts_and_last(arrays[dim], len(vocab), [], ctx.end, want_last=True)
+            assert last is not None
+        for j, value in enumerate(vocab):
+            idx = last[:, j]
+            out[f"days_since_{dim}_{slug(value)}"] = ctx.days_before_as_of(idx, idx >= ctx.start)
+    return out

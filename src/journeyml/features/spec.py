@@ -1,0 +1,174 @@
+"""FeatureSpec: what the features are, how they were encoded, and a fingerprint.
+
+A spec is learned by :class:`journeyml.features.FeatureBuilder` at training time and saved with
+every model. It owns the categorical encoding (vocabularies learned from the training events,
+anything unseen maps to ``"other"``), so models only ever receive numbers and nothing depends on
+pandas ``category`` surviving JSON or MLflow. Each :class:`FeatureDef` records its family and the
+touchpoint / channel / stage it is about, which is what lets explanations group contributions
+into root causes.
+
+>>> params = FeatureParams(windows_days=(7,))
+>>> spec = FeatureSpec(params=params, touchpoints=("visit",), channels=("web",),
+...                    stages=("awareness",), features=())
+>>> len(spec.fingerprint)
+16
+>>> FeatureSpec.from_dict(spec.to_dict()).fingerprint == spec.fingerprint
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from journeyml.errors import ConfigError
+
+#: Bumped whenever the meaning of any feature changes: models built by other code are refused.
+FEATURE_CODE_VERSION = "1"
+
+OTHER = "other"
+
+SourceType = Literal["touchpoint", "channel", "stage", "transition", "attribute", "journey"]
+
+
+def slug(text: str) -> str:
+    """A feature-name-safe form of a vocabulary value.
+
+    >>> slug("Wait - User"), slug("support_call"), slug("Queued|Awaiting Assignment")
+    ('wait_user', 'support_call', 'queued_awaiting_assignment')
+    """
+    out = re.sub(r"[^0-9a-zA-Z]+", "_", str(text)).strip("_").lower()
+    return out or "x"
+
+
+def window_label(days: float | None) -> str:
+    """``7`` → ``'7d'``, ``None`` (all history) → ``'all'``.
+
+    >>> window_label(7), window_label(0.5), window_label(None)
+    ('7d', '0.5d', 'all')
+    """
+    if days is None:
+        return "all"
+    return f"{days:g}d"
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    """The knobs of the feature engine (all parameters; nothing learned)."""
+
+    windows_days: tuple[float, ...] = (1, 7, 30, 90)
+    last_k: int = 3
+    session_gap_minutes: float = 30.0
+    top_n_transitions: int = 20
+    max_touchpoints: int = 60
+    max_channels: int = 20
+    max_attribute_levels: int = 20
+    trend_days: float = 7.0
+    attributes: tuple[str, ...] = ()
+    stage_order: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if any(w <= 0 for w in self.windows_days):
+            raise ConfigError(
+                f"expected positive feature windows in days, got {self.windows_days}",
+                field="windows_days",
+            )
+        if self.last_k < 0 or self.session_gap_minutes <= 0:
+            raise ConfigError(
+                "expected last_k >= 0 and session_gap_minutes > 0, got "
+                f"{self.last_k} and {self.session_gap_minutes}",
+                field="last_k",
+            )
+
+
+@dataclass(frozen=True)
+class FeatureDef:
+    """One feature column: its name, family, kind and what it is about."""
+
+    name: str
+    family: str
+    kind: Literal["numeric", "categorical"] = "numeric"
+    source_type: SourceType = "journey"
+    #: the touchpoint/channel/stage/attribute value the feature is about; ``None`` when the
+    #: feature's subject is its value in the row (e.g. ``last_touchpoint_1``).
+    source: str | None = None
+    window_days: float | None = None
+    #: for categorical features: the vocabulary its codes index into
+    vocabulary: str | None = None
+    #: a plain-words template; ``{value}`` is the feature value in the row
+    template: str = ""
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Everything needed to rebuild a model's features exactly: params, vocabularies, defs."""
+
+    params: FeatureParams
+    touchpoints: tuple[str, ...]
+    channels: tuple[str, ...]
+    stages: tuple[str, ...]
+    features: tuple[FeatureDef, ...]
+    transitions: tuple[tuple[str, str], ...] = ()
+    attribute_kinds: dict[str, str] = field(default_factory=dict)
+    attribute_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    code_version: str = FEATURE_CODE_VERSION
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    @property
+    def categorical_indices(self) -> list[int]:
+        return [i for i, f in enumerate(self.features) if f.kind == "categorical"]
+
+    def vocabulary(self, name: str) -> tuple[str, ...]:
+        """The values behind the codes of a categorical feature's vocabulary."""
+        if name == "touchpoint":
+            return (*self.touchpoints, OTHER)
+        if name == "channel":
+            return (*self.channels, OTHER)
+        if name == "stage":
+            return (*self.stages, OTHER)
+        if name.startswith("attribute:"):
+            return (*self.attribute_levels[name.split(":", 1)[1]], OTHER)
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["transitions"] = [list(t) for t in self.transitions]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FeatureSpec:
+        p = dict(d["params"])
+        p["windows_days"] = tuple(p["windows_days"])
+        p["attributes"] = tuple(p.get("attributes", ()))
+        if p.get("stage_order") is not None:
+            p["stage_order"] = tuple(p["stage_order"])
+        return cls(
+            params=FeatureParams(**p),
+            touchpoints=tuple(d["touchpoints"]),
+            channels=tuple(d["channels"]),
+            stages=tuple(d["stages"]),
+            features=tuple(FeatureDef(**f) for f in d["features"]),
+            transitions=tuple((a, b) for a, b in d.get("transitions", ())),
+            attribute_kinds=dict(d.get("attribute_kinds", {})),
+            attribute_levels={k: tuple(v) for k, v in d.get("attribute_levels", {}).items()},
+            code_version=str(d.get("code_version", "")),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> FeatureSpec:
+        return cls.from_dict(json.loads(text))
+
+    @property
+    def fingerprint(self) -> str:
+        """A short stable hash of everything that defines the features."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
