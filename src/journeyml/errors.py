@@ -69,6 +69,12 @@ class EmptyDataError(DataError):
     code = "empty_data"
 
 
+class ReaderError(DataError):
+    """An events file cannot be opened or parsed in the expected format."""
+
+    code = "unreadable_file"
+
+
 # --- configuration ------------------------------------------------------------------------------
 class ConfigError(JourneyMLError):
     """A configuration file or argument is wrong."""

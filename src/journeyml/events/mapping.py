@@ -1,0 +1,499 @@
+"""Column mappings: how a source log's columns become the canonical event frame.
+
+A mapping is a YAML file (see ``src/journeyml/mappings/*.yaml`` for complete examples)::
+
+    name: cdnow-master
+    reader: {format: csv, separator: whitespace}
+    columns:
+      customer_id: customer_id
+      timestamp: date
+      touchpoint: {constant: purchase}
+      value: dollar_value
+    event_attributes: [number_of_cds]
+    timestamp_format: "%Y%m%d"
+    stage_map: {purchase: conversion}
+
+A column is given as a source column name, ``{constant: text}`` or
+``{join: [col_a, col_b], sep: "|"}``. Unknown keys are errors that name the file and the key.
+
+>>> m = EventMapping.model_validate({"columns": {"customer_id": "id", "timestamp": "t",
+...     "touchpoint": {"join": ["a", "b"]}}, "stage_map": {"a|b": "conversion"}})
+>>> m.resolved_stage_mode, m.columns.touchpoint.source_columns
+('map', ['a', 'b'])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from journeyml.errors import ConfigError, EmptyDataError, MissingColumnError
+from journeyml.events.readers import ReaderOptions, read_raw
+from journeyml.events.report import ValidationReport
+from journeyml.events.schema import (
+    CANONICAL_STAGES,
+    CHANNEL,
+    CUSTOMER_ID,
+    STAGE,
+    TIMESTAMP,
+    TOUCHPOINT,
+    VALUE,
+    to_canonical,
+)
+from journeyml.events.validate import Rules, check_rows, enforce, summarize, write_rejects
+
+Stage = Literal["awareness", "consideration", "conversion", "retention", "advocacy"]
+StageMode = Literal["map", "activity", "column", "none"]
+if get_args(Stage) != CANONICAL_STAGES:  # pragma: no cover - guards the Literal above
+    raise ImportError("Stage literal out of sync with schema.CANONICAL_STAGES")
+
+
+class ColumnSource(BaseModel):
+    """Where one canonical column comes from: a column, a constant, or joined columns.
+
+    >>> ColumnSource.model_validate("CaseID").column
+    'CaseID'
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    column: str | None = None
+    constant: str | None = None
+    join: list[str] | None = Field(default=None, min_length=1)
+    sep: str = "|"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        return {"column": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ColumnSource:
+        given = [k for k in ("column", "constant", "join") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of a column name, {constant: ...} or {join: [...]}, "
+                f"got {given or 'none'}"
+            )
+        return self
+
+    @property
+    def source_columns(self) -> list[str]:
+        """The source columns this value is read from."""
+        if self.column is not None:
+            return [self.column]
+        return list(self.join or [])
+
+    def describe(self) -> str:
+        if self.column is not None:
+            return self.column
+        if self.join is not None:
+            return f"{self.sep.join(self.join)} (joined)"
+        return f"constant {self.constant!r}"
+
+
+class Columns(BaseModel):
+    """The ``columns:`` section: canonical column → source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    customer_id: ColumnSource
+    timestamp: ColumnSource
+    touchpoint: ColumnSource
+    channel: ColumnSource | None = None
+    stage: ColumnSource | None = None
+    value: ColumnSource | None = None
+
+
+class Outcomes(BaseModel):
+    """Dataset defaults for training configs: which touchpoints mean conversion or churn."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    conversion_touchpoints: list[str] = Field(default_factory=list)
+    churn_touchpoints: list[str] = Field(default_factory=list)
+
+    @field_validator("conversion_touchpoints", "churn_touchpoints", mode="before")
+    @classmethod
+    def _texts(cls, v: Any) -> Any:
+        return [str(x) for x in v] if isinstance(v, list) else v
+
+
+def _attributes(v: Any) -> Any:
+    if isinstance(v, list):
+        return {str(x): str(x) for x in v}
+    return v
+
+
+class EventMapping(BaseModel):
+    """A parsed mapping file. See the module docstring for the YAML form."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = None
+    description: str = ""
+    reader: ReaderOptions = Field(default_factory=ReaderOptions)
+    columns: Columns
+    event_attributes: dict[str, ColumnSource] = Field(default_factory=dict)
+    customer_attributes: dict[str, ColumnSource] = Field(default_factory=dict)
+    timestamp_format: str | None = None
+    timezone: str = "UTC"
+    timestamp_floor: datetime | None = None
+    stage_mode: StageMode | None = None
+    stage_map: dict[str, Stage] = Field(default_factory=dict)
+    touchpoints: list[str] | None = None
+    duplicates: Literal["reject", "keep"] = "reject"
+    outcomes: Outcomes = Field(default_factory=Outcomes)
+
+    _source: str = PrivateAttr(default="<mapping>")
+
+    @field_validator("event_attributes", "customer_attributes", mode="before")
+    @classmethod
+    def _attribute_list(cls, v: Any) -> Any:
+        return _attributes(v)
+
+    @field_validator("stage_map", mode="before")
+    @classmethod
+    def _stage_keys(cls, v: Any) -> Any:
+        return {str(k): val for k, val in v.items()} if isinstance(v, dict) else v
+
+    @field_validator("touchpoints", mode="before")
+    @classmethod
+    def _vocabulary(cls, v: Any) -> Any:
+        return [str(x) for x in v] if isinstance(v, list) else v
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"expected an IANA time zone such as 'Europe/Rome', got {v!r}") from exc
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EventMapping:
+        mode = self.resolved_stage_mode
+        if mode == "map" and not self.stage_map:
+            raise ValueError("stage_mode: map needs a stage_map: {touchpoint: stage}")
+        if mode != "map" and self.stage_map:
+            raise ValueError(f"stage_map is only used with stage_mode: map, got {mode}")
+        if mode == "column" and self.columns.stage is None:
+            raise ValueError("stage_mode: column needs columns: {stage: <column>}")
+        if mode != "column" and self.columns.stage is not None:
+            raise ValueError(f"columns.stage is only used with stage_mode: column, got {mode}")
+        canonical = {CUSTOMER_ID, TIMESTAMP, TOUCHPOINT, CHANNEL, STAGE, VALUE}
+        clash = (set(self.event_attributes) | set(self.customer_attributes)) & canonical
+        both = set(self.event_attributes) & set(self.customer_attributes)
+        if clash or both:
+            raise ValueError(
+                "attribute names must differ from the canonical columns and from each other, "
+                f"got {sorted(clash | both)}"
+            )
+        return self
+
+    @property
+    def resolved_stage_mode(self) -> StageMode:
+        """``stage_mode`` as given, else ``column``/``map``/``none`` from what is declared."""
+        if self.stage_mode is not None:
+            return self.stage_mode
+        if self.columns.stage is not None:
+            return "column"
+        return "map" if self.stage_map else "none"
+
+    @property
+    def source(self) -> str:
+        """Where this mapping was loaded from (a path or ``builtin:<name>``)."""
+        return self._source
+
+    def with_source(self, source: str) -> EventMapping:
+        copy = self.model_copy()
+        copy._source = source
+        return copy
+
+    def rules(self, now: datetime | pd.Timestamp | None = None) -> Rules:
+        """The validation rules this mapping implies, at time ``now``."""
+        floor = None
+        if self.timestamp_floor is not None:
+            floor = pd.Timestamp(self.timestamp_floor)
+            floor = floor.tz_localize(self.timezone) if floor.tzinfo is None else floor
+        return Rules(
+            timestamp_format=self.timestamp_format,
+            timezone=self.timezone,
+            floor=floor,
+            now=None if now is None else pd.Timestamp(now),
+            vocabulary=None if self.touchpoints is None else frozenset(self.touchpoints),
+            reject_duplicates=self.duplicates == "reject",
+        )
+
+    def column_sources(self) -> dict[str, str]:
+        """Canonical column → a description of its source, for messages."""
+        cols = self.columns
+        out = {
+            name: src.describe()
+            for name, src in (
+                (CUSTOMER_ID, cols.customer_id),
+                (TIMESTAMP, cols.timestamp),
+                (TOUCHPOINT, cols.touchpoint),
+                (CHANNEL, cols.channel),
+                (STAGE, cols.stage),
+                (VALUE, cols.value),
+            )
+            if src is not None
+        }
+        return out
+
+
+# --- loading mapping files ---------------------------------------------------------------------
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The pydantic model that owns the key at ``loc`` (for listing allowed keys)."""
+    model: type[BaseModel] | None = EventMapping
+    for part in loc:
+        if model is None:
+            return None
+        info = model.model_fields.get(str(part))
+        if info is None:
+            return None
+        model = None
+        stack: list[Any] = [info.annotation]
+        while stack:
+            ann = stack.pop()
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                model = ann
+                break
+            if get_origin(ann) is not dict:
+                stack.extend(get_args(ann))
+    return model
+
+
+def _describe(exc: ValidationError) -> tuple[str, str]:
+    lines: list[str] = []
+    first_key = ""
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if p not in ("function-after[_exactly_one()]",))
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        first_key = first_key or key
+        if err["type"] == "extra_forbidden":
+            owner = _model_at(loc[:-1])
+            allowed = f"; allowed keys: {', '.join(owner.model_fields)}" if owner else ""
+            lines.append(f"unknown key {key!r}{allowed}")
+        elif err["type"] == "missing":
+            lines.append(f"missing required key {key!r}")
+        else:
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"key {key!r}: {msg} (got {err.get('input')!r})")
+    return first_key, "; ".join(lines)
+
+
+def parse_mapping(data: Any, *, source: str = "<mapping>") -> EventMapping:
+    """Validate a mapping given as a dict; errors are :class:`ConfigError` naming ``source``."""
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{source}: expected a YAML mapping with a 'columns:' section, got "
+            f"{type(data).__name__}. See journeyml/mappings/*.yaml for examples."
+        )
+    try:
+        mapping = EventMapping.model_validate(data)
+    except ValidationError as exc:
+        key, text = _describe(exc)
+        raise ConfigError(
+            f"{source}: invalid mapping: {text}. Fix the file (see the mapping format in "
+            "journeyml.events.mapping).",
+            field=key,
+        ) from None
+    return mapping.with_source(source)
+
+
+def load_mapping(path: str | Path) -> EventMapping:
+    """Read and validate a YAML mapping file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"expected a mapping file at {str(p)!r}, got {type(exc).__name__}: {exc}. "
+            f"Check the path, or use a built-in mapping: {', '.join(list_builtin_mappings())}.",
+            field="mapping",
+        ) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            f"{p}: expected valid YAML, got a syntax error: {exc}", field="mapping"
+        ) from exc
+    return parse_mapping(data, source=str(p))
+
+
+def _builtin_dir() -> Any:
+    return resources.files("journeyml") / "mappings"
+
+
+def list_builtin_mappings() -> list[str]:
+    """Names of the mappings shipped with journeyml.
+
+    >>> "cdnow-master" in list_builtin_mappings()
+    True
+    """
+    return sorted(
+        entry.name.removesuffix(".yaml")
+        for entry in _builtin_dir().iterdir()
+        if entry.name.endswith(".yaml")
+    )
+
+
+def builtin_mapping(name: str) -> EventMapping:
+    """A mapping shipped with journeyml, by name (see :func:`list_builtin_mappings`)."""
+    names = list_builtin_mappings()
+    if name not in names:
+        raise ConfigError(
+            f"expected a built-in mapping name ({', '.join(names)}) or a mapping file, got "
+            f"{name!r}.",
+            field="mapping",
+        )
+    entry = _builtin_dir() / f"{name}.yaml"
+    data = yaml.safe_load(entry.read_text(encoding="utf-8"))
+    return parse_mapping(data, source=f"builtin:{name}")
+
+
+def resolve_mapping(mapping: EventMapping | str | Path) -> EventMapping:
+    """A mapping object, a path to a YAML file, or a built-in mapping name."""
+    if isinstance(mapping, EventMapping):
+        return mapping
+    p = Path(mapping)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        return load_mapping(p)
+    return builtin_mapping(str(mapping))
+
+
+# --- applying a mapping --------------------------------------------------------------------------
+def _column(raw: pd.DataFrame, src: ColumnSource, target: str, key: str) -> pd.Series:
+    missing = [c for c in src.source_columns if c not in raw.columns]
+    if missing:
+        raise MissingColumnError(
+            missing[0],
+            available=raw.columns,
+            hint=f"The mapping maps it onto {target!r} ({key}); fix the mapping or the file.",
+        )
+    if src.constant is not None:
+        return pd.Series(src.constant, index=raw.index, dtype="str")
+    if src.column is not None:
+        return raw[src.column]
+    parts = [raw[c].astype("str") for c in src.join or []]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + src.sep + part
+    return joined
+
+
+def apply_mapping(raw: pd.DataFrame, mapping: EventMapping) -> pd.DataFrame:
+    """Rename/build the canonical columns and attributes from ``raw`` (values still raw).
+
+    A joined column is missing where any of its parts is missing.
+    """
+    cols = mapping.columns
+    out = pd.DataFrame(index=raw.index)
+    for name, src in (
+        (CUSTOMER_ID, cols.customer_id),
+        (TIMESTAMP, cols.timestamp),
+        (TOUCHPOINT, cols.touchpoint),
+        (CHANNEL, cols.channel),
+        (STAGE, cols.stage),
+        (VALUE, cols.value),
+    ):
+        if src is not None:
+            out[name] = _column(raw, src, name, f"columns.{name}")
+    for section, attrs in (
+        ("event_attributes", mapping.event_attributes),
+        ("customer_attributes", mapping.customer_attributes),
+    ):
+        for name, src in attrs.items():
+            out[name] = _column(raw, src, name, f"{section}.{name}")
+    return out
+
+
+def assign_stages(events: pd.DataFrame, mapping: EventMapping) -> pd.DataFrame:
+    """Set ``stage`` from the mapping's stage mode (``column`` keeps the mapped column)."""
+    mode = mapping.resolved_stage_mode
+    out = events.copy()
+    if mode == "map":
+        out[STAGE] = out[TOUCHPOINT].astype("str").map(mapping.stage_map).astype(object)
+    elif mode == "activity":
+        out[STAGE] = out[TOUCHPOINT]
+    elif mode == "none":
+        out[STAGE] = None
+    return out
+
+
+# --- loading events ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LoadResult:
+    """The canonical events of a load, its report and the mapping used."""
+
+    events: pd.DataFrame
+    report: ValidationReport
+    mapping: EventMapping
+
+
+def load_events(
+    path: str | Path,
+    mapping: EventMapping | str | Path,
+    *,
+    policy: str = "strict",
+    now: datetime | pd.Timestamp | None = None,
+    rejects_path: str | Path | None = None,
+) -> LoadResult:
+    """Read ``path``, map it, validate it and return the canonical events with a report.
+
+    ``mapping`` is a mapping, a YAML path or a built-in name. ``now`` is the time after which
+    timestamps count as in the future (``None`` skips that rule; naive means UTC): the library
+    never reads the clock. Under ``strict`` any rejected row raises
+    :class:`~journeyml.errors.ValidationFailedError`; under ``lenient`` rejected rows are left
+    out and, if ``rejects_path`` is given, written there with their reason (under ``strict`` the
+    file is written before raising).
+    """
+    m = resolve_mapping(mapping)
+    if policy not in ("strict", "lenient"):
+        raise ConfigError(
+            f"expected policy 'strict' or 'lenient', got {policy!r}.", field="policy"
+        )
+    raw = read_raw(path, m.reader)
+    source = str(path)
+    if raw.empty:
+        raise EmptyDataError(
+            f"expected event rows in {source}, got none. Check the file and the reader options."
+        )
+    mapped = apply_mapping(raw, m)
+    checked = check_rows(mapped, m.rules(now))
+    rejects = None
+    if rejects_path is not None and checked.rejected.any():
+        write_rejects(raw, checked.reasons, rejects_path)
+        rejects = str(rejects_path)
+    enforce(checked.reasons, policy, source=source, columns=m.column_sources())
+    accepted = assign_stages(checked.frame.loc[checked.order], m)
+    events = to_canonical(accepted)
+    report = summarize(
+        events,
+        checked.reasons,
+        source=source,
+        policy=policy,
+        stage_mapped=m.resolved_stage_mode == "map",
+        customer_attributes=list(m.customer_attributes),
+        rejects_path=rejects,
+    )
+    return LoadResult(events=events, report=report, mapping=m)

@@ -1,0 +1,105 @@
+"""Parse raw timestamps row by row, without failing: UTC values plus masks of what went wrong.
+
+Strings with an offset (``...+02:00``, ``...Z``) keep it; naive ones are read in ``timezone``
+and converted to UTC with :func:`journeyml.events.schema.to_utc`. Wall-clock times that occur
+twice when daylight saving ends are read as the first (summer-time) occurrence, and times
+skipped when it starts are shifted forward, so a local-time log never loses a row to DST.
+
+>>> s = pd.Series(["2024-01-02T10:00:00+02:00", "2024-01-02 10:00", "soon", None])
+>>> parsed = parse_timestamps(s, timezone="Europe/Paris")
+>>> [str(t) for t in parsed.values[:2]]
+['2024-01-02 08:00:00+00:00', '2024-01-02 09:00:00+00:00']
+>>> parsed.missing.tolist(), parsed.unparseable.tolist()
+([False, False, False, True], [False, False, True, False])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from journeyml.events.schema import TIMESTAMP_DTYPE, to_utc
+
+_OFFSET_RE = r"(?:[zZ]|[+-]\d\d:?\d\d)\s*$"
+
+
+@dataclass(frozen=True)
+class ParsedTimestamps:
+    """UTC timestamps (NaT where not parsed) and the masks explaining each NaT."""
+
+    values: pd.Series
+    missing: pd.Series
+    unparseable: pd.Series
+
+
+def _to_datetime(text: pd.Series, fmt: str | None, *, utc: bool) -> pd.Series:
+    """Vectorised parse to ns; values the fast path rejects get one slower ``mixed`` retry."""
+    unit = TIMESTAMP_DTYPE if utc else "datetime64[ns]"
+    out = pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce", utc=utc)
+    if isinstance(out.dtype, pd.DatetimeTZDtype) and not utc:
+        return out  # a naive-looking format that still carried offsets; caller converts
+    out = out.astype(unit)
+    if fmt is None:
+        retry = out.isna() & text.notna()
+        if retry.any():
+            again = pd.to_datetime(text[retry], format="mixed", errors="coerce", utc=utc)
+            if pd.api.types.is_datetime64_dtype(again.dtype) or (
+                utc and isinstance(again.dtype, pd.DatetimeTZDtype)
+            ):
+                out[retry] = again.astype(unit)
+    return out
+
+
+def _localize(naive: pd.Series, timezone: str) -> pd.Series:
+    if naive.empty:
+        return naive.dt.tz_localize("UTC")
+    local = naive.dt.tz_localize(
+        timezone, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward"
+    )
+    return to_utc(local)
+
+
+def parse_timestamps(
+    values: pd.Series, *, fmt: str | None = None, timezone: str = "UTC"
+) -> ParsedTimestamps:
+    """Parse ``values`` (text, datetimes or datetime-like) into ``datetime64[ns, UTC]``.
+
+    ``fmt`` is a ``strftime`` format (``%Y%m%d``); without it ISO 8601 is tried first and any
+    other common form second. Never raises on bad values: see the returned masks.
+    """
+    index = values.index
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        utc = to_utc(values)
+        missing = utc.isna()
+        return ParsedTimestamps(utc, missing, pd.Series(False, index=index))
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        missing = values.isna()
+        utc = pd.Series(pd.NaT, index=index, dtype=TIMESTAMP_DTYPE)
+        utc[~missing] = _localize(values[~missing], timezone)
+        return ParsedTimestamps(utc, missing, pd.Series(False, index=index))
+
+    text = values.astype("str").where(values.notna())
+    stripped = text.str.strip()
+    missing = stripped.isna() | (stripped == "")
+    text = stripped.where(~missing)
+    if fmt is not None:
+        aware = pd.Series("%z" in fmt or "%Z" in fmt, index=index) & ~missing
+    else:
+        aware = text.str.contains(":", regex=False, na=False) & text.str.contains(
+            _OFFSET_RE, regex=True, na=False
+        )
+    naive = ~aware & ~missing
+    utc = pd.Series(pd.NaT, index=index, dtype=TIMESTAMP_DTYPE)
+    if aware.any():
+        utc[aware] = _to_datetime(text[aware], fmt, utc=True)
+    if naive.any():
+        parsed = _to_datetime(text[naive], fmt, utc=False)
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            utc[naive] = to_utc(parsed)
+        else:
+            ok = parsed.notna()
+            utc[parsed.index[ok]] = _localize(parsed[ok], timezone)
+    unparseable = utc.isna() & ~missing
+    return ParsedTimestamps(utc, missing, unparseable)
