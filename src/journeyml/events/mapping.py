@@ -184,7 +184,9 @@ class EventMapping(BaseModel):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"expected an IANA time zone such as 'Europe/Rome', got {v!r}") from exc
+            raise ValueError(
+                f"expected an IANA time zone such as 'Europe/Rome', got {v!r}"
+            ) from exc
         return v
 
     @model_validator(mode="after")
@@ -468,12 +470,33 @@ def load_events(
     file is written before raising).
     """
     m = resolve_mapping(mapping)
-    if policy not in ("strict", "lenient"):
-        raise ConfigError(
-            f"expected policy 'strict' or 'lenient', got {policy!r}.", field="policy"
-        )
     raw = read_raw(path, m.reader)
-    source = str(path)
+    return map_events(raw, m, policy=policy, now=now, rejects_path=rejects_path, source=str(path))
+
+
+def map_events(
+    raw: pd.DataFrame,
+    mapping: EventMapping | str | Path,
+    *,
+    policy: str = "strict",
+    now: datetime | pd.Timestamp | None = None,
+    rejects_path: str | Path | None = None,
+    source: str = "<frame>",
+) -> LoadResult:
+    """Like :func:`load_events`, for a raw frame already in memory (row numbers = positions).
+
+    >>> raw = pd.DataFrame({"who": ["b", "a"], "when": ["2024-01-02", "2024-01-01"],
+    ...                     "what": ["buy", "ad"]})
+    >>> m = {"columns": {"customer_id": "who", "timestamp": "when", "touchpoint": "what"},
+    ...      "stage_map": {"ad": "awareness"}}
+    >>> res = map_events(raw, parse_mapping(m))
+    >>> res.events["stage"].fillna("-").tolist(), res.report.unmapped_touchpoints
+    (['awareness', '-'], {'buy': 1})
+    """
+    m = resolve_mapping(mapping)
+    if policy not in ("strict", "lenient"):
+        raise ConfigError(f"expected policy 'strict' or 'lenient', got {policy!r}.", field="policy")
+    raw = raw.reset_index(drop=True)
     if raw.empty:
         raise EmptyDataError(
             f"expected event rows in {source}, got none. Check the file and the reader options."

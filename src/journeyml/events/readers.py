@@ -14,7 +14,7 @@ import gzip
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, cast
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -119,15 +119,11 @@ def read_jsonl(path: str | Path) -> pd.DataFrame:
 _ATTRIBUTE_TAGS = frozenset({"string", "date", "int", "float", "boolean", "id"})
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
 def _open_maybe_gzip(path: Path) -> IO[bytes]:
     with path.open("rb") as probe:
         magic = probe.read(2)
     if magic == b"\x1f\x8b":
-        return gzip.open(path, "rb")
+        return cast(IO[bytes], gzip.open(path, "rb"))
     return path.open("rb")
 
 
@@ -135,49 +131,39 @@ def iter_xes_events(path: str | Path) -> Iterator[dict[str, str]]:
     """Stream the events of an XES file (plain or gzipped) as flat dicts of text values.
 
     Trace attributes are added to each of the trace's events as ``case:<key>``, like the
-    flattened csv exports. Elements are cleared as soon as they are read, so memory stays flat.
+    flattened csv exports. Only direct children of ``<event>``/``<trace>`` are attributes
+    (nested list/container values are skipped). Elements are cleared as soon as they are
+    read, so memory stays flat.
     """
     with _open_maybe_gzip(Path(path)) as fh:
-        stack: list[str] = []
-        root: ET.Element | None = None
-        trace_attrs: dict[str, str] = {}
+        context = ET.iterparse(fh, events=("start", "end"))
+        _, root = next(context)
         trace_events: list[dict[str, str]] = []
-        event: dict[str, str] | None = None
-        for kind, elem in ET.iterparse(fh, events=("start", "end")):
-            tag = _local(elem.tag)
+        for kind, elem in context:
             if kind == "start":
-                if root is None:
-                    root = elem
-                stack.append(tag)
-                if tag == "trace" and len(stack) == 2:
-                    trace_attrs, trace_events = {}, []
-                elif tag == "event" and len(stack) == 3 and stack[1] == "trace":
-                    event = {}
                 continue
-            stack.pop()
-            parent = stack[-1] if stack else None
-            if tag in _ATTRIBUTE_TAGS:
-                key = elem.get("key")
-                if key is not None:
-                    if parent == "event" and event is not None and len(stack) == 3:
-                        event[key] = elem.get("value", "")
-                    elif parent == "trace" and len(stack) == 2:
-                        trace_attrs[f"case:{key}"] = elem.get("value", "")
-                if len(stack) <= 1:
-                    elem.clear()
-            elif tag == "event" and event is not None and len(stack) == 2:
+            tag = elem.tag.rsplit("}", 1)[-1]
+            if tag == "event":
+                event: dict[str, str] = {}
+                for child in elem:
+                    key = child.get("key")
+                    if key is not None and child.tag.rsplit("}", 1)[-1] in _ATTRIBUTE_TAGS:
+                        event[key] = child.get("value", "")
                 trace_events.append(event)
-                event = None
                 elem.clear()
-            elif tag == "trace" and len(stack) == 1:
+            elif tag == "trace":
+                case = {
+                    f"case:{child.get('key')}": child.get("value", "")
+                    for child in elem
+                    if child.get("key") is not None
+                    and child.tag.rsplit("}", 1)[-1] in _ATTRIBUTE_TAGS
+                }
                 for ev in trace_events:
-                    yield {**trace_attrs, **ev}
+                    yield {**case, **ev}
                 trace_events = []
-                elem.clear()
-                if root is not None:
-                    root.clear()
-            elif len(stack) == 1:
-                elem.clear()
+                root.clear()
+            elif tag == "log":
+                root.clear()
 
 
 def read_xes(path: str | Path) -> pd.DataFrame:
