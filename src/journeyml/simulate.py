@@ -18,7 +18,8 @@ customers):
   drawn from a touchpoint mix that depends on the latent stage and the persona, each on a channel
   drawn from the touchpoint's allowed channels weighted by the persona's channel habits,
   seconds apart, at an hour drawn from a daily rhythm. A ``payment_error`` comes right after a
-  ``checkout``.
+  ``checkout``. After two quiet weeks a live customer is 2.5 times as likely to have a session
+  (win-back campaigns), so long silences mostly mean churn.
 * **Outcomes** are daily hazards (below): a *conversion* makes a purchase session (``cart_add``
   sometimes, ``checkout``, ``purchase`` with an order ``value``) and moves a prospect to
   retention; customers keep buying (repeat ``purchase``). A *churn* ends the journey: a converted
@@ -345,6 +346,9 @@ _CHANNEL_HABIT: Final = np.array(
 )
 # Daily probability of a session, per persona (rows) and latent stage (columns).
 _P_ACTIVE: Final = np.array([0.13, 0.16, 0.13, 0.15]) * np.array([[1.0], [1.2], [1.0], [1.1]])
+# After this many days without an event, the session probability is multiplied by _WIN_BACK.
+_QUIET_DAYS: Final = 14
+_WIN_BACK: Final = 2.5
 # Extra touchpoints per session: 1 + Poisson(lambda).
 _SESSION_LAMBDA: Final = np.array([1.3, 1.0, 2.0, 1.2])
 # Awareness -> consideration, per active day; consideration -> awareness (fall back), per day.
@@ -512,6 +516,7 @@ def simulate(
     converted = np.zeros(n, dtype=bool)
     churn_day = np.full(n, -1, dtype=np.int64)
     churn_kind = np.zeros(n, dtype=np.int8)  # 0 none, 1 explicit, 2 inactivity
+    last_day = np.zeros(n, dtype=np.int64)  # day of the latest event (read only once arrived)
 
     # --- planted causes ----------------------------------------------------------------------
     cause_tp = np.array([_TP_INDEX[c.touchpoint] for c in PLANTED_CAUSES])
@@ -567,10 +572,13 @@ def simulate(
         conv_now = rng.random(m) < -np.expm1(-h_conv)
         is_new = np.zeros(m, dtype=bool)
         is_new[np.searchsorted(live, arriving)] = True
-        active = (rng.random(m) < _P_ACTIVE[seg, st]) | is_new | conv_now
+        # win-back: a customer quiet for a while is more likely to come back (campaigns)
+        p_active = _P_ACTIVE[seg, st] * np.where(d - last_day[live] >= _QUIET_DAYS, _WIN_BACK, 1.0)
+        active = (rng.random(m) < p_active) | is_new | conv_now
 
         # sessions
         sess = live[active]
+        last_day[sess] = d
         sess_seg, sess_st = seg[active], st[active]
         k = 1 + rng.poisson(_SESSION_LAMBDA[sess_seg])
         ev_cust = np.repeat(sess, k)
@@ -616,6 +624,7 @@ def simulate(
 
         # the no-effect touchpoint: random live customers, whatever they do
         surveyed = live[rng.random(m) < _P_SURVEY]
+        last_day[surveyed] = d
         if len(surveyed):
             log.add(
                 surveyed,
