@@ -290,3 +290,17 @@ def test_write_simulation_round_trip(tmp_path: Path) -> None:
     kind = customers["churn_kind"].astype(object)
     customers["churn_kind"] = kind.where(kind.notna(), None)
     pd.testing.assert_frame_equal(customers, res.customers, check_dtype=False)
+
+
+def test_module_docstring_documents_every_cause() -> None:
+    import journeyml.simulate as sim
+
+    doc = sim.__doc__ or ""
+    for c in PLANTED_CAUSES:
+        line = next(ln for ln in doc.splitlines() if ln.startswith(c.name + " "))
+        fields = line.split()
+        assert fields[1] == c.outcome
+        assert fields[2].replace("−", "-") == f"{c.direction:+d}"
+        assert float(fields[3]) == c.log_hazard
+        assert f"{c.window_days} d" in line
+        assert line.rstrip().endswith("yes" if c.strong else "no")

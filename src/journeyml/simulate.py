@@ -40,21 +40,21 @@ before day ``d``; a point-in-time feature "count of c in the last k days" sees t
 So ``log_hazard`` is added to the log of the daily hazard per recent exposure, for up to
 :data:`EXPOSURE_CAP` exposures (repeated support calls hurt more than one).
 
-=================  ==========  =========  ==========  ======  ======
-cause              outcome     direction  log_hazard  window  strong
-=================  ==========  =========  ==========  ======  ======
-product_demo       conversion  +1         1.4 (×4.1)  14 d    yes
-payment_error      conversion  −1         1.6 (×0.2)  14 d    yes
-email_click        conversion  +1         0.5 (×1.6)  7 d     no
-cart_abandonment   conversion  −1         0.5 (×0.6)  7 d     no
-support_call       churn       +1         1.1 (×3.0)  30 d    yes
-complaint          churn       +1         1.4 (×4.1)  30 d    yes
-return             churn       +1         0.5 (×1.6)  21 d    no
-loyalty_action     churn       −1         0.6 (×0.55) 30 d    no
-=================  ==========  =========  ==========  ======  ======
+=================  ==========  =========  ===========  ======  ======
+cause              outcome     direction  log_hazard   window  strong
+=================  ==========  =========  ===========  ======  ======
+product_demo       conversion  +1         1.4 (×4.1)   21 d    yes
+payment_error      conversion  −1         1.6 (×0.2)   30 d    yes
+email_click        conversion  +1         0.5 (×1.6)   7 d     no
+cart_abandonment   conversion  −1         0.5 (×0.6)   7 d     no
+support_call       churn       +1         1.1 (×3.0)   30 d    yes
+complaint          churn       +1         1.4 (×4.1)   30 d    yes
+return             churn       +1         0.5 (×1.6)   21 d    no
+loyalty_action     churn       −1         0.6 (×0.55)  30 d    no
+=================  ==========  =========  ===========  ======  ======
 
-(× = hazard ratio for one exposure.) Nothing else has a planted effect; stage, persona and
-tenure shape the base hazards ``h0``, so they carry real but unplanted structure.
+(× = hazard ratio for one exposure.) Nothing else has a planted effect; the latent stage and
+the persona shape the base hazards ``h0``, so they carry real but unplanted structure.
 
 >>> res = simulate(300, seed=1, days=60)
 >>> list(res.events.columns)
@@ -479,8 +479,10 @@ def simulate(
 ) -> SimulationResult:
     """Simulate ``n_customers`` journeys over ``days`` days from ``start`` (UTC), seeded.
 
-    The same arguments always give identical frames. About 25 events per customer; roughly
-    1 M events take 2-3 s. See the module docstring for the model and the planted causes.
+    The same arguments always give identical frames (only ``numpy.random.default_rng(seed)``
+    is used). About 35 events per customer; 30,000 customers (≈ 1 M events) take about 1 s.
+    Raises :class:`~journeyml.errors.ConfigError` on a bad size, length or start. See the
+    module docstring for the model and the planted causes.
     """
     if n_customers < 1:
         raise ConfigError(
