@@ -81,3 +81,16 @@ def test_unreadable_file_exits_2(tmp_path: Path) -> None:
 def test_bad_policy_exits_2(tmp_path: Path) -> None:
     code, out = run(tmp_path, "cid,ts,tp\na,2024-01-01,visit\n", policy="sloppy")
     assert code == 2 and "sloppy" in out
+
+
+def test_typer_command_wired(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from journeyml.cli import app
+
+    (tmp_path / "log.csv").write_text("cid,ts,tp\na,2024-01-01,visit\n,2024-01-02,visit\n")
+    (tmp_path / "m.yaml").write_text(MAPPING)
+    args = ["validate", str(tmp_path / "log.csv"), "--mapping", str(tmp_path / "m.yaml")]
+    assert CliRunner().invoke(app, args).exit_code == 1
+    ok = CliRunner().invoke(app, [*args, "--policy", "lenient"])
+    assert ok.exit_code == 0, ok.output
