@@ -83,7 +83,10 @@ class ValidationReport:
             ("events by stage", self.events_by_stage),
             ("events by channel", self.events_by_channel),
             ("unmapped touchpoints (no stage)", self.unmapped_touchpoints),
-            ("customer attributes varying within a customer", self.inconsistent_customer_attributes),
+            (
+                "customer attributes varying within a customer",
+                self.inconsistent_customer_attributes,
+            ),
         ]
         for title, counts in sections:
             if not counts:
