@@ -18,3 +18,54 @@ def shared_data() -> Path:
             f"shared data folder not found: set {ENV_VAR} or put the logs in <repo>/../shared/data"
         )
     return folder
+
+
+# --- journeys and trained models shared by the tests of every layer -------------------------
+SMALL_PIPELINE = {
+    "name": "test-small",
+    "data": {"simulate": {"customers": 900, "seed": 11, "days": 150}},
+    "features": {"windows_days": [7, 30], "attributes": ["segment"]},
+    "snapshots": {"mode": "every_n_days", "every_days": 7},
+    "tasks": {
+        "conversion": {"horizon_days": 14, "conversion_touchpoints": ["purchase"]},
+        "churn": {"horizon_days": 30, "churn_touchpoints": ["cancellation"]},
+        "next_stage": {"horizon_days": 14},
+    },
+    "num_boost_round": 200,
+    "lightgbm": {"num_threads": 1},
+    "seed": 0,
+}
+
+
+@pytest.fixture(scope="session")
+def small_simulation():  # type: ignore[no-untyped-def]
+    """900 simulated customers over 150 days (seed 11): the same journeys the models saw."""
+    from journeyml.simulate import simulate
+
+    return simulate(900, seed=11, days=150)
+
+
+@pytest.fixture(scope="session")
+def trained_store(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A temporary embedded MLflow store holding champions of all three tasks, trained once
+    per test session on :data:`SMALL_PIPELINE`. Returns ``(tracking_uri, PipelineResult)``."""
+    import logging
+    import os
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    from journeyml.config import PipelineConfig
+    from journeyml.pipeline import run_training
+
+    root = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    result = run_training(PipelineConfig.model_validate(SMALL_PIPELINE), tracking_uri=uri)
+    return uri, result
+
+
+@pytest.fixture(scope="session")
+def predictor(trained_store):  # type: ignore[no-untyped-def]
+    """The champions of :func:`trained_store` as a Predictor."""
+    from journeyml.scoring import Predictor
+
+    return Predictor.from_registry(trained_store[0])

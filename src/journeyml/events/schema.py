@@ -113,6 +113,7 @@ def to_canonical(frame: pd.DataFrame, *, timezone: str = "UTC") -> pd.DataFrame:
 
 def is_canonical(frame: pd.DataFrame) -> bool:
     """True if ``frame`` has the canonical columns with the canonical timestamp dtype."""
-    return all(c in frame.columns for c in CANONICAL_COLUMNS) and str(
-        frame[TIMESTAMP].dtype
-    ) == TIMESTAMP_DTYPE
+    return (
+        all(c in frame.columns for c in CANONICAL_COLUMNS)
+        and str(frame[TIMESTAMP].dtype) == TIMESTAMP_DTYPE
+    )

@@ -18,11 +18,28 @@ def define(spec: FeatureSpec) -> list[FeatureDef]:
     defs: list[FeatureDef] = []
     for a in spec.params.attributes:
         if spec.attribute_kinds.get(a) == "numeric":
-            defs.append(FeatureDef(f"attr_{slug(a)}", FAMILY, "numeric", "attribute", a,
-                                   template=f"{a} = {{value:g}}"))
+            defs.append(
+                FeatureDef(
+                    f"attr_{slug(a)}",
+                    FAMILY,
+                    "numeric",
+                    "attribute",
+                    a,
+                    template=f"{a} = {{value:g}}",
+                )
+            )
         else:
-            defs.append(FeatureDef(f"attr_{slug(a)}", FAMILY, "categorical", "attribute", a,
-                                   vocabulary=f"attribute:{a}", template=f"{a} is {{label}}"))
+            defs.append(
+                FeatureDef(
+                    f"attr_{slug(a)}",
+                    FAMILY,
+                    "categorical",
+                    "attribute",
+                    a,
+                    vocabulary=f"attribute:{a}",
+                    template=f"{a} is {{label}}",
+                )
+            )
     return defs
 
 

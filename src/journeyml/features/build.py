@@ -40,11 +40,11 @@ from journeyml.events.schema import (
     CUSTOMER_ID,
     STAGE,
     TOUCHPOINT,
-    to_canonical,
     is_canonical,
+    to_canonical,
 )
 from journeyml.features import attributes, counts, recency, sequence, sessions, values
-from journeyml.features.arrays import EventArrays, encode_frame, encode_records, _to_ns
+from journeyml.features.arrays import EventArrays, _to_ns, encode_frame, encode_records
 from journeyml.features.context import Context
 from journeyml.features.spec import FeatureDef, FeatureParams, FeatureSpec, slug
 
@@ -136,8 +136,9 @@ class FeatureBuilder:
         levels: dict[str, tuple[str, ...]] = {}
         for a in params.attributes:
             if a not in ev.columns:
-                raise MissingColumnError(a, available=ev.columns,
-                                         hint="Remove it from features.attributes or map it.")
+                raise MissingColumnError(
+                    a, available=ev.columns, hint="Remove it from features.attributes or map it."
+                )
             col = ev[a]
             if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
                 kinds[a] = "numeric"
@@ -146,18 +147,34 @@ class FeatureBuilder:
                 levels[a] = _top(col, params.max_attribute_levels)
         for name, vocab in (("touchpoint", touchpoints), ("channel", channels), ("stage", stages)):
             _check_unique_slugs(name, vocab)
-        base = FeatureSpec(params=params, touchpoints=touchpoints, channels=channels,
-                           stages=stages, features=(), attribute_kinds=kinds,
-                           attribute_levels=levels)
+        base = FeatureSpec(
+            params=params,
+            touchpoints=touchpoints,
+            channels=channels,
+            stages=stages,
+            features=(),
+            attribute_kinds=kinds,
+            attribute_levels=levels,
+        )
         transitions: tuple[tuple[str, str], ...] = ()
         if params.top_n_transitions > 0:
             arr = encode_frame(ev, base)
             transitions = sequence.learn_transitions(
-                base, {"touchpoint": arr.touchpoint, "stage": arr.stage}, arr.cust,
-                params.top_n_transitions)
-        base = FeatureSpec(params=params, touchpoints=touchpoints, channels=channels,
-                           stages=stages, features=(), transitions=transitions,
-                           attribute_kinds=kinds, attribute_levels=levels)
+                base,
+                {"touchpoint": arr.touchpoint, "stage": arr.stage},
+                arr.cust,
+                params.top_n_transitions,
+            )
+        base = FeatureSpec(
+            params=params,
+            touchpoints=touchpoints,
+            channels=channels,
+            stages=stages,
+            features=(),
+            transitions=transitions,
+            attribute_kinds=kinds,
+            attribute_levels=levels,
+        )
         defs: list[FeatureDef] = []
         for fam in FAMILIES:
             defs.extend(fam.define(base))
@@ -165,9 +182,16 @@ class FeatureBuilder:
         if len(set(names)) != len(names):
             dup = sorted({n for n in names if names.count(n) > 1})
             raise ConfigError(f"expected unique feature names, got duplicates {dup[:5]}")
-        self.spec_ = FeatureSpec(params=params, touchpoints=touchpoints, channels=channels,
-                                 stages=stages, features=tuple(defs), transitions=transitions,
-                                 attribute_kinds=kinds, attribute_levels=levels)
+        self.spec_ = FeatureSpec(
+            params=params,
+            touchpoints=touchpoints,
+            channels=channels,
+            stages=stages,
+            features=tuple(defs),
+            transitions=transitions,
+            attribute_kinds=kinds,
+            attribute_levels=levels,
+        )
         return self
 
     def transform(self, events: pd.DataFrame, cutoffs: pd.DataFrame) -> pd.DataFrame:
@@ -185,7 +209,12 @@ def compute_features(
 ) -> np.ndarray:
     """The feature matrix (n_cutoffs × n_features, float64; categorical codes as floats,
     NaN for missing), columns in ``spec.names`` order."""
-    ctx = Context.build(ev, spec, q_cust, as_of, n_events)
+    return features_from_context(Context.build(ev, spec, q_cust, as_of, n_events))
+
+
+def features_from_context(ctx: Context) -> np.ndarray:
+    """The feature matrix for a built :class:`Context` (its bounds stay usable afterwards)."""
+    spec = ctx.spec
     cols: dict[str, np.ndarray] = {}
     for fam in FAMILIES:
         cols.update(fam.compute(ctx))
@@ -205,12 +234,12 @@ def compute_features(
 def _cutoff_arrays(cutoffs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     for col in (CUSTOMER_ID, AS_OF):
         if col not in cutoffs.columns:
-            raise MissingColumnError(col, available=cutoffs.columns,
-                                     hint="Cutoffs need customer_id and as_of columns.")
+            raise MissingColumnError(
+                col, available=cutoffs.columns, hint="Cutoffs need customer_id and as_of columns."
+            )
     as_of = pd.to_datetime(cutoffs[AS_OF], utc=True)
     if as_of.isna().any():
-        raise DataError("expected an as_of time on every cutoff, got missing values.",
-                        field=AS_OF)
+        raise DataError("expected an as_of time on every cutoff, got missing values.", field=AS_OF)
     ns = as_of.to_numpy(dtype="datetime64[ns]").view(np.int64)
     n_ev = cutoffs[N_EVENTS].to_numpy(np.int64) if N_EVENTS in cutoffs.columns else None
     return cutoffs[CUSTOMER_ID].astype(str).to_numpy(dtype=object), ns, n_ev

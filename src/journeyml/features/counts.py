@@ -30,7 +30,9 @@ def define(spec: FeatureSpec) -> list[FeatureDef]:
         wl = window_label(w)
         defs.append(
             FeatureDef(
-                f"count_events_{wl}", FAMILY, window_days=w,
+                f"count_events_{wl}",
+                FAMILY,
+                window_days=w,
                 template=f"{{value:g}} events {_span(w)}",
             )
         )
@@ -38,8 +40,11 @@ def define(spec: FeatureSpec) -> list[FeatureDef]:
             for value in spec.vocabulary(dim):
                 defs.append(
                     FeatureDef(
-                        f"count_{dim}_{slug(value)}_{wl}", FAMILY, source_type=dim,  # type: ignore[arg-type]
-                        source=value, window_days=w,
+                        f"count_{dim}_{slug(value)}_{wl}",
+                        FAMILY,
+                        source_type=dim,  # type: ignore[arg-type]
+                        source=value,
+                        window_days=w,
                         template=f"{{value:g}} {value} {'' if dim == 'touchpoint' else dim + ' '}"
                         f"events {_span(w)}",
                     )

@@ -14,15 +14,16 @@ FAMILY = "recency"
 
 def define(spec: FeatureSpec) -> list[FeatureDef]:
     defs = [
-        FeatureDef("days_since_last_event", FAMILY,
-                   template="last event {value:.1f} days before"),
+        FeatureDef("days_since_last_event", FAMILY, template="last event {value:.1f} days before"),
         FeatureDef("tenure_days", FAMILY, template="first seen {value:.0f} days before"),
     ]
     for dim in ("touchpoint", "stage"):
         for value in spec.vocabulary(dim):
             defs.append(
                 FeatureDef(
-                    f"days_since_{dim}_{slug(value)}", FAMILY, source_type=dim,  # type: ignore[arg-type]
+                    f"days_since_{dim}_{slug(value)}",
+                    FAMILY,
+                    source_type=dim,
                     source=value,
                     template=f"last {value}{'' if dim == 'touchpoint' else ' stage event'} "
                     "{value:.1f} days before",

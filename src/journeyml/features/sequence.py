@@ -32,15 +32,43 @@ def define(spec: FeatureSpec) -> list[FeatureDef]:
     defs: list[FeatureDef] = []
     for j in range(1, k + 1):
         nth = "last" if j == 1 else f"{j}th-last"
-        defs.append(FeatureDef(f"last_touchpoint_{j}", FAMILY, "categorical", "touchpoint",
-                               vocabulary="touchpoint", template=f"{nth} touchpoint was {{label}}"))
-        defs.append(FeatureDef(f"last_stage_{j}", FAMILY, "categorical", "stage",
-                               vocabulary="stage", template=f"{nth} stage was {{label}}"))
+        defs.append(
+            FeatureDef(
+                f"last_touchpoint_{j}",
+                FAMILY,
+                "categorical",
+                "touchpoint",
+                vocabulary="touchpoint",
+                template=f"{nth} touchpoint was {{label}}",
+            )
+        )
+        defs.append(
+            FeatureDef(
+                f"last_stage_{j}",
+                FAMILY,
+                "categorical",
+                "stage",
+                vocabulary="stage",
+                template=f"{nth} stage was {{label}}",
+            )
+        )
     defs += [
-        FeatureDef("last_channel_1", FAMILY, "categorical", "channel", vocabulary="channel",
-                   template="last channel was {label}"),
-        FeatureDef("current_stage", FAMILY, "categorical", "stage", vocabulary="stage",
-                   template="currently in {label}"),
+        FeatureDef(
+            "last_channel_1",
+            FAMILY,
+            "categorical",
+            "channel",
+            vocabulary="channel",
+            template="last channel was {label}",
+        ),
+        FeatureDef(
+            "current_stage",
+            FAMILY,
+            "categorical",
+            "stage",
+            vocabulary="stage",
+            template="currently in {label}",
+        ),
         FeatureDef("furthest_stage_rank", FAMILY, template="furthest stage reached: {value:g}"),
         FeatureDef("days_in_current_stage", FAMILY, template="{value:.1f} days in current stage"),
         FeatureDef("stage_regressions_all", FAMILY, template="fell back {value:g} times"),
@@ -49,9 +77,13 @@ def define(spec: FeatureSpec) -> list[FeatureDef]:
     for a, b in spec.transitions:
         dim, a_, b_ = _split_transition(a, b)
         defs.append(
-            FeatureDef(f"transition_{dim}_{slug(a_)}__{slug(b_)}_all", TRANSITION,
-                       source_type="transition", source=f"{a_} → {b_}",
-                       template=f"{{value:g}} times {a_} → {b_}")
+            FeatureDef(
+                f"transition_{dim}_{slug(a_)}__{slug(b_)}_all",
+                TRANSITION,
+                source_type="transition",
+                source=f"{a_} → {b_}",
+                template=f"{{value:g}} times {a_} → {b_}",
+            )
         )
     return defs
 
@@ -69,8 +101,9 @@ def pair_codes(prev: np.ndarray, cur: np.ndarray, first: np.ndarray, n_cat: int)
     return np.where(first | (prev < 0) | (cur < 0), -1, code)
 
 
-def learn_transitions(spec: FeatureSpec, codes: dict[str, np.ndarray], cust: np.ndarray,
-                      top_n: int) -> tuple[tuple[str, str], ...]:
+def learn_transitions(
+    spec: FeatureSpec, codes: dict[str, np.ndarray], cust: np.ndarray, top_n: int
+) -> tuple[tuple[str, str], ...]:
     """The top-N most frequent touchpoint and stage transitions (stage ones: a ≠ b)."""
     first = first_of_customer(cust)
     out: list[tuple[str, str]] = []
@@ -165,11 +198,14 @@ def _transition_counts(ctx: Context, first: np.ndarray) -> dict[str, np.ndarray]
         prev = np.r_[-1, codes[:-1]] if ev.n else codes
         pc = pair_codes(prev, codes, first, len(vocab))
         wanted = np.array(
-            [vocab.index(a.split(":", 1)[1]) * width + vocab.index(b.split(":", 1)[1])
-             for a, b in pairs], dtype=np.int64)
+            [
+                vocab.index(a.split(":", 1)[1]) * width + vocab.index(b.split(":", 1)[1])
+                for a, b in pairs
+            ],
+            dtype=np.int64,
+        )
         lookup = pd.Index(wanted).get_indexer(pd.Index(pc)) if ev.n else np.zeros(0, np.int64)
-        counts, _ = range_counts_and_last(lookup.astype(np.int64), len(pairs), [ctx.start],
-                                          ctx.end)
+        counts, _ = range_counts_and_last(lookup.astype(np.int64), len(pairs), [ctx.start], ctx.end)
         for j, (a, b) in enumerate(pairs):
             _, a_, b_ = _split_transition(a, b)
             out[f"transition_{dim}_{slug(a_)}__{slug(b_)}_all"] = counts[0][:, j]

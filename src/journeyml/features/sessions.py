@@ -15,8 +15,12 @@ FAMILY = "session"
 
 def define(spec: FeatureSpec) -> list[FeatureDef]:
     defs = [
-        FeatureDef(f"session_count_{window_label(w)}", FAMILY, window_days=w,
-                   template="{value:g} sessions" + ("" if w is None else f" in the last {w:g} days"))
+        FeatureDef(
+            f"session_count_{window_label(w)}",
+            FAMILY,
+            window_days=w,
+            template="{value:g} sessions" + ("" if w is None else f" in the last {w:g} days"),
+        )
         for w in (*spec.params.windows_days, None)
     ]
     defs += [
@@ -48,7 +52,9 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     for w in (*ctx.spec.params.windows_days, None):
         lo = ctx.window_start(w)
         # a window can open in the middle of a session: count that session too
-        partial = (lo < ctx.end) & ~new_session[np.clip(lo, 0, max(ev.n - 1, 0))] if ev.n else lo < 0
+        partial = (
+            (lo < ctx.end) & ~new_session[np.clip(lo, 0, max(ev.n - 1, 0))] if ev.n else lo < 0
+        )
         out[f"session_count_{window_label(w)}"] = (cs[ctx.end] - cs[lo] + partial).astype(float)
     n_ev = (ctx.end - ctx.start).astype(np.float64)
     n_sess = (cs[ctx.end] - cs[ctx.start]).astype(np.float64)

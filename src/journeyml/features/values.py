@@ -19,15 +19,36 @@ def define(spec: FeatureSpec) -> list[FeatureDef]:
     for w in (*spec.params.windows_days, None):
         wl = window_label(w)
         span = "in all history" if w is None else f"in the last {w:g} days"
-        defs.append(FeatureDef(f"value_sum_{wl}", FAMILY, window_days=w,
-                               template=f"spent {{value:.2f}} {span}"))
-        defs.append(FeatureDef(f"value_mean_{wl}", FAMILY, window_days=w,
-                               template=f"{{value:.2f}} per valued event {span}"))
+        defs.append(
+            FeatureDef(
+                f"value_sum_{wl}", FAMILY, window_days=w, template=f"spent {{value:.2f}} {span}"
+            )
+        )
+        defs.append(
+            FeatureDef(
+                f"value_mean_{wl}",
+                FAMILY,
+                window_days=w,
+                template=f"{{value:.2f}} per valued event {span}",
+            )
+        )
     t = window_label(spec.params.trend_days)
-    defs.append(FeatureDef(f"events_trend_{t}_vs_prev_{t}", FAMILY, window_days=spec.params.trend_days,
-                           template=f"activity trend {{value:.2f}}× (last {t} vs the {t} before)"))
-    defs.append(FeatureDef(f"value_trend_{t}_vs_prev_{t}", FAMILY, window_days=spec.params.trend_days,
-                           template=f"value trend {{value:.2f}}× (last {t} vs the {t} before)"))
+    defs.append(
+        FeatureDef(
+            f"events_trend_{t}_vs_prev_{t}",
+            FAMILY,
+            window_days=spec.params.trend_days,
+            template=f"activity trend {{value:.2f}}× (last {t} vs the {t} before)",
+        )
+    )
+    defs.append(
+        FeatureDef(
+            f"value_trend_{t}_vs_prev_{t}",
+            FAMILY,
+            window_days=spec.params.trend_days,
+            template=f"value trend {{value:.2f}}× (last {t} vs the {t} before)",
+        )
+    )
     return defs
 
 
@@ -39,6 +60,7 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     units = np.round(np.clip(np.where(has, v, 0.0), -MAX_ABS_VALUE, MAX_ABS_VALUE) * 1e6)
     cv = prefix_sum(units.astype(np.int64))
     cn = prefix_sum(has.astype(np.int64))
+
     def vsum(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         return (cv[hi] - cv[lo]) / 1e6
 

@@ -1,0 +1,118 @@
+"""ModelBundle: one task's model as it is saved, logged to MLflow and served.
+
+A directory with ``model.txt`` (the LightGBM booster) and ``bundle.json`` (task, classes,
+calibrator, the FeatureSpec, metrics). Everything is text and numbers: nothing depends on
+pickles or on pandas dtypes surviving a round trip.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+
+from journeyml.calibration import Calibrator
+from journeyml.errors import FingerprintMismatchError, ModelNotFoundError
+from journeyml.features.spec import FEATURE_CODE_VERSION, FeatureSpec
+from journeyml.labels import TaskConfig
+
+MODEL_FILE = "model.txt"
+META_FILE = "bundle.json"
+
+
+@dataclass
+class ModelBundle:
+    task: TaskConfig
+    booster: lgb.Booster
+    spec: FeatureSpec
+    classes: tuple[str, ...] = ("0", "1")
+    calibrator: Calibrator = field(default_factory=Calibrator)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return self.task.kind
+
+    # --- prediction ------------------------------------------------------------------------
+    def raw_proba(self, X: np.ndarray) -> np.ndarray:
+        """Uncalibrated probabilities; binary → (n,), multiclass → (n, K)."""
+        return np.asarray(self.booster.predict(X, num_threads=1))
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities: binary → (n,) of the positive class, multiclass → (n, K)."""
+        p = self.raw_proba(X)
+        if self.kind == "binary":
+            return self.calibrator.apply(p)
+        return p
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """TreeSHAP contributions in raw-score units (log-odds), bias last.
+        Binary → (n, F+1); multiclass → (n, K, F+1)."""
+        c = np.asarray(self.booster.predict(X, pred_contrib=True, num_threads=1))
+        if self.kind == "multiclass":
+            return c.reshape(X.shape[0], len(self.classes), X.shape[1] + 1)
+        return c
+
+    # --- persistence -----------------------------------------------------------------------
+    def save(self, path: Path) -> Path:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / MODEL_FILE).write_text(self.booster.model_to_string())
+        meta = {
+            "task": self.task.__dict__,
+            "classes": list(self.classes),
+            "calibrator": self.calibrator.to_dict(),
+            "spec": self.spec.to_dict(),
+            "metrics": self.metrics,
+            "info": self.info,
+        }
+        (path / META_FILE).write_text(json.dumps(meta, indent=1, default=_json_default))
+        return path
+
+    @classmethod
+    def load(cls, path: Path, *, check_code: bool = True) -> ModelBundle:
+        meta_path = path / META_FILE
+        if not meta_path.exists():
+            found = [p for p in path.rglob(META_FILE)] if path.exists() else []
+            if len(found) != 1:
+                raise ModelNotFoundError(
+                    f"expected a journeyml model bundle ({META_FILE}) under {path}, got "
+                    f"{len(found)}. Point at a model logged by `journeyml train`."
+                )
+            path = found[0].parent
+            meta_path = path / META_FILE
+        meta = json.loads(meta_path.read_text())
+        spec = FeatureSpec.from_dict(meta["spec"])
+        if check_code and spec.code_version != FEATURE_CODE_VERSION:
+            raise FingerprintMismatchError(
+                f"expected a model built for feature code version {FEATURE_CODE_VERSION}, got "
+                f"{spec.code_version!r} (feature fingerprint {spec.fingerprint}). Retrain the "
+                "model with this version of journeyml."
+            )
+        t = dict(meta["task"])
+        for k in ("conversion_touchpoints", "churn_touchpoints"):
+            t[k] = tuple(t[k])
+        booster = lgb.Booster(model_str=(path / MODEL_FILE).read_text())
+        return cls(
+            task=TaskConfig(**t),
+            booster=booster,
+            spec=spec,
+            classes=tuple(meta["classes"]),
+            calibrator=Calibrator.from_dict(meta["calibrator"]),
+            metrics=meta.get("metrics", {}),
+            info=meta.get("info", {}),
+        )
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, tuple):
+        return list(o)
+    return str(o)

@@ -1,0 +1,252 @@
+"""The ``journeyml`` command: simulate, validate, train, score, export-models, serve.
+
+Entry point only: it reads the environment (``JOURNEYML_*``) and the clock, prints with rich,
+and turns library errors into a message and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import subprocess
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from journeyml.errors import JourneyMLError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Predict how customer journeys end, explained in their own touchpoints.",
+)
+console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    warnings.filterwarnings("ignore")
+    for name in ("mlflow", "alembic", "urllib3"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def friendly_errors(fn: F) -> F:
+    """Library errors become one red line and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except JourneyMLError as exc:
+            console.print(f"[bold red]error[/] ({exc.code}): {exc.message}")
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _now() -> Any:
+    import pandas as pd
+
+    return pd.Timestamp.now(tz="UTC")
+
+
+@app.command()
+@friendly_errors
+def simulate(
+    out: Path = typer.Option(..., "--out", help="Parquet file for the events."),
+    customers: int = typer.Option(2000, help="Number of customers."),
+    seed: int = typer.Option(0, help="Random seed (same seed, same journeys)."),
+    days: int = typer.Option(180, help="Length of the simulated period in days."),
+    start: str = typer.Option("2024-01-01", help="First day (UTC)."),
+) -> None:
+    """Simulate customer journeys with planted causes; ground truth goes beside the events."""
+    from journeyml.simulate import simulate as run
+    from journeyml.simulate import write_simulation
+
+    res = run(customers, seed=seed, start=start, days=days)
+    write_simulation(res, out)
+    ev = res.events
+    console.print(
+        f"[green]simulated[/] {len(ev):,} events of {ev['customer_id'].nunique():,} "
+        f"customers ({res.start.date()} → {res.end.date()}) → {out}"
+    )
+
+
+@app.command()
+def validate(
+    path: Path = typer.Argument(
+        ..., help="Event log: csv[.gz], txt[.gz], parquet, jsonl, xes[.gz]."
+    ),
+    mapping: str = typer.Option(..., "--mapping", help="Mapping YAML file or built-in name."),
+    policy: str = typer.Option("strict", help="strict (fail on any bad row) or lenient."),
+    rejects: Path | None = typer.Option(None, "--rejects", help="CSV file for rejected rows."),
+) -> None:
+    """Load a log through a mapping, check it, print a summary; non-zero exit on failure."""
+    from journeyml.events.validate_cli import validate_command
+
+    raise typer.Exit(validate_command(path, mapping, policy, rejects))
+
+
+@app.command()
+@friendly_errors
+def train(
+    config: Path = typer.Argument(..., help="Pipeline config (pipelines/*.yaml)."),
+    tracking_uri: str | None = typer.Option(
+        None, help="MLflow tracking URI (default: $JOURNEYML_TRACKING_URI or ./mlflow)."
+    ),
+) -> None:
+    """Train every task of a pipeline config, log to MLflow, register, promote through the gate."""
+    _quiet_libraries()
+    from journeyml.config import default_tracking_uri, load_pipeline_config
+    from journeyml.pipeline import run_training
+
+    cfg = load_pipeline_config(config)
+    uri = tracking_uri or default_tracking_uri()
+    console.print(f"[bold]training[/] {cfg.name} → {uri}")
+    with console.status("working…") as status:
+
+        def progress(msg: str) -> None:
+            console.print(f"  {msg}")
+            status.update(msg[:80])
+
+        res = run_training(cfg, tracking_uri=uri, progress=progress, now=_now())
+    for d in res.decisions:
+        mark = "[green]champion[/]" if d.promote else "[yellow]challenger only[/]"
+        console.print(f"  {d.task}: v{d.version} {mark} — {d.reason}")
+    console.print(f"[green]done[/] in {res.timings['total']:.0f}s")
+
+
+@app.command()
+@friendly_errors
+def score(
+    data: Path = typer.Argument(
+        ..., help="Events: canonical parquet/csv, or any log with --mapping."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Output file (.jsonl with explanations, or .csv/.parquet probabilities)."
+    ),
+    mapping: str | None = typer.Option(None, help="Mapping file or built-in name for raw logs."),
+    as_of: str | None = typer.Option(
+        None, help="Score every customer as of this time (default: after the last event)."
+    ),
+    tracking_uri: str | None = typer.Option(None),
+    model_dir: Path | None = typer.Option(
+        None, help="Load bundled models from here instead of the registry."
+    ),
+    explain: bool = typer.Option(True, help="Add root causes (jsonl output)."),
+    top_k: int = typer.Option(3),
+) -> None:
+    """Batch scoring with the champion models: the same code path as the API."""
+    _quiet_libraries()
+    import json
+
+    import pandas as pd
+
+    from journeyml.config import default_tracking_uri
+    from journeyml.scoring import Predictor, ScoreRequest
+
+    ev = _read_events(data, mapping)
+    pred = (
+        Predictor.from_dir(model_dir)
+        if model_dir
+        else Predictor.from_registry(tracking_uri or default_tracking_uri())
+    )
+    last = ev.groupby("customer_id")["timestamp"].max()
+    t = pd.Timestamp(as_of, tz="UTC") if as_of else None
+    cut = pd.DataFrame(
+        {
+            "customer_id": last.index.astype(str),
+            "as_of": t if t is not None else last.to_numpy() + pd.Timedelta(1, "s"),
+        }
+    )
+    if out.suffix == ".jsonl":
+        rows = pred.score_frame(ev, cut, ScoreRequest(pred.tasks, explain=explain, top_k=top_k))
+        with out.open("w") as fh:
+            for r in rows:
+                fh.write(json.dumps(r) + "\n")
+    else:
+        probs = pred.probabilities(ev, cut)
+        probs.insert(0, "customer_id", cut["customer_id"].to_numpy())
+        probs.insert(1, "as_of", cut["as_of"].to_numpy())
+        probs.to_parquet(out) if out.suffix == ".parquet" else probs.to_csv(out, index=False)
+    console.print(f"[green]scored[/] {len(cut):,} customers → {out}")
+
+
+def _read_events(path: Path, mapping: str | None) -> Any:
+    import pandas as pd
+
+    from journeyml.events.schema import to_canonical
+
+    if mapping:
+        from journeyml.events.mapping import load_events
+
+        return load_events(path, mapping, policy="lenient", now=_now()).events
+    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    return to_canonical(frame)
+
+
+@app.command("export-models")
+@friendly_errors
+def export_models(
+    out: Path = typer.Option(Path("models/bundled"), "--out", help="Folder for the copies."),
+    tracking_uri: str | None = typer.Option(None),
+) -> None:
+    """Copy the champions out of the registry (the fallback bundled with the service)."""
+    _quiet_libraries()
+    from journeyml.config import default_tracking_uri
+    from journeyml.scoring import Predictor
+
+    pred = Predictor.from_registry(tracking_uri or default_tracking_uri())
+    pred.save(out)
+    console.print(
+        f"[green]exported[/] {', '.join(f'{t} v{v}' for t, v in pred.versions().items())} → {out}"
+    )
+
+
+@app.command()
+@friendly_errors
+def serve(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(3000),
+    tracking_uri: str | None = typer.Option(None),
+    service_dir: Path = typer.Option(Path("service"), help="Folder of service.py."),
+) -> None:
+    """Serve the champions over HTTP (BentoML): POST /predict."""
+    from journeyml.config import default_tracking_uri
+
+    env = dict(os.environ)
+    env["JOURNEYML_TRACKING_URI"] = tracking_uri or default_tracking_uri()
+    if not (service_dir / "service.py").exists():
+        console.print(
+            f"[red]error[/]: expected {service_dir}/service.py; run from the repo root "
+            "or pass --service-dir."
+        )
+        raise typer.Exit(2)
+    console.print(
+        f"[bold]serving[/] on http://{host}:{port}  (models from {env['JOURNEYML_TRACKING_URI']})"
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        "service:JourneyService",
+        "--working-dir",
+        str(service_dir.resolve()),
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
+    raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,168 @@
+"""Typed pipeline configs (YAML) that reject unknown keys and name the file they came from.
+
+>>> cfg = PipelineConfig.model_validate({"name": "t", "data": {"simulate": {"customers": 10}},
+...                                      "tasks": {"churn": {"horizon_days": 30}}})
+>>> cfg.task_configs()["churn"].horizon_days
+30.0
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from journeyml.errors import ConfigError
+from journeyml.labels import TASKS, TaskConfig
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SimulateSource(_Strict):
+    customers: int = Field(2000, gt=0)
+    seed: int = 0
+    days: int = Field(180, gt=7)
+    start: str = "2024-01-01"
+
+
+class DataConfig(_Strict):
+    simulate: SimulateSource | None = None
+    path: str | None = None
+    mapping: str | None = None
+    policy: Literal["strict", "lenient"] = "lenient"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataConfig:
+        if (self.simulate is None) == (self.path is None):
+            raise ValueError("give exactly one of data.simulate or data.path")
+        if self.path is not None and self.mapping is None:
+            raise ValueError("data.path needs data.mapping (a mapping file or a built-in name)")
+        return self
+
+
+class FeatureConfig(_Strict):
+    windows_days: tuple[float, ...] = (1, 7, 30, 90)
+    last_k: int = 3
+    session_gap_minutes: float = 30.0
+    top_n_transitions: int = 20
+    max_touchpoints: int = 60
+    attributes: tuple[str, ...] = ()
+
+
+class SnapshotConfig(_Strict):
+    mode: Literal["every_n_days", "at_each_event", "fixed_dates"] = "every_n_days"
+    every_days: float = 7.0
+    dates: tuple[str, ...] = ()
+
+
+class SplitConfig(_Strict):
+    test_fraction: float = 0.2
+    valid_fraction: float = 0.2
+    gap_days: float | None = None
+
+
+class TaskEntry(_Strict):
+    horizon_days: float | None = None
+    conversion_touchpoints: tuple[str, ...] | None = None
+    churn_touchpoints: tuple[str, ...] | None = None
+    inactivity: bool | None = None
+    eligibility: Literal["not_converted", "any"] | None = None
+    target: Literal["stage", "touchpoint"] | None = None
+    defaults: str | None = None  # a models/<task>.yaml file, relative to the config file
+
+
+class PromotionConfig(_Strict):
+    #: the challenger must beat the champion's log loss on the same test window by this much
+    margin: float = 0.0
+    metric: Literal["log_loss", "roc_auc", "accuracy", "brier"] = "log_loss"
+
+
+class PipelineConfig(_Strict):
+    name: str
+    data: DataConfig
+    features: FeatureConfig = FeatureConfig()
+    snapshots: SnapshotConfig = SnapshotConfig()
+    split: SplitConfig = SplitConfig()
+    tasks: dict[str, TaskEntry]
+    lightgbm: dict[str, Any] = Field(default_factory=dict)
+    num_boost_round: int = 1000
+    early_stopping_rounds: int = 50
+    seed: int = 0
+    promotion: PromotionConfig = PromotionConfig()
+    experiment: str | None = None
+    base_dir: str = "."
+
+    @model_validator(mode="after")
+    def _known_tasks(self) -> PipelineConfig:
+        unknown = sorted(set(self.tasks) - set(TASKS))
+        if unknown:
+            raise ValueError(f"unknown task(s) {unknown}; expected some of {list(TASKS)}")
+        return self
+
+    @property
+    def experiment_name(self) -> str:
+        return self.experiment or f"journeyml-{self.name}"
+
+    def task_configs(self) -> dict[str, TaskConfig]:
+        out: dict[str, TaskConfig] = {}
+        for name, entry in self.tasks.items():
+            merged: dict[str, Any] = {}
+            if entry.defaults:
+                merged.update(_read_yaml(Path(self.base_dir) / entry.defaults))
+            merged.update(
+                {k: v for k, v in entry.model_dump().items() if v is not None and k != "defaults"}
+            )
+            for k in ("conversion_touchpoints", "churn_touchpoints"):
+                if k in merged:
+                    merged[k] = tuple(merged[k])
+            if "horizon_days" in merged:
+                merged["horizon_days"] = float(merged["horizon_days"])
+            merged.pop("lightgbm", None)
+            try:
+                out[name] = TaskConfig(name=name, **merged)  # type: ignore[arg-type]
+            except TypeError as exc:
+                raise ConfigError(f"task {name!r}: {exc}", field=f"tasks.{name}") from exc
+        return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"expected a config file at {path}, found none.", field=str(path)
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}", field=str(path)) from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def load_pipeline_config(path: str | Path) -> PipelineConfig:
+    """Read and validate a pipeline config; errors name the file and the offending key."""
+    p = Path(path)
+    data = _read_yaml(p)
+    data.setdefault("base_dir", str(p.parent.resolve()))
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"])
+        raise ConfigError(f"{p}: {loc}: {first['msg']}", field=loc) from exc
+
+
+def default_tracking_uri(root: Path | None = None) -> str:
+    """``JOURNEYML_TRACKING_URI`` if set, else the embedded SQLite store under ``mlflow/``.
+    Read only at entry points (CLI, service start-up)."""
+    env = os.environ.get("JOURNEYML_TRACKING_URI")
+    if env:
+        return env
+    base = (root or Path.cwd()) / "mlflow"
+    base.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(base / 'mlflow.db').resolve()}"

@@ -1,0 +1,57 @@
+"""Helpers for ``make demo``: is there a champion for every task already, and the curl example.
+
+``python -m journeyml.demo check`` exits 0 if ./mlflow (or ``$JOURNEYML_TRACKING_URI``) holds a
+champion for every task; ``python -m journeyml.demo curl HOST PORT`` prints the URL and a
+ready-to-paste request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+EXAMPLE = Path("service/example_request.json")
+
+
+def has_champions() -> bool:
+    warnings.filterwarnings("ignore")
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    import mlflow
+
+    from journeyml import registry
+    from journeyml.config import default_tracking_uri
+    from journeyml.labels import TASKS
+
+    uri = default_tracking_uri()
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
+        return False
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return all(registry.champion_version(t) is not None for t in TASKS)
+
+
+def curl_example(host: str, port: int) -> str:
+    body = json.dumps(json.loads(EXAMPLE.read_text()), separators=(",", ":"))
+    return (
+        f"journeyml API: http://{host}:{port}  (OpenAPI: http://{host}:{port}/docs)\n"
+        f"Try, once it says it is listening:\n\n"
+        f"curl -s -X POST http://{host}:{port}/predict -H 'Content-Type: application/json' \\\n"
+        f"  -d '{body}'\n"
+    )
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["check"]:
+        return 0 if has_champions() else 1
+    if argv[:1] == ["curl"] and len(argv) == 3:
+        print(curl_example(argv[1], int(argv[2])))
+        return 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

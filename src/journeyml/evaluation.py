@@ -1,0 +1,93 @@
+"""Metrics: ROC AUC, PR AUC, log loss, Brier, expected calibration error and the reliability
+curve (binary); accuracy, macro-F1 and log loss (multiclass).
+
+>>> import numpy as np
+>>> m = binary_metrics(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
+>>> round(m["roc_auc"], 2), m["n"]
+(0.75, 4)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    brier_score_loss,
+    f1_score,
+    log_loss,
+    roc_auc_score,
+)
+
+_EPS = 1e-7
+
+
+def reliability_curve(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> dict[str, list[float]]:
+    """Mean predicted vs observed rate per equal-width probability bin (non-empty bins)."""
+    bins = np.clip((p * n_bins).astype(int), 0, n_bins - 1)
+    pred, obs, count = [], [], []
+    for b in range(n_bins):
+        m = bins == b
+        if m.any():
+            pred.append(float(p[m].mean()))
+            obs.append(float(y[m].mean()))
+            count.append(float(m.sum()))
+    return {"predicted": pred, "observed": obs, "count": count}
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> float:
+    c = reliability_curve(y, p, n_bins)
+    n = max(len(y), 1)
+    return float(
+        sum(
+            w / n * abs(a - b)
+            for a, b, w in zip(c["predicted"], c["observed"], c["count"], strict=True)
+        )
+    )
+
+
+def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    y = np.asarray(y).astype(int)
+    p = np.clip(np.asarray(p, dtype=float), _EPS, 1 - _EPS)
+    out: dict[str, float] = {
+        "n": len(y),
+        "positive_rate": float(y.mean()) if len(y) else float("nan"),
+    }
+    two = len(np.unique(y)) == 2
+    out["roc_auc"] = float(roc_auc_score(y, p)) if two else float("nan")
+    out["pr_auc"] = float(average_precision_score(y, p)) if two else float("nan")
+    out["log_loss"] = float(log_loss(y, p, labels=[0, 1])) if len(y) else float("nan")
+    out["brier"] = float(brier_score_loss(y, p)) if len(y) else float("nan")
+    out["ece"] = expected_calibration_error(y, p)
+    return out
+
+
+def multiclass_metrics(
+    y: Sequence[str] | np.ndarray, proba: np.ndarray, classes: Sequence[str]
+) -> dict[str, float]:
+    """``y`` holds class names; labels unseen in ``classes`` count as wrong and are left out
+    of the log loss (it is undefined for them)."""
+    y = np.asarray(y, dtype=object)
+    cls = np.asarray(classes, dtype=object)
+    pred = cls[np.argmax(proba, axis=1)] if len(y) else np.array([], dtype=object)
+    out: dict[str, float] = {"n": len(y)}
+    out["accuracy"] = (
+        float(accuracy_score(y.astype(str), pred.astype(str))) if len(y) else float("nan")
+    )
+    out["macro_f1"] = (
+        float(f1_score(y.astype(str), pred.astype(str), average="macro", zero_division=0))
+        if len(y)
+        else float("nan")
+    )
+    idx = {c: i for i, c in enumerate(classes)}
+    known = np.array([v in idx for v in y], dtype=bool)
+    if known.any():
+        yi = np.array([idx[v] for v in y[known]])
+        pk = np.clip(proba[known], _EPS, 1)
+        pk = pk / pk.sum(axis=1, keepdims=True)
+        out["log_loss"] = float(log_loss(yi, pk, labels=list(range(len(classes)))))
+    else:
+        out["log_loss"] = float("nan")
+    return out

@@ -1,0 +1,297 @@
+"""The training pipeline: config → events → cutoffs → features → labels → models → MLflow →
+registry (challenger, and champion through the gate).
+
+Nothing moves ``champion`` until every task has trained, been logged and been judged: an
+interrupted run leaves the registry's champions as they were.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+
+from journeyml import registry, tracking
+from journeyml.bundle import ModelBundle
+from journeyml.config import PipelineConfig
+from journeyml.evaluation import binary_metrics, multiclass_metrics
+from journeyml.events.schema import TIMESTAMP
+from journeyml.features import FeatureBuilder, build_features
+from journeyml.features.spec import FeatureSpec
+from journeyml.labels import TaskConfig, make_labels
+from journeyml.snapshots import (
+    TemporalSplit,
+    at_each_event,
+    every_n_days,
+    fixed_dates,
+    temporal_split,
+)
+from journeyml.training import TaskResult, train_task
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class LoadedData:
+    events: pd.DataFrame
+    observation_end: pd.Timestamp
+    source: str
+    truth: pd.DataFrame | None = None
+
+
+@dataclass
+class PipelineResult:
+    results: dict[str, TaskResult]
+    decisions: list[registry.GateDecision]
+    versions: dict[str, str]
+    run_ids: dict[str, str]
+    spec: FeatureSpec
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def load_data(config: PipelineConfig, *, now: pd.Timestamp | None = None) -> LoadedData:
+    """Events from the simulator or from a file through its mapping."""
+    d = config.data
+    if d.simulate is not None:
+        from journeyml.simulate import simulate
+
+        s = d.simulate
+        sim = simulate(s.customers, seed=s.seed, start=s.start, days=s.days)
+        return LoadedData(
+            sim.events,
+            sim.end,
+            f"journeyml.simulate(customers={s.customers}, seed={s.seed}, "
+            f"days={s.days}, start={s.start})",
+            sim.customers,
+        )
+    from journeyml.events.mapping import load_events
+
+    assert d.path is not None and d.mapping is not None
+    path = Path(d.path)
+    if not path.is_absolute():
+        path = Path(config.base_dir) / path
+    mapping: str | Path = d.mapping
+    if (Path(config.base_dir) / d.mapping).exists():
+        mapping = Path(config.base_dir) / d.mapping
+    loaded = load_events(path, mapping, policy=d.policy, now=now)
+    ev = loaded.events
+    end = ev[TIMESTAMP].max() + pd.Timedelta(1, "ns")
+    return LoadedData(ev, end, str(path))
+
+
+def make_cutoffs(
+    config: PipelineConfig, events: pd.DataFrame, observation_end: pd.Timestamp
+) -> pd.DataFrame:
+    s = config.snapshots
+    if s.mode == "every_n_days":
+        return every_n_days(events, s.every_days, end=observation_end)
+    if s.mode == "fixed_dates":
+        return fixed_dates(events, s.dates)
+    return at_each_event(events)
+
+
+def builder_from(config: PipelineConfig) -> FeatureBuilder:
+    f = config.features
+    return FeatureBuilder(
+        windows_days=f.windows_days,
+        last_k=f.last_k,
+        session_gap_minutes=f.session_gap_minutes,
+        top_n_transitions=f.top_n_transitions,
+        max_touchpoints=f.max_touchpoints,
+        attributes=f.attributes,
+    )
+
+
+def score_bundle(
+    bundle: ModelBundle,
+    events: pd.DataFrame,
+    cutoffs: pd.DataFrame,
+    labels: pd.DataFrame,
+    metric: str,
+) -> float:
+    """``bundle``'s ``metric`` on the given cutoffs (features rebuilt with its own spec)."""
+    X = build_features(events, cutoffs, bundle.spec).to_numpy()
+    if bundle.kind == "binary":
+        m = binary_metrics(labels["label"].to_numpy(int), bundle.predict_proba(X))
+    else:
+        m = multiclass_metrics(
+            [str(v) for v in labels["label"]], bundle.predict_proba(X), bundle.classes
+        )
+    return float(m[metric])
+
+
+def run_training(
+    config: PipelineConfig,
+    *,
+    tracking_uri: str,
+    progress: Progress | None = None,
+    now: pd.Timestamp | None = None,
+    after_task: Callable[[str], None] | None = None,
+) -> PipelineResult:
+    """Train every task of ``config``, log to MLflow, register and gate.
+
+    ``after_task`` is called after each task is logged (tests use it to interrupt a run).
+    """
+    say = progress or (lambda _msg: None)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    data = load_data(config, now=now)
+    ev = data.events
+    say(
+        f"loaded {len(ev):,} events of {ev['customer_id'].nunique():,} customers from {data.source}"
+    )
+    cutoffs = make_cutoffs(config, ev, data.observation_end)
+    tasks = config.task_configs()
+    splits: dict[str, TemporalSplit] = {
+        name: temporal_split(
+            cutoffs,
+            horizon_days=t.horizon_days,
+            test_fraction=config.split.test_fraction,
+            valid_fraction=config.split.valid_fraction,
+            gap_days=config.split.gap_days,
+        )
+        for name, t in tasks.items()
+    }
+    timings["load"] = time.perf_counter() - t0
+    # vocabularies from the earliest training period only: nothing of the test period leaks
+    fit_until = min(s.valid_start for s in splits.values())
+    t1 = time.perf_counter()
+    builder = builder_from(config).fit(ev[ev[TIMESTAMP] < fit_until])
+    spec = builder.spec_
+    X = build_features(ev, cutoffs, spec).to_numpy()
+    timings["features"] = time.perf_counter() - t1
+    say(
+        f"built {X.shape[1]} features for {X.shape[0]:,} cutoffs "
+        f"in {timings['features']:.1f}s (fingerprint {spec.fingerprint})"
+    )
+
+    tracking.configure(tracking_uri, config.experiment_name)
+    results: dict[str, TaskResult] = {}
+    versions: dict[str, str] = {}
+    run_ids: dict[str, str] = {}
+    decisions: list[registry.GateDecision] = []
+    with mlflow.start_run(run_name=f"{config.name}-pipeline"):
+        mlflow.log_params(
+            {
+                "pipeline": config.name,
+                "n_events": len(ev),
+                "n_cutoffs": len(cutoffs),
+                "feature_fingerprint": spec.fingerprint,
+                "n_features": X.shape[1],
+                "source": data.source[:250],
+            }
+        )
+        for name, task in tasks.items():
+            t2 = time.perf_counter()
+            labels = make_labels(ev, cutoffs, task, observation_end=data.observation_end)
+            split = splits[name]
+            res = train_task(
+                task,
+                spec,
+                X,
+                labels,
+                split,
+                lgb_params=config.lightgbm,
+                num_boost_round=config.num_boost_round,
+                early_stopping_rounds=config.early_stopping_rounds,
+                seed=config.seed,
+            )
+            results[name] = res
+            timings[f"train_{name}"] = time.perf_counter() - t2
+            say(
+                f"{name}: {_summary(res)} (train {res.counts['train']:,}, "
+                f"test {res.counts['test']:,}; {timings[f'train_{name}']:.1f}s)"
+            )
+            with mlflow.start_run(run_name=f"{config.name}-{name}", nested=True) as run:
+                params: dict[str, Any] = {
+                    **{f"task_{k}": v for k, v in task.__dict__.items()},
+                    **{f"lgb_{k}": v for k, v in config.lightgbm.items()},
+                    "seed": config.seed,
+                    "snapshots": config.snapshots.model_dump_json(),
+                    "split": config.split.model_dump_json(),
+                    "best_iteration": res.bundle.info.get("best_iteration"),
+                    "test_start": str(split.test_start),
+                    "valid_start": str(split.valid_start),
+                }
+                uri = tracking.log_task(
+                    res,
+                    params=params,
+                    dataset=ev,
+                    dataset_source=data.source,
+                    X_example=X[split.test],
+                )
+                run_ids[name] = run.info.run_id
+                versions[name] = registry.register(uri, name, run.info.run_id)
+                elig = labels["eligible"].to_numpy(bool) & split.test
+                metric = _gate_metric(config.promotion.metric, task)
+                decision = registry.decide(
+                    name,
+                    versions[name],
+                    float(res.metrics[metric]),
+                    metric=metric,
+                    margin=config.promotion.margin,
+                    score_champion=functools.partial(
+                        _score_on,
+                        events=ev,
+                        cutoffs=cutoffs[elig],
+                        labels=labels[elig],
+                        metric=metric,
+                    ),
+                )
+                mlflow.log_dict(decision.__dict__, "promotion.json")
+                mlflow.log_metric("promoted", float(decision.promote))
+                if decision.champion_score is not None:
+                    mlflow.log_metric(f"champion_{metric}", decision.champion_score)
+                decisions.append(decision)
+                say(
+                    f"{name}: registered {registry.model_name(name)} v{versions[name]} "
+                    f"(challenger); {'promote' if decision.promote else 'keep champion'}: "
+                    f"{decision.reason}"
+                )
+            if after_task is not None:
+                after_task(name)
+        registry.apply(decisions)
+        mlflow.log_dict({"decisions": [d.__dict__ for d in decisions]}, "promotions.json")
+    timings["total"] = time.perf_counter() - t0
+    return PipelineResult(results, decisions, versions, run_ids, spec, timings)
+
+
+def _score_on(
+    bundle: ModelBundle,
+    *,
+    events: pd.DataFrame,
+    cutoffs: pd.DataFrame,
+    labels: pd.DataFrame,
+    metric: str,
+) -> float:
+    return score_bundle(bundle, events, cutoffs, labels, metric)
+
+
+def _gate_metric(metric: str, task: TaskConfig) -> str:
+    if task.kind == "multiclass" and metric in ("roc_auc", "brier"):
+        return "log_loss"
+    if task.kind == "binary" and metric == "accuracy":
+        return "log_loss"
+    return metric
+
+
+def _summary(res: TaskResult) -> str:
+    m = res.metrics
+    if res.bundle.kind == "binary":
+        base = res.baselines.get("logistic", {})
+        return (
+            f"AUC {m['roc_auc']:.3f} (logistic {base.get('roc_auc', float('nan')):.3f}), "
+            f"log loss {m['log_loss']:.3f}, ECE {m['ece']:.3f}, "
+            f"calibration {res.bundle.calibrator.method}"
+        )
+    mk = res.baselines.get("markov", {})
+    return (
+        f"accuracy {m['accuracy']:.3f} (markov {mk.get('accuracy', float('nan')):.3f}), "
+        f"macro-F1 {m['macro_f1']:.3f}, log loss {m['log_loss']:.3f}"
+    )

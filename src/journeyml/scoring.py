@@ -1,0 +1,249 @@
+"""Predictor: the one object that batch scoring, the HTTP service and the report call.
+
+It holds one :class:`ModelBundle` per task, all built on the same FeatureSpec, and turns
+journeys into probabilities and root causes. Both entry points — a frame of many journeys
+(:meth:`Predictor.score_frame`) and one journey as event dicts (:meth:`Predictor.predict_journey`)
+— encode events into the same arrays and go through the same :meth:`Predictor._predict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from journeyml.bundle import ModelBundle
+from journeyml.errors import FingerprintMismatchError, ModelNotFoundError, UnknownTaskError
+from journeyml.events.schema import CUSTOMER_ID, is_canonical, to_canonical
+from journeyml.explain import root_causes, task_contributions
+from journeyml.features.arrays import EventArrays, _to_ns, encode_frame, encode_records
+from journeyml.features.build import _cutoff_arrays, compute_features, features_from_context
+from journeyml.features.context import Context
+from journeyml.features.spec import FeatureSpec
+from journeyml.labels import TASKS
+
+MAX_EVIDENCE = 5
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    tasks: tuple[str, ...]
+    explain: bool = True
+    top_k: int = 3
+    #: multiclass: also explain these classes (the predicted class is always explained)
+    explain_classes: tuple[str, ...] = ()
+
+
+class Predictor:
+    """Models of every task plus their shared FeatureSpec."""
+
+    def __init__(self, bundles: Mapping[str, ModelBundle]) -> None:
+        if not bundles:
+            raise ModelNotFoundError("expected at least one task model, got none.")
+        prints = {t: b.spec.fingerprint for t, b in bundles.items()}
+        if len(set(prints.values())) != 1:
+            raise FingerprintMismatchError(
+                f"expected every task model to share one feature spec, got fingerprints {prints}."
+                " Retrain the tasks together (one `journeyml train` run) and promote them."
+            )
+        self.bundles = dict(bundles)
+        self.spec: FeatureSpec = next(iter(bundles.values())).spec
+
+    # --- construction ----------------------------------------------------------------------
+    @classmethod
+    def from_registry(
+        cls, tracking_uri: str, *, tasks: Iterable[str] = TASKS, alias: str = "champion"
+    ) -> Predictor:
+        import mlflow
+
+        from journeyml import registry
+
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(tracking_uri)
+        bundles: dict[str, ModelBundle] = {t: registry.load_bundle(t, alias=alias) for t in tasks}
+        return cls(bundles)
+
+    @classmethod
+    def from_dir(cls, path: Path) -> Predictor:
+        """Bundles saved by :meth:`save` (``<path>/<task>/``)."""
+        found: dict[str, ModelBundle] = (
+            {
+                p.name: ModelBundle.load(p)
+                for p in sorted(path.iterdir())
+                if p.is_dir() and p.name in TASKS
+            }
+            if path.exists()
+            else {}
+        )
+        if not found:
+            raise ModelNotFoundError(f"expected task model folders under {path}, found none.")
+        return cls(found)
+
+    def save(self, path: Path) -> Path:
+        for t, b in self.bundles.items():
+            b.save(path / t)
+        return path
+
+    # --- metadata ------------------------------------------------------------------------
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        return tuple(t for t in TASKS if t in self.bundles)
+
+    def versions(self) -> dict[str, str]:
+        return {t: str(b.info.get("registry_version", "local")) for t, b in self.bundles.items()}
+
+    def check_tasks(self, tasks: Sequence[str] | None) -> tuple[str, ...]:
+        if tasks is None:
+            return self.tasks
+        unknown = [t for t in tasks if t not in self.bundles]
+        if unknown:
+            raise UnknownTaskError(
+                f"expected tasks among {list(self.tasks)}, got unknown {unknown}.", field="tasks"
+            )
+        return tuple(dict.fromkeys(tasks))
+
+    # --- scoring ---------------------------------------------------------------------------
+    def predict_journey(
+        self,
+        customer_id: str,
+        records: Sequence[Mapping[str, Any]],
+        as_of: Any,
+        request: ScoreRequest | None = None,
+    ) -> dict[str, Any]:
+        """One journey (event dicts) → the prediction dict the API returns."""
+        req = request or ScoreRequest(self.tasks)
+        arr = encode_records(customer_id, records, self.spec)
+        t = np.array([_to_ns(as_of)], dtype=np.int64)
+        return self._predict(arr, np.zeros(1, np.int64), t, req)[0]
+
+    def score_frame(
+        self, events: pd.DataFrame, cutoffs: pd.DataFrame, request: ScoreRequest | None = None
+    ) -> list[dict[str, Any]]:
+        """Many journeys: a canonical event frame and (customer_id, as_of) cutoffs."""
+        req = request or ScoreRequest(self.tasks)
+        ev = events if is_canonical(events) else to_canonical(events)
+        arr = encode_frame(ev, self.spec)
+        ids, as_of, _ = _cutoff_arrays(cutoffs)
+        out = self._predict(arr, arr.customer_codes(ids), as_of, req)
+        for o, cid in zip(out, cutoffs[CUSTOMER_ID].astype(str), strict=True):
+            o["customer_id"] = cid
+        return out
+
+    def probabilities(self, events: pd.DataFrame, cutoffs: pd.DataFrame) -> pd.DataFrame:
+        """Batch probabilities without explanations (fast path), one row per cutoff."""
+        ev = events if is_canonical(events) else to_canonical(events)
+        arr = encode_frame(ev, self.spec)
+        ids, as_of, _ = _cutoff_arrays(cutoffs)
+        X = compute_features(arr, self.spec, arr.customer_codes(ids), as_of)
+        cols: dict[str, np.ndarray] = {}
+        for t in self.tasks:
+            b = self.bundles[t]
+            p = b.predict_proba(X)
+            if b.kind == "binary":
+                cols[t] = p
+            else:
+                for j, c in enumerate(b.classes):
+                    cols[f"{t}:{c}"] = p[:, j]
+        return pd.DataFrame(cols, index=cutoffs.index)
+
+    def _predict(
+        self, arr: EventArrays, q_cust: np.ndarray, as_of: np.ndarray, req: ScoreRequest
+    ) -> list[dict[str, Any]]:
+        tasks = self.check_tasks(req.tasks)
+        ctx = Context.build(arr, self.spec, q_cust, as_of)
+        X = features_from_context(ctx)
+        n = X.shape[0]
+        ends = (ctx.start, ctx.end)
+        out: list[dict[str, Any]] = [
+            {"as_of": pd.Timestamp(int(t), tz="UTC").isoformat(), "n_events_used": int(hi - lo)}
+            for t, lo, hi in zip(as_of, ctx.start, ctx.end, strict=True)
+        ]
+        for t in tasks:
+            b = self.bundles[t]
+            if b.kind == "binary":
+                psi, p, p0 = (
+                    task_contributions(b, X) if req.explain else (None, b.predict_proba(X), None)
+                )
+                for i in range(n):
+                    res: dict[str, Any] = {"probability": float(p[i])}
+                    if psi is not None and p0 is not None:
+                        res["base_rate"] = float(p0[i])
+                        res["root_causes"] = self._causes(arr, ends, i, X[i], psi[i], t, req.top_k)
+                    out[i][t] = res
+            else:
+                proba = b.predict_proba(X)
+                best = np.argmax(proba, axis=1)
+                for i in range(n):
+                    out[i][t] = {
+                        "distribution": {c: float(proba[i, j]) for j, c in enumerate(b.classes)},
+                        "predicted": b.classes[best[i]],
+                        "probability": float(proba[i, best[i]]),
+                    }
+                if req.explain:
+                    self._explain_classes(b, X, best, arr, ends, out, t, req)
+        return out
+
+    def _explain_classes(
+        self,
+        b: ModelBundle,
+        X: np.ndarray,
+        best: np.ndarray,
+        arr: EventArrays,
+        ends: tuple[np.ndarray, np.ndarray],
+        out: list[dict[str, Any]],
+        t: str,
+        req: ScoreRequest,
+    ) -> None:
+        unknown = [c for c in req.explain_classes if c not in b.classes]
+        if unknown:
+            raise UnknownTaskError(
+                f"expected classes among {list(b.classes)}, got {unknown}.", field="explain_classes"
+            )
+        psi, _, p0 = task_contributions(b, X, best)
+        for i in range(X.shape[0]):
+            out[i][t]["base_rate"] = float(p0[i])
+            out[i][t]["root_causes"] = self._causes(
+                arr, ends, i, X[i], psi[i], t, req.top_k, b.classes[best[i]]
+            )
+        for c in req.explain_classes:
+            k = np.full(X.shape[0], b.classes.index(c))
+            psi_c, _, _ = task_contributions(b, X, k)
+            for i in range(X.shape[0]):
+                out[i][t].setdefault("root_causes_by_class", {})[c] = self._causes(
+                    arr, ends, i, X[i], psi_c[i], t, req.top_k, c
+                )
+
+    def _causes(
+        self,
+        arr: EventArrays,
+        ends: tuple[np.ndarray, np.ndarray],
+        i: int,
+        x: np.ndarray,
+        psi: np.ndarray,
+        task: str,
+        top_k: int,
+        class_name: str | None = None,
+    ) -> list[dict[str, Any]]:
+        causes = root_causes(self.spec, x, psi, task=task, top_k=top_k, class_name=class_name)
+        lo, hi = int(ends[0][i]), int(ends[1][i])
+        for c in causes:
+            c.events = _evidence(self.spec, arr, lo, hi, c.kind, c.name)
+        return [c.to_dict() for c in causes]
+
+
+def _evidence(
+    spec: FeatureSpec, arr: EventArrays, lo: int, hi: int, kind: str, name: str
+) -> list[str]:
+    """Timestamps (ISO, UTC) of the latest events behind a touchpoint/channel/stage cause."""
+    if hi <= lo or kind not in ("touchpoint", "channel", "stage"):
+        return []
+    vocab = list(spec.vocabulary(kind))
+    if name not in vocab:
+        return []
+    codes = {"touchpoint": arr.touchpoint, "channel": arr.channel, "stage": arr.stage}[kind]
+    idx = lo + np.flatnonzero(codes[lo:hi] == vocab.index(name))
+    return [pd.Timestamp(int(t), tz="UTC").isoformat() for t in arr.ts[idx[-MAX_EVIDENCE:]]]

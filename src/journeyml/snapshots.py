@@ -1,0 +1,154 @@
+"""Cutoffs to learn from: snapshot sampling, and the temporal split with a gap.
+
+>>> import pandas as pd
+>>> ev = pd.DataFrame({"customer_id": ["a", "a", "b"],
+...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-09", "2024-01-05"], utc=True),
+...     "touchpoint": ["visit"] * 3})
+>>> every_n_days(ev, 7, end=pd.Timestamp("2024-01-20", tz="UTC"))
+  customer_id                     as_of
+0           a 2024-01-08 00:00:00+00:00
+1           a 2024-01-15 00:00:00+00:00
+2           b 2024-01-08 00:00:00+00:00
+3           b 2024-01-15 00:00:00+00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from journeyml.errors import ConfigError, EmptyDataError
+from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP, is_canonical, to_canonical
+from journeyml.features.build import AS_OF, N_EVENTS
+
+
+def _canon(events: pd.DataFrame) -> pd.DataFrame:
+    ev = events if is_canonical(events) else to_canonical(events)
+    if ev.empty:
+        raise EmptyDataError("expected events to sample cutoffs from, got none.")
+    return ev
+
+
+def every_n_days(
+    events: pd.DataFrame,
+    every_days: float,
+    *,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """A cutoff every ``every_days`` (UTC midnights from the first event's day + step) for
+    each customer already seen before it. ``end`` (exclusive) defaults to the last event."""
+    ev = _canon(events)
+    if every_days <= 0:
+        raise ConfigError(f"expected every_days > 0, got {every_days}", field="every_days")
+    t0 = start if start is not None else ev[TIMESTAMP].min().floor("D")
+    t1 = end if end is not None else ev[TIMESTAMP].max()
+    grid = pd.date_range(
+        t0 + pd.Timedelta(days=every_days), t1, freq=pd.Timedelta(days=every_days), inclusive="left"
+    )
+    first = ev.groupby(CUSTOMER_ID, sort=True)[TIMESTAMP].min()
+    ids = first.index.to_numpy(dtype=object)
+    f = first.to_numpy("datetime64[ns]")
+    g = grid.to_numpy("datetime64[ns]")
+    ci, gi = np.nonzero(f[:, None] < g[None, :])
+    out = pd.DataFrame({CUSTOMER_ID: ids[ci], AS_OF: grid[gi]})
+    out[CUSTOMER_ID] = out[CUSTOMER_ID].astype(object)
+    return out.sort_values([CUSTOMER_ID, AS_OF], kind="stable").reset_index(drop=True)
+
+
+def fixed_dates(events: pd.DataFrame, dates: Sequence[str | pd.Timestamp]) -> pd.DataFrame:
+    """A cutoff at each given date for each customer seen before it."""
+    ev = _canon(events)
+    first = ev.groupby(CUSTOMER_ID, sort=True)[TIMESTAMP].min()
+    rows = []
+    for d in dates:
+        t = pd.Timestamp(d)
+        t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+        ids = first.index[first < t]
+        rows.append(pd.DataFrame({CUSTOMER_ID: ids.to_numpy(dtype=object), AS_OF: t}))
+    out = pd.concat(rows, ignore_index=True)
+    return out.sort_values([CUSTOMER_ID, AS_OF], kind="stable").reset_index(drop=True)
+
+
+def at_each_event(events: pd.DataFrame, *, min_prefix: int = 1) -> pd.DataFrame:
+    """Prefix mode (process monitoring): a cutoff after each event, ``n_events`` = k for the
+    prefix of the first k events; ``as_of`` is just after the k-th event's time."""
+    ev = _canon(events)
+    k = ev.groupby(CUSTOMER_ID, sort=False).cumcount().to_numpy() + 1
+    out = pd.DataFrame(
+        {
+            CUSTOMER_ID: ev[CUSTOMER_ID].to_numpy(dtype=object),
+            AS_OF: ev[TIMESTAMP] + pd.Timedelta(1, "ns"),
+            N_EVENTS: k,
+        }
+    )
+    return out[out[N_EVENTS] >= min_prefix].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class TemporalSplit:
+    """Boolean masks over cutoffs, and the dates that define them."""
+
+    train: np.ndarray
+    valid: np.ndarray
+    test: np.ndarray
+    valid_start: pd.Timestamp
+    test_start: pd.Timestamp
+
+
+def temporal_split(
+    cutoffs: pd.DataFrame,
+    *,
+    horizon_days: float,
+    test_fraction: float = 0.2,
+    valid_fraction: float = 0.2,
+    gap_days: float | None = None,
+) -> TemporalSplit:
+    """Split cutoffs by time: train | gap | valid | gap | test.
+
+    The gap (default and minimum: the horizon) makes every training label window end before
+    the first validation cutoff, and every validation label window before the first test
+    cutoff, so no outcome seen in training overlaps a period it is evaluated on.
+    """
+    gap = horizon_days if gap_days is None else gap_days
+    if gap < horizon_days:
+        raise ConfigError(
+            f"expected a gap of at least the horizon ({horizon_days} days), got {gap}",
+            field="gap_days",
+        )
+    if not (
+        0 < test_fraction < 1 and 0 < valid_fraction < 1 and test_fraction + valid_fraction < 1
+    ):
+        raise ConfigError(
+            "expected 0 < test_fraction, valid_fraction and their sum < 1, got "
+            f"{test_fraction} and {valid_fraction}",
+            field="test_fraction",
+        )
+    tv = pd.to_datetime(cutoffs[AS_OF], utc=True).to_numpy("datetime64[ns]")
+    dates = np.unique(tv)
+    if len(dates) < 3:
+        raise EmptyDataError(
+            f"expected cutoffs at 3 or more distinct times for a temporal split, got {len(dates)}."
+            " Sample snapshots more often or use a longer log."
+        )
+    g = pd.Timedelta(days=gap).to_timedelta64()
+    ts_ = dates[int(np.floor(len(dates) * (1 - test_fraction)))]
+    # the validation window is the tail of the dates whose label window ends before ts_
+    before = dates[dates + g <= ts_]
+    share = valid_fraction / (1 - test_fraction)
+    if len(before) < 2:
+        raise EmptyDataError(
+            f"expected cutoffs more than the gap ({gap} days) before the test window "
+            f"({pd.Timestamp(ts_).date()}), got {len(before)} dates. Use a longer log, a shorter "
+            "horizon, or a smaller test_fraction."
+        )
+    vs_ = before[min(len(before) - 1, int(np.floor(len(before) * (1 - share))))]
+    train = tv + g <= vs_
+    valid = (tv >= vs_) & (tv + g <= ts_)
+    test = tv >= ts_
+    return TemporalSplit(
+        train, valid, test, pd.Timestamp(vs_, tz="UTC"), pd.Timestamp(ts_, tz="UTC")
+    )
