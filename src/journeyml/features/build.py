@@ -212,6 +212,12 @@ def compute_features(
     return features_from_context(Context.build(ev, spec, q_cust, as_of, n_events))
 
 
+def compute_family(family: Any, ctx: Context) -> dict[str, np.ndarray]:
+    """One family's columns by feature name (1-D arrays), for tests and debugging."""
+    out: dict[str, np.ndarray] = family.compute(ctx)
+    return out
+
+
 def features_from_context(ctx: Context) -> np.ndarray:
     """The feature matrix for a built :class:`Context` (its bounds stay usable afterwards)."""
     spec = ctx.spec
