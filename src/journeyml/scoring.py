@@ -19,7 +19,7 @@ import pandas as pd
 from journeyml.bundle import ModelBundle
 from journeyml.errors import FingerprintMismatchError, ModelNotFoundError, UnknownTaskError
 from journeyml.events.schema import CUSTOMER_ID, is_canonical, to_canonical
-from journeyml.explain import root_causes, task_contributions
+from journeyml.explain import Composition, root_causes, task_contributions
 from journeyml.features.arrays import EventArrays, _to_ns, encode_frame, encode_records
 from journeyml.features.build import _cutoff_arrays, compute_features, features_from_context
 from journeyml.features.context import Context
@@ -52,6 +52,13 @@ class Predictor:
             )
         self.bundles = dict(bundles)
         self.spec: FeatureSpec = next(iter(bundles.values())).spec
+        #: computed once: hashing the spec costs milliseconds
+        self.fingerprint: str = self.spec.fingerprint
+        self.touchpoint_set = frozenset(self.spec.touchpoints)
+        self.channel_set = frozenset(self.spec.channels)
+        self._versions = {
+            t: str(b.info.get("registry_version", "local")) for t, b in self.bundles.items()
+        }
 
     # --- construction ----------------------------------------------------------------------
     @classmethod
@@ -94,7 +101,7 @@ class Predictor:
         return tuple(t for t in TASKS if t in self.bundles)
 
     def versions(self) -> dict[str, str]:
-        return {t: str(b.info.get("registry_version", "local")) for t, b in self.bundles.items()}
+        return dict(self._versions)
 
     def check_tasks(self, tasks: Sequence[str] | None) -> tuple[str, ...]:
         if tasks is None:
@@ -105,6 +112,20 @@ class Predictor:
                 f"expected tasks among {list(self.tasks)}, got unknown {unknown}.", field="tasks"
             )
         return tuple(dict.fromkeys(tasks))
+
+    def check_classes(self, classes: Sequence[str]) -> tuple[str, ...]:
+        """Validate ``explain_classes`` against the next_stage model's classes."""
+        if not classes:
+            return ()
+        b = self.bundles.get("next_stage")
+        known = list(b.classes) if b is not None else []
+        unknown = [c for c in classes if c not in known]
+        if unknown:
+            raise UnknownTaskError(
+                f"expected next_stage classes among {known}, got unknown {unknown}.",
+                field="explain_classes",
+            )
+        return tuple(dict.fromkeys(classes))
 
     # --- scoring ---------------------------------------------------------------------------
     def predict_journey(
@@ -228,8 +249,13 @@ class Predictor:
         top_k: int,
         class_name: str | None = None,
     ) -> list[dict[str, Any]]:
-        causes = root_causes(self.spec, x, psi, task=task, top_k=top_k, class_name=class_name)
         lo, hi = int(ends[0][i]), int(ends[1][i])
+        comp = Composition.from_codes(
+            self.spec, arr.touchpoint[lo:hi], arr.channel[lo:hi], arr.stage[lo:hi], arr.cust[lo:hi]
+        )
+        causes = root_causes(
+            self.spec, x, psi, task=task, top_k=top_k, class_name=class_name, composition=comp
+        )
         for c in causes:
             c.events = _evidence(self.spec, arr, lo, hi, c.kind, c.name)
         return [c.to_dict() for c in causes]
