@@ -192,6 +192,55 @@ def _read_events(path: Path, mapping: str | None) -> Any:
     return to_canonical(frame)
 
 
+@app.command()
+@friendly_errors
+def benchmark(
+    config: Path = typer.Argument(..., help="Benchmark config (pipelines/benchmarks/*.yaml)."),
+    out: Path = typer.Option(..., "--out", help="JSON file for the result."),
+) -> None:
+    """Run a benchmark protocol (tax2017, chronological, calibration_holdout) on a real log."""
+    _quiet_libraries()
+    from journeyml.bench.config import load_benchmark_config
+    from journeyml.bench.run import run_benchmark, write_result
+
+    cfg = load_benchmark_config(config)
+    console.print(f"[bold]benchmark[/] {cfg.dataset} · {cfg.task} · {cfg.protocol.name}")
+    with console.status("working…") as status:
+
+        def progress(msg: str) -> None:
+            console.print(f"  {msg}")
+            status.update(msg[:80])
+
+        result = run_benchmark(cfg, progress=progress)
+    for name, value in result["metrics"].items():
+        console.print(f"  {name}: {value}")
+    write_result(result, out)
+    console.print(f"[green]wrote[/] {out}")
+
+
+@app.command()
+@friendly_errors
+def report(
+    data: Path = typer.Option(..., "--data", help="Events: canonical parquet/csv, or any log."),
+    out: Path = typer.Option(Path("report.html"), "--out", help="The HTML file to write."),
+    model: str = typer.Option("champion", "--model", help="Registry alias of the models."),
+    mapping: str | None = typer.Option(None, help="Mapping file or built-in name for raw logs."),
+    tracking_uri: str | None = typer.Option(None),
+    log: bool = typer.Option(True, help="Also log the report to the models' MLflow run."),
+) -> None:
+    """The analysts' report: drivers, pain points, moments of truth, journey map (one HTML)."""
+    _quiet_libraries()
+    from journeyml.config import default_tracking_uri
+    from journeyml.report import log_report, render_report
+    from journeyml.scoring import Predictor
+
+    ev = _read_events(data, mapping)
+    pred = Predictor.from_registry(tracking_uri or default_tracking_uri(), alias=model)
+    render_report(pred, ev, out)
+    where = f" and logged to run {log_report(out, pred.tasks[-1], model)}" if log else ""
+    console.print(f"[green]report[/] → {out}{where}")
+
+
 @app.command("export-models")
 @friendly_errors
 def export_models(
