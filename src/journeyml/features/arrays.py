@@ -2,24 +2,52 @@
 
 Two ways in, one representation out: :func:`encode_frame` (a canonical pandas frame, for
 training and batch scoring) and :func:`encode_records` (a list of event dicts of one journey,
-for the API, with no pandas on the way). Both sort events the same way (customer, timestamp,
-touchpoint, stable) and encode categories with the spec's vocabularies, so the same journey
-gives the same arrays either way.
+for the API, with no pandas on the way). Both put events in the same total order —
+customer, timestamp, touchpoint (as text), then the encoded channel, stage, value and attributes
+to break exact ties — so the same journey gives the same arrays either way, whatever the order
+of the input rows.
+
+>>> import pandas as pd
+>>> from journeyml.features.spec import FeatureParams, FeatureSpec
+>>> spec = FeatureSpec(FeatureParams(), ("visit", "ad"), ("web",), ("awareness",), ())
+>>> ev = pd.DataFrame({"customer_id": ["b", "a", "a"],
+...     "timestamp": pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-01"], utc=True),
+...     "touchpoint": ["ad", "visit", "call"], "channel": ["web", "web", "fax"],
+...     "stage": [None, "awareness", None], "value": [1.0, None, 2.0]})
+>>> arr = encode_frame(ev, spec)
+>>> arr.customer_ids.tolist(), arr.cust.tolist(), arr.touchpoint.tolist(), arr.channel.tolist()
+(['a', 'b'], [0, 0, 1], [2, 0, 1], [1, 0, 0])
+>>> one = encode_records("a", [{"timestamp": "2024-01-03", "touchpoint": "visit",
+...     "channel": "web", "stage": "awareness"}, {"timestamp": "2024-01-01T00:00:00Z",
+...     "touchpoint": "call", "channel": "fax", "value": 2.0}], spec)
+>>> one.touchpoint.tolist(), one.stage.tolist(), one.value.tolist()
+([2, 0], [-1, 0], [2.0, nan])
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from journeyml.events.schema import CHANNEL, CUSTOMER_ID, STAGE, TIMESTAMP, TOUCHPOINT, VALUE
-from journeyml.features.spec import FeatureSpec
+from journeyml.events.schema import (
+    CHANNEL,
+    CUSTOMER_ID,
+    DEFAULT_CHANNEL,
+    STAGE,
+    TIMESTAMP,
+    TOUCHPOINT,
+    VALUE,
+)
+from journeyml.features.spec import FeatureSpec, spec_cache
 
 NS_PER_DAY = 86_400 * 10**9
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -58,61 +86,166 @@ class EventArrays:
         return np.asarray(idx.get_indexer(pd.Index(np.asarray(ids, dtype=object))), np.int64)
 
 
-def _codes(values: np.ndarray | pd.Series, vocab: Sequence[str], *, missing: int) -> np.ndarray:
-    """Vocabulary codes; unseen values -> len(vocab) ("other"); missing -> ``missing``."""
-    index = pd.Index(list(vocab), dtype=object)
-    vals = pd.Series(values, dtype=object)
-    codes = index.get_indexer(vals)
-    codes = np.where(codes < 0, len(vocab), codes)
-    if missing != len(vocab):
-        codes = np.where(vals.isna().to_numpy(), missing, codes)
-    return codes.astype(np.int32)
+# --- vocabulary lookups (cached per spec) ------------------------------------------------
+def vocab_map(spec: FeatureSpec, name: str) -> dict[str, int]:
+    """``{value: code}`` for a vocabulary (without "other"), cached on the spec."""
+
+    def make() -> dict[str, int]:
+        vocab = spec.vocabulary(name)[:-1]
+        return {v: i for i, v in enumerate(vocab)}
+
+    out: dict[str, int] = spec_cache(spec, f"vocab:{name}", make)
+    return out
 
 
-def _attribute_array(values: Any, spec: FeatureSpec, name: str) -> np.ndarray:
-    if spec.attribute_kinds.get(name) == "numeric":
-        return np.asarray(pd.to_numeric(pd.Series(values, dtype=object), errors="coerce"), float)
-    return _codes(np.asarray(values, dtype=object), spec.attribute_levels.get(name, ()), missing=-1)
+def _lookup(values: np.ndarray, mapping: dict[str, int], *, missing: int) -> np.ndarray:
+    """Codes of a (small) array of values: unseen -> len(mapping) ("other"); missing ->
+    ``missing``."""
+    other = len(mapping)
+    out = np.empty(len(values), np.int32)
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT:
+            out[i] = missing
+        else:
+            out[i] = mapping.get(str(v), other)
+    return out
+
+
+def _factor(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes ordered by the text of the values (-1 missing) and the sorted texts.
+
+    Cheap for categorical and arrow-backed columns; object columns are hashed once."""
+    codes, uniques = pd.factorize(col, sort=False)
+    texts = np.asarray([str(u) for u in uniques], dtype=object)
+    order = np.argsort(texts, kind="stable") if len(texts) else np.zeros(0, np.int64)
+    rank = np.empty(len(texts), np.int64)
+    rank[order] = np.arange(len(texts))
+    sorted_texts = texts[order]
+    # distinct values with one text (1 and "1") share a rank
+    if len(sorted_texts) > 1:
+        same = np.r_[False, sorted_texts[1:] == sorted_texts[:-1]]
+        if same.any():
+            dense = np.cumsum(~same) - 1
+            rank = dense[rank]
+            sorted_texts = sorted_texts[~same]
+    codes = np.asarray(codes, dtype=np.int64)
+    out = np.where(codes >= 0, rank[np.maximum(codes, 0)] if len(rank) else -1, -1)
+    return out.astype(np.int64), sorted_texts
+
+
+def _encode_column(col: pd.Series, spec: FeatureSpec, name: str, missing: int = -1) -> np.ndarray:
+    codes, texts = _factor(col)
+    lut = _lookup(texts, vocab_map(spec, name), missing=-1)
+    return np.r_[lut, missing].astype(np.int32)[codes]
+
+
+def _numeric(values: Any) -> np.ndarray:
+    return np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=np.float64)
+
+
+def _tie_keys(
+    channel: np.ndarray, stage: np.ndarray, value: np.ndarray, attrs: dict[str, np.ndarray]
+) -> list[np.ndarray]:
+    """Secondary sort keys, least significant first (for ``np.lexsort``)."""
+    return [*(attrs[a] for a in sorted(attrs, reverse=True)), value, stage, channel]
 
 
 def encode_frame(events: pd.DataFrame, spec: FeatureSpec) -> EventArrays:
     """Encode a canonical event frame (any row order) for :func:`compute_features`."""
-    order = np.lexsort(
-        (
-            events[TOUCHPOINT].to_numpy(dtype=object).astype(str),
-            events[TIMESTAMP].to_numpy(dtype="datetime64[ns]").view(np.int64)
-            if len(events)
-            else np.zeros(0, np.int64),
-            events[CUSTOMER_ID].to_numpy(dtype=object).astype(str),
-        )
+    n = len(events)
+    cust_rank, cust_texts = _factor(events[CUSTOMER_ID])
+    ts = (
+        events[TIMESTAMP].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        if n
+        else np.zeros(0, np.int64)
     )
-    ev = events.iloc[order]
-    cust_codes, uniques = pd.factorize(ev[CUSTOMER_ID].astype(str), sort=True)
-    ts = ev[TIMESTAMP].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    stage = ev[STAGE] if STAGE in ev.columns else pd.Series([None] * len(ev), dtype=object)
-    value = ev[VALUE] if VALUE in ev.columns else pd.Series(np.nan, index=ev.index)
-    attrs = {
-        a: _attribute_array(ev[a].to_numpy(dtype=object), spec, a)
-        for a in spec.params.attributes
-        if a in ev.columns
-    }
+    tp_rank, tp_texts = _factor(events[TOUCHPOINT])
+    tp_lut = np.r_[_lookup(tp_texts, vocab_map(spec, TOUCHPOINT), missing=-1), -1]
+    touchpoint = tp_lut[tp_rank].astype(np.int32)
+    unknown = vocab_map(spec, CHANNEL).get(DEFAULT_CHANNEL, len(spec.channels))
+    if CHANNEL in events.columns:
+        channel = _encode_column(events[CHANNEL], spec, CHANNEL, missing=unknown)
+    else:
+        channel = np.full(n, unknown, np.int32)
+    stage = (
+        _encode_column(events[STAGE], spec, STAGE) if STAGE in events.columns else np.full(n, -1)
+    ).astype(np.int32)
+    value = _numeric(events[VALUE]) if VALUE in events.columns else np.full(n, np.nan)
+    attrs: dict[str, np.ndarray] = {}
+    for a in spec.params.attributes:
+        if a not in events.columns:
+            continue
+        if spec.attribute_kinds.get(a) == "numeric":
+            attrs[a] = _numeric(events[a])
+        else:
+            attrs[a] = _encode_column(events[a], spec, f"attribute:{a}")
+
+    # total order: (customer, time, touchpoint text), exact ties by the encoded rest
+    order: np.ndarray | None = None
+    if n > 1:
+        dc, dt, dp = np.diff(cust_rank), np.diff(ts), np.diff(tp_rank)
+        if not np.all((dc > 0) | ((dc == 0) & ((dt > 0) | ((dt == 0) & (dp >= 0))))):
+            order = np.lexsort((tp_rank, ts, cust_rank))
+            cust_rank, ts, tp_rank = cust_rank[order], ts[order], tp_rank[order]
+            dc, dt, dp = np.diff(cust_rank), np.diff(ts), np.diff(tp_rank)
+        tie = (dc == 0) & (dt == 0) & (dp == 0)
+        if tie.any():
+            rows = np.flatnonzero(np.r_[tie, False] | np.r_[False, tie])
+            group = np.cumsum(~np.r_[False, tie])[rows]
+            src = rows if order is None else order[rows]
+            keys = _tie_keys(
+                channel[src], stage[src], value[src], {a: v[src] for a, v in attrs.items()}
+            )
+            sub = np.lexsort((*keys, group))
+            base = np.arange(n) if order is None else order
+            base = base.copy()
+            base[rows] = src[sub]
+            order = base
+    if order is not None:
+        touchpoint, channel, stage, value = (
+            touchpoint[order],
+            channel[order],
+            stage[order],
+            value[order],
+        )
+        attrs = {a: v[order] for a, v in attrs.items()}
     return EventArrays(
-        customer_ids=np.asarray(uniques, dtype=object),
-        cust=cust_codes.astype(np.int64),
+        customer_ids=cust_texts,
+        cust=cust_rank.astype(np.int64),
         ts=np.ascontiguousarray(ts, dtype=np.int64),
-        touchpoint=_codes(ev[TOUCHPOINT].to_numpy(dtype=object), spec.touchpoints, missing=-1),
-        channel=_codes(ev[CHANNEL].to_numpy(dtype=object), spec.channels, missing=-1),
-        stage=_codes(stage.to_numpy(dtype=object), spec.stages, missing=-1),
-        value=np.asarray(pd.to_numeric(value, errors="coerce"), dtype=np.float64),
+        touchpoint=touchpoint,
+        channel=channel,
+        stage=stage,
+        value=value,
         attributes=attrs,
     )
 
 
 def _to_ns(ts: Any) -> int:
+    """Nanoseconds since the epoch (UTC) of a datetime, Timestamp or ISO string; naive = UTC.
+
+    >>> _to_ns("2024-01-01T01:00:00+01:00") == _to_ns("2024-01-01") == _to_ns("2024-01-01T00:00Z")
+    True
+    """
+    if isinstance(ts, str) and len(ts) <= 32:
+        with contextlib.suppress(ValueError):
+            ts = datetime.fromisoformat(ts)
+    if isinstance(ts, datetime) and not isinstance(ts, pd.Timestamp):
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=UTC)
+        delta = ts - _EPOCH
+        return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000
     t = pd.Timestamp(ts)
     if t.tzinfo is None:
         t = t.tz_localize("UTC")
-    return int(t.tz_convert("UTC").value)
+    return int(t.tz_convert("UTC").as_unit("ns").value)
+
+
+def _float(v: Any) -> float:
+    try:
+        return np.nan if v is None else float(v)
+    except (TypeError, ValueError):
+        return np.nan
 
 
 def encode_records(
@@ -125,24 +258,60 @@ def encode_records(
     """
     n = len(records)
     ts = np.fromiter((_to_ns(r["timestamp"]) for r in records), dtype=np.int64, count=n)
-    tps = np.array([str(r["touchpoint"]) for r in records], dtype=object)
-    order = np.lexsort((tps.astype(str), ts)) if n else np.zeros(0, np.int64)
-    recs = [records[i] for i in order]
-    ch = np.array([r.get("channel") or "unknown" for r in recs], dtype=object)
-    st = np.array([r.get("stage") for r in recs], dtype=object)
-    val = np.array(
-        [np.nan if r.get("value") is None else float(r["value"]) for r in recs], dtype=np.float64
+    tps = [str(r[TOUCHPOINT]) for r in records]
+    tp_map = vocab_map(spec, TOUCHPOINT)
+    ch_map = vocab_map(spec, CHANNEL)
+    st_map = vocab_map(spec, STAGE)
+    other_tp, other_ch, other_st = len(tp_map), len(ch_map), len(st_map)
+    touchpoint = np.fromiter((tp_map.get(t, other_tp) for t in tps), np.int32, count=n)
+    channel = np.fromiter(
+        (
+            ch_map.get(
+                DEFAULT_CHANNEL if (c := r.get(CHANNEL)) is None or c != c else str(c), other_ch
+            )
+            for r in records
+        ),
+        np.int32,
+        count=n,
+    )
+    stage = np.fromiter(
+        (
+            -1 if (s := r.get(STAGE)) is None or s != s else st_map.get(str(s), other_st)
+            for r in records
+        ),
+        np.int32,
+        count=n,
+    )
+    value = np.fromiter(
+        (np.nan if (v := r.get(VALUE)) is None else float(v) for r in records), np.float64, n
     )
     attrs: dict[str, np.ndarray] = {}
     for a in spec.params.attributes:
-        attrs[a] = _attribute_array(np.array([r.get(a) for r in recs], dtype=object), spec, a)
+        vals = [r.get(a) for r in records]
+        if spec.attribute_kinds.get(a) == "numeric":
+            attrs[a] = np.fromiter((_float(v) for v in vals), np.float64, count=n)
+        else:
+            attrs[a] = _lookup(
+                np.asarray(vals, dtype=object), vocab_map(spec, f"attribute:{a}"), missing=-1
+            )
+    if n > 1:
+        tp_rank = np.unique(np.asarray(tps, dtype=object), return_inverse=True)[1]
+        order = np.lexsort((*_tie_keys(channel, stage, value, attrs), tp_rank, ts))
+        ts, touchpoint, channel, stage, value = (
+            ts[order],
+            touchpoint[order],
+            channel[order],
+            stage[order],
+            value[order],
+        )
+        attrs = {a: v[order] for a, v in attrs.items()}
     return EventArrays(
         customer_ids=np.array([str(customer_id)], dtype=object),
         cust=np.zeros(n, np.int64),
-        ts=ts[order],
-        touchpoint=_codes(tps[order], spec.touchpoints, missing=-1),
-        channel=_codes(ch, spec.channels, missing=-1),
-        stage=_codes(st, spec.stages, missing=-1),
-        value=val,
+        ts=ts,
+        touchpoint=touchpoint,
+        channel=channel,
+        stage=stage,
+        value=value,
         attributes=attrs,
     )

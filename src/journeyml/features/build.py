@@ -46,7 +46,7 @@ from journeyml.events.schema import (
 from journeyml.features import attributes, counts, recency, sequence, sessions, values
 from journeyml.features.arrays import EventArrays, _to_ns, encode_frame, encode_records
 from journeyml.features.context import Context
-from journeyml.features.spec import FeatureDef, FeatureParams, FeatureSpec, slug
+from journeyml.features.spec import FeatureDef, FeatureParams, FeatureSpec, slug, spec_cache
 
 AS_OF = "as_of"
 N_EVENTS = "n_events"
@@ -212,28 +212,74 @@ def compute_features(
     return features_from_context(Context.build(ev, spec, q_cust, as_of, n_events))
 
 
+def _blocks(family: Any, spec: FeatureSpec) -> dict[str, list[str]]:
+    fn = getattr(family, "blocks", None)
+    out: dict[str, list[str]] = fn(spec) if fn is not None else {}
+    return out
+
+
 def compute_family(family: Any, ctx: Context) -> dict[str, np.ndarray]:
     """One family's columns by feature name (1-D arrays), for tests and debugging."""
-    out: dict[str, np.ndarray] = family.compute(ctx)
+    blocks = _blocks(family, ctx.spec)
+    out: dict[str, np.ndarray] = {}
+    for key, col in family.compute(ctx).items():
+        if key in blocks:
+            for j, name in enumerate(blocks[key]):
+                out[name] = np.ascontiguousarray(col[:, j])
+        else:
+            out[key] = col
+    return out
+
+
+def _plan(spec: FeatureSpec) -> dict[str, np.ndarray | int]:
+    """Where each output of the families goes in the matrix: a column index (single feature)
+    or an index array (a block); cached per spec."""
+
+    def make() -> dict[str, np.ndarray | int]:
+        pos = {name: j for j, name in enumerate(spec.names)}
+        plan: dict[str, np.ndarray | int] = {}
+        for fam in FAMILIES:
+            for key, names in _blocks(fam, spec).items():
+                plan[key] = np.array([pos.get(n, -1) for n in names], dtype=np.int64)
+        for name, j in pos.items():
+            plan.setdefault(name, j)
+        return plan
+
+    out: dict[str, np.ndarray | int] = spec_cache(spec, "plan", make)
     return out
 
 
 def features_from_context(ctx: Context) -> np.ndarray:
     """The feature matrix for a built :class:`Context` (its bounds stay usable afterwards)."""
     spec = ctx.spec
-    cols: dict[str, np.ndarray] = {}
+    plan = _plan(spec)
+    p = spec.params
+    ctx.prepare_windows([*p.windows_days, p.trend_days, 2 * p.trend_days])
+    n_feat = len(spec.features)
+    out = np.empty((ctx.n_queries, n_feat), dtype=np.float64)
+    filled = np.zeros(n_feat, dtype=bool)
     for fam in FAMILIES:
-        cols.update(fam.compute(ctx))
-    out = np.empty((ctx.n_queries, len(spec.features)), dtype=np.float64)
-    for j, f in enumerate(spec.features):
-        try:
-            out[:, j] = cols[f.name]
-        except KeyError as exc:  # a spec from other code
-            raise DataError(
-                f"expected the feature engine to produce {f.name!r}, but it does not. The model "
-                "was built by another version of journeyml: retrain it.",
-                field=f.name,
-            ) from exc
+        for key, col in fam.compute(ctx).items():
+            where = plan.get(key)
+            if where is None:
+                continue
+            if isinstance(where, np.ndarray):
+                keep = where >= 0
+                if keep.all():
+                    out[:, where] = col
+                else:
+                    out[:, where[keep]] = col[:, keep]
+                filled[where[keep]] = True
+            else:
+                out[:, where] = col
+                filled[where] = True
+    if not filled.all():  # a spec from other code
+        name = spec.names[int(np.flatnonzero(~filled)[0])]
+        raise DataError(
+            f"expected the feature engine to produce {name!r}, but it does not. The model "
+            "was built by another version of journeyml: retrain it.",
+            field=name,
+        )
     return out
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from journeyml.features.categories import range_counts_and_last
+from journeyml.features.categories import multi_range_counts
 from journeyml.features.context import Context
 from journeyml.features.spec import OTHER, FeatureDef, FeatureSpec, slug, window_label
 
@@ -52,6 +52,17 @@ def define(spec: FeatureSpec) -> list[FeatureDef]:
     return defs
 
 
+def blocks(spec: FeatureSpec) -> dict[str, list[str]]:
+    """Block key → the feature names of its columns (one block per dimension and window)."""
+    return {
+        f"block:count_{dim}_{window_label(w)}": [
+            f"count_{dim}_{slug(v)}_{window_label(w)}" for v in spec.vocabulary(dim)
+        ]
+        for dim in _DIMENSIONS
+        for w in windows(spec)
+    }
+
+
 def compute(ctx: Context) -> dict[str, np.ndarray]:
     spec = ctx.spec
     ws = windows(spec)
@@ -59,17 +70,20 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for w, lo in zip(ws, los, strict=True):
         out[f"count_events_{window_label(w)}"] = (ctx.end - lo).astype(np.float64)
-    arrays = {"touchpoint": ctx.ev.touchpoint, "channel": ctx.ev.channel, "stage": ctx.ev.stage}
-    for dim in _DIMENSIONS:
-        vocab = spec.vocabulary(dim)
-        counts, last = range_counts_and_last(arrays[dim], len(vocab), los, ctx.end, want_last=True)
-        for w, mat in zip(ws, counts, strict=True):
-            wl = window_label(w)
-            for j, value in enumerate(vocab):
-                out[f"count_{dim}_{slug(value)}_{wl}"] = mat[:, j]
-        assert last is not None
+    arrays = [ctx.ev.touchpoint, ctx.ev.channel, ctx.ev.stage]
+    counts, lasts = multi_range_counts(
+        arrays,
+        [len(spec.vocabulary(d)) for d in _DIMENSIONS],
+        los,
+        ctx.end,
+        want_last=True,  # recency needs the last touchpoint and stage events
+        start=ctx.start,
+    )
+    for dim, per_window, last in zip(_DIMENSIONS, counts, lasts, strict=True):
+        for w, mat in zip(ws, per_window, strict=True):
+            out[f"block:count_{dim}_{window_label(w)}"] = mat
         ctx.cache[f"last:{dim}"] = last
     return out
 
 
-__all__ = ["FAMILY", "OTHER", "compute", "define"]
+__all__ = ["FAMILY", "OTHER", "blocks", "compute", "define"]

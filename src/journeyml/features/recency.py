@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from journeyml.features.arrays import NS_PER_DAY
 from journeyml.features.categories import range_counts_and_last
 from journeyml.features.context import Context
 from journeyml.features.spec import FeatureDef, FeatureSpec, slug
@@ -32,6 +33,13 @@ def define(spec: FeatureSpec) -> list[FeatureDef]:
     return defs
 
 
+def blocks(spec: FeatureSpec) -> dict[str, list[str]]:
+    return {
+        f"block:days_since_{dim}": [f"days_since_{dim}_{slug(v)}" for v in spec.vocabulary(dim)]
+        for dim in ("touchpoint", "stage")
+    }
+
+
 def compute(ctx: Context) -> dict[str, np.ndarray]:
     has = ctx.end > ctx.start
     out = {
@@ -39,13 +47,23 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
         "tenure_days": ctx.days_before_as_of(ctx.start, has),
     }
     arrays = {"touchpoint": ctx.ev.touchpoint, "stage": ctx.ev.stage}
+    n = ctx.ev.n
     for dim in ("touchpoint", "stage"):
-        vocab = ctx.spec.vocabulary(dim)
         last = ctx.cache.get(f"last:{dim}")
         if not isinstance(last, np.ndarray):
-            _, last = range_counts_and_last(arrays[dim], len(vocab), [], ctx.end, want_last=True)
+            _, last = range_counts_and_last(
+                arrays[dim],
+                len(ctx.spec.vocabulary(dim)),
+                [],
+                ctx.end,
+                want_last=True,
+                start=ctx.start,
+            )
             assert last is not None
-        for j, value in enumerate(vocab):
-            idx = last[:, j]
-            out[f"days_since_{dim}_{slug(value)}"] = ctx.days_before_as_of(idx, idx >= ctx.start)
+        if n == 0:
+            out[f"block:days_since_{dim}"] = np.full(last.shape, np.nan)
+            continue
+        ts = ctx.ev.ts[np.clip(last, 0, n - 1)]
+        days = (ctx.as_of[:, None] - ts) / NS_PER_DAY
+        out[f"block:days_since_{dim}"] = np.where(last >= ctx.start[:, None], days, np.nan)
     return out

@@ -14,7 +14,7 @@ from journeyml.features.categories import (
     range_counts_and_last,
 )
 from journeyml.features.context import Context
-from journeyml.features.spec import FeatureDef, FeatureSpec, slug
+from journeyml.features.spec import FeatureDef, FeatureSpec, slug, spec_cache
 
 FAMILY = "sequence"
 TRANSITION = "transition"
@@ -136,7 +136,7 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     def at(arr: np.ndarray, idx: np.ndarray, valid: np.ndarray) -> np.ndarray:
         if n == 0:
             return np.full(idx.shape[0], np.nan)
-        v = arr[np.clip(idx, 0, n - 1)].astype(np.float64)
+        v = arr[np.minimum(np.maximum(idx, 0), n - 1)].astype(np.float64)
         return np.where(valid & (v >= 0), v, np.nan)
 
     for j in range(1, spec.params.last_k + 1):
@@ -151,7 +151,7 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     out["current_stage"] = at(ev.stage, cur_idx, cur_idx >= 0)
 
     ranks = stage_rank(spec)
-    first = first_of_customer(ev.cust)
+    first = ctx.first
     ev_rank = np.where(has_stage, ranks[np.where(has_stage, ev.stage, len(ranks) - 1)], -1)
     # running max of rank within customer: pack (customer, rank+1) so one cummax suffices
     base = np.int64(len(ranks) + 2)
@@ -163,7 +163,7 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     # previous stage-bearing event's stage, within the customer
     stage_idx = np.where(has_stage, np.arange(n), -1)
     last_stage_idx = np.maximum.accumulate(stage_idx) if n else stage_idx
-    prev_idx = np.r_[-1, last_stage_idx[:-1]] if n else last_stage_idx
+    prev_idx = np.concatenate(([-1], last_stage_idx[:-1])) if n else last_stage_idx
     same_cust = prev_idx >= 0
     same_cust[same_cust] = ev.cust[prev_idx[same_cust]] == ev.cust[same_cust]
     prev_stage = np.where(same_cust, ev.stage[np.clip(prev_idx, 0, max(n - 1, 0))], -1)
@@ -186,27 +186,49 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     return out
 
 
+def _transition_names(spec: FeatureSpec, dim: str) -> list[str]:
+    def make() -> list[str]:
+        out = []
+        for a, b in spec.transitions:
+            d, a_, b_ = _split_transition(a, b)
+            if d == dim:
+                out.append(f"transition_{dim}_{slug(a_)}__{slug(b_)}_all")
+        return out
+
+    names: list[str] = spec_cache(spec, f"transition_names:{dim}", make)
+    return names
+
+
+def blocks(spec: FeatureSpec) -> dict[str, list[str]]:
+    return {
+        f"block:transition_{dim}": names
+        for dim in ("touchpoint", "stage")
+        if (names := _transition_names(spec, dim))
+    }
+
+
+def _pair_table(spec: FeatureSpec, dim: str) -> np.ndarray:
+    """Pair code (prev * (V+1) + cur) → column of the wanted transition, -1 otherwise."""
+    vocab = list(spec.vocabulary(dim))
+    width = len(vocab) + 1
+    table = np.full(width * width, -1, np.int64)
+    pairs = [(a, b) for a, b in spec.transitions if a.startswith(dim + ":")]
+    for j, (a, b) in enumerate(pairs):
+        table[vocab.index(a.split(":", 1)[1]) * width + vocab.index(b.split(":", 1)[1])] = j
+    return table
+
+
 def _transition_counts(ctx: Context, first: np.ndarray) -> dict[str, np.ndarray]:
     ev, spec = ctx.ev, ctx.spec
     out: dict[str, np.ndarray] = {}
     for dim, codes in (("touchpoint", ev.touchpoint), ("stage", ev.stage)):
-        pairs = [(a, b) for a, b in spec.transitions if a.startswith(dim + ":")]
-        if not pairs:
+        n_pairs = len(_transition_names(spec, dim))
+        if not n_pairs:
             continue
-        vocab = list(spec.vocabulary(dim))
-        width = len(vocab) + 1
-        prev = np.r_[-1, codes[:-1]] if ev.n else codes
-        pc = pair_codes(prev, codes, first, len(vocab))
-        wanted = np.array(
-            [
-                vocab.index(a.split(":", 1)[1]) * width + vocab.index(b.split(":", 1)[1])
-                for a, b in pairs
-            ],
-            dtype=np.int64,
-        )
-        lookup = pd.Index(wanted).get_indexer(pd.Index(pc)) if ev.n else np.zeros(0, np.int64)
-        counts, _ = range_counts_and_last(lookup.astype(np.int64), len(pairs), [ctx.start], ctx.end)
-        for j, (a, b) in enumerate(pairs):
-            _, a_, b_ = _split_transition(a, b)
-            out[f"transition_{dim}_{slug(a_)}__{slug(b_)}_all"] = counts[0][:, j]
+        table = spec_cache(spec, f"pairs:{dim}", lambda d=dim: _pair_table(spec, d))  # type: ignore[misc]
+        prev = np.concatenate(([-1], codes[:-1])) if ev.n else codes
+        pc = pair_codes(prev, codes, first, len(spec.vocabulary(dim)))
+        lookup = np.where(pc >= 0, table[np.maximum(pc, 0)], -1)
+        counts, _ = range_counts_and_last(lookup, n_pairs, [ctx.start], ctx.end)
+        out[f"block:transition_{dim}"] = counts[0]
     return out

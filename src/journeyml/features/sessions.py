@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from journeyml.features.arrays import NS_PER_DAY
-from journeyml.features.categories import first_of_customer, prefix_sum
+from journeyml.features.categories import prefix_sum
 from journeyml.features.context import Context
 from journeyml.features.spec import FeatureDef, FeatureSpec, window_label
 
@@ -34,7 +34,7 @@ def define(spec: FeatureSpec) -> list[FeatureDef]:
 
 def compute(ctx: Context) -> dict[str, np.ndarray]:
     ev = ctx.ev
-    first = first_of_customer(ev.cust)
+    first = ctx.first
     gap_ns = np.int64(round(ctx.spec.params.session_gap_minutes * 60 * 10**9))
     diff = np.zeros(ev.n, np.int64)
     if ev.n > 1:

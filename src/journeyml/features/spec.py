@@ -21,15 +21,46 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from journeyml.errors import ConfigError
 
 #: Bumped whenever the meaning of any feature changes: models built by other code are refused.
-FEATURE_CODE_VERSION = "1"
+#: 2: exact ties (same customer, time and touchpoint) ordered by the encoded channel, stage, value
+#: and attributes, so the row order of the input never matters.
+FEATURE_CODE_VERSION = "2"
 
 OTHER = "other"
+
+_T = TypeVar("_T")
+#: per-spec lookups (vocabulary maps, column plans), keyed by ``id(spec)``; the spec itself is
+#: kept alive with its entries so an id is never reused while cached
+_CACHE: dict[int, tuple[object, dict[str, Any]]] = {}
+_CACHE_MAX = 32
+
+
+def spec_cache(spec: object, key: str, make: Callable[[], _T]) -> _T:
+    """``make()`` computed once per (spec object, key): lookups the hot paths reuse.
+
+    >>> calls = []
+    >>> spec = object()
+    >>> spec_cache(spec, "k", lambda: calls.append(1) or 5), spec_cache(spec, "k", lambda: 6)
+    (5, 5)
+    """
+    entry = _CACHE.get(id(spec))
+    if entry is None or entry[0] is not spec:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.pop(next(iter(_CACHE)))
+        entry = (spec, {})
+        _CACHE[id(spec)] = entry
+    store = entry[1]
+    if key not in store:
+        store[key] = make()
+    out: _T = store[key]
+    return out
+
 
 SourceType = Literal["touchpoint", "channel", "stage", "transition", "attribute", "journey"]
 
