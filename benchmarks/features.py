@@ -418,7 +418,8 @@ def render(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
         f"Command: `.venv/bin/python benchmarks/features.py` ({args.customers:,} simulated "
         f"customers, seed {args.seed}, {args.days} days: **{n:,} events**, loaded from parquet "
         "with categorical string columns; median of "
-        f"{args.runs} runs, each in a fresh process; peak RSS is the whole process including the "
+        f"{args.runs} runs (DuckDB, weekly and naive: 1 run), each in a fresh process; peak RSS is "
+        "the whole process including the "
         "loaded events).",
         "",
         f"Machine: {os.cpu_count()} cores, {mem:.0f} GB RAM, {platform.system()} "

@@ -71,7 +71,8 @@ class TaskEntry(_Strict):
     conversion_touchpoints: tuple[str, ...] | None = None
     churn_touchpoints: tuple[str, ...] | None = None
     inactivity: bool | None = None
-    eligibility: Literal["not_converted", "any"] | None = None
+    eligibility: Literal["not_converted", "active", "any"] | None = None
+    end_of_case: bool | None = None
     target: Literal["stage", "touchpoint"] | None = None
     defaults: str | None = None  # a models/<task>.yaml file, relative to the config file
 

@@ -4,12 +4,19 @@
   before ``as_of``, the window fully observed, and (``eligibility="not_converted"``) no
   conversion before ``as_of``.
 - **churn**: an explicit churn touchpoint in the window, or (``inactivity=True``) no event at
-  all in it. Eligible: active customers (an event in the ``H`` before ``as_of``, no explicit
-  churn before it), window fully observed.
-- **next_stage**: the stage (or touchpoint) of the first event in the window, ``"none"`` if
-  there is none. Eligible: some history; a window with no event must be fully observed.
-  With an ``n_events`` column (prefix mode, process logs) the label is the event right after the
-  prefix, or ``"end"`` (end of case) when the prefix is the whole case.
+  all in it. Eligible (``eligibility="active"``, the default for churn): active customers (an
+  event in the ``H`` before ``as_of``) with no explicit churn before it, window fully observed;
+  ``eligibility="any"`` drops the activity condition.
+- **next_stage**: the stage (``target="touchpoint"``: the touchpoint) of the first event in the
+  window, ``"none"`` if there is none. With ``end_of_case=True`` (process logs, whose cases are
+  complete) a cutoff after which the case has no event at all is labelled ``"end"``, known
+  without waiting for the window to be observed. Eligible: some history, window fully observed
+  (or the case ended). With an ``n_events`` column (prefix mode) the label is the event right
+  after the prefix, or ``"end"`` (end of case) when the prefix is the whole case.
+
+Censoring: a window reaching past ``observation_end`` makes the cutoff ineligible, whatever
+the answer seen so far (keeping only the censored windows that already show the outcome would
+bias the rates upwards).
 
 Only the features look before ``as_of``; labels only after: the only use of earlier events
 here is eligibility (who can be asked the question), never the label value.
@@ -64,8 +71,12 @@ class TaskConfig:
     conversion_touchpoints: tuple[str, ...] = ("purchase",)
     churn_touchpoints: tuple[str, ...] = ("cancellation",)
     inactivity: bool = True
-    eligibility: Literal["not_converted", "any"] = "not_converted"
+    #: conversion: "not_converted" (default) or "any"; churn: "active" (default; the
+    #: conversion default "not_converted" means the same for churn) or "any"
+    eligibility: Literal["not_converted", "active", "any"] = "not_converted"
     target: Literal["stage", "touchpoint"] = "stage"
+    #: next_stage: label cutoffs after the last event of a case "end" (process logs)
+    end_of_case: bool = False
 
     def __post_init__(self) -> None:
         if self.name not in TASKS:
@@ -130,6 +141,8 @@ def make_labels(
         label = explicit | (task.inactivity & (posh == pos0))
         last_ts = ts[np.clip(pos0 - 1, 0, max(n - 1, 0))] if n else np.zeros_like(as_of)
         active = has_history & (as_of - last_ts <= h)
+        if task.eligibility == "any":
+            active = has_history
         eligible = known & active & observed & (c[pos0] - c[start] == 0)
         return pd.DataFrame(
             {"label": label.astype(np.int64), "eligible": eligible}, index=cutoffs.index
@@ -142,7 +155,11 @@ def make_labels(
     nxt = values[np.clip(pos0, 0, max(n - 1, 0))] if n else np.full(len(as_of), None)
     label_arr = np.where(has_next, nxt, NONE_CLASS).astype(object)
     missing_target = has_next & pd.isna(pd.Series(label_arr)).to_numpy()
-    eligible = known & has_history & (has_next | observed) & ~missing_target
+    ended = np.zeros(len(as_of), dtype=bool)
+    if task.end_of_case:
+        ended = known & (pos0 == np.where(known, offsets[qc + 1], 0))
+        label_arr = np.where(ended, END_CLASS, label_arr).astype(object)
+    eligible = known & has_history & (observed | ended) & ~missing_target
     labels = pd.Series(label_arr, index=cutoffs.index).where(eligible, None)
     return pd.DataFrame({"label": labels.astype(object), "eligible": eligible}, index=cutoffs.index)
 

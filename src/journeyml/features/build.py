@@ -231,21 +231,26 @@ def compute_family(family: Any, ctx: Context) -> dict[str, np.ndarray]:
     return out
 
 
-def _plan(spec: FeatureSpec) -> dict[str, np.ndarray | int]:
-    """Where each output of the families goes in the matrix: a column index (single feature)
-    or an index array (a block); cached per spec."""
+Where = np.ndarray | slice | int
 
-    def make() -> dict[str, np.ndarray | int]:
+
+def _plan(spec: FeatureSpec) -> dict[str, Where]:
+    """Where each output of the families goes in the matrix: a column index (one feature), a
+    slice (a block of adjacent columns) or an index array (any other block); cached per spec."""
+
+    def make() -> dict[str, Where]:
         pos = {name: j for j, name in enumerate(spec.names)}
-        plan: dict[str, np.ndarray | int] = {}
+        plan: dict[str, Where] = {}
         for fam in FAMILIES:
             for key, names in _blocks(fam, spec).items():
-                plan[key] = np.array([pos.get(n, -1) for n in names], dtype=np.int64)
+                idx = np.array([pos.get(n, -1) for n in names], dtype=np.int64)
+                contiguous = len(idx) > 0 and (idx >= 0).all() and (np.diff(idx) == 1).all()
+                plan[key] = slice(int(idx[0]), int(idx[-1]) + 1) if contiguous else idx
         for name, j in pos.items():
             plan.setdefault(name, j)
         return plan
 
-    out: dict[str, np.ndarray | int] = spec_cache(spec, "plan", make)
+    out: dict[str, Where] = spec_cache(spec, "plan", make)
     return out
 
 
@@ -256,14 +261,18 @@ def features_from_context(ctx: Context) -> np.ndarray:
     p = spec.params
     ctx.prepare_windows([*p.windows_days, p.trend_days, 2 * p.trend_days])
     n_feat = len(spec.features)
-    out = np.empty((ctx.n_queries, n_feat), dtype=np.float64)
+    # column-major: every family writes whole columns, which are then contiguous
+    out = np.empty((ctx.n_queries, n_feat), dtype=np.float64, order="F")
     filled = np.zeros(n_feat, dtype=bool)
     for fam in FAMILIES:
         for key, col in fam.compute(ctx).items():
             where = plan.get(key)
             if where is None:
                 continue
-            if isinstance(where, np.ndarray):
+            if isinstance(where, slice):
+                out[:, where] = col
+                filled[where] = True
+            elif isinstance(where, np.ndarray):
                 keep = where >= 0
                 if keep.all():
                     out[:, where] = col
