@@ -77,9 +77,9 @@ def train_task(
     elig = labels["eligible"].to_numpy(bool)
     tr, va, te = split.train & elig, split.valid & elig, split.test & elig
     counts = {"train": int(tr.sum()), "valid": int(va.sum()), "test": int(te.sum())}
-    if counts["train"] < 20 or counts["valid"] < 10:
+    if counts["train"] < 20 or counts["valid"] < 10 or counts["test"] < 1:
         raise TrainingError(
-            f"expected at least 20 training and 10 validation cutoffs for {task.name}, got "
+            f"expected at least 20 training, 10 validation and 1 test cutoffs for {task.name}, got "
             f"{counts}. Use more data, sample snapshots more often, or a shorter horizon."
         )
     y_all = labels["label"].to_numpy()

@@ -1,0 +1,134 @@
+"""Next activity on a :class:`~journeyml.bench.prefixes.PrefixSplit`: LightGBM on the project's
+features (the same ``build_features`` as everywhere), early stopping on the latest training
+cases, then refit on all training cases; baselines on the same prefixes: the class prior, the
+most frequent successor of the last activity (Markov) and logistic regression."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from journeyml import baselines
+from journeyml.bench.prefixes import LABEL, PrefixSplit
+from journeyml.evaluation import multiclass_metrics
+from journeyml.events.schema import CUSTOMER_ID
+from journeyml.features import FeatureBuilder, build_features
+from journeyml.training import DEFAULT_LGB_PARAMS
+
+
+@dataclass
+class NextActivityResult:
+    metrics: dict[str, float]
+    baselines: dict[str, dict[str, float]]
+    variants: dict[str, dict[str, float]]
+    info: dict[str, Any]
+
+
+def _lgb_params(n_classes: int, overrides: dict[str, Any], seed: int) -> dict[str, Any]:
+    return {
+        **DEFAULT_LGB_PARAMS,
+        **overrides,
+        "objective": "multiclass",
+        "num_class": n_classes,
+        "metric": "multi_logloss",
+        "seed": seed,
+        "deterministic": True,
+    }
+
+
+def _state(X: np.ndarray, names: list[str], target: str) -> list[object]:
+    col = "last_touchpoint_1" if target == "touchpoint" else "last_stage_1"
+    return np.nan_to_num(X[:, names.index(col)], nan=-1).tolist()
+
+
+def run_next_activity(
+    split: PrefixSplit,
+    events: pd.DataFrame,
+    *,
+    target: str = "touchpoint",
+    attributes: tuple[str, ...] = (),
+    lgb_overrides: dict[str, Any] | None = None,
+    num_boost_round: int = 2000,
+    early_stopping_rounds: int = 50,
+    valid_fraction: float = 0.2,
+    seed: int = 0,
+) -> NextActivityResult:
+    """Fit on ``split.train`` and score ``split.test`` (and the ``test_all`` variant)."""
+    spec = FeatureBuilder(attributes=attributes).fit(split.train_events).spec_
+    X_tr = build_features(split.train_events, split.train, spec).to_numpy()
+    X_te = build_features(events, split.test, spec).to_numpy()
+    X_all = build_features(events, split.test_all, spec).to_numpy()
+    y_tr_names = split.train[LABEL].astype(str).to_numpy()
+    classes = tuple(sorted(set(y_tr_names)))
+    idx = {c: i for i, c in enumerate(classes)}
+    y_tr = np.array([idx[c] for c in y_tr_names], dtype=np.int64)
+
+    # early stopping on the latest training cases, then a refit on all of them
+    n_valid_cases = max(1, round(len(split.train_cases) * valid_fraction))
+    late = set(split.train_cases[-n_valid_cases:])
+    va = split.train[CUSTOMER_ID].isin(late).to_numpy()
+    params = _lgb_params(len(classes), lgb_overrides or {}, seed)
+    cat = spec.categorical_indices
+    dtr = lgb.Dataset(X_tr[~va], y_tr[~va], categorical_feature=cat, free_raw_data=False)
+    dva = lgb.Dataset(X_tr[va], y_tr[va], categorical_feature=cat, reference=dtr)
+    probe = lgb.train(
+        params,
+        dtr,
+        num_boost_round=num_boost_round,
+        valid_sets=[dva],
+        callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
+    )
+    best = max(1, int(probe.best_iteration or num_boost_round))
+    rounds = max(1, round(best / (1 - valid_fraction)))
+    booster = lgb.train(
+        params, lgb.Dataset(X_tr, y_tr, categorical_feature=cat), num_boost_round=rounds
+    )
+
+    y_te = split.test[LABEL].astype(str).to_numpy()
+    y_all = split.test_all[LABEL].astype(str).to_numpy()
+    p_te = np.asarray(booster.predict(X_te, num_threads=1))
+    p_all = np.asarray(booster.predict(X_all, num_threads=1))
+    names = list(spec.names)
+    out_baselines: dict[str, dict[str, float]] = {
+        "prior": multiclass_metrics(
+            y_te, baselines.prior_multiclass(list(y_tr_names), classes, len(y_te)), classes
+        ),
+        "markov": multiclass_metrics(
+            y_te,
+            baselines.markov_successor(
+                _state(X_tr, names, target), list(y_tr_names), _state(X_te, names, target), classes
+            ),
+            classes,
+        ),
+    }
+    lr = baselines.logistic(X_tr, y_tr, X_te, seed=seed)
+    full = np.zeros((len(y_te), len(classes)))
+    full[:, np.unique(y_tr)] = lr
+    out_baselines["logistic"] = multiclass_metrics(y_te, full, classes)
+    markov_all = baselines.markov_successor(
+        _state(X_tr, names, target), list(y_tr_names), _state(X_all, names, target), classes
+    )
+    return NextActivityResult(
+        metrics=multiclass_metrics(y_te, p_te, classes),
+        baselines=out_baselines,
+        variants={
+            "all_prefixes_end_as_truth": {
+                "lightgbm_accuracy": multiclass_metrics(y_all, p_all, classes)["accuracy"],
+                "markov_accuracy": multiclass_metrics(y_all, markov_all, classes)["accuracy"],
+                "n": float(len(y_all)),
+            }
+        },
+        info={
+            "classes": list(classes),
+            "n_features": len(names),
+            "feature_fingerprint": spec.fingerprint,
+            "n_train_prefixes": len(y_tr),
+            "n_valid_prefixes": int(va.sum()),
+            "best_iteration": best,
+            "refit_rounds": rounds,
+        },
+    )

@@ -1,0 +1,86 @@
+"""Benchmark protocols on the real logs (fast: splits and counts only, no model), BG/NBD."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from journeyml import bgnbd
+from journeyml.bench.config import load_benchmark_config
+from journeyml.bench.ordered import load_ordered
+from journeyml.bench.prefixes import chronological_split, tax2017_split
+from journeyml.errors import ConfigError
+from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP
+from journeyml.labels import END_CLASS
+
+CONFIGS = Path(__file__).resolve().parents[1] / "pipelines" / "benchmarks"
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_benchmark_configs_validate(path: Path) -> None:
+    cfg = load_benchmark_config(path)
+    assert cfg.dataset and cfg.protocol.name
+
+
+def test_benchmark_config_errors_name_file_and_key(tmp_path: Path) -> None:
+    f = tmp_path / "b.yaml"
+    f.write_text(
+        "dataset: x\ndata: {path: a.csv, mapping: helpdesk}\ntask: next_activity\n"
+        "protocol: {name: tax2017, fraction: 1}\n"
+    )
+    with pytest.raises(ConfigError, match=r"b\.yaml: protocol\.fraction"):
+        load_benchmark_config(f)
+
+
+@pytest.mark.realdata
+def test_tax2017_helpdesk_scores_1993_prefixes(shared_data: Path) -> None:
+    log = load_ordered(shared_data / "tax2017" / "helpdesk.csv.gz", "tax-helpdesk")
+    split = tax2017_split(log)
+    assert (len(split.train_cases), len(split.test_cases)) == (2536, 1268)
+    assert len(split.test) == 1993
+    assert (split.test["n_events"] >= 2).all() and END_CLASS not in set(split.test["label"])
+    # training: every prefix of every training case, end of case a class
+    assert len(split.train) == log.length[split.train_cases].sum()
+    assert (split.train["label"] == END_CLASS).sum() == 2536
+    assert split.train_cases == log.file_order[:2536]
+
+
+@pytest.mark.realdata
+def test_chronological_drops_training_events_in_the_test_period(shared_data: Path) -> None:
+    log = load_ordered(shared_data / "helpdesk-full" / "Helpdesk.events.csv.gz", "helpdesk")
+    split = chronological_split(log, train_fraction=0.8)
+    assert (len(split.train_cases), len(split.test_cases)) == (3664, 916)
+    test_start = log.start[split.test_cases[0]]
+    assert (log.start[split.train_cases] <= test_start).all()
+    assert (split.train_events[TIMESTAMP] < test_start).all()
+    assert split.details["train_events_dropped"] > 0
+    assert (split.train["as_of"] <= test_start).all()
+    assert not set(split.train[CUSTOMER_ID]) & set(split.test[CUSTOMER_ID])
+
+
+@pytest.mark.realdata
+def test_bgnbd_reproduces_fader_hardie_lee(shared_data: Path) -> None:
+    s = pd.read_csv(shared_data / "cdnow" / "cdnow_customers_summary.csv.gz")
+    p = bgnbd.fit(s["frequency"], s["recency"], s["T"])
+    assert (round(p.r, 3), round(p.alpha, 3), round(p.a, 3), round(p.b, 3)) == (
+        0.243,
+        4.414,
+        0.793,
+        2.426,
+    )
+    assert p.log_likelihood == pytest.approx(-9582.4, abs=0.1)
+
+
+@pytest.mark.realdata
+def test_rfm_summary_matches_the_published_sample_summary(shared_data: Path) -> None:
+    from journeyml.events.mapping import load_events
+
+    ev = load_events(shared_data / "cdnow" / "CDNOW_sample.txt.gz", "cdnow-sample").events
+    rfm = bgnbd.rfm_summary(ev, pd.Timestamp("1997-09-30", tz="UTC"))
+    ref = pd.read_csv(shared_data / "cdnow" / "cdnow_customers_summary.csv.gz")
+    assert len(rfm) == len(ref) == 2357
+    assert rfm["frequency"].sum() == ref["frequency"].sum()
+    np.testing.assert_allclose(np.sort(rfm["T"]), np.sort(ref["T"]), atol=0.01)
