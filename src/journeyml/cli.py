@@ -237,7 +237,7 @@ def report(
     ev = _read_events(data, mapping)
     pred = Predictor.from_registry(tracking_uri or default_tracking_uri(), alias=model)
     render_report(pred, ev, out)
-    where = f" and logged to run {log_report(out, pred.tasks[-1], model)}" if log else ""
+    where = f" and logged to runs {', '.join(log_report(out, pred.tasks, model))}" if log else ""
     console.print(f"[green]report[/] → {out}{where}")
 
 

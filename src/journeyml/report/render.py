@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -165,15 +166,19 @@ def render_report(predictor: Predictor, events: pd.DataFrame, out: Path) -> Path
     return out
 
 
-def log_report(path: Path, task: str = "churn", alias: str = "champion") -> str:
-    """Log the report as an artefact of the MLflow run that trained ``task``'s ``alias``
-    model (the model version's ``run_id`` tag); returns the run id."""
+def log_report(path: Path, tasks: Sequence[str], alias: str = "champion") -> list[str]:
+    """Log the report as an artefact (``report/``) of each MLflow run that trained one of the
+    ``alias`` models of ``tasks`` (the model version's ``run_id`` tag); returns the run ids."""
     from mlflow import MlflowClient
 
     from journeyml import registry
 
     client = MlflowClient()
-    mv = client.get_model_version_by_alias(registry.model_name(task), alias)
-    run_id = str(mv.tags.get("run_id") or mv.run_id)
-    client.log_artifact(run_id, str(path), artifact_path="report")
-    return run_id
+    runs: list[str] = []
+    for task in tasks:
+        mv = client.get_model_version_by_alias(registry.model_name(task), alias)
+        run_id = str(mv.tags.get("run_id") or mv.run_id)
+        if run_id not in runs:
+            client.log_artifact(run_id, str(path), artifact_path="report")
+            runs.append(run_id)
+    return runs

@@ -75,10 +75,9 @@ def bars(
                 f'<line x1="{sx(a):.1f}" y1="{y + row / 2 - 2}" x2="{sx(b):.1f}" '
                 f'y2="{y + row / 2 - 2}" stroke="{INK}" stroke-width="1.5"/>'
             )
-        tx = sx(max(v, errors[k][1]) if errors and v > 0 else v)
-        body.append(
-            _text(tx + (4 if v >= 0 else -4), y + 13, f"{v:+.1f}", "start" if v >= 0 else "end")
-        )
+        right = max(v, errors[k][1]) if errors else v
+        tx = sx(max(right, 0.0))  # values always right of the bar and the zero line
+        body.append(_text(tx + 4, y + 13, f"{v:+.1f}"))
     body.append(_text(label_w + plot_w / 2, h - 8, unit, "middle", fill="#52606d"))
     return _svg(width, h, "".join(body), title)
 

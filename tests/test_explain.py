@@ -1,0 +1,134 @@
+"""Per-prediction explanations: TreeSHAP equals shap, probability points, grouping, sentences,
+evidence, multiclass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from journeyml.explain import (
+    Composition,
+    allocate,
+    cause_totals,
+    humanize,
+    plural,
+    root_causes,
+    task_contributions,
+)
+from journeyml.features import build_features
+from journeyml.scoring import Predictor, ScoreRequest
+
+
+def _X(predictor: Predictor, sim, n: int = 60) -> np.ndarray:  # type: ignore[no-untyped-def]
+    ev = sim.events
+    ids = sorted(ev["customer_id"].unique())[:n]
+    cut = pd.DataFrame({"customer_id": ids, "as_of": sim.end - pd.Timedelta(days=40)})
+    return build_features(ev, cut, predictor.spec).to_numpy()
+
+
+@pytest.mark.parametrize("task", ["churn", "next_stage"])
+def test_pred_contrib_equals_shap_tree_explainer(predictor, small_simulation, task) -> None:  # type: ignore[no-untyped-def]
+    shap = pytest.importorskip("shap")
+    b = predictor.bundles[task]
+    X = _X(predictor, small_simulation, 30)
+    ours = b.contributions(X)
+    sv = shap.TreeExplainer(b.booster).shap_values(X)
+    sv = np.asarray(sv)
+    if b.kind == "binary":
+        np.testing.assert_allclose(ours[:, :-1], sv, atol=1e-8)
+    else:  # shap: (n, F, K); ours: (n, K, F+1)
+        np.testing.assert_allclose(ours[:, :, :-1], np.transpose(sv, (0, 2, 1)), atol=1e-8)
+
+
+def test_probability_points_add_up_and_keep_signs(predictor, small_simulation) -> None:  # type: ignore[no-untyped-def]
+    for task in ("conversion", "churn"):
+        b = predictor.bundles[task]
+        X = _X(predictor, small_simulation)
+        psi, p, p0 = task_contributions(b, X)
+        np.testing.assert_allclose(psi.sum(axis=1), p - p0, atol=1e-9)
+        np.testing.assert_allclose(p, b.predict_proba(X))  # calibrated probability
+        phi = b.contributions(X)[:, :-1]
+        moved = np.abs(p - p0) > 1e-6
+        same = (
+            np.sign(psi[moved])
+            == np.sign(phi[moved])
+            * np.sign((p - p0)[moved, None])
+            * (np.sign(phi[moved].sum(axis=1))[:, None])
+        )
+        assert same[np.abs(phi[moved]) > 0].all()
+
+
+def test_multiclass_predicted_and_requested_class(predictor, small_simulation) -> None:  # type: ignore[no-untyped-def]
+    b = predictor.bundles["next_stage"]
+    X = _X(predictor, small_simulation)
+    for k in range(len(b.classes)):
+        psi, p, p0 = task_contributions(b, X, np.full(len(X), k))
+        np.testing.assert_allclose(psi.sum(axis=1), p - p0, atol=1e-9)
+        np.testing.assert_allclose(p, b.predict_proba(X)[:, k])
+    ev = small_simulation.events
+    cid = sorted(ev["customer_id"].unique())[5]
+    cut = pd.DataFrame({"customer_id": [cid], "as_of": [small_simulation.end]})
+    req = ScoreRequest(("next_stage",), explain_classes=(b.classes[0],))
+    out = predictor.score_frame(ev, cut, req)[0]["next_stage"]
+    assert out["root_causes"] and "next stage is" in out["root_causes"][0]["sentence"]
+    assert set(out["root_causes_by_class"]) == {b.classes[0]}
+
+
+def test_all_support_call_features_form_one_cause(predictor, small_simulation) -> None:  # type: ignore[no-untyped-def]
+    spec = predictor.spec
+    X = _X(predictor, small_simulation, 200)
+    col = spec.names.index("count_touchpoint_support_call_30d")
+    r = int(np.argmax(X[:, col]))
+    assert X[r, col] > 0
+    psi = np.where([f.source == "support_call" for f in spec.features], 0.01, 0.0)
+    groups = allocate(spec, X[r], psi)
+    keys = [k for k in groups if "support_call" in k[1]]
+    assert keys == [("touchpoint", "support_call")]
+    n_direct = sum(f.source == "support_call" for f in spec.features)
+    assert len(groups[("touchpoint", "support_call")]) == n_direct
+    cause = root_causes(spec, X[r], psi, task="churn", top_k=1)[0]
+    assert cause.cause == "touchpoint:support_call"
+    assert (
+        cause.sentence.startswith(
+            f"{X[r, spec.names.index('count_touchpoint_support_call_7d')]:g} support call"
+        )
+        or "support call" in cause.sentence
+    )
+    assert "raised churn risk by" in cause.sentence and "_" not in cause.sentence
+
+
+def test_stage_counts_are_credited_to_their_touchpoints(predictor, small_simulation) -> None:  # type: ignore[no-untyped-def]
+    spec = predictor.spec
+    X = _X(predictor, small_simulation, 200)
+    i = spec.names.index("count_stage_retention_30d")
+    r = int(np.argmax(X[:, i]))
+    tp = np.array([spec.touchpoints.index("support_call")] * 3 + [spec.touchpoints.index("login")])
+    comp = Composition.from_codes(
+        spec, tp, np.zeros(4, int), np.full(4, spec.stages.index("retention"))
+    )
+    psi = np.zeros(len(spec.features))
+    psi[i] = 0.05
+    totals = cause_totals(spec, X[r], psi, comp)
+    assert ("stage", "retention") not in totals
+    assert sum(totals.values()) == pytest.approx(0.05)
+    assert all(k[0] == "touchpoint" for k in totals)
+
+
+def test_sentences_in_plain_words() -> None:
+    assert humanize("payment_error") == "payment error"
+    assert plural("support_call", 2) == "support calls"
+    assert plural("support_call", 1) == "support call"
+
+
+def test_score_frame_attaches_events_behind_causes(predictor, small_simulation) -> None:  # type: ignore[no-untyped-def]
+    ev = small_simulation.events
+    ids = sorted(ev["customer_id"].unique())[:40]
+    cut = pd.DataFrame({"customer_id": ids, "as_of": small_simulation.end})
+    rows = predictor.score_frame(ev, cut, ScoreRequest(("churn",), top_k=3))
+    with_events = [c for r in rows for c in r["churn"]["root_causes"] if c["kind"] == "touchpoint"]
+    assert with_events
+    for c in with_events:  # an absence ("no search visit so far") has no events behind it
+        assert bool(c["events"]) != c["sentence"].startswith("No "), c
+        for t in c["events"]:
+            assert pd.Timestamp(t) < small_simulation.end

@@ -1,0 +1,89 @@
+"""The analysts' report: one self-contained HTML file, and the `journeyml report` command."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from journeyml.cli import app
+from journeyml.insights_map import journey_metrics
+
+
+def test_report_is_self_contained_and_complete(predictor, small_simulation, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from journeyml.report import render_report
+
+    out = render_report(predictor, small_simulation.events, tmp_path / "r.html")
+    html = out.read_text()
+    # no scripts, no external resources: only the SVG namespace may name a URL
+    assert "<script" not in html
+    urls = set(re.findall(r"https?://[^\s\"'<>)]+", html))
+    assert urls <= {"http://www.w3.org/2000/svg"}
+    for section in (
+        "Pain points",
+        "Moments of truth",
+        "Journey map",
+        "Drivers",
+        "Example customers",
+    ):
+        assert section in html
+    assert html.count("<svg") >= 6
+    assert "support_call" not in re.sub(r"<[^>]+>", "", html).split("Example customers")[0]
+
+
+def test_journey_metrics_on_a_tiny_log() -> None:
+    import pandas as pd
+
+    ev = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b", "c"],
+            "timestamp": pd.to_datetime(
+                [
+                    "2024-01-01",
+                    "2024-01-02",
+                    "2024-01-03",
+                    "2024-01-01",
+                    "2024-01-05",
+                    "2024-01-06",
+                ],
+                utc=True,
+            ),
+            "touchpoint": ["cart_add", "purchase", "purchase", "cart_add", "site_visit", "visit"],
+            "value": [None, 10.0, 20.0, None, None, None],
+        }
+    )
+    m = journey_metrics(ev)
+    assert m["conversion_rate"] == 1 / 3
+    assert m["cart_abandonment_rate"] == 0.5
+    assert m["repeat_purchase_rate"] == 1.0
+    assert m["value_per_customer"] == 10.0
+
+
+def test_report_command_writes_html_and_logs_it(trained_store, small_simulation, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import mlflow
+
+    uri, result = trained_store
+    data = tmp_path / "events.parquet"
+    small_simulation.events.to_parquet(data)
+    out: Path = tmp_path / "report.html"
+    res = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "--model",
+            "champion",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--tracking-uri",
+            uri,
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert out.stat().st_size > 10_000
+    mlflow.set_tracking_uri(uri)
+    run_id = result.run_ids["churn"]
+    names = [a.path for a in mlflow.MlflowClient().list_artifacts(run_id, "report")]
+    assert "report/report.html" in names
