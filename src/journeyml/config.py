@@ -96,7 +96,19 @@ class PipelineConfig(_Strict):
     seed: int = 0
     promotion: PromotionConfig = PromotionConfig()
     experiment: str | None = None
+    #: an attribute whose latest value splits the test metrics by segment / persona; default:
+    #: "segment" when it is among features.attributes
+    segment_attribute: str | None = None
     base_dir: str = "."
+
+    @model_validator(mode="after")
+    def _segment_is_a_feature(self) -> PipelineConfig:
+        seg = self.segment_attribute
+        if seg is not None and seg not in self.features.attributes:
+            raise ValueError(
+                f"segment_attribute {seg!r} must also be listed in features.attributes"
+            )
+        return self
 
     @model_validator(mode="after")
     def _known_tasks(self) -> PipelineConfig:
@@ -104,6 +116,12 @@ class PipelineConfig(_Strict):
         if unknown:
             raise ValueError(f"unknown task(s) {unknown}; expected some of {list(TASKS)}")
         return self
+
+    @property
+    def segment_column(self) -> str | None:
+        if self.segment_attribute is not None:
+            return self.segment_attribute
+        return "segment" if "segment" in self.features.attributes else None
 
     @property
     def experiment_name(self) -> str:

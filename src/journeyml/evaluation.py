@@ -64,6 +64,38 @@ def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     return out
 
 
+def metrics_by_segment(
+    y: Sequence[object] | np.ndarray,
+    pred: np.ndarray,
+    segments: Sequence[str] | np.ndarray,
+    *,
+    classes: Sequence[str] | None = None,
+    min_rows: int = 30,
+) -> dict[str, dict[str, float]]:
+    """The same metrics per segment (persona); segments with fewer than ``min_rows`` rows are
+    left out (their figures would be noise). Binary when ``classes`` is None.
+
+    >>> import numpy as np
+    >>> seg = np.array(["a"] * 40 + ["b"] * 10)
+    >>> y = np.r_[np.tile([0, 1], 20), np.zeros(10)]
+    >>> out = metrics_by_segment(y, np.full(50, 0.5), seg)
+    >>> sorted(out), out["a"]["n"]
+    (['a'], 40)
+    """
+    seg = np.asarray(segments, dtype=object)
+    yy = np.asarray(y, dtype=object)
+    out: dict[str, dict[str, float]] = {}
+    for s in sorted({str(v) for v in seg}):
+        m = seg == s
+        if m.sum() < min_rows:
+            continue
+        if classes is None:
+            out[s] = binary_metrics(yy[m].astype(int), pred[m])
+        else:
+            out[s] = multiclass_metrics([str(v) for v in yy[m]], pred[m], classes)
+    return out
+
+
 def multiclass_metrics(
     y: Sequence[str] | np.ndarray, proba: np.ndarray, classes: Sequence[str]
 ) -> dict[str, float]:

@@ -15,15 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import numpy as np
 import pandas as pd
 
 from journeyml import registry, tracking
 from journeyml.bundle import ModelBundle
 from journeyml.config import PipelineConfig
-from journeyml.evaluation import binary_metrics, multiclass_metrics
+from journeyml.evaluation import binary_metrics, metrics_by_segment, multiclass_metrics
 from journeyml.events.schema import TIMESTAMP
 from journeyml.features import FeatureBuilder, build_features
-from journeyml.features.spec import FeatureSpec
+from journeyml.features.spec import FeatureSpec, slug
 from journeyml.labels import TaskConfig, make_labels
 from journeyml.snapshots import (
     TemporalSplit,
@@ -108,6 +109,23 @@ def builder_from(config: PipelineConfig) -> FeatureBuilder:
     )
 
 
+def segment_labels(X: np.ndarray, spec: FeatureSpec, attribute: str | None) -> np.ndarray | None:
+    """Each cutoff's segment: the attribute's latest value before as_of (decoded from its
+    feature column), "unknown" where there is none."""
+    if attribute is None:
+        return None
+    name = f"attr_{slug(attribute)}"
+    if name not in spec.names:
+        return None
+    f = spec.features[spec.names.index(name)]
+    col = X[:, spec.names.index(name)]
+    if f.vocabulary is None:
+        return np.where(np.isfinite(col), col.astype(str), "unknown").astype(object)
+    vocab = np.array([*spec.vocabulary(f.vocabulary), "unknown"], dtype=object)
+    codes = np.where(np.isfinite(col), col, len(vocab) - 1).astype(int)
+    return vocab[codes]
+
+
 def score_bundle(
     bundle: ModelBundle,
     events: pd.DataFrame,
@@ -171,6 +189,7 @@ def run_training(
         f"in {timings['features']:.1f}s (fingerprint {spec.fingerprint})"
     )
 
+    segments = segment_labels(X, spec, config.segment_column)
     tracking.configure(tracking_uri, config.experiment_name)
     results: dict[str, TaskResult] = {}
     versions: dict[str, str] = {}
@@ -203,11 +222,25 @@ def run_training(
                 seed=config.seed,
             )
             results[name] = res
+            if segments is not None and res.test_predictions is not None:
+                te = split.test & labels["eligible"].to_numpy(bool)
+                res.segment_metrics = metrics_by_segment(
+                    labels["label"].to_numpy()[te],
+                    res.test_predictions,
+                    segments[te],
+                    classes=None if task.kind == "binary" else res.bundle.classes,
+                )
             timings[f"train_{name}"] = time.perf_counter() - t2
             say(
                 f"{name}: {_summary(res)} (train {res.counts['train']:,}, "
                 f"test {res.counts['test']:,}; {timings[f'train_{name}']:.1f}s)"
             )
+            if res.segment_metrics:
+                key = "roc_auc" if task.kind == "binary" else "accuracy"
+                say(
+                    f"{name} by {config.segment_column}: "
+                    + ", ".join(f"{s} {m[key]:.3f}" for s, m in res.segment_metrics.items())
+                )
             with mlflow.start_run(run_name=f"{config.name}-{name}", nested=True) as run:
                 params: dict[str, Any] = {
                     **{f"task_{k}": v for k, v in task.__dict__.items()},

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from journeyml.bundle import ModelBundle
+from journeyml.features.spec import slug
 from journeyml.training import TaskResult
 
 BUNDLE_ARTIFACT = "bundle"
@@ -117,6 +118,10 @@ def log_task(
         )
     mlflow.log_dict(bundle.spec.to_dict(), "feature_spec.json")
     mlflow.log_dict(result.baselines, "baselines.json")
+    if result.segment_metrics:
+        mlflow.log_dict(result.segment_metrics, "segments.json")
+        for seg, m in result.segment_metrics.items():
+            mlflow.log_metrics(_flat(f"test_segment_{slug(seg)}_", m))
     mlflow.log_dict(
         {
             "metrics": result.metrics,

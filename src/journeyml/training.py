@@ -47,6 +47,8 @@ class TaskResult:
     calibration_scores: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     test_predictions: np.ndarray | None = None
+    #: the test metrics per segment / persona (filled by the pipeline when segments exist)
+    segment_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def _lgb_params(
