@@ -1,15 +1,27 @@
-"""The HTTP API's request and response models, and the request handling the service delegates
-to: validation beyond types, warnings, and the call into :class:`~journeyml.scoring.Predictor`.
+"""The HTTP API's request models and the request handling the service delegates to:
+validation beyond types, warnings, and the call into :class:`~journeyml.scoring.Predictor`.
 
-Naive timestamps are read as UTC and reported; events at or after ``as_of`` are ignored and
-reported; touchpoints and channels the models never saw are accepted (scored as "other") and
-reported. ``as_of`` defaults to just after the journey's last event.
+Every case of doubtful input gets an answer with a ``warnings`` entry (``code``, ``field``,
+``message``) or a :class:`~journeyml.errors.RequestError` naming the field — never a crash:
+
+- naive timestamps are read as UTC; unsorted events are sorted; exact duplicates are counted;
+- events at or after ``as_of`` are ignored; ``as_of`` defaults to just after the last event, or
+  to the request time (``now``, given by the caller) when there are no events at all (a
+  prior-based answer: the model's answer for a customer with no history);
+- touchpoints and channels the models never saw are scored as "other";
+- a journey a task was not trained for (a conversion model asked about a customer who already
+  converted, a churn model about one already gone) is scored and flagged ``not_eligible``.
+
+>>> PredictRequest.model_validate({"customer_id": "c", "events": [], "tasks": ["churn"]}).tasks
+['churn']
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -20,8 +32,29 @@ from journeyml.scoring import Predictor, ScoreRequest
 
 MAX_STRING = 200
 MAX_VALUE = 1e9
+#: timestamps outside this range are refused (pandas' nanosecond clock ends in 2262)
+MIN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_TIME = datetime(2200, 1, 1, tzinfo=UTC)
+MAX_ATTRIBUTES = 50
 
 Name = Annotated[str, Field(min_length=1, max_length=MAX_STRING)]
+Text = Annotated[str, Field(max_length=MAX_STRING)]
+Warning_ = dict[str, Any]
+
+
+def _finite(v: float | None) -> float | None:
+    if v is not None and (not math.isfinite(v) or abs(v) > MAX_VALUE):
+        raise ValueError(f"expected a finite number with |value| <= {MAX_VALUE:g}")
+    return v
+
+
+def _in_range(t: datetime | None) -> datetime | None:
+    if t is None:
+        return t
+    aware = t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+    if not MIN_TIME <= aware < MAX_TIME:
+        raise ValueError(f"expected a time between {MIN_TIME.year} and {MAX_TIME.year}")
+    return t
 
 
 class EventIn(BaseModel):
@@ -31,22 +64,30 @@ class EventIn(BaseModel):
 
     timestamp: datetime
     touchpoint: Name
-    channel: Annotated[str, Field(max_length=MAX_STRING)] | None = None
-    stage: Annotated[str, Field(max_length=MAX_STRING)] | None = None
+    channel: Text | None = None
+    stage: Text | None = None
     value: float | None = None
-    attributes: dict[Name, Annotated[str, Field(max_length=MAX_STRING)] | float | None] | None = (
-        None
-    )
+    attributes: (
+        Annotated[dict[Name, Text | float | None], Field(max_length=MAX_ATTRIBUTES)] | None
+    ) = None
 
-    @field_validator("value")
+    _value = field_validator("value")(_finite)
+    _time = field_validator("timestamp")(_in_range)
+
+    @field_validator("attributes")
     @classmethod
-    def _finite(cls, v: float | None) -> float | None:
-        if v is not None and (not math.isfinite(v) or abs(v) > MAX_VALUE):
-            raise ValueError(f"expected a finite number with |value| <= {MAX_VALUE:g}")
+    def _finite_attributes(
+        cls, v: dict[str, str | float | None] | None
+    ) -> dict[str, str | float | None] | None:
+        for x in (v or {}).values():
+            if isinstance(x, float):
+                _finite(x)
         return v
 
 
 class PredictRequest(BaseModel):
+    """One journey to score (``POST /predict``)."""
+
     model_config = ConfigDict(extra="forbid")
 
     customer_id: Name
@@ -55,6 +96,18 @@ class PredictRequest(BaseModel):
     tasks: list[Name] | None = None
     explain: bool = True
     top_k: Annotated[int, Field(ge=1, le=20)] = 3
+    #: next_stage: also explain these classes (the predicted class is always explained)
+    explain_classes: list[Name] | None = None
+
+    _time = field_validator("as_of")(_in_range)
+
+
+class BatchRequest(BaseModel):
+    """Many journeys in one call (``POST /predict_batch``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    journeys: list[PredictRequest]
 
 
 def _utc(t: datetime) -> tuple[datetime, bool]:
@@ -63,22 +116,137 @@ def _utc(t: datetime) -> tuple[datetime, bool]:
     return t.astimezone(UTC), False
 
 
+def _warn(code: str, field: str, message: str) -> Warning_:
+    return {"code": code, "field": field, "message": message}
+
+
 def handle_predict(
     predictor: Predictor,
     req: PredictRequest,
     *,
     max_events: int = 10_000,
     request_id: str | None = None,
+    now: datetime | None = None,
+    field_prefix: str = "",
 ) -> dict[str, Any]:
-    """Score one journey request; raises :class:`RequestError` subclasses for bad input."""
+    """Score one journey request; raises :class:`RequestError` subclasses for bad input.
+
+    ``now`` (aware) anchors a journey with neither events nor ``as_of``; the service passes
+    the request time. ``field_prefix`` (e.g. ``"journeys.3."``) locates errors in a batch.
+    """
     if len(req.events) > max_events:
         raise PayloadTooLargeError(
             f"expected at most {max_events} events per journey, got {len(req.events)}. "
             "Send the most recent ones.",
-            field="events",
+            field=f"{field_prefix}events",
+            details={"limit": max_events, "got": len(req.events)},
         )
-    tasks = predictor.check_tasks(req.tasks)
-    warnings: list[dict[str, Any]] = []
+    try:
+        tasks = predictor.check_tasks(req.tasks)
+        explain_classes = predictor.check_classes(req.explain_classes or ())
+    except RequestError as exc:
+        exc.field = f"{field_prefix}{exc.field}" if exc.field else exc.field
+        raise
+    warnings: list[Warning_] = []
+    records, naive = _records(req)
+    if naive:
+        warnings.append(
+            _warn(
+                "naive_timestamp",
+                "events.timestamp",
+                f"{naive} timestamp(s) had no time zone; read as UTC",
+            )
+        )
+    as_of = _as_of(req, records, now, warnings)
+    kept = [r for r in records if r["timestamp"] < as_of]
+    if len(kept) < len(records):
+        warnings.append(
+            _warn(
+                "events_after_as_of",
+                "events",
+                f"{len(records) - len(kept)} event(s) at or after as_of were ignored",
+            )
+        )
+    warnings.extend(_event_warnings(predictor, kept))
+    warnings.extend(eligibility_warnings(predictor, tasks, kept, as_of))
+    result = predictor.predict_journey(
+        req.customer_id,
+        kept,
+        as_of,
+        ScoreRequest(tasks, explain=req.explain, top_k=req.top_k, explain_classes=explain_classes),
+    )
+    result["customer_id"] = req.customer_id
+    versions = predictor.versions()
+    result["model_versions"] = {t: versions[t] for t in tasks}
+    result["feature_fingerprint"] = predictor.fingerprint
+    result["request_id"] = request_id or uuid.uuid4().hex
+    result["warnings"] = warnings
+    return result
+
+
+def handle_batch(
+    predictor: Predictor,
+    req: BatchRequest,
+    *,
+    max_batch: int = 1_000,
+    max_events: int = 10_000,
+    request_id: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Score many journeys; each result is exactly what :func:`handle_predict` returns for it
+    (minus the shared ``request_id``). An error in one journey fails the call, naming it."""
+    if len(req.journeys) > max_batch:
+        raise PayloadTooLargeError(
+            f"expected at most {max_batch} journeys per batch, got {len(req.journeys)}. "
+            "Split the batch.",
+            field="journeys",
+            details={"limit": max_batch, "got": len(req.journeys)},
+        )
+    rid = request_id or uuid.uuid4().hex
+    results = []
+    for i, j in enumerate(req.journeys):
+        r = handle_predict(
+            predictor,
+            j,
+            max_events=max_events,
+            request_id=rid,
+            now=now,
+            field_prefix=f"journeys.{i}.",
+        )
+        results.append(r)
+    return {"results": results, "request_id": rid, "feature_fingerprint": predictor.fingerprint}
+
+
+def metadata(predictor: Predictor) -> dict[str, Any]:
+    """What ``GET /metadata`` returns: versions, fingerprint, horizons, classes, vocabulary."""
+    spec = predictor.spec
+    return {
+        "tasks": {
+            t: {
+                "version": predictor.versions()[t],
+                "kind": b.kind,
+                "horizon_days": b.task.horizon_days,
+                "classes": list(b.classes),
+                "eligibility": _eligibility_text(b.task),
+            }
+            for t, b in predictor.bundles.items()
+        },
+        "feature_fingerprint": predictor.fingerprint,
+        "feature_code_version": spec.code_version,
+        "n_features": len(spec.features),
+        "vocabulary": {
+            "touchpoints": list(spec.touchpoints),
+            "channels": list(spec.channels),
+            "stages": list(spec.stages),
+            "attributes": {
+                a: list(spec.attribute_levels.get(a, ())) for a in spec.params.attributes
+            },
+        },
+    }
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _records(req: PredictRequest) -> tuple[list[dict[str, Any]], int]:
     records: list[dict[str, Any]] = []
     naive = 0
     for ev in req.events:
@@ -95,60 +263,141 @@ def handle_predict(
             for k, v in ev.attributes.items():
                 rec.setdefault(k, v)
         records.append(rec)
-    if naive:
-        warnings.append(
-            {
-                "code": "naive_timestamp",
-                "field": "events.timestamp",
-                "message": f"{naive} timestamp(s) had no time zone; read as UTC",
-            }
-        )
+    return records, naive
+
+
+def _as_of(
+    req: PredictRequest,
+    records: list[dict[str, Any]],
+    now: datetime | None,
+    warnings: list[Warning_],
+) -> datetime:
     if req.as_of is not None:
-        as_of, as_of_naive = _utc(req.as_of)
-        if as_of_naive:
+        as_of, naive = _utc(req.as_of)
+        if naive:
             warnings.append(
-                {
-                    "code": "naive_timestamp",
-                    "field": "as_of",
-                    "message": "as_of had no time zone; read as UTC",
-                }
+                _warn("naive_timestamp", "as_of", "as_of had no time zone; read as UTC")
             )
-    elif records:
-        as_of = max(r["timestamp"] for r in records) + timedelta(microseconds=1)
-    else:
+        return as_of
+    if records:
+        return max(r["timestamp"] for r in records) + timedelta(microseconds=1)
+    if now is None:
         raise RequestError(
-            "expected as_of when events is empty (nothing to anchor the "
-            "prediction in time); give as_of.",
+            "expected as_of when events is empty (nothing anchors the prediction in time); "
+            "give as_of.",
             field="as_of",
         )
-    later = sum(r["timestamp"] >= as_of for r in records)
-    if later:
-        warnings.append(
-            {
-                "code": "events_after_as_of",
-                "field": "events",
-                "message": f"{later} event(s) at or after as_of were ignored",
-            }
+    warnings.append(
+        _warn(
+            "as_of_defaulted",
+            "as_of",
+            "no events and no as_of: predicted as of the request time",
+        )
+    )
+    return now
+
+
+def _event_warnings(predictor: Predictor, records: Sequence[dict[str, Any]]) -> list[Warning_]:
+    out: list[Warning_] = []
+    if not records:
+        out.append(
+            _warn(
+                "no_events",
+                "events",
+                "no events before as_of: a prior-based answer (what the models expect for a "
+                "customer with no history)",
+            )
+        )
+        return out
+    ts = [r["timestamp"] for r in records]
+    if any(a > b for a, b in itertools.pairwise(ts)):
+        out.append(_warn("unsorted_events", "events", "events were not in time order; sorted"))
+    keys = [
+        (r["timestamp"], r["touchpoint"], r["channel"], r["stage"], r["value"]) for r in records
+    ]
+    dup = len(keys) - len(set(keys))
+    if dup:
+        out.append(
+            _warn(
+                "duplicate_events",
+                "events",
+                f"{dup} event(s) repeat another exactly (time, touchpoint, channel, stage, "
+                "value); counted as given",
+            )
         )
     spec = predictor.spec
-    for field, vocab in (("touchpoint", set(spec.touchpoints)), ("channel", set(spec.channels))):
+    for field, vocab in (
+        ("touchpoint", predictor.touchpoint_set),
+        ("channel", predictor.channel_set),
+    ):
         unknown = sorted({str(r[field]) for r in records if r[field] is not None} - vocab)
         if field == "channel":
             unknown = [u for u in unknown if u != "unknown"]
         if unknown:
-            warnings.append(
-                {
-                    "code": f"unknown_{field}",
-                    "field": f"events.{field}",
-                    "message": f"not seen in training, scored as 'other': {unknown[:10]}",
-                }
+            out.append(
+                _warn(
+                    f"unknown_{field}",
+                    f"events.{field}",
+                    f"not seen in training, scored as 'other': {unknown[:10]}",
+                )
             )
-    result = predictor.predict_journey(
-        req.customer_id, records, as_of, ScoreRequest(tasks, explain=req.explain, top_k=req.top_k)
-    )
-    result["customer_id"] = req.customer_id
-    result["model_versions"] = {t: v for t, v in predictor.versions().items() if t in tasks}
-    result["feature_fingerprint"] = spec.fingerprint
-    result["request_id"] = request_id or uuid.uuid4().hex
-    result["warnings"] = warnings
-    return result
+    if spec.stages and all(r["stage"] is None for r in records):
+        out.append(
+            _warn(
+                "missing_stage",
+                "events.stage",
+                "no event has a stage; the models were trained with stages, so stage signals "
+                "are missing from this answer",
+            )
+        )
+    return out
+
+
+def _eligibility_text(task: Any) -> str:
+    if task.name == "conversion":
+        who = "customers not yet converted" if task.eligibility == "not_converted" else "anyone"
+        return f"first conversion ({', '.join(task.conversion_touchpoints)}) of {who}"
+    if task.name == "churn":
+        return (
+            f"active customers (an event in the last {task.horizon_days:g} days) who have not "
+            f"churned ({', '.join(task.churn_touchpoints)})"
+        )
+    return "customers with some history"
+
+
+def eligibility_warnings(
+    predictor: Predictor,
+    tasks: Sequence[str],
+    records: Sequence[dict[str, Any]],
+    as_of: datetime,
+) -> list[Warning_]:
+    """``not_eligible`` warnings for tasks whose training population excludes this journey
+    (the same rules as :func:`journeyml.labels.make_labels`)."""
+    out: list[Warning_] = []
+    tps = {r["touchpoint"] for r in records}
+    for t in tasks:
+        task = predictor.bundles[t].task
+        why = None
+        if not records:
+            why = "the customer has no history before as_of"
+        elif t == "conversion" and task.eligibility == "not_converted":
+            done = tps & set(task.conversion_touchpoints)
+            if done:
+                why = f"the customer already converted ({sorted(done)[0]})"
+        elif t == "churn":
+            gone = tps & set(task.churn_touchpoints)
+            last = max(r["timestamp"] for r in records)
+            if gone:
+                why = f"the customer already churned ({sorted(gone)[0]})"
+            elif as_of - last > timedelta(days=task.horizon_days):
+                why = f"the customer has been inactive for more than {task.horizon_days:g} days"
+        if why:
+            out.append(
+                _warn(
+                    "not_eligible",
+                    t,
+                    f"the {t} model predicts for {_eligibility_text(task)}; {why}, so this "
+                    "probability is outside what it was trained on",
+                )
+            )
+    return out

@@ -66,12 +66,18 @@ class Predictor:
         cls, tracking_uri: str, *, tasks: Iterable[str] = TASKS, alias: str = "champion"
     ) -> Predictor:
         import mlflow
+        from mlflow import MlflowClient
 
         from journeyml import registry
 
         mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_registry_uri(tracking_uri)
-        bundles: dict[str, ModelBundle] = {t: registry.load_bundle(t, alias=alias) for t in tasks}
+        bundles: dict[str, ModelBundle] = {}
+        for t in tasks:
+            b = registry.load_bundle(t, alias=alias)
+            mv = MlflowClient().get_model_version_by_alias(registry.model_name(t), alias)
+            b.info.setdefault("registry_version", str(mv.version))
+            bundles[t] = b
         return cls(bundles)
 
     @classmethod

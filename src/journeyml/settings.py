@@ -1,0 +1,72 @@
+"""Settings of the prediction service, read from ``JOURNEYML_*`` environment variables once,
+at start-up (the library itself never reads the environment).
+
+>>> s = ServiceSettings.from_env({"JOURNEYML_MAX_BATCH": "50", "JOURNEYML_API_KEY": "k"})
+>>> s.max_batch, s.api_key, s.max_events
+(50, 'k', 10000)
+>>> ServiceSettings.from_env({"JOURNEYML_MAX_BATCH": "many"})
+Traceback (most recent call last):
+...
+journeyml.errors.ConfigError: expected an integer >= 1 in JOURNEYML_MAX_BATCH, got 'many'.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from journeyml.errors import ConfigError
+
+PREFIX = "JOURNEYML_"
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What the service needs to know; every field has a ``JOURNEYML_<FIELD>`` variable."""
+
+    #: MLflow tracking/registry URI of the champions; None = use the bundled copies only
+    tracking_uri: str | None = None
+    #: bundled copies (``journeyml export-models --out DIR``), used when the registry is down
+    model_dir: Path | None = None
+    #: seconds to wait for the tracking server before falling back to the bundled copies
+    registry_timeout: int = 10
+    #: when set, prediction endpoints need ``Authorization: Bearer <key>`` or ``X-API-Key``
+    api_key: str | None = None
+    max_events: int = 10_000
+    max_batch: int = 1_000
+    #: largest request body accepted (bytes); larger bodies get 413 before parsing
+    max_body_bytes: int = 20_000_000
+    workers: int = 1
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ServiceSettings:
+        e = os.environ if env is None else env
+
+        def num(name: str, default: int) -> int:
+            raw = e.get(PREFIX + name)
+            if raw is None or raw == "":
+                return default
+            try:
+                v = int(raw)
+            except ValueError:
+                v = 0
+            if v < 1:
+                raise ConfigError(
+                    f"expected an integer >= 1 in {PREFIX}{name}, got {raw!r}.",
+                    field=PREFIX + name,
+                )
+            return v
+
+        model_dir = e.get(PREFIX + "MODEL_DIR")
+        return cls(
+            tracking_uri=e.get(PREFIX + "TRACKING_URI") or None,
+            model_dir=Path(model_dir) if model_dir else None,
+            registry_timeout=num("REGISTRY_TIMEOUT", cls.registry_timeout),
+            api_key=e.get(PREFIX + "API_KEY") or None,
+            max_events=num("MAX_EVENTS", cls.max_events),
+            max_batch=num("MAX_BATCH", cls.max_batch),
+            max_body_bytes=num("MAX_BODY_BYTES", cls.max_body_bytes),
+            workers=num("WORKERS", cls.workers),
+        )
