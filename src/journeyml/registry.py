@@ -91,15 +91,23 @@ def apply(decisions: list[GateDecision]) -> None:
 
 
 def load_bundle(task: str, *, alias: str = CHAMPION, dst: Path | None = None) -> ModelBundle:
-    """Download ``models:/journeyml-<task>@<alias>`` and load its bundle."""
+    """Download ``models:/journeyml-<task>@<alias>`` and load its bundle; the version it
+    resolved to is recorded in ``bundle.info["registry_version"]`` (the alias is resolved once,
+    so a promotion happening meanwhile cannot mix versions)."""
     uri = f"models:/{model_name(task)}@{alias}"
     try:
+        version = str(MlflowClient().get_model_version_by_alias(model_name(task), alias).version)
         if dst is None:
             dst = Path(tempfile.mkdtemp(prefix="journeyml-model-"))
-        local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dst))
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{model_name(task)}/{version}", dst_path=str(dst)
+        )
     except MlflowException as exc:
         raise ModelNotFoundError(
             f"expected a registered model {uri}, got none ({exc.message}). "
             "Train one with `journeyml train` (or `make demo`)."
         ) from exc
-    return ModelBundle.load(Path(local))
+    bundle = ModelBundle.load(Path(local))
+    bundle.info["registry_version"] = version
+    bundle.info["registry_alias"] = alias
+    return bundle

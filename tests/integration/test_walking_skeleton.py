@@ -28,6 +28,7 @@ def test_each_task_loads_back_by_champion_alias(trained_store) -> None:  # type:
         assert registry.champion_version(task) == result.versions[task]
         bundle = registry.load_bundle(task)
         assert bundle.task.name == task
+        assert bundle.info["registry_version"] == result.versions[task]
         assert bundle.spec.fingerprint == result.spec.fingerprint
         # the loaded model predicts exactly what the trained one does
         X = np.zeros((3, len(bundle.spec.names)))
