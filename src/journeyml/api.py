@@ -401,3 +401,51 @@ def eligibility_warnings(
                 )
             )
     return out
+
+
+def requests_from_frame(
+    events: Any, cutoffs: Any, *, attributes: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """JSON-ready ``/predict`` bodies, one per cutoff row, from a canonical event frame and
+    ``(customer_id, as_of)`` cutoffs (events strictly before ``as_of`` only) — how a client
+    holding a frame talks to the service, and how tests compare the service with
+    :meth:`Predictor.score_frame`."""
+    import numpy as np
+    import pandas as pd
+
+    ev = events.sort_values(["customer_id", "timestamp"], kind="stable")
+    ids = ev["customer_id"].astype(str).to_numpy()
+    ts = ev["timestamp"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    iso = [t.isoformat() for t in pd.DatetimeIndex(ev["timestamp"])]
+    cols = {c: ev[c].to_numpy(dtype=object) for c in ("touchpoint", "channel", "stage", "value")}
+    attrs = {a: ev[a].to_numpy(dtype=object) for a in attributes}
+    first = {c: i for i, c in reversed(list(enumerate(ids)))}
+    bodies: list[dict[str, Any]] = []
+    as_of = pd.DatetimeIndex(pd.to_datetime(cutoffs["as_of"], utc=True))
+    for cid, t in zip(cutoffs["customer_id"].astype(str), as_of, strict=True):
+        lo = first.get(cid, 0)
+        hi = lo
+        n = len(ids)
+        while hi < n and ids[hi] == cid and ts[hi] < t.value:
+            hi += 1
+        evs = []
+        for i in range(lo if cid in first else 0, hi if cid in first else 0):
+            e: dict[str, Any] = {"timestamp": iso[i], "touchpoint": str(cols["touchpoint"][i])}
+            for c in ("channel", "stage"):
+                v = cols[c][i]
+                if v is not None and v == v:
+                    e[c] = str(v)
+            v = cols["value"][i]
+            if v is not None and v == v:
+                e["value"] = float(v)
+            if attrs:
+                e["attributes"] = {a: _jsonable(attrs[a][i]) for a in attributes}
+            evs.append(e)
+        bodies.append({"customer_id": cid, "events": evs, "as_of": t.isoformat()})
+    return bodies
+
+
+def _jsonable(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    return v.item() if hasattr(v, "item") else v
