@@ -71,7 +71,9 @@ def test_unknown_touchpoints_and_channels_are_scored_and_reported(predictor: Any
 
 
 def test_naive_timestamps_read_as_utc(predictor: Any) -> None:
-    naive = dict(EXAMPLE, events=[dict(e, timestamp=e["timestamp"][:-1]) for e in EXAMPLE["events"]])
+    naive = dict(
+        EXAMPLE, events=[dict(e, timestamp=e["timestamp"][:-1]) for e in EXAMPLE["events"]]
+    )
     naive["as_of"] = EXAMPLE["as_of"][:-1]
     a, b = ask(predictor, naive), ask(predictor, EXAMPLE)
     assert {"naive_timestamp"} <= codes(a)
@@ -109,7 +111,10 @@ def test_not_eligible_customers_are_flagged(predictor: Any) -> None:
     assert "already converted" in w[0]["message"]
     gone = dict(
         EXAMPLE,
-        events=[*EXAMPLE["events"], {"timestamp": "2024-06-15T00:00:00Z", "touchpoint": "cancellation"}],
+        events=[
+            *EXAMPLE["events"],
+            {"timestamp": "2024-06-15T00:00:00Z", "touchpoint": "cancellation"},
+        ],
     )
     assert any(
         x["field"] == "churn" and "already churned" in x["message"]
@@ -150,7 +155,11 @@ def test_too_many_events_and_journeys_are_413_with_the_limit(predictor: Any) -> 
 
 
 def test_batch_equals_single(predictor: Any) -> None:
-    bodies = [EXAMPLE, {"customer_id": "z", "events": []}, dict(EXAMPLE, as_of="2024-05-10T00:00:00Z")]
+    bodies = [
+        EXAMPLE,
+        {"customer_id": "z", "events": []},
+        dict(EXAMPLE, as_of="2024-05-10T00:00:00Z"),
+    ]
     out = handle_batch(predictor, BatchRequest.model_validate({"journeys": bodies}), now=NOW)
     for got, body in zip(out["results"], bodies, strict=True):
         want = ask(predictor, body)
@@ -171,7 +180,11 @@ def test_batch_equals_single(predictor: Any) -> None:
         ({"timestamp": "2024-01-01T00:00:00Z", "touchpoint": ""}, "touchpoint"),
         ({"timestamp": "2024-01-01T00:00:00Z", "touchpoint": "a", "x": 1}, "x"),
         (
-            {"timestamp": "2024-01-01T00:00:00Z", "touchpoint": "a", "attributes": {"k": float("nan")}},
+            {
+                "timestamp": "2024-01-01T00:00:00Z",
+                "touchpoint": "a",
+                "attributes": {"k": float("nan")},
+            },
             "attributes",
         ),
     ],

@@ -55,11 +55,11 @@ def test_service_path_equals_offline_scoring(predictor: Any, small_simulation: A
     offline = predictor.score_frame(small_simulation.events, cut)
     now = datetime(2030, 1, 1, tzinfo=UTC)
     t0 = time.perf_counter()
-    online = [
-        handle_predict(predictor, PredictRequest.model_validate(b), now=now) for b in bodies
-    ]
+    online = [handle_predict(predictor, PredictRequest.model_validate(b), now=now) for b in bodies]
     per_journey_s = time.perf_counter() - t0
-    diffs = {i: d for i, (a, b) in enumerate(zip(online, offline, strict=True)) if (d := same(a, b))}
+    diffs = {
+        i: d for i, (a, b) in enumerate(zip(online, offline, strict=True)) if (d := same(a, b))
+    }
     assert not diffs, f"{len(diffs)} journeys differ, e.g. {list(diffs.items())[:3]}"
     # a journey with no history before as_of is part of the sample (prior-based answers)
     assert any(o["n_events_used"] == 0 for o in online)
