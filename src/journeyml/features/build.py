@@ -43,7 +43,7 @@ from journeyml.events.schema import (
     is_canonical,
     to_canonical,
 )
-from journeyml.features import attributes, counts, recency, sequence, sessions, values
+from journeyml.features import attributes, counts, recency, sequence, sessions, timing, values
 from journeyml.features.arrays import EventArrays, _to_ns, encode_frame, encode_records
 from journeyml.features.context import Context
 from journeyml.features.spec import FeatureDef, FeatureParams, FeatureSpec, slug, spec_cache
@@ -52,7 +52,7 @@ AS_OF = "as_of"
 N_EVENTS = "n_events"
 
 #: feature families in column order
-FAMILIES = (counts, recency, sessions, sequence, values, attributes)
+FAMILIES = (counts, recency, sessions, sequence, timing, values, attributes)
 
 
 def _top(values: pd.Series, k: int) -> tuple[str, ...]:
