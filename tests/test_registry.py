@@ -73,6 +73,28 @@ def test_gate_compares_on_the_same_window(
     assert d.champion_version == registry.champion_version("churn")
 
 
+def test_a_champion_this_code_cannot_serve_is_replaced(
+    trained_store,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """After a feature-code upgrade the old champion cannot even be loaded: the gate promotes
+    the challenger and says why, instead of failing the run."""
+    from journeyml.errors import FingerprintMismatchError
+
+    uri, _ = trained_store
+    _use(uri)
+
+    def refuse(task: str, **_: object) -> None:
+        raise FingerprintMismatchError("built for feature code version 0")
+
+    monkeypatch.setattr(registry, "load_bundle", refuse)
+    d = registry.decide(
+        "churn", "999", 0.5, metric="log_loss", margin=0.0, score_champion=lambda b: 0.0
+    )
+    assert d.promote and d.champion_score is None
+    assert "cannot be served" in d.reason and "version 0" in d.reason
+
+
 def test_higher_is_better_metrics() -> None:
     assert registry.HIGHER_IS_BETTER["roc_auc"] and not registry.HIGHER_IS_BETTER["log_loss"]
 

@@ -1,7 +1,8 @@
 """Helpers for ``make demo``: is there a champion for every task already, and the curl example.
 
 ``python -m journeyml.demo check`` exits 0 if ./mlflow (or ``$JOURNEYML_TRACKING_URI``) holds a
-champion for every task; ``python -m journeyml.demo curl HOST PORT`` prints the URL and a
+champion for every task that this code can serve (same feature code version);
+``python -m journeyml.demo curl HOST PORT`` prints the URL and a
 ready-to-paste request.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -18,6 +20,7 @@ EXAMPLE = Path("service/example_request.json")
 
 def has_champions() -> bool:
     warnings.filterwarnings("ignore")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     import mlflow
 
@@ -30,7 +33,17 @@ def has_champions() -> bool:
         return False
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    return all(registry.champion_version(t) is not None for t in TASKS)
+    if not all(registry.champion_version(t) is not None for t in TASKS):
+        return False
+    from journeyml.errors import JourneyMLError
+    from journeyml.scoring import Predictor
+
+    try:  # champions built by another feature code version cannot be served: retrain
+        Predictor.from_registry(uri)
+    except JourneyMLError as exc:
+        print(f"champions found but not servable ({exc.message}): retraining")
+        return False
+    return True
 
 
 def curl_example(host: str, port: int) -> str:

@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from journeyml.bundle import ModelBundle
-from journeyml.errors import ModelNotFoundError
+from journeyml.errors import FingerprintMismatchError, ModelNotFoundError
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -68,7 +68,20 @@ def decide(
         return GateDecision(
             task, version, True, metric, challenger_score, None, None, margin, "no champion yet"
         )
-    champ = load_bundle(task, alias=CHAMPION)
+    try:
+        champ = load_bundle(task, alias=CHAMPION)
+    except FingerprintMismatchError as exc:
+        return GateDecision(
+            task,
+            version,
+            True,
+            metric,
+            challenger_score,
+            None,
+            current,
+            margin,
+            f"champion v{current} cannot be served by this code: {exc.message}",
+        )
     champ_score = float(score_champion(champ))
     higher = HIGHER_IS_BETTER[metric]
     gain = challenger_score - champ_score if higher else champ_score - challenger_score
