@@ -21,6 +21,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("bento")]
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = json.loads((REPO / "service" / "example_request.json").read_text())
+RAW_VALUE = (
+    b'{"customer_id": "x", "events": '
+    b'[{"timestamp": "2024-01-01T00:00:00Z", "touchpoint": "a", "value": %s}]}'
+)
 EV = {"timestamp": "2024-01-01T00:00:00Z", "touchpoint": "site_visit"}
 
 
@@ -57,19 +61,19 @@ CATALOGUE: list[tuple[str, Any, int, str | None]] = [
     ),
     (
         "NaN literal",
-        b'{"customer_id": "x", "events": [{"timestamp": "2024-01-01T00:00:00Z", "touchpoint": "a", "value": NaN}]}',
+        RAW_VALUE % b"NaN",
         400,
         "events.0.value",
     ),
     (
         "Infinity literal",
-        b'{"customer_id": "x", "events": [{"timestamp": "2024-01-01T00:00:00Z", "touchpoint": "a", "value": -Infinity}]}',
+        RAW_VALUE % b"-Infinity",
         400,
         "events.0.value",
     ),
     (
         "huge number",
-        b'{"customer_id": "x", "events": [{"timestamp": "2024-01-01T00:00:00Z", "touchpoint": "a", "value": 1e999}]}',
+        RAW_VALUE % b"1e999",
         400,
         "events.0.value",
     ),
@@ -220,7 +224,7 @@ def test_refuses_to_start_on_feature_mismatch(predictor: Any, tmp_path: Path) ->
     d = json.loads(meta.read_text())
     d["spec"]["code_version"] = "0"
     meta.write_text(json.dumps(d))
-    with pytest.raises(RuntimeError, match="server exited(.|\n)*feature code version"):
+    with pytest.raises(RuntimeError, match=r"server exited(.|\n)*feature code version"):
         start_bento_server(
             {"JOURNEYML_MODEL_DIR": str(bundled), "JOURNEYML_TRACKING_URI": ""},
             tmp_path / "server.log",
