@@ -7,6 +7,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from test_scoring_identical import cutoffs_for, same  # noqa: E402
+from test_scoring_identical import cutoffs_for, same
 
 __all__ = ["cutoffs_for", "same"]
