@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from journeyml.bundle import ModelBundle
-from journeyml.features.spec import FeatureDef, FeatureSpec, window_label
+from journeyml.features.spec import FeatureDef, FeatureSpec, spec_cache, window_label
 
 _TASK_PHRASE = {
     "conversion": "the chance of converting",
@@ -198,35 +198,56 @@ class Composition:
 
 
 class _Index:
-    """Name lookups of one spec, built once per :func:`root_causes` call."""
+    """Name lookups of one spec, built once per spec (see :func:`_index`) and reused by every
+    explanation: the serving path explains three tasks per request."""
 
     def __init__(self, spec: FeatureSpec) -> None:
+        from journeyml.features.spec import slug
+
         self.pos = {f.name: i for i, f in enumerate(spec.features)}
         self.touchpoints = spec.vocabulary("touchpoint")
         self.vocab_pos = {
             d: {v: j for j, v in enumerate(spec.vocabulary(d))} for d in ("stage", "channel")
         }
-        from journeyml.features.spec import slug
-
         self.slugs = [slug(t) for t in self.touchpoints]
+        self._count_idx: dict[str, np.ndarray] = {}
+        self._days_idx = self._positions("days_since_touchpoint_{}")
+        # features whose root cause never depends on the row: their key, computed once
+        self.static: list[tuple[str, str] | None] = [
+            group_key(spec, f, 0.0)
+            if f.kind == "numeric"
+            and (
+                f.source_type in ("touchpoint", "journey")
+                or (
+                    f.source_type == "transition"
+                    and not f.name.startswith("transition_touchpoint_")
+                )
+            )
+            else None
+            for f in spec.features
+        ]
+
+    def _positions(self, pattern: str) -> np.ndarray:
+        return np.array([self.pos.get(pattern.format(s), -1) for s in self.slugs], dtype=np.int64)
+
+    @staticmethod
+    def _gather(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        return np.where(idx >= 0, x[np.maximum(idx, 0)], np.nan) if len(x) else idx * np.nan
 
     def tp_count(self, x: np.ndarray, w: float | None) -> np.ndarray:
         """The row's touchpoint counts in window ``w`` (NaN where the feature is absent)."""
         wl = window_label(w)
-        out = np.full(len(self.touchpoints), np.nan)
-        for j, s in enumerate(self.slugs):
-            i = self.pos.get(f"count_touchpoint_{s}_{wl}")
-            if i is not None:
-                out[j] = x[i]
-        return out
+        idx = self._count_idx.get(wl)
+        if idx is None:
+            idx = self._count_idx[wl] = self._positions("count_touchpoint_{}_" + wl)
+        return self._gather(x, idx)
 
     def tp_days_since(self, x: np.ndarray) -> np.ndarray:
-        out = np.full(len(self.touchpoints), np.nan)
-        for j, s in enumerate(self.slugs):
-            i = self.pos.get(f"days_since_touchpoint_{s}")
-            if i is not None:
-                out[j] = x[i]
-        return out
+        return self._gather(x, self._days_idx)
+
+
+def _index(spec: FeatureSpec) -> _Index:
+    return spec_cache(spec, "explain_index", lambda: _Index(spec))
 
 
 def _label(spec: FeatureSpec, f: FeatureDef, x: float) -> str | None:
@@ -273,7 +294,7 @@ def allocate(
 
     The parts of one feature add up to its contribution (nothing is lost or double-counted).
     """
-    ix = _Index(spec)
+    ix = _index(spec)
     out: dict[tuple[str, str], dict[int, float]] = {}
 
     def add(key: tuple[str, str], i: int, amount: float) -> None:
@@ -281,9 +302,24 @@ def allocate(
         g[i] = g.get(i, 0.0) + amount
 
     days_since: np.ndarray | None = None
+    counts_in: dict[float | None, tuple[np.ndarray, np.ndarray]] = {}
+
+    def tp_counts(w: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """(counts with NaN as 0, indices of the touchpoints present) in window ``w``."""
+        if w not in counts_in:
+            c = ix.tp_count(x, w)
+            c = np.where(np.isnan(c), 0.0, c)
+            counts_in[w] = (c, np.flatnonzero(c))
+        return counts_in[w]
+
+    static = ix.static
     for i, f in enumerate(spec.features):
         v = float(psi[i])
         if v == 0.0:
+            continue
+        key = static[i]
+        if key is not None:
+            add(key, i, v)
             continue
         xi = float(x[i])
         if f.kind == "categorical" and f.source_type in ("stage", "channel"):
@@ -302,10 +338,13 @@ def allocate(
             )
             col = ix.vocab_pos[f.source_type].get(f.source)
             if col is not None and f.family == "count" and xi > 0:
-                w = np.nan_to_num(ix.tp_count(x, f.window_days)) * share[:, col]
-                if w.sum() > 0:
-                    for j in np.flatnonzero(w):
-                        add(("touchpoint", ix.touchpoints[j]), i, v * float(w[j] / w.sum()))
+                c, present = tp_counts(f.window_days)
+                w = c[present] * share[present, col]
+                total = float(w.sum())
+                if total > 0:
+                    for j, wj in zip(present.tolist(), w.tolist(), strict=True):
+                        if wj > 0:
+                            add(("touchpoint", ix.touchpoints[j]), i, v * wj / total)
                     continue
             if col is not None and f.family == "recency" and np.isfinite(xi):
                 if days_since is None:
@@ -455,7 +494,7 @@ def root_causes(
 ) -> list[RootCause]:
     """Group one row's contributions (probability units) and keep the ``top_k`` largest."""
     groups = allocate(spec, x, psi, composition)
-    ix = _Index(spec)
+    ix = _index(spec)
     phrase = task_phrase(task, class_name)
     totals = {k: float(sum(v.values())) for k, v in groups.items()}
     ranked = sorted(groups.items(), key=lambda kv: -abs(totals[kv[0]]))[:top_k]
