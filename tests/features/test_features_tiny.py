@@ -90,7 +90,7 @@ def test_sessions(X: pd.DataFrame) -> None:
 
 
 def test_session_gap_is_a_parameter(tiny: pd.DataFrame) -> None:
-    from conftest import tiny_builder  # type: ignore[import-not-found]
+    from tiny_journeys import tiny_builder
 
     b = tiny_builder()
     b.session_gap_minutes = 5  # the 10-minute gap now splits a's first session
@@ -144,7 +144,7 @@ def test_transitions(X: pd.DataFrame, tiny_spec: FeatureSpec) -> None:
 
 
 def test_top_n_transitions_is_a_cap(tiny: pd.DataFrame) -> None:
-    from conftest import tiny_builder
+    from tiny_journeys import tiny_builder
 
     b = tiny_builder()
     b.top_n_transitions = 1
@@ -181,7 +181,7 @@ def test_attribute_missing_keeps_the_last_known(tiny: pd.DataFrame, tiny_spec: F
 
 
 def test_numeric_attribute(tiny: pd.DataFrame) -> None:
-    from conftest import tiny_builder
+    from tiny_journeys import tiny_builder
 
     ev = tiny.assign(score=[1.0, np.nan, 3.0, 2.0, np.nan, np.nan])
     b = tiny_builder()

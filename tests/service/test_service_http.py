@@ -186,7 +186,7 @@ def test_http_answers_equal_offline_scoring(
 def test_api_key_fallback_and_limits_from_env(
     trained_store: Any, predictor: Any, tmp_path: Path
 ) -> None:
-    from conftest import start_bento_server, stop_server
+    from journey_servers import start_bento_server, stop_server
 
     bundled = predictor.save(tmp_path / "bundled")
     env = {
@@ -217,7 +217,7 @@ def test_api_key_fallback_and_limits_from_env(
 
 
 def test_refuses_to_start_on_feature_mismatch(predictor: Any, tmp_path: Path) -> None:
-    from conftest import start_bento_server
+    from journey_servers import start_bento_server
 
     bundled = predictor.save(tmp_path / "bundled")
     meta = bundled / "conversion" / "bundle.json"

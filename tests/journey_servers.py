@@ -1,0 +1,85 @@
+"""Real servers for tests: a BentoML service on a free loopback port (imported by conftest and
+by the service tests; a module of its own so that no test imports "conftest" by name)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerHandle:
+    """A real BentoML server started on loopback for a test; ``url`` and ``log`` (path)."""
+
+    def __init__(self, url: str, proc, log: Path) -> None:  # type: ignore[no-untyped-def]
+        self.url = url
+        self.proc = proc
+        self.log = log
+
+
+def start_bento_server(
+    env_extra: dict[str, str], log: Path, *, timeout: float = 90.0
+) -> ServerHandle:
+    """Start ``bentoml serve service:JourneyService`` on a free loopback port and wait for it
+    to answer ``/readyz``; raises with the server log if it does not come up."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    repo = Path(__file__).resolve().parent.parent
+    port = free_port()
+    env = {**os.environ, **env_extra, "BENTOML_DO_NOT_TRACK": "true"}
+    fh = log.open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bentoml",
+            "serve",
+            "service:JourneyService",
+            "--working-dir",
+            str(repo / "service"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
+                return ServerHandle(url, proc, log)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    stop_server(proc)
+    raise RuntimeError(f"server not ready after {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def stop_server(proc) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import signal
+
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except Exception:
+            os.killpg(proc.pid, signal.SIGKILL)
