@@ -3,6 +3,7 @@
 * **Paths**: each customer's journey as the sequence of stages it went through before ``as_of``
   (repeats collapsed, first :data:`MAX_STEPS` steps), the most common paths with their size,
   observed conversion and churn rates after ``as_of`` and mean predicted risks.
+* **Touchpoint paths**: the last touchpoints before ``as_of`` (repeats collapsed), the same way.
 * **Flow**: the same paths as links between (step, stage) nodes, for a Sankey diagram.
 * **Metrics** (domain vocabulary): conversion rate, cart-abandonment rate, retention,
   repeat-purchase rate, value per customer.
@@ -30,6 +31,24 @@ def stage_paths(events: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     return steps.groupby(CUSTOMER_ID, sort=True)[STAGE].agg(
         lambda s: " › ".join(map(str, list(s)[:MAX_STEPS]))
     )
+
+
+def touchpoint_paths(events: pd.DataFrame, as_of: pd.Timestamp, last: int = 4) -> pd.Series:
+    """Per customer: the last ``last`` touchpoints before ``as_of`` (consecutive repeats
+    collapsed), ``"a › b › c"`` — where journeys go at the touchpoint level.
+
+    >>> ev = pd.DataFrame({"customer_id": ["a"] * 4 + ["b"],
+    ...     "timestamp": pd.to_datetime(["2024-01-0%d" % d for d in (1, 2, 3, 4, 1)], utc=True),
+    ...     "touchpoint": ["ad", "visit", "visit", "purchase", "ad"]})
+    >>> touchpoint_paths(ev, pd.Timestamp("2024-02-01", tz="UTC"), last=2).to_dict()
+    {'a': 'visit › purchase', 'b': 'ad'}
+    """
+    ev = events[events[TIMESTAMP] < as_of]
+    tp = ev[TOUCHPOINT].astype(str)
+    keep = (tp != tp.shift()) | (ev[CUSTOMER_ID] != ev[CUSTOMER_ID].shift())
+    steps = ev.loc[keep, [CUSTOMER_ID, TOUCHPOINT]]
+    tail = steps.groupby(CUSTOMER_ID, sort=True).tail(last)
+    return tail.groupby(CUSTOMER_ID, sort=True)[TOUCHPOINT].agg(lambda s: " › ".join(map(str, s)))
 
 
 def main_paths(

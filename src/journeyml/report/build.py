@@ -26,6 +26,10 @@ from journeyml.scoring import Predictor, ScoreRequest
 BINARY = ("conversion", "churn")
 
 
+#: touchpoint paths show the last this many touchpoints before as_of
+TOUCHPOINT_STEPS = 4
+
+
 @dataclass
 class ReportData:
     as_of: pd.Timestamp
@@ -40,6 +44,8 @@ class ReportData:
     pain_points: pd.DataFrame = field(default_factory=pd.DataFrame)
     moments: pd.DataFrame = field(default_factory=pd.DataFrame)
     paths: pd.DataFrame = field(default_factory=pd.DataFrame)
+    touchpoint_paths: pd.DataFrame = field(default_factory=pd.DataFrame)
+    touchpoint_flow: pd.DataFrame = field(default_factory=pd.DataFrame)
     flow: pd.DataFrame = field(default_factory=pd.DataFrame)
     reliability: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     examples: list[dict[str, Any]] = field(default_factory=list)
@@ -119,6 +125,9 @@ def gather(
     paths = insights_map.stage_paths(ev, as_of)
     data.paths = insights_map.main_paths(paths, outcomes)
     data.flow = insights_map.flow_links(paths, list(data.paths["path"]))
+    tp_paths = insights_map.touchpoint_paths(ev, as_of, last=TOUCHPOINT_STEPS)
+    data.touchpoint_paths = insights_map.main_paths(tp_paths, outcomes, top=10)
+    data.touchpoint_flow = insights_map.flow_links(tp_paths, list(data.touchpoint_paths["path"]))
     data.examples = _examples(predictor, ev, cut, outcomes, n_examples)
     return data
 

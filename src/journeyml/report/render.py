@@ -12,7 +12,7 @@ import pandas as pd
 
 from journeyml.explain import humanize
 from journeyml.report import svg
-from journeyml.report.build import ReportData, gather
+from journeyml.report.build import TOUCHPOINT_STEPS, ReportData, gather
 from journeyml.scoring import Predictor
 
 _TITLES = {"conversion": "Conversion", "churn": "Churn", "next_stage": "Next stage"}
@@ -91,18 +91,23 @@ def render(data: ReportData) -> str:
         if len(mom)
         else "<p>Not enough conversions to measure.</p>"
     )
-    paths = [
-        {
-            "path": r["path"],
-            "customers": int(r["customers"]),
-            "share": _pct(r["share"]),
-            "converted": _pct(r.get("converted")),
-            "churned": _pct(r.get("churned")),
-            "p_conversion": _pct(r.get("p_conversion")),
-            "p_churn": _pct(r.get("p_churn")),
-        }
-        for r in data.paths.to_dict("records")
-    ]
+
+    def path_rows(frame: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "path": r["path"],
+                "customers": int(r["customers"]),
+                "share": _pct(r["share"]),
+                "converted": _pct(r.get("converted")),
+                "churned": _pct(r.get("churned")),
+                "p_conversion": _pct(r.get("p_conversion")),
+                "p_churn": _pct(r.get("p_churn")),
+            }
+            for r in frame.to_dict("records")
+        ]
+
+    paths = path_rows(data.paths)
+    tp_paths = path_rows(data.touchpoint_paths)
     tpl = env.get_template("report.html.j2")
     return tpl.render(
         n_customers=f"{data.n_customers:,}",
@@ -121,6 +126,11 @@ def render(data: ReportData) -> str:
         moments_svg=moments_svg,
         sankey_svg=svg.sankey(data.flow, title="journey flow"),
         paths=paths,
+        tp_paths=tp_paths,
+        tp_steps=TOUCHPOINT_STEPS,
+        tp_sankey_svg=svg.sankey(data.touchpoint_flow, title="touchpoint flow")
+        if len(data.touchpoint_flow)
+        else "",
         drivers=drivers,
         segments=segments,
         reliability_svg=svg.reliability(
