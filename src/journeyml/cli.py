@@ -33,6 +33,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _quiet_libraries() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     warnings.filterwarnings("ignore")
+    import mlflow  # noqa: F401  (it sets its loggers' levels on import: quiet them after)
+
     for name in ("mlflow", "alembic", "urllib3"):
         logging.getLogger(name).setLevel(logging.ERROR)
 

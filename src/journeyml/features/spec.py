@@ -30,7 +30,7 @@ from journeyml.errors import ConfigError
 #: Bumped whenever the meaning of any feature changes: models built by other code are refused.
 #: 2: exact ties (same customer, time and touchpoint) ordered by the encoded channel, stage, value
 #: and attributes, so the row order of the input never matters.
-FEATURE_CODE_VERSION = "3"
+FEATURE_CODE_VERSION = "4"
 
 OTHER = "other"
 

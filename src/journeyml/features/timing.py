@@ -1,10 +1,11 @@
-"""Timing: the rhythm of a journey — the gaps between its last events, the mean gap, and when
-(UTC hour of day, day of week) the last event happened.
+"""Timing: the rhythm of a journey — the gaps between its last events and the mean gap.
 
 These matter most where ``as_of`` sits right after the last event (prefix mode, process logs,
 the API answering right after a touchpoint), where "days since the last event" is ~0 and says
-nothing. The hour and weekday of ``as_of`` itself are deliberately not features: training
-snapshots sit at midnight while requests come at any time, which would skew serving.
+nothing. Calendar features were tried and removed: the hour and weekday of the last event cost
+0.04 accuracy on BPIC 2013 under a chronological split (the working patterns of the training
+period do not hold in the test period), and the hour of ``as_of`` would skew serving (training
+snapshots sit at midnight, requests come at any time).
 
 >>> import numpy as np
 >>> from journeyml.features.arrays import NS_PER_DAY
@@ -23,7 +24,6 @@ from journeyml.features.spec import FeatureDef, FeatureSpec
 
 FAMILY = "timing"
 N_GAPS = 2
-_NS_PER_HOUR = 3_600 * 10**9
 
 
 def define(spec: FeatureSpec) -> list[FeatureDef]:
@@ -41,8 +41,6 @@ def define(spec: FeatureSpec) -> list[FeatureDef]:
     ]
     defs += [
         FeatureDef("gap_days_mean", FAMILY, template="{value:.1f} days between events on average"),
-        FeatureDef("last_event_hour_utc", FAMILY, template="last event at {value:.0f}h (UTC)"),
-        FeatureDef("last_event_weekday", FAMILY, template="last event on weekday {value:.0f}"),
     ]
     return defs
 
@@ -66,16 +64,10 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     for j, g in enumerate(_gaps(ts, ctx.start, ctx.end, k=N_GAPS), start=1):
         out[f"gap_days_last_{j}"] = g
     count = ctx.end - ctx.start
-    has = count > 0
     last = ts[np.clip(ctx.end - 1, 0, max(n - 1, 0))] if n else np.zeros(count.shape, np.int64)
     first = ts[np.clip(ctx.start, 0, max(n - 1, 0))] if n else np.zeros(count.shape, np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["gap_days_mean"] = np.where(
             count >= 2, (last - first) / NS_PER_DAY / (count - 1), np.nan
         )
-    hour = (last % NS_PER_DAY) / _NS_PER_HOUR
-    # 1970-01-01 was a Thursday: shift so that Monday is 0
-    weekday = ((last // NS_PER_DAY) + 3) % 7
-    out["last_event_hour_utc"] = np.where(has, np.floor(hour), np.nan)
-    out["last_event_weekday"] = np.where(has, weekday, np.nan).astype(np.float64)
     return out
