@@ -46,8 +46,11 @@ ATTRIBUTES = ("segment", "region")
 
 # --- data ---------------------------------------------------------------------------------
 def _paths(cache: Path, customers: int, seed: int, days: int) -> tuple[Path, Path]:
+    from journeyml.features.spec import FEATURE_CODE_VERSION
+
     stem = f"journeyml-bench-{customers}-{seed}-{days}"
-    return cache / f"{stem}.parquet", cache / f"{stem}.spec.json"
+    # the spec belongs to a feature code version: a newer engine learns its own
+    return cache / f"{stem}.parquet", cache / f"{stem}.v{FEATURE_CODE_VERSION}.spec.json"
 
 
 def prepare(cache: Path, customers: int, seed: int, days: int) -> tuple[Path, Path]:
@@ -59,11 +62,14 @@ def prepare(cache: Path, customers: int, seed: int, days: int) -> tuple[Path, Pa
     data, spec_path = _paths(cache, customers, seed, days)
     if data.exists() and spec_path.exists():
         return data, spec_path
-    ev = simulate(customers, seed=seed, days=days).events
-    for col in ev.columns:
-        if ev[col].dtype == object or str(ev[col].dtype) == "str":
-            ev[col] = ev[col].astype("category")
-    ev.to_parquet(data, index=False)
+    if data.exists():
+        ev = pd.read_parquet(data)
+    else:
+        ev = simulate(customers, seed=seed, days=days).events
+        for col in ev.columns:
+            if ev[col].dtype == object or str(ev[col].dtype) == "str":
+                ev[col] = ev[col].astype("category")
+        ev.to_parquet(data, index=False)
     # vocabularies learned on the first ~500k events (as a training run would on its window)
     sample = ev.iloc[: min(len(ev), 500_000)]
     sample = pd.DataFrame(
@@ -424,8 +430,8 @@ def render(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
         "",
         f"Machine: {os.cpu_count()} cores, {mem:.0f} GB RAM, {platform.system()} "
         f"{platform.machine()}, Python {platform.python_version()}, numpy {np.__version__}, "
-        f"pandas {pd.__version__}. Other sessions were using the same 2 cores during the run, "
-        "so absolute figures are noisy.",
+        f"pandas {pd.__version__}. Load average (1 min) when the results were written: "
+        f"{os.getloadavg()[0]:.1f} (other work on the same cores makes the figures noisy).",
         "",
         "| run | cutoffs | features | median s | events/s | best s | events/s (best) "
         "| peak RSS MB (loaded) |",
