@@ -87,3 +87,27 @@ def test_report_command_writes_html_and_logs_it(trained_store, small_simulation,
     run_id = result.run_ids["churn"]
     names = [a.path for a in mlflow.MlflowClient().list_artifacts(run_id, "report")]
     assert "report/report.html" in names
+
+
+def test_outcomes_are_not_pain_points_or_moments(predictor, small_simulation) -> None:  # type: ignore[no-untyped-def]
+    """A purchase or a cancellation is what is predicted, not friction on the way: it never
+    appears among pain points or moments of truth; the touchpoint paths are reported."""
+    from journeyml.report.build import TOUCHPOINT_STEPS, gather
+
+    data = gather(predictor, small_simulation.events)
+    listed = set(data.pain_points["touchpoint"]) | set(data.moments.get("moment", []))
+    assert not listed & {"purchase", "cancellation"}
+    assert len(data.touchpoint_paths) > 0
+    assert all(len(p.split(" › ")) <= TOUCHPOINT_STEPS for p in data.touchpoint_paths["path"])
+    # touchpoint paths end at the moment of prediction: no "(left)" node
+    assert "(left)" not in set(data.touchpoint_flow["target"])
+
+
+def test_flow_links_end_label() -> None:
+    import pandas as pd
+
+    from journeyml.insights_map import flow_links
+
+    paths = pd.Series(["a › b", "a"])
+    assert set(flow_links(paths)["target"]) == {"b", "(left)"}
+    assert set(flow_links(paths, end=None)["target"]) == {"b"}

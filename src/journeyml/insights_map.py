@@ -68,18 +68,21 @@ def main_paths(
     return out.head(top).reset_index()
 
 
-def flow_links(paths: pd.Series, top_paths: Sequence[str] | None = None) -> pd.DataFrame:
+def flow_links(
+    paths: pd.Series, top_paths: Sequence[str] | None = None, *, end: str | None = "(left)"
+) -> pd.DataFrame:
     """Links ``(step, source, target, customers)`` between consecutive stages of the paths
-    (optionally only of ``top_paths``); a path's end adds a link to ``"(left)"``."""
+    (optionally only of ``top_paths``); a path's end adds a link to ``end`` ("(left)"), unless
+    ``end`` is None (paths that end at the moment of prediction, not where customers left)."""
     rows: dict[tuple[int, str, str], int] = {}
     for path, n in paths.value_counts().items():
         if top_paths is not None and path not in top_paths:
             continue
         steps = str(path).split(" › ")
         for k in range(len(steps)):
-            tgt = steps[k + 1] if k + 1 < len(steps) else "(left)"
-            if tgt == "(left)" and k + 1 >= MAX_STEPS:
+            if k + 1 >= len(steps) and (end is None or k + 1 >= MAX_STEPS):
                 continue
+            tgt = steps[k + 1] if k + 1 < len(steps) else str(end)
             key = (k, steps[k], tgt)
             rows[key] = rows.get(key, 0) + int(n)
     return pd.DataFrame(

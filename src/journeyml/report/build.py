@@ -27,7 +27,7 @@ BINARY = ("conversion", "churn")
 
 
 #: touchpoint paths show the last this many touchpoints before as_of
-TOUCHPOINT_STEPS = 4
+TOUCHPOINT_STEPS = 2
 
 
 @dataclass
@@ -113,6 +113,17 @@ def gather(
         effects[t] = insights.touchpoint_effects(m, ex, seed=seed)
         top_causes = list(data.drivers[t]["cause"].head(8))
         data.present[t] = _presence(m.points[top_causes], ex)
+    # the outcomes themselves (a purchase, a cancellation) are what is predicted, not friction
+    # or a decision on the way to it: they are left out of pain points and moments of truth
+    outcome_tps = {
+        tp
+        for b in predictor.bundles.values()
+        for tp in (*b.task.conversion_touchpoints, *b.task.churn_touchpoints)
+    }
+    effects = {
+        t: e[~e["touchpoint"].isin(outcome_tps)] if "touchpoint" in e.columns else e
+        for t, e in effects.items()
+    }
     data.pain_points = insights.pain_points(effects.get("churn"), effects.get("conversion"))
     if "conversion" in data.matrices:
         b = predictor.bundles["conversion"]
@@ -127,7 +138,9 @@ def gather(
     data.flow = insights_map.flow_links(paths, list(data.paths["path"]))
     tp_paths = insights_map.touchpoint_paths(ev, as_of, last=TOUCHPOINT_STEPS)
     data.touchpoint_paths = insights_map.main_paths(tp_paths, outcomes, top=10)
-    data.touchpoint_flow = insights_map.flow_links(tp_paths, list(data.touchpoint_paths["path"]))
+    data.touchpoint_flow = insights_map.flow_links(
+        tp_paths, list(data.touchpoint_paths["path"]), end=None
+    )
     data.examples = _examples(predictor, ev, cut, outcomes, n_examples)
     return data
 
