@@ -132,3 +132,36 @@ def test_score_frame_attaches_events_behind_causes(predictor, small_simulation) 
         assert bool(c["events"]) != c["sentence"].startswith("No "), c
         for t in c["events"]:
             assert pd.Timestamp(t) < small_simulation.end
+
+
+def test_coupling_is_learned_from_the_population_not_the_journey(
+    predictor, small_simulation
+) -> None:  # type: ignore[no-untyped-def]
+    """Checkout → payment error is coupled in the simulated population (a payment error always
+    follows a checkout); product demo → cart add is not, even in a journey where the only
+    cart add came right after the only product demo — that journey is not evidence."""
+    from journeyml.explain import _index, coupled_touchpoints
+    from journeyml.features import FeatureBuilder
+
+    spec = FeatureBuilder(windows_days=(7, 30)).fit(small_simulation.events).spec_
+    assert ("checkout", "payment_error") in spec.coupled
+    assert ("product_demo", "cart_add") not in spec.coupled
+    x = np.zeros(len(spec.names))
+    for tp in ("product_demo", "cart_add", "checkout", "payment_error"):
+        x[spec.names.index(f"count_touchpoint_{tp}_all")] = 1
+    assert coupled_touchpoints(_index(spec), x) == [("checkout", "payment_error")]
+
+
+def test_a_demo_right_before_a_cart_add_stays_its_own_cause(predictor) -> None:  # type: ignore[no-untyped-def]
+    """The README's journey: no cause may credit product-demo features to another touchpoint."""
+    import json
+    from pathlib import Path
+
+    from journeyml.api import PredictRequest, handle_predict
+
+    body = json.loads((Path(__file__).parents[1] / "service" / "example_request.json").read_text())
+    out = handle_predict(predictor, PredictRequest.model_validate(body))
+    for task in ("conversion", "churn"):
+        for cause in out[task]["root_causes"]:
+            if cause["name"] != "product_demo":
+                assert not any("product_demo" in f for f in cause["features"]), cause

@@ -70,7 +70,7 @@ def recovery() -> dict[str, Any]:
     )
     X = build_features(ev, cut, spec).to_numpy()
     arr = encode_frame(ev, spec)
-    comp = Composition.from_codes(spec, arr.touchpoint, arr.channel, arr.stage, arr.cust)
+    comp = Composition.from_codes(spec, arr.touchpoint, arr.channel, arr.stage)
     rates: dict[str, dict[str, tuple[int, float]]] = {}
     effects: dict[str, pd.DataFrame] = {}
     for name, h in HORIZONS.items():

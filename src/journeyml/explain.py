@@ -62,7 +62,6 @@ _JOURNEY_NAMED = {
     "channel_switches_all": "channel switching",
 }
 #: share of co-occurrence above which two touchpoints count as one moment of a journey
-COUPLED = 0.8
 _EVENT_OF = {"current_stage": 1, "last_channel_1": 1}
 _LAST_J = re.compile(r"^last_(?:stage|channel)_(\d+)$")
 
@@ -163,9 +162,6 @@ class Composition:
 
     stage_share: np.ndarray
     channel_share: np.ndarray
-    #: ``preceded_by[a, b]``: share of ``b`` events that come right after an ``a`` event of
-    #: the same customer (``None`` when the customers were not given)
-    preceded_by: np.ndarray | None = None
 
     @classmethod
     def from_codes(
@@ -174,7 +170,6 @@ class Composition:
         touchpoint: np.ndarray,
         channel: np.ndarray,
         stage: np.ndarray,
-        cust: np.ndarray | None = None,
     ) -> Composition:
         n_tp = len(spec.vocabulary("touchpoint"))
         shares = []
@@ -187,14 +182,7 @@ class Composition:
             np.add.at(m, (touchpoint[ok].astype(np.int64), codes[ok].astype(np.int64)), 1.0)
             tot = m.sum(axis=1, keepdims=True)
             shares.append(np.divide(m, tot, out=np.zeros_like(m), where=tot > 0))
-        preceded = None
-        if cust is not None and len(touchpoint) > 1:
-            same = (cust[1:] == cust[:-1]) & (touchpoint[1:] >= 0) & (touchpoint[:-1] >= 0)
-            m = np.zeros((n_tp, n_tp))
-            np.add.at(m, (touchpoint[:-1][same], touchpoint[1:][same]), 1.0)
-            tot = np.bincount(touchpoint[touchpoint >= 0], minlength=n_tp).astype(float)
-            preceded = np.divide(m, tot[None, :], out=np.zeros_like(m), where=tot[None, :] > 0)
-        return cls(stage_share=shares[0], channel_share=shares[1], preceded_by=preceded)
+        return cls(stage_share=shares[0], channel_share=shares[1])
 
 
 class _Index:
@@ -212,6 +200,10 @@ class _Index:
         self.slugs = [slug(t) for t in self.touchpoints]
         self._count_idx: dict[str, np.ndarray] = {}
         self._days_idx = self._positions("days_since_touchpoint_{}")
+        tp_pos = {t: j for j, t in enumerate(self.touchpoints)}
+        self.coupled = [
+            (tp_pos[a], tp_pos[b]) for a, b in spec.coupled if a in tp_pos and b in tp_pos
+        ]
         # features whose root cause never depends on the row: their key, computed once
         self.static: list[tuple[str, str] | None] = [
             group_key(spec, f, 0.0)
@@ -354,7 +346,7 @@ def allocate(
                     add(("touchpoint", ix.touchpoints[int(np.nanargmin(d))]), i, v)
                     continue
         add(group_key(spec, f, xi), i, v)
-    for a, b in coupled_touchpoints(ix, x, composition):
+    for a, b in coupled_touchpoints(ix, x):
         ga = out.pop(("touchpoint", a), None)
         if ga:
             g = out.setdefault(("touchpoint", b), {})
@@ -363,25 +355,26 @@ def allocate(
     return out
 
 
-def coupled_touchpoints(
-    ix: _Index, x: np.ndarray, composition: Composition | None
-) -> list[tuple[str, str]]:
-    """Touchpoint pairs ``(a, b)`` that are one moment of this journey: in the population, at
-    least :data:`COUPLED` of the ``b`` events come right after an ``a`` (a payment error right
-    after a checkout), and the row has no more ``a`` than ``b`` events (every checkout of this
-    journey ended in a payment error). The features cannot tell such a pair apart, so ``a``'s
-    contributions are credited to ``b``, what the customer ended with."""
-    if composition is None or composition.preceded_by is None:
+def coupled_touchpoints(ix: _Index, x: np.ndarray) -> list[tuple[str, str]]:
+    """Touchpoint pairs ``(a, b)`` that are one moment of this journey: the pair is coupled in
+    the training population (``FeatureSpec.coupled``: at least 75 % of the ``b`` events come
+    right after an ``a``, like a payment error right after a checkout), and the row has no
+    more ``a`` than ``b`` events (every checkout of this journey ended in a payment error). The
+    features cannot tell such a pair apart, so ``a``'s contributions are credited to ``b``,
+    what the customer ended with. Never learned from the journey being explained."""
+    if not ix.coupled:
         return []
-    counts = np.nan_to_num(ix.tp_count(x, None))
-    pairs: list[tuple[str, str]] = []
-    for a in np.flatnonzero(counts > 0):
-        cand = np.flatnonzero((composition.preceded_by[a] >= COUPLED) & (counts >= counts[a]))
-        cand = cand[cand != a]
-        if cand.size:
-            b = int(cand[np.argmax(counts[cand])])
-            pairs.append((ix.touchpoints[int(a)], ix.touchpoints[b]))
-    return pairs
+    counts = ix.tp_count(x, None)
+    counts = np.where(np.isnan(counts), 0.0, counts)
+    best: dict[int, int] = {}
+    for a, b in ix.coupled:
+        if (
+            counts[a] > 0
+            and counts[b] >= counts[a]
+            and (a not in best or counts[b] > counts[best[a]])
+        ):
+            best[a] = b
+    return [(ix.touchpoints[a], ix.touchpoints[b]) for a, b in best.items()]
 
 
 def _describe(spec: FeatureSpec, f: FeatureDef, x: float) -> str:
@@ -549,6 +542,4 @@ def explain_rows(
 
 def composition_of(spec: FeatureSpec, codes: Mapping[str, np.ndarray]) -> Composition:
     """:class:`Composition` from arrays ``touchpoint``, ``channel``, ``stage`` (spec codes)."""
-    return Composition.from_codes(
-        spec, codes["touchpoint"], codes["channel"], codes["stage"], codes.get("cust")
-    )
+    return Composition.from_codes(spec, codes["touchpoint"], codes["channel"], codes["stage"])

@@ -257,7 +257,7 @@ class Predictor:
     ) -> list[dict[str, Any]]:
         lo, hi = int(ends[0][i]), int(ends[1][i])
         comp = Composition.from_codes(
-            self.spec, arr.touchpoint[lo:hi], arr.channel[lo:hi], arr.stage[lo:hi], arr.cust[lo:hi]
+            self.spec, arr.touchpoint[lo:hi], arr.channel[lo:hi], arr.stage[lo:hi]
         )
         causes = root_causes(
             self.spec, x, psi, task=task, top_k=top_k, class_name=class_name, composition=comp

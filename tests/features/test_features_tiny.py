@@ -249,17 +249,3 @@ def test_journey_path_equals_batch(tiny: pd.DataFrame, tiny_spec: FeatureSpec) -
     single = journey_features("a", recs[::-1], "2024-01-06", tiny_spec)[0]
     batch = build_features(tiny, cut(("a", "2024-01-06")), tiny_spec).to_numpy()[0]
     np.testing.assert_array_equal(single, batch)
-
-
-def test_timing(X: pd.DataFrame) -> None:
-    a = X.loc["a"]
-    # a: 01-01 00:00 · 01-01 00:10 · 01-05 00:00: gaps from the end 3d 23h50m, 10 min
-    assert a["gap_days_last_1"] == pytest.approx(4 - 10 / 1440)
-    assert a["gap_days_last_2"] == pytest.approx(10 / 1440)
-    assert a["gap_days_mean"] == pytest.approx(2.0)
-    b = X.loc["b"]
-    # b: 01-02 00:00 · 01-03 12:00: one gap of 1.5 days, no second gap
-    assert b["gap_days_last_1"] == 1.5 and math.isnan(b["gap_days_last_2"])
-    assert b["gap_days_mean"] == 1.5
-    c = X.loc["c"]
-    assert math.isnan(c["gap_days_last_1"]) and math.isnan(c["gap_days_mean"])

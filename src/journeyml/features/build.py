@@ -43,7 +43,7 @@ from journeyml.events.schema import (
     is_canonical,
     to_canonical,
 )
-from journeyml.features import attributes, counts, recency, sequence, sessions, timing, values
+from journeyml.features import attributes, counts, recency, sequence, sessions, values
 from journeyml.features.arrays import EventArrays, _to_ns, encode_frame, encode_records
 from journeyml.features.context import Context
 from journeyml.features.spec import FeatureDef, FeatureParams, FeatureSpec, slug, spec_cache
@@ -52,7 +52,7 @@ AS_OF = "as_of"
 N_EVENTS = "n_events"
 
 #: feature families in column order
-FAMILIES = (counts, recency, sessions, sequence, timing, values, attributes)
+FAMILIES = (counts, recency, sessions, sequence, values, attributes)
 
 
 def _top(values: pd.Series, k: int) -> tuple[str, ...]:
@@ -157,8 +157,9 @@ class FeatureBuilder:
             attribute_levels=levels,
         )
         transitions: tuple[tuple[str, str], ...] = ()
+        arr = encode_frame(ev, base)
+        coupled = sequence.learn_coupled(base, arr.touchpoint, arr.cust)
         if params.top_n_transitions > 0:
-            arr = encode_frame(ev, base)
             transitions = sequence.learn_transitions(
                 base,
                 {"touchpoint": arr.touchpoint, "stage": arr.stage},
@@ -172,6 +173,7 @@ class FeatureBuilder:
             stages=stages,
             features=(),
             transitions=transitions,
+            coupled=coupled,
             attribute_kinds=kinds,
             attribute_levels=levels,
         )
@@ -189,6 +191,7 @@ class FeatureBuilder:
             stages=stages,
             features=tuple(defs),
             transitions=transitions,
+            coupled=coupled,
             attribute_kinds=kinds,
             attribute_levels=levels,
         )

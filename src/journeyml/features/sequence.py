@@ -101,6 +101,40 @@ def pair_codes(prev: np.ndarray, cur: np.ndarray, first: np.ndarray, n_cat: int)
     return np.where(first | (prev < 0) | (cur < 0), -1, code)
 
 
+#: a pair is coupled when at least this share of ``b`` events come right after an ``a``
+COUPLED_SHARE = 0.75
+#: … and ``b`` occurs at least this often in the training events
+COUPLED_MIN_EVENTS = 20
+
+
+def learn_coupled(
+    spec: FeatureSpec, touchpoint: np.ndarray, cust: np.ndarray
+) -> tuple[tuple[str, str], ...]:
+    """Touchpoint pairs ``(a, b)``, ``a ≠ b``, where at least :data:`COUPLED_SHARE` of the
+    ``b`` events come right after an ``a`` event of the same customer.
+
+    >>> from journeyml.features.spec import FeatureParams
+    >>> spec = FeatureSpec(FeatureParams(windows_days=(7,)), ("checkout", "error"), (), (), ())
+    >>> tp = np.array([0, 1] * 30 + [0] * 5)
+    >>> learn_coupled(spec, tp, np.repeat(np.arange(35), [2] * 30 + [1] * 5))
+    (('checkout', 'error'),)
+    """
+    vocab = spec.vocabulary("touchpoint")
+    n_tp = len(vocab)
+    if touchpoint.shape[0] < 2:
+        return ()
+    same = (cust[1:] == cust[:-1]) & (touchpoint[1:] >= 0) & (touchpoint[:-1] >= 0)
+    m = np.zeros((n_tp, n_tp))
+    np.add.at(
+        m, (touchpoint[:-1][same].astype(np.int64), touchpoint[1:][same].astype(np.int64)), 1.0
+    )
+    tot = np.bincount(touchpoint[touchpoint >= 0].astype(np.int64), minlength=n_tp).astype(float)
+    share = np.divide(m, tot[None, :], out=np.zeros_like(m), where=tot[None, :] > 0)
+    np.fill_diagonal(share, 0.0)
+    a_idx, b_idx = np.nonzero((share >= COUPLED_SHARE) & (tot[None, :] >= COUPLED_MIN_EVENTS))
+    return tuple(sorted((vocab[a], vocab[b]) for a, b in zip(a_idx, b_idx, strict=True)))
+
+
 def learn_transitions(
     spec: FeatureSpec, codes: dict[str, np.ndarray], cust: np.ndarray, top_n: int
 ) -> tuple[tuple[str, str], ...]:

@@ -30,7 +30,7 @@ from journeyml.errors import ConfigError
 #: Bumped whenever the meaning of any feature changes: models built by other code are refused.
 #: 2: exact ties (same customer, time and touchpoint) ordered by the encoded channel, stage, value
 #: and attributes, so the row order of the input never matters.
-FEATURE_CODE_VERSION = "4"
+FEATURE_CODE_VERSION = "5"
 
 OTHER = "other"
 
@@ -143,6 +143,11 @@ class FeatureSpec:
     stages: tuple[str, ...]
     features: tuple[FeatureDef, ...]
     transitions: tuple[tuple[str, str], ...] = ()
+    #: touchpoint pairs ``(a, b)`` where, in the training events, at least 75 % of ``b`` events
+    #: come right after an ``a`` (a payment error right after a checkout): the features cannot
+    #: tell them apart, so explanations credit ``a`` to ``b``. Learned from the population at
+    #: fit time, never from the one journey being explained.
+    coupled: tuple[tuple[str, str], ...] = ()
     attribute_kinds: dict[str, str] = field(default_factory=dict)
     attribute_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     code_version: str = FEATURE_CODE_VERSION
@@ -170,6 +175,7 @@ class FeatureSpec:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["transitions"] = [list(t) for t in self.transitions]
+        d["coupled"] = [list(t) for t in self.coupled]
         return d
 
     @classmethod
@@ -186,6 +192,7 @@ class FeatureSpec:
             stages=tuple(d["stages"]),
             features=tuple(FeatureDef(**f) for f in d["features"]),
             transitions=tuple((a, b) for a, b in d.get("transitions", ())),
+            coupled=tuple((a, b) for a, b in d.get("coupled", ())),
             attribute_kinds=dict(d.get("attribute_kinds", {})),
             attribute_levels={k: tuple(v) for k, v in d.get("attribute_levels", {}).items()},
             code_version=str(d.get("code_version", "")),

@@ -74,7 +74,7 @@ def gather(
     spec = predictor.spec
     X = build_features(ev, cut, spec).to_numpy()
     arr = encode_frame(ev, spec)
-    comp = Composition.from_codes(spec, arr.touchpoint, arr.channel, arr.stage, arr.cust)
+    comp = Composition.from_codes(spec, arr.touchpoint, arr.channel, arr.stage)
     conv_tps: tuple[str, ...] = ("purchase",)
     if "conversion" in predictor.bundles:
         conv_tps = predictor.bundles["conversion"].task.conversion_touchpoints
