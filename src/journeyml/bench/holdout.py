@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from journeyml import baselines, bgnbd
+from journeyml.bench.refit import probe_and_refit
 from journeyml.evaluation import binary_metrics
 from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP
 from journeyml.features import FeatureBuilder, build_features
@@ -104,19 +104,16 @@ def run_calibration_holdout(
         "seed": seed,
         "deterministic": True,
     }
-    cat = spec.categorical_indices
-    dtr = lgb.Dataset(X[~va], y_cut[~va], categorical_feature=cat, free_raw_data=False)
-    dva = lgb.Dataset(X[va], y_cut[va], categorical_feature=cat, reference=dtr)
-    probe = lgb.train(
+    booster, best, rounds = probe_and_refit(
         params,
-        dtr,
+        X,
+        y_cut,
+        va,
+        spec.categorical_indices,
         num_boost_round=num_boost_round,
-        valid_sets=[dva],
-        callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
+        early_stopping_rounds=early_stopping_rounds,
+        valid_fraction=valid_fraction,
     )
-    best = max(1, int(probe.best_iteration or num_boost_round))
-    rounds = max(1, round(best / (1 - valid_fraction)))
-    booster = lgb.train(params, lgb.Dataset(X, y_cut, categorical_feature=cat), rounds)
 
     # evaluation: every calibration customer, as of the end of the calibration period
     customers = pd.Index(sorted(cal[CUSTOMER_ID].astype(str).unique()))

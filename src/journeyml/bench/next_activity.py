@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from journeyml import baselines
 from journeyml.bench.prefixes import LABEL, PrefixSplit
+from journeyml.bench.refit import probe_and_refit
 from journeyml.evaluation import multiclass_metrics
 from journeyml.events.schema import CUSTOMER_ID
 from journeyml.features import FeatureBuilder, build_features
@@ -72,20 +72,15 @@ def run_next_activity(
     late = set(split.train_cases[-n_valid_cases:])
     va = split.train[CUSTOMER_ID].isin(late).to_numpy()
     params = _lgb_params(len(classes), lgb_overrides or {}, seed)
-    cat = spec.categorical_indices
-    dtr = lgb.Dataset(X_tr[~va], y_tr[~va], categorical_feature=cat, free_raw_data=False)
-    dva = lgb.Dataset(X_tr[va], y_tr[va], categorical_feature=cat, reference=dtr)
-    probe = lgb.train(
+    booster, best, rounds = probe_and_refit(
         params,
-        dtr,
+        X_tr,
+        y_tr,
+        va,
+        spec.categorical_indices,
         num_boost_round=num_boost_round,
-        valid_sets=[dva],
-        callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
-    )
-    best = max(1, int(probe.best_iteration or num_boost_round))
-    rounds = max(1, round(best / (1 - valid_fraction)))
-    booster = lgb.train(
-        params, lgb.Dataset(X_tr, y_tr, categorical_feature=cat), num_boost_round=rounds
+        early_stopping_rounds=early_stopping_rounds,
+        valid_fraction=valid_fraction,
     )
 
     y_te = split.test[LABEL].astype(str).to_numpy()

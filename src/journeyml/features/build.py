@@ -28,6 +28,7 @@ Name: 0, dtype: float64
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -166,17 +167,7 @@ class FeatureBuilder:
                 arr.cust,
                 params.top_n_transitions,
             )
-        base = FeatureSpec(
-            params=params,
-            touchpoints=touchpoints,
-            channels=channels,
-            stages=stages,
-            features=(),
-            transitions=transitions,
-            coupled=coupled,
-            attribute_kinds=kinds,
-            attribute_levels=levels,
-        )
+        base = replace(base, transitions=transitions, coupled=coupled)
         defs: list[FeatureDef] = []
         for fam in FAMILIES:
             defs.extend(fam.define(base))
@@ -184,17 +175,7 @@ class FeatureBuilder:
         if len(set(names)) != len(names):
             dup = sorted({n for n in names if names.count(n) > 1})
             raise ConfigError(f"expected unique feature names, got duplicates {dup[:5]}")
-        self.spec_ = FeatureSpec(
-            params=params,
-            touchpoints=touchpoints,
-            channels=channels,
-            stages=stages,
-            features=tuple(defs),
-            transitions=transitions,
-            coupled=coupled,
-            attribute_kinds=kinds,
-            attribute_levels=levels,
-        )
+        self.spec_ = replace(base, features=tuple(defs))
         return self
 
     def transform(self, events: pd.DataFrame, cutoffs: pd.DataFrame) -> pd.DataFrame:
