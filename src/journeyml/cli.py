@@ -274,6 +274,7 @@ def serve(
 
     env = dict(os.environ)
     env["JOURNEYML_TRACKING_URI"] = tracking_uri or default_tracking_uri()
+    env.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     if not (service_dir / "service.py").exists():
         console.print(
             f"[red]error[/]: expected {service_dir}/service.py; run from the repo root "
