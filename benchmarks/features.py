@@ -37,9 +37,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _docs import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- BEGIN features -->", "<!-- END features -->"
 WINDOWS = (1, 7, 30, 90)
 ATTRIBUTES = ("segment", "region")
 
@@ -383,7 +383,7 @@ def main() -> None:
     text = render(results, args)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section("features", text)
 
 
 def render(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> str:
@@ -475,18 +475,6 @@ def render(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
         + f" (best run {n / min(r['seconds'] for r in results['engine']) / 1e6:.2f} M/s).",
     ]
     return "\n".join(lines)
-
-
-def write_section(text: str) -> None:
-    block = f"{BEGIN}\n{text}\n{END}"
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if BEGIN in doc and END in doc:
-        head, rest = doc.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        doc = head + block + tail
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.write_text(doc)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import platform
-import re
 import signal
 import socket
 import subprocess
@@ -30,9 +29,9 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
+from _docs import write_section
 
 REPO = Path(__file__).resolve().parents[1]
-DOC = REPO / "docs" / "benchmarks.md"
 
 
 def free_port() -> int:
@@ -234,7 +233,7 @@ def main() -> None:
     text = report(res, a)
     print(text)
     if not a.no_write:
-        write(text)
+        write_section("serving", text)
 
 
 def report(r: dict[str, Any], a: Any) -> str:
@@ -278,18 +277,6 @@ journeys/s ({r["batch_n"]:,} journeys).
 | batch ≥ 20k journeys/s | {r["batch_jps"]:,.0f} | {ok(r["batch_jps"] >= 20000)} |
 | ≥ 2× `mlflow models serve` throughput | {ratio:.2f}× | {ok(ratio >= 2)} |
 """
-
-
-def write(text: str) -> None:
-    doc = DOC.read_text()
-    block = f"<!-- BEGIN serving -->\n{text}<!-- END serving -->"
-    if "<!-- BEGIN serving -->" in doc:
-        doc = re.sub(
-            r"<!-- BEGIN serving -->.*?<!-- END serving -->", lambda _: block, doc, flags=re.S
-        )
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.write_text(doc)
 
 
 if __name__ == "__main__":

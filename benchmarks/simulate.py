@@ -22,14 +22,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _docs import DOC, write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- BEGIN simulate -->", "<!-- END simulate -->"
-HEADER = (
-    "# Benchmarks\n\n"
-    "Measured figures of journeyml's parts. Each section is written by its own script in "
-    "`benchmarks/`; rerun the script to refresh it.\n"
-)
 # customers -> roughly 0.1 M, 1 M and 3 M events (about 34 events per customer)
 SIZES = (3_000, 30_000, 90_000)
 RUNS = 3
@@ -100,19 +95,6 @@ def _section(rows: list[dict[str, float]], sizes: tuple[int, ...], runs: int) ->
     )
 
 
-def _write(section: str) -> None:
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    text = DOC.read_text() if DOC.exists() else HEADER  # re-read right before writing
-    block = f"{BEGIN}\n{section}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
@@ -129,7 +111,7 @@ def main() -> None:
     section = _section(rows, sizes, args.runs)
     print(section)
     if not args.no_write:
-        _write(section)
+        write_section("simulate", section)
         print(f"\nwrote {DOC.relative_to(ROOT)}")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -163,17 +163,26 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_pipeline_config(path: str | Path) -> PipelineConfig:
-    """Read and validate a pipeline config; errors name the file and the offending key."""
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_yaml_model(path: str | Path, model: type[M]) -> M:
+    """Read a YAML config into ``model`` (relative paths in it resolve against the file's
+    folder, ``base_dir``); errors name the file and the offending key."""
     p = Path(path)
     data = _read_yaml(p)
     data.setdefault("base_dir", str(p.parent.resolve()))
     try:
-        return PipelineConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(x) for x in first["loc"])
         raise ConfigError(f"{p}: {loc}: {first['msg']}", field=loc) from exc
+
+
+def load_pipeline_config(path: str | Path) -> PipelineConfig:
+    """Read and validate a pipeline config; errors name the file and the offending key."""
+    return load_yaml_model(path, PipelineConfig)
 
 
 def default_tracking_uri(root: Path | None = None) -> str:

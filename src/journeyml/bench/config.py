@@ -15,9 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from journeyml.config import load_yaml_model
 from journeyml.errors import ConfigError
 from journeyml.events.datasets import shared_data_dir
 
@@ -119,19 +119,4 @@ class BenchmarkConfig(_Strict):
 
 def load_benchmark_config(path: str | Path) -> BenchmarkConfig:
     """Read and validate a benchmark config; errors name the file and the offending key."""
-    p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text())
-    except FileNotFoundError as exc:
-        raise ConfigError(f"expected a benchmark config at {p}, found none.", field=str(p)) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}", field=str(p)) from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{p}: expected a mapping at the top level, got {type(data).__name__}")
-    data.setdefault("base_dir", str(p.parent.resolve()))
-    try:
-        return BenchmarkConfig.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise ConfigError(f"{p}: {loc}: {first['msg']}", field=loc) from exc
+    return load_yaml_model(path, BenchmarkConfig)
