@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 from _docs import write_section
 
+from journeyml.serving import serve_command
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -148,19 +150,7 @@ def main() -> None:
 
     # --- journeyml server
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "bentoml",
-        "serve",
-        "service:JourneyService",
-        "--working-dir",
-        str(REPO / "service"),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    cmd = serve_command(REPO / "service", "127.0.0.1", port)
     proc = subprocess.Popen(
         cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )

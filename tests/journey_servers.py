@@ -30,29 +30,18 @@ def start_bento_server(
     to answer ``/readyz``; raises with the server log if it does not come up."""
     import os
     import subprocess
-    import sys
     import time
 
     import httpx
+
+    from journeyml.serving import serve_command
 
     repo = Path(__file__).resolve().parent.parent
     port = free_port()
     env = {**os.environ, **env_extra, "BENTOML_DO_NOT_TRACK": "true"}
     fh = log.open("w")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bentoml",
-            "serve",
-            "service:JourneyService",
-            "--working-dir",
-            str(repo / "service"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
+        serve_command(repo / "service", "127.0.0.1", port),
         env=env,
         stdout=fh,
         stderr=subprocess.STDOUT,

@@ -10,7 +10,6 @@ import functools
 import logging
 import os
 import subprocess
-import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -284,19 +283,9 @@ def serve(
     console.print(
         f"[bold]serving[/] on http://{host}:{port}  (models from {env['JOURNEYML_TRACKING_URI']})"
     )
-    cmd = [
-        sys.executable,
-        "-m",
-        "bentoml",
-        "serve",
-        "service:JourneyService",
-        "--working-dir",
-        str(service_dir.resolve()),
-        "--host",
-        host,
-        "--port",
-        str(port),
-    ]
+    from journeyml.serving import serve_command
+
+    cmd = serve_command(service_dir, host, port)
     raise typer.Exit(subprocess.call(cmd, env=env))
 
 

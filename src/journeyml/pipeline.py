@@ -98,15 +98,8 @@ def make_cutoffs(
 
 
 def builder_from(config: PipelineConfig) -> FeatureBuilder:
-    f = config.features
-    return FeatureBuilder(
-        windows_days=f.windows_days,
-        last_k=f.last_k,
-        session_gap_minutes=f.session_gap_minutes,
-        top_n_transitions=f.top_n_transitions,
-        max_touchpoints=f.max_touchpoints,
-        attributes=f.attributes,
-    )
+    # FeatureConfig's fields are FeatureBuilder's parameters, by name
+    return FeatureBuilder(**config.features.model_dump())
 
 
 def segment_labels(X: np.ndarray, spec: FeatureSpec, attribute: str | None) -> np.ndarray | None:

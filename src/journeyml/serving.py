@@ -43,6 +43,32 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 PREDICT_PATHS = frozenset({"/predict", "/predict_batch"})
 REQUEST_ID = "x-request-id"
 
+#: the BentoML service class, as ``bentoml serve`` names it inside ``service/``
+SERVICE_TARGET = "service:JourneyService"
+
+
+def serve_command(service_dir: Path, host: str, port: int) -> list[str]:
+    """The command that starts the journeyml service (``bentoml serve``) with this Python.
+
+    >>> serve_command(Path("/repo/service"), "127.0.0.1", 3000)[2:5]
+    ['bentoml', 'serve', 'service:JourneyService']
+    """
+    import sys
+
+    return [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        SERVICE_TARGET,
+        "--working-dir",
+        str(service_dir.resolve()),
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
+
 
 # --- start-up --------------------------------------------------------------------------------
 def load_predictor(settings: ServiceSettings) -> tuple[Predictor, str]:

@@ -120,6 +120,17 @@ class Columns(BaseModel):
     stage: ColumnSource | None = None
     value: ColumnSource | None = None
 
+    def sources(self) -> tuple[tuple[str, ColumnSource | None], ...]:
+        """(canonical column, its source or None) in canonical order."""
+        return (
+            (CUSTOMER_ID, self.customer_id),
+            (TIMESTAMP, self.timestamp),
+            (TOUCHPOINT, self.touchpoint),
+            (CHANNEL, self.channel),
+            (STAGE, self.stage),
+            (VALUE, self.value),
+        )
+
 
 class Outcomes(BaseModel):
     """Dataset defaults for training configs: which touchpoints mean conversion or churn."""
@@ -246,19 +257,7 @@ class EventMapping(BaseModel):
 
     def column_sources(self) -> dict[str, str]:
         """Canonical column → a description of its source, for messages."""
-        cols = self.columns
-        out = {
-            name: src.describe()
-            for name, src in (
-                (CUSTOMER_ID, cols.customer_id),
-                (TIMESTAMP, cols.timestamp),
-                (TOUCHPOINT, cols.touchpoint),
-                (CHANNEL, cols.channel),
-                (STAGE, cols.stage),
-                (VALUE, cols.value),
-            )
-            if src is not None
-        }
+        out = {name: src.describe() for name, src in self.columns.sources() if src is not None}
         return out
 
 
@@ -408,16 +407,8 @@ def apply_mapping(raw: pd.DataFrame, mapping: EventMapping) -> pd.DataFrame:
 
     A joined column is missing where any of its parts is missing.
     """
-    cols = mapping.columns
     out = pd.DataFrame(index=raw.index)
-    for name, src in (
-        (CUSTOMER_ID, cols.customer_id),
-        (TIMESTAMP, cols.timestamp),
-        (TOUCHPOINT, cols.touchpoint),
-        (CHANNEL, cols.channel),
-        (STAGE, cols.stage),
-        (VALUE, cols.value),
-    ):
+    for name, src in mapping.columns.sources():
         if src is not None:
             out[name] = _column(raw, src, name, f"columns.{name}")
     for section, attrs in (
