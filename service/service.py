@@ -81,7 +81,7 @@ class JourneyService:
         return bool(self.predictor.tasks)
 
     @bentoml.api(route="/predict", input_spec=PredictRequest)
-    def predict(self, ctx: bentoml.Context, **fields: Any) -> dict[str, Any]:
+    async def predict(self, ctx: bentoml.Context, **fields: Any) -> dict[str, Any]:
         try:
             req = PredictRequest.model_construct(**fields)
             return _json(  # type: ignore[return-value]

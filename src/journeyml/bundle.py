@@ -8,7 +8,9 @@ pickles or on pandas dtypes surviving a round trip.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import lightgbm as lgb
 import numpy as np
 
 from journeyml.calibration import Calibrator
+from journeyml.class_boosters import split_by_class
 from journeyml.errors import FingerprintMismatchError, ModelNotFoundError
 from journeyml.features.spec import FEATURE_CODE_VERSION, FeatureSpec
 from journeyml.labels import TaskConfig
@@ -50,6 +53,21 @@ class ModelBundle:
             return self.calibrator.apply(p)
         return p
 
+    def binary_proba(self, X: np.ndarray, margin: np.ndarray) -> np.ndarray:
+        """Binary: calibrated probabilities of rows ``X`` whose raw scores (the sum of each
+        row's contributions and bias) are ``margin`` — equal to :meth:`predict_proba`, without
+        a second pass over the trees when the objective's link is the plain sigmoid."""
+        if self._sigmoid is None:
+            return self.predict_proba(X)
+        return self.calibrator.apply(1.0 / (1.0 + np.exp(-self._sigmoid * margin)))
+
+    @cached_property
+    def _sigmoid(self) -> float | None:
+        """σ of LightGBM's binary objective (p = 1 / (1 + e^(-σ·f))), from the model header."""
+        head = self.booster.model_to_string(num_iteration=1).partition("\nTree=")[0]
+        m = re.search(r"^objective=binary sigmoid:(\S+)$", head, flags=re.MULTILINE)
+        return float(m.group(1)) if m else None
+
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """TreeSHAP contributions in raw-score units (log-odds), bias last.
         Binary → (n, F+1); multiclass → (n, K, F+1)."""
@@ -57,6 +75,37 @@ class ModelBundle:
         if self.kind == "multiclass":
             return c.reshape(X.shape[0], len(self.classes), X.shape[1] + 1)
         return c
+
+    def class_contributions(self, X: np.ndarray, class_index: np.ndarray) -> np.ndarray:
+        """Multiclass: the contributions (raw-score units, bias last) of class
+        ``class_index[row]`` for each row, (n, F+1). Equal to the matching slice of
+        :meth:`contributions` but K times cheaper: each row runs TreeSHAP over the trees of
+        its own class only (see :mod:`journeyml.class_boosters`)."""
+        out = np.empty((X.shape[0], X.shape[1] + 1))
+        parts = self._class_boosters
+        for k in np.unique(class_index):
+            rows = np.flatnonzero(class_index == k)
+            sub = X if len(rows) == X.shape[0] else X[rows]
+            out[rows] = parts[int(k)].predict(sub, pred_contrib=True, num_threads=1)
+        return out
+
+    def expected_raw(self) -> np.ndarray:
+        """Multiclass: the TreeSHAP base value (expected raw score) of every class, (K,)."""
+        return self._expected_raw
+
+    @cached_property
+    def _class_boosters(self) -> list[lgb.Booster]:
+        return split_by_class(self.booster)
+
+    @cached_property
+    def _expected_raw(self) -> np.ndarray:
+        zero = np.zeros((1, self.booster.num_feature()))
+        return np.array(
+            [
+                float(np.asarray(b.predict(zero, pred_contrib=True, num_threads=1))[0, -1])
+                for b in self._class_boosters
+            ]
+        )
 
     # --- persistence -----------------------------------------------------------------------
     def save(self, path: Path) -> Path:

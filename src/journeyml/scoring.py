@@ -9,7 +9,7 @@ journeys into probabilities and root causes. Both entry points — a frame of ma
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import pandas as pd
 from journeyml.bundle import ModelBundle
 from journeyml.errors import FingerprintMismatchError, ModelNotFoundError, UnknownTaskError
 from journeyml.events.schema import CUSTOMER_ID, is_canonical, to_canonical
-from journeyml.explain import Composition, root_causes, task_contributions
+from journeyml.explain import Composition, Plan, root_causes, task_contributions
 from journeyml.features.arrays import EventArrays, _to_ns, encode_frame, encode_records
 from journeyml.features.build import _cutoff_arrays, compute_features, features_from_context
 from journeyml.features.context import Context
@@ -36,6 +36,17 @@ class ScoreRequest:
     top_k: int = 3
     #: multiclass: also explain these classes (the predicted class is always explained)
     explain_classes: tuple[str, ...] = ()
+
+
+@dataclass
+class _Rows:
+    """The journeys being scored: their events, each row's event range, and the allocation
+    plan of each row once built (shared by the tasks explained for it)."""
+
+    arr: EventArrays
+    start: np.ndarray
+    end: np.ndarray
+    plans: dict[int, Plan] = field(default_factory=dict)
 
 
 class Predictor:
@@ -56,6 +67,9 @@ class Predictor:
         self.fingerprint: str = self.spec.fingerprint
         self.touchpoint_set = frozenset(self.spec.touchpoints)
         self.channel_set = frozenset(self.spec.channels)
+        for b in self.bundles.values():
+            if b.kind == "multiclass":
+                b.expected_raw()  # builds the per-class boosters now, not on the first request
         self._versions = {
             t: str(b.info.get("registry_version", "local")) for t, b in self.bundles.items()
         }
@@ -184,10 +198,10 @@ class Predictor:
         ctx = Context.build(arr, self.spec, q_cust, as_of)
         X = features_from_context(ctx)
         n = X.shape[0]
-        ends = (ctx.start, ctx.end)
+        rows = _Rows(arr, ctx.start, ctx.end)
         out: list[dict[str, Any]] = [
-            {"as_of": pd.Timestamp(int(t), tz="UTC").isoformat(), "n_events_used": int(hi - lo)}
-            for t, lo, hi in zip(as_of, ctx.start, ctx.end, strict=True)
+            {"as_of": t, "n_events_used": int(hi - lo)}
+            for t, lo, hi in zip(iso_utc(as_of), ctx.start, ctx.end, strict=True)
         ]
         for t in tasks:
             b = self.bundles[t]
@@ -199,7 +213,7 @@ class Predictor:
                     res: dict[str, Any] = {"probability": float(p[i])}
                     if psi is not None and p0 is not None:
                         res["base_rate"] = float(p0[i])
-                        res["root_causes"] = self._causes(arr, ends, i, X[i], psi[i], t, req.top_k)
+                        res["root_causes"] = self._causes(rows, i, X[i], psi[i], t, req.top_k)
                     out[i][t] = res
             else:
                 proba = b.predict_proba(X)
@@ -211,16 +225,16 @@ class Predictor:
                         "probability": float(proba[i, best[i]]),
                     }
                 if req.explain:
-                    self._explain_classes(b, X, best, arr, ends, out, t, req)
+                    self._explain_classes(b, X, proba, best, rows, out, t, req)
         return out
 
     def _explain_classes(
         self,
         b: ModelBundle,
         X: np.ndarray,
+        proba: np.ndarray,
         best: np.ndarray,
-        arr: EventArrays,
-        ends: tuple[np.ndarray, np.ndarray],
+        rows: _Rows,
         out: list[dict[str, Any]],
         t: str,
         req: ScoreRequest,
@@ -230,24 +244,23 @@ class Predictor:
             raise UnknownTaskError(
                 f"expected classes among {list(b.classes)}, got {unknown}.", field="explain_classes"
             )
-        psi, _, p0 = task_contributions(b, X, best)
+        psi, _, p0 = task_contributions(b, X, best, proba)
         for i in range(X.shape[0]):
             out[i][t]["base_rate"] = float(p0[i])
             out[i][t]["root_causes"] = self._causes(
-                arr, ends, i, X[i], psi[i], t, req.top_k, b.classes[best[i]]
+                rows, i, X[i], psi[i], t, req.top_k, b.classes[best[i]]
             )
         for c in req.explain_classes:
             k = np.full(X.shape[0], b.classes.index(c))
-            psi_c, _, _ = task_contributions(b, X, k)
+            psi_c, _, _ = task_contributions(b, X, k, proba)
             for i in range(X.shape[0]):
                 out[i][t].setdefault("root_causes_by_class", {})[c] = self._causes(
-                    arr, ends, i, X[i], psi_c[i], t, req.top_k, c
+                    rows, i, X[i], psi_c[i], t, req.top_k, c
                 )
 
     def _causes(
         self,
-        arr: EventArrays,
-        ends: tuple[np.ndarray, np.ndarray],
+        rows: _Rows,
         i: int,
         x: np.ndarray,
         psi: np.ndarray,
@@ -255,12 +268,16 @@ class Predictor:
         top_k: int,
         class_name: str | None = None,
     ) -> list[dict[str, Any]]:
-        lo, hi = int(ends[0][i]), int(ends[1][i])
-        comp = Composition.from_codes(
-            self.spec, arr.touchpoint[lo:hi], arr.channel[lo:hi], arr.stage[lo:hi]
-        )
+        arr = rows.arr
+        lo, hi = int(rows.start[i]), int(rows.end[i])
+        plan = rows.plans.get(i)
+        if plan is None:  # once per row, shared by every task explained for it
+            comp = Composition.from_codes(
+                self.spec, arr.touchpoint[lo:hi], arr.channel[lo:hi], arr.stage[lo:hi]
+            )
+            plan = rows.plans[i] = Plan.for_row(self.spec, x, comp)
         causes = root_causes(
-            self.spec, x, psi, task=task, top_k=top_k, class_name=class_name, composition=comp
+            self.spec, x, psi, task=task, top_k=top_k, class_name=class_name, plan=plan
         )
         for c in causes:
             c.events = _evidence(self.spec, arr, lo, hi, c.kind, c.name)
@@ -278,4 +295,18 @@ def _evidence(
         return []
     codes = {"touchpoint": arr.touchpoint, "channel": arr.channel, "stage": arr.stage}[kind]
     idx = lo + np.flatnonzero(codes[lo:hi] == vocab.index(name))
-    return [pd.Timestamp(int(t), tz="UTC").isoformat() for t in arr.ts[idx[-MAX_EVIDENCE:]]]
+    return iso_utc(arr.ts[idx[-MAX_EVIDENCE:]])
+
+
+def iso_utc(ns: np.ndarray) -> list[str]:
+    """Nanosecond epoch times as ISO strings in UTC, exactly as ``pd.Timestamp.isoformat``
+    writes them (the fast path for whole seconds skips one Timestamp per value).
+
+    >>> iso_utc(np.array([0, 1_700_000_000_000_000_000, 1_500_000_000]))
+    ['1970-01-01T00:00:00+00:00', '2023-11-14T22:13:20+00:00', '1970-01-01T00:00:01.500000+00:00']
+    """
+    ns = np.asarray(ns, dtype=np.int64)
+    if not (ns % 1_000_000_000).any():
+        text = np.datetime_as_string(ns.view("datetime64[ns]").astype("datetime64[s]"))
+        return [t + "+00:00" for t in text.tolist()]
+    return [pd.Timestamp(int(t), tz="UTC").isoformat() for t in ns]

@@ -1,0 +1,380 @@
+"""Allocation: which root cause each feature contribution belongs to, and how much of it.
+
+Every feature names what it is about in its FeatureSpec (``source_type`` / ``source``): all
+features about support calls (their counts in every window, time since the last one, support
+call as the last touchpoint…) form the root cause ``touchpoint:support_call``. Categorical
+sequence features are grouped by the value they hold in the row.
+
+Aggregates are credited to the touchpoints they are made of, so that one touchpoint's signal is
+not scattered over the stage and channel it belongs to:
+
+* a stage or channel **count** (``count_stage_retention_30d``) is split over the touchpoints
+  counted in it, in proportion to the row's own touchpoint counts in the same window times the
+  share of each touchpoint's events in that stage/channel (a :class:`Composition`, from the
+  customer's events or a population); nothing is split when the count is zero (an absence is
+  about the stage itself);
+* "time since the last <stage> event" goes to the touchpoint of that last event;
+* the last stage / last channel / current stage go to the touchpoint of the same event
+  (``last_stage_2`` ↔ ``last_touchpoint_2``);
+* a touchpoint transition ``a → b`` is shared half and half by ``a`` and ``b``.
+
+Stage transitions stay causes of their own (they are moments of truth), as do journey-level
+features ("activity", "tenure", "spend", "funnel progress").
+
+The work is vectorised: most features map to a cause fixed by the spec (computed once per
+spec), stage/channel counts are split with one matrix product per window, and only the few
+features whose cause depends on the row's values (last touchpoints, recency of a stage) go
+through Python one by one. Serving explains three tasks per request, so this matters.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from journeyml.features.spec import FeatureDef, FeatureSpec, spec_cache, window_label
+
+Key = tuple[str, str]
+
+# journey-level features (no touchpoint/channel/stage of their own) grouped by what they say
+_JOURNEY_GROUP = {
+    "count": "activity",
+    "session": "activity",
+    "recency": "activity",
+    "value": "spend",
+}
+_JOURNEY_NAMED = {
+    "tenure_days": "tenure",
+    "furthest_stage_rank": "funnel progress",
+    "days_in_current_stage": "funnel progress",
+    "stage_regressions_all": "funnel progress",
+    "channel_switches_all": "channel switching",
+}
+_EVENT_OF = {"current_stage": 1, "last_channel_1": 1}
+_LAST_J = re.compile(r"^last_(?:stage|channel)_(\d+)$")
+
+
+@dataclass(frozen=True)
+class Composition:
+    """What stage and channel aggregates are made of: for each touchpoint code (rows, the
+    spec's touchpoint vocabulary with "other"), the share of its events in each stage and on
+    each channel (columns: the spec's stage / channel vocabularies with "other").
+
+    >>> from journeyml.features.spec import FeatureParams
+    >>> spec = FeatureSpec(params=FeatureParams(windows_days=(7,)), touchpoints=("visit", "call"),
+    ...                    channels=("web", "phone"), stages=("awareness",), features=())
+    >>> c = Composition.from_codes(spec, np.array([0, 1, 1]), np.array([0, 1, 0]),
+    ...                            np.array([0, 0, 0]))
+    >>> c.channel_share[1].tolist()
+    [0.5, 0.5, 0.0]
+    """
+
+    stage_share: np.ndarray
+    channel_share: np.ndarray
+
+    @classmethod
+    def from_codes(
+        cls,
+        spec: FeatureSpec,
+        touchpoint: np.ndarray,
+        channel: np.ndarray,
+        stage: np.ndarray,
+    ) -> Composition:
+        n_tp = len(spec.vocabulary("touchpoint"))
+        shares = []
+        for codes, n_cat in (
+            (stage, len(spec.vocabulary("stage"))),
+            (channel, len(spec.vocabulary("channel"))),
+        ):
+            ok = (codes >= 0) & (touchpoint >= 0)
+            flat = touchpoint[ok].astype(np.int64) * n_cat + codes[ok].astype(np.int64)
+            m = np.bincount(flat, minlength=n_tp * n_cat).astype(float).reshape(n_tp, n_cat)
+            tot = m.sum(axis=1, keepdims=True)
+            shares.append(np.divide(m, tot, out=np.zeros_like(m), where=tot > 0))
+        return cls(stage_share=shares[0], channel_share=shares[1])
+
+    def columns(self) -> np.ndarray:
+        """Stage shares then channel shares side by side (touchpoints × (stages + channels)),
+        the layout of :attr:`_Index.share_col`."""
+        return np.hstack([self.stage_share, self.channel_share])
+
+
+class Allocation(Mapping[Key, dict[int, float]]):
+    """One row's contributions by root cause: a mapping cause → {feature index: amount}.
+
+    Stored as parallel arrays (one entry per part of a feature given to a cause); the parts of
+    one feature add up to its contribution. :meth:`totals` is what rankings need.
+    """
+
+    def __init__(
+        self, keys: list[Key], key: np.ndarray, feature: np.ndarray, amount: np.ndarray
+    ) -> None:
+        self._keys = keys
+        self.key, self.feature, self.amount = key, feature, amount
+        ids, first = np.unique(key, return_index=True)
+        self._ids: list[int] = ids[np.argsort(first, kind="stable")].tolist()
+
+    def totals(self) -> dict[Key, float]:
+        """Cause → total contribution (the sum of its parts)."""
+        sums = np.bincount(self.key, weights=self.amount, minlength=len(self._keys))
+        return {self._keys[k]: float(sums[k]) for k in self._ids}
+
+    def __getitem__(self, cause: Key) -> dict[int, float]:
+        sel = [k for k in self._ids if self._keys[k] == cause]
+        if not sel:
+            raise KeyError(cause)
+        m = self.key == sel[0]
+        out: dict[int, float] = {}
+        for i, a in zip(self.feature[m].tolist(), self.amount[m].tolist(), strict=True):
+            out[i] = out.get(i, 0.0) + a
+        return out
+
+    def __iter__(self) -> Iterator[Key]:
+        return (self._keys[k] for k in self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+class _Index:
+    """Lookups of one spec, built once per spec (see :func:`_index`) and reused by every
+    explanation: the serving path explains three tasks per request."""
+
+    def __init__(self, spec: FeatureSpec) -> None:
+        from journeyml.features.spec import slug
+
+        self.pos = {f.name: i for i, f in enumerate(spec.features)}
+        self.touchpoints = spec.vocabulary("touchpoint")
+        self.vocab_pos = {
+            d: {v: j for j, v in enumerate(spec.vocabulary(d))} for d in ("stage", "channel")
+        }
+        self.slugs = [slug(t) for t in self.touchpoints]
+        self._count_idx: dict[str, np.ndarray] = {}
+        self._days_idx = self._positions("days_since_touchpoint_{}")
+        tp_pos = {t: j for j, t in enumerate(self.touchpoints)}
+        self.coupled = [
+            (tp_pos[a], tp_pos[b]) for a, b in spec.coupled if a in tp_pos and b in tp_pos
+        ]
+        self.keys: list[Key] = []
+        self._key_ids: dict[Key, int] = {}
+        self._lock = threading.Lock()
+        self.tp_kid = np.array([self.kid(("touchpoint", t)) for t in self.touchpoints], np.int64)
+        n = len(spec.features)
+        # features whose cause never depends on the row: their cause, computed once
+        self.static_kid = np.full(n, -1, np.int64)
+        # touchpoint transitions a → b: half to each
+        self.trans_kid = np.full((2, n), -1, np.int64)
+        # stage/channel counts split over touchpoints: column in Composition.columns()
+        self.share_col = np.full(n, -1, np.int64)
+        self.window_code = np.full(n, -1, np.int64)
+        self.windows: list[float | None] = []
+        # stage/channel features whose cause depends on the row (through the touchpoint of the
+        # event they read, or of the latest event of the stage): one by one
+        self.dynamic = np.zeros(n, bool)
+        n_stage = len(spec.vocabulary("stage"))
+        for i, f in enumerate(spec.features):
+            if f.kind == "numeric" and (
+                f.source_type in ("touchpoint", "journey")
+                or (
+                    f.source_type == "transition"
+                    and not f.name.startswith("transition_touchpoint_")
+                )
+            ):
+                self.static_kid[i] = self.kid(group_key(spec, f, 0.0))
+            elif f.source_type == "transition":
+                a, _, b = str(f.source).partition(" → ")
+                self.trans_kid[:, i] = (self.kid(("touchpoint", a)), self.kid(("touchpoint", b)))
+            else:
+                self.dynamic[i] = True
+                col = self.vocab_pos.get(f.source_type, {}).get(f.source or "")
+                if f.family == "count" and col is not None:
+                    self.share_col[i] = col + (n_stage if f.source_type == "channel" else 0)
+                    if f.window_days not in self.windows:
+                        self.windows.append(f.window_days)
+                    self.window_code[i] = self.windows.index(f.window_days)
+        self.static = np.flatnonzero(self.static_kid >= 0)
+        self.trans = np.flatnonzero(self.trans_kid[0] >= 0)
+
+    def kid(self, key: Key) -> int:
+        """The id of a cause (registered on first sight; thread-safe)."""
+        k = self._key_ids.get(key)
+        if k is None:
+            with self._lock:
+                k = self._key_ids.get(key)
+                if k is None:
+                    k = len(self.keys)
+                    self.keys.append(key)
+                    self._key_ids[key] = k
+        return k
+
+    def _positions(self, pattern: str) -> np.ndarray:
+        return np.array([self.pos.get(pattern.format(s), -1) for s in self.slugs], dtype=np.int64)
+
+    @staticmethod
+    def _gather(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        return np.where(idx >= 0, x[np.maximum(idx, 0)], np.nan) if len(x) else idx * np.nan
+
+    def tp_count(self, x: np.ndarray, w: float | None) -> np.ndarray:
+        """The row's touchpoint counts in window ``w`` (NaN where the feature is absent)."""
+        wl = window_label(w)
+        idx = self._count_idx.get(wl)
+        if idx is None:
+            idx = self._count_idx[wl] = self._positions("count_touchpoint_{}_" + wl)
+        return self._gather(x, idx)
+
+    def tp_days_since(self, x: np.ndarray) -> np.ndarray:
+        return self._gather(x, self._days_idx)
+
+
+def _index(spec: FeatureSpec) -> _Index:
+    return spec_cache(spec, "explain_index", lambda: _Index(spec))
+
+
+def _label(spec: FeatureSpec, f: FeatureDef, x: float) -> str | None:
+    if f.vocabulary is None or not np.isfinite(x):
+        return None
+    vocab = spec.vocabulary(f.vocabulary)
+    i = int(x)
+    return vocab[i] if 0 <= i < len(vocab) else None
+
+
+def group_key(spec: FeatureSpec, f: FeatureDef, x: float) -> Key:
+    """(kind, name) of the root cause a feature value belongs to (before aggregates are split
+    over touchpoints, see :func:`allocate`)."""
+    if f.kind == "categorical" and f.source_type in ("touchpoint", "channel", "stage"):
+        lab = _label(spec, f, x)
+        return (f.source_type, lab) if lab is not None else ("journey", "history")
+    if f.source_type == "attribute":
+        lab = _label(spec, f, x) if f.kind == "categorical" else None
+        return ("attribute", f"{f.source} = {lab}" if lab is not None else str(f.source))
+    if f.source is not None:
+        return (f.source_type, f.source)
+    return ("journey", _JOURNEY_NAMED.get(f.name, _JOURNEY_GROUP.get(f.family, f.family)))
+
+
+def _same_event_touchpoint(spec: FeatureSpec, ix: _Index, f: FeatureDef, x: np.ndarray) -> str:
+    """The touchpoint of the event a last-stage / last-channel / current-stage feature reads."""
+    m = _LAST_J.match(f.name)
+    j = int(m.group(1)) if m else _EVENT_OF.get(f.name)
+    if j is None:
+        return ""
+    i = ix.pos.get(f"last_touchpoint_{j}")
+    if i is None:
+        return ""
+    return _label(spec, spec.features[i], float(x[i])) or ""
+
+
+def allocate(
+    spec: FeatureSpec,
+    x: np.ndarray,
+    psi: np.ndarray,
+    composition: Composition | None = None,
+) -> Allocation:
+    """Each root cause → {feature index: the part of that feature's contribution it gets}.
+
+    The parts of one feature add up to its contribution (nothing is lost or double-counted).
+    """
+    return Plan.for_row(spec, x, composition).apply(psi)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one row's feature contributions are shared out to causes, whatever the task: the
+    entries (cause, feature, weight) depend on the row's values only, so one plan serves every
+    task explained for the row; the weights of one feature add up to 1."""
+
+    keys: list[Key]
+    key: np.ndarray
+    feature: np.ndarray
+    weight: np.ndarray
+
+    def apply(self, psi: np.ndarray) -> Allocation:
+        amount = self.weight * psi[self.feature]
+        keep = amount != 0
+        return Allocation(self.keys, self.key[keep], self.feature[keep], amount[keep])
+
+    @classmethod
+    def for_row(
+        cls, spec: FeatureSpec, x: np.ndarray, composition: Composition | None = None
+    ) -> Plan:
+        ix = _index(spec)
+        keys = [ix.static_kid[ix.static], ix.trans_kid[0, ix.trans], ix.trans_kid[1, ix.trans]]
+        feats = [ix.static, ix.trans, ix.trans]
+        weights = [np.ones(len(ix.static)), np.full(2 * len(ix.trans), 0.5)]
+        one_by_one = ix.dynamic.copy()
+        if composition is not None:
+            split = np.flatnonzero(one_by_one & (ix.share_col >= 0) & (x > 0))
+            if len(split):
+                shares = composition.columns()
+                for w in np.unique(ix.window_code[split]).tolist():
+                    sel = split[ix.window_code[split] == w]
+                    c = ix.tp_count(x, ix.windows[w])
+                    c = np.where(np.isnan(c), 0.0, c)
+                    weight = c[:, None] * shares[:, ix.share_col[sel]]  # touchpoints × features
+                    total = weight.sum(axis=0)
+                    ok = total > 0
+                    one_by_one[sel[ok]] = False  # split here; the others fall through
+                    r, j = np.nonzero(weight[:, ok] > 0)
+                    keys.append(ix.tp_kid[r])
+                    feats.append(sel[ok][j])
+                    weights.append((weight[:, ok] / total[ok])[r, j])
+        more_k: list[int] = []
+        more_f: list[int] = []
+        days_since: np.ndarray | None = None
+        x_l: list[float] = x.tolist()
+        for i in np.flatnonzero(one_by_one).tolist():
+            f = spec.features[i]
+            xi = x_l[i]
+            key: Key | None = None
+            if f.kind == "categorical" and f.source_type in ("stage", "channel"):
+                tp = _same_event_touchpoint(spec, ix, f, x)
+                if tp:
+                    key = ("touchpoint", tp)
+            elif composition is not None and f.family == "recency" and np.isfinite(xi):
+                col = ix.vocab_pos.get(f.source_type, {}).get(f.source or "")
+                if col is not None:
+                    share = (
+                        composition.stage_share
+                        if f.source_type == "stage"
+                        else composition.channel_share
+                    )
+                    if days_since is None:
+                        days_since = ix.tp_days_since(x)
+                    d = np.where(share[:, col] > 0, days_since, np.nan)
+                    if np.isfinite(d).any():
+                        key = ("touchpoint", ix.touchpoints[int(np.nanargmin(d))])
+            more_k.append(ix.kid(key if key is not None else group_key(spec, f, xi)))
+            more_f.append(i)
+        keys.append(np.array(more_k, np.int64))
+        feats.append(np.array(more_f, np.int64))
+        weights.append(np.ones(len(more_f)))
+        key_arr = np.concatenate(keys)
+        for a, b in coupled_touchpoints(ix, x):
+            key_arr[key_arr == ix.kid(("touchpoint", a))] = ix.kid(("touchpoint", b))
+        return cls(ix.keys, key_arr, np.concatenate(feats), np.concatenate(weights))
+
+
+def coupled_touchpoints(ix: _Index, x: np.ndarray) -> list[tuple[str, str]]:
+    """Touchpoint pairs ``(a, b)`` that are one moment of this journey: the pair is coupled in
+    the training population (``FeatureSpec.coupled``: at least 75 % of the ``b`` events come
+    right after an ``a``, like a payment error right after a checkout), and the row has no
+    more ``a`` than ``b`` events (every checkout of this journey ended in a payment error). The
+    features cannot tell such a pair apart, so ``a``'s contributions are credited to ``b``,
+    what the customer ended with. Never learned from the journey being explained."""
+    if not ix.coupled:
+        return []
+    counts = ix.tp_count(x, None)
+    counts = np.where(np.isnan(counts), 0.0, counts)
+    best: dict[int, int] = {}
+    for a, b in ix.coupled:
+        if (
+            counts[a] > 0
+            and counts[b] >= counts[a]
+            and (a not in best or counts[b] > counts[best[a]])
+        ):
+            best[a] = b
+    return [(ix.touchpoints[a], ix.touchpoints[b]) for a, b in best.items()]
