@@ -4,6 +4,8 @@ per row vs allocating each task, and ISO timestamps vs pandas."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,16 +19,16 @@ from journeyml.features import build_features
 from journeyml.scoring import Predictor, iso_utc
 
 
-def _X(predictor: Predictor, sim, n: int = 80) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _X(predictor: Predictor, sim: Any, n: int = 80) -> np.ndarray:
     ev = sim.events
     ids = sorted(ev["customer_id"].unique())[:n]
     cut = pd.DataFrame({"customer_id": ids, "as_of": sim.end - pd.Timedelta(days=30)})
-    return build_features(ev, cut, predictor.spec).to_numpy()
+    return np.asarray(build_features(ev, cut, predictor.spec).to_numpy())
 
 
 def test_class_boosters_give_the_slices_of_the_full_contributions(
-    predictor, small_simulation
-) -> None:  # type: ignore[no-untyped-def]
+    predictor: Predictor, small_simulation: Any
+) -> None:
     b = predictor.bundles["next_stage"]
     X = _X(predictor, small_simulation)
     full = b.contributions(X)  # (n, K, F+1): every class, every tree
@@ -56,15 +58,15 @@ def test_split_refuses_a_model_without_trees() -> None:
 
 @pytest.mark.parametrize("task", ["conversion", "churn"])
 def test_binary_probability_from_contributions_equals_predict(
-    predictor, small_simulation, task
-) -> None:  # type: ignore[no-untyped-def]
+    predictor: Predictor, small_simulation: Any, task: str
+) -> None:
     b = predictor.bundles[task]
     X = _X(predictor, small_simulation)
     _, p, _ = task_contributions(b, X)
     np.testing.assert_allclose(p, b.predict_proba(X), rtol=0, atol=1e-12)
 
 
-def test_one_plan_per_row_serves_every_task(predictor, small_simulation) -> None:  # type: ignore[no-untyped-def]
+def test_one_plan_per_row_serves_every_task(predictor: Predictor, small_simulation: Any) -> None:
     """Nothing lost: each feature's parts add up to its contribution, for every task, and the
     shared plan gives what allocating each task on its own gives."""
     spec = predictor.spec
