@@ -1,19 +1,25 @@
 """Serving benchmark: the real BentoML server on loopback vs ``mlflow models serve``.
 
 - one journey of 50 events, explanations for all three tasks: p50/p95/p99 of sequential
-  requests, and throughput + p99 at concurrency 8 (a bounded asyncio loop, loopback only);
+  requests, and throughput + p99 at concurrency 8 (closed loop, keep-alive), with 1 and with
+  2 workers;
 - batch scoring throughput: ``Predictor.probabilities`` (journeys/s, no explanations);
 - the peer: ``mlflow models serve --env-manager local`` of the same conversion model (feature
-  rows in, probabilities out: no feature building, no explanations — it does less work).
+  rows in, probabilities out: no feature building, no explanations — it does less work), with
+  the same worker counts.
+
+Requests come from :mod:`_load` (a lean keep-alive HTTP/1.1 client: on 2 cores a heavy client
+would steal the server's CPU). Each configuration runs ``--rounds`` rounds of (``--requests``
+sequential requests, ``--seconds`` at concurrency 8); the table gives the median over rounds
+of each statistic, since this shared machine's speed drifts by ±20 % from minute to minute.
 
 Writes docs/benchmarks.md between ``<!-- BEGIN serving -->`` and ``<!-- END serving -->``.
-Usage: .venv/bin/python benchmarks/serving.py [--tracking-uri URI] [--seconds 10]
+Usage: .venv/bin/python benchmarks/serving.py [--tracking-uri URI] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
@@ -26,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _load
 import httpx
 import numpy as np
 import pandas as pd
@@ -34,6 +41,7 @@ from _docs import write_section
 from journeyml.serving import serve_command
 
 REPO = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
 
 
 def free_port() -> int:
@@ -65,41 +73,21 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def sequential(url: str, body: Any, n: int) -> np.ndarray:
-    out = []
-    with httpx.Client(timeout=30) as c:
-        for _ in range(20):
-            c.post(url, json=body)
-        for _ in range(n):
-            t = time.perf_counter()
-            r = c.post(url, json=body)
-            out.append(time.perf_counter() - t)
-            assert r.status_code == 200, r.text
-    return np.array(out) * 1e3
-
-
-async def _concurrent(url: str, body: Any, seconds: float, conc: int) -> tuple[float, np.ndarray]:
-    lat: list[float] = []
-    payload = json.dumps(body).encode()
-    headers = {"content-type": "application/json"}
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=conc)) as c:
-        end = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            while time.perf_counter() < end:
-                t = time.perf_counter()
-                r = await c.post(url, content=payload, headers=headers)
-                lat.append(time.perf_counter() - t)
-                assert r.status_code == 200, r.text
-
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(conc)))
-        dt = time.perf_counter() - t0
-    return len(lat) / dt, np.array(lat) * 1e3
-
-
-def concurrent(url: str, body: Any, seconds: float, conc: int = 8) -> tuple[float, np.ndarray]:
-    return asyncio.run(_concurrent(url, body, seconds, conc))
+def rounds(port: int, path: str, body: bytes, a: Any) -> dict[str, float]:
+    """Median over rounds of: sequential p50/p95/p99, and req/s + p99 at concurrency 8."""
+    stats: dict[str, list[float]] = {}
+    for _ in range(a.rounds):
+        seq = _load.sequential(HOST, port, path, body, a.requests)
+        conc = _load.concurrent(HOST, port, path, body, a.seconds, conc=8)
+        if seq.errors or conc.errors:
+            raise RuntimeError(f"{path}: {seq.errors + conc.errors} answers were not 200")
+        for q in (50, 95, 99):
+            stats.setdefault(f"p{q}", []).append(float(np.percentile(seq.latencies_ms, q)))
+        stats.setdefault("rps", []).append(conc.rps)
+        stats.setdefault("conc_p99", []).append(float(np.percentile(conc.latencies_ms, 99)))
+    out = {k: float(np.median(v)) for k, v in stats.items()}
+    out["rps_min"], out["rps_max"] = min(stats["rps"]), max(stats["rps"])
+    return out
 
 
 def journey50(sim: Any) -> dict[str, Any]:
@@ -117,11 +105,24 @@ def journey50(sim: Any) -> dict[str, Any]:
     return body
 
 
+def serve(cmd: list[str], env: dict[str, str], ready: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        wait(ready, proc)
+    except BaseException:
+        stop(proc)
+        raise
+    return proc
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tracking-uri", default=None)
-    ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--requests", type=int, default=1000)
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--requests", type=int, default=500)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-write", action="store_true")
     a = ap.parse_args()
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -145,22 +146,26 @@ def main() -> None:
     pred = Predictor.from_registry(uri)
     sim = simulate(900, seed=11, days=150)
     body = journey50(sim)
-    env = {**os.environ, "JOURNEYML_TRACKING_URI": uri, "BENTOML_DO_NOT_TRACK": "true"}
-    res: dict[str, Any] = {}
+    payload = json.dumps(body).encode()
+    res: dict[str, Any] = {"models": {t: b.booster.num_trees() for t, b in pred.bundles.items()}}
 
-    # --- journeyml server
-    port = free_port()
-    cmd = serve_command(REPO / "service", "127.0.0.1", port)
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    try:
-        wait(f"http://127.0.0.1:{port}/readyz", proc)
-        url = f"http://127.0.0.1:{port}/predict"
-        res["seq"] = sequential(url, body, a.requests)
-        res["conc_rps"], res["conc_lat"] = concurrent(url, body, a.seconds)
-    finally:
-        stop(proc)
+    # --- journeyml server, 1 and 2 workers
+    for workers in (1, 2):
+        env = {
+            **os.environ,
+            "JOURNEYML_TRACKING_URI": uri,
+            "JOURNEYML_WORKERS": str(workers),
+            "BENTOML_DO_NOT_TRACK": "true",
+        }
+        port = free_port()
+        proc = serve(
+            serve_command(REPO / "service", HOST, port), env, f"http://{HOST}:{port}/readyz"
+        )
+        try:
+            res[f"jml{workers}"] = rounds(port, "/predict", payload, a)
+        finally:
+            stop(proc)
+        print(f"journeyml, {workers} worker(s): {res[f'jml{workers}']}", flush=True)
 
     # --- batch scoring
     cut = pd.DataFrame({"customer_id": np.repeat(sim.events.customer_id.unique(), 30)})
@@ -168,12 +173,15 @@ def main() -> None:
     rng = np.random.default_rng(0)
     cut["as_of"] = sim.events.timestamp.min() + span * rng.uniform(0.1, 1, len(cut))
     pred.probabilities(sim.events, cut.iloc[:100])
-    t = time.perf_counter()
-    pred.probabilities(sim.events, cut)
-    res["batch_jps"] = len(cut) / (time.perf_counter() - t)
+    batch = []
+    for _ in range(a.rounds):
+        t = time.perf_counter()
+        pred.probabilities(sim.events, cut)
+        batch.append(len(cut) / (time.perf_counter() - t))
+    res["batch_jps"] = float(np.median(batch))
     res["batch_n"] = len(cut)
 
-    # --- peer: mlflow models serve of the conversion model
+    # --- peer: mlflow models serve of the conversion model, same worker counts
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     X = build_features(
@@ -189,37 +197,36 @@ def main() -> None:
             "data": np.nan_to_num(X.to_numpy(), nan=0.0).tolist(),
         }
     }
-    port = free_port()
     # mlflow execs `uvicorn` by name: put this interpreter's bin folder first on PATH
     bindir = str(Path(sys.executable).parent)
     penv = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": f"{bindir}:{os.environ['PATH']}"}
-    pcmd = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "models",
-        "serve",
-        "-m",
-        f"models:/{registry.model_name('conversion')}@champion",
-        "--env-manager",
-        "local",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    proc = subprocess.Popen(
-        pcmd, env=penv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    try:
-        wait(f"http://127.0.0.1:{port}/ping", proc)
-        url = f"http://127.0.0.1:{port}/invocations"
-        res["peer_seq"] = sequential(url, peer_body, a.requests)
-        res["peer_rps"], res["peer_lat"] = concurrent(url, peer_body, a.seconds)
-    finally:
-        stop(proc)
+    for workers in (1, 2):
+        port = free_port()
+        pcmd = [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            f"models:/{registry.model_name('conversion')}@champion",
+            "--env-manager",
+            "local",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
+        proc = serve(pcmd, penv, f"http://{HOST}:{port}/ping")
+        try:
+            res[f"peer{workers}"] = rounds(port, "/invocations", json.dumps(peer_body).encode(), a)
+        finally:
+            stop(proc)
+        print(f"mlflow models serve, {workers} worker(s): {res[f'peer{workers}']}", flush=True)
+    (REPO / "results").mkdir(exist_ok=True)
+    (REPO / "results" / "serving.json").write_text(json.dumps(res, indent=1))
     text = report(res, a)
     print(text)
     if not a.no_write:
@@ -229,43 +236,54 @@ def main() -> None:
 def report(r: dict[str, Any], a: Any) -> str:
     import lightgbm
 
-    def pct(x: np.ndarray) -> str:
-        return " | ".join(f"{np.percentile(x, q):.1f}" for q in (50, 95, 99))
-
     load = os.getloadavg()[0]
-    ratio = r["conc_rps"] / r["peer_rps"]
     ok = lambda b: "met" if b else "**missed**"  # noqa: E731
-    p50, p99c = np.percentile(r["seq"], 50), np.percentile(r["conc_lat"], 99)
-    row_j = f"{pct(r['seq'])} | {r['conc_rps']:.0f} | {p99c:.1f}"
-    row_p = f"{pct(r['peer_seq'])} | {r['peer_rps']:.0f} | {np.percentile(r['peer_lat'], 99):.1f}"
-    thr_ok = ok(r["conc_rps"] >= 300 and p99c <= 50)
+
+    def row(name: str, k: str) -> str:
+        x = r[k]
+        return (
+            f"| {name} | {x['p50']:.1f} | {x['p95']:.1f} | {x['p99']:.1f} | {x['rps']:.0f} "
+            f"({x['rps_min']:.0f}–{x['rps_max']:.0f}) | {x['conc_p99']:.1f} |"
+        )
+
+    j1, j2, p1, p2 = r["jml1"], r["jml2"], r["peer1"], r["peer2"]
+    best = max((j1, j2), key=lambda x: x["rps"])
+    thr_ok = best["rps"] >= 300 and best["conc_p99"] <= 50
+    thr_text = f"{best['rps']:.0f} req/s, p99 {best['conc_p99']:.1f} ms"
+    ratios = (j1["rps"] / p1["rps"], j2["rps"] / p2["rps"])
+    ratio_text = f"{ratios[0]:.2f}× (1 worker each), {ratios[1]:.2f}× (2 workers each)"
+    trees = ", ".join(f"{t} {n}" for t, n in r["models"].items())
     return f"""## Serving (`benchmarks/serving.py`)
 
-Command: `.venv/bin/python benchmarks/serving.py` (trains the test pipeline into a temp store;
-{a.requests} sequential requests, {a.seconds:g} s at concurrency 8, httpx on loopback).
+Command: `.venv/bin/python benchmarks/serving.py` (trains the test pipeline into a temp store —
+trees per model: {trees}; {a.rounds} rounds per server of {a.requests} sequential requests then
+{a.seconds:g} s at concurrency 8, keep-alive, from the lean client in `benchmarks/_load.py`;
+each figure is the median over rounds, the range of req/s over rounds in brackets).
 
 Machine: {os.cpu_count()} cores, Linux {platform.machine()}, Python {platform.python_version()},
-lightgbm {lightgbm.__version__}; load average at the end {load:.1f} (the machine is shared:
-other work ran at the same time, so these are upper bounds on latency).
+lightgbm {lightgbm.__version__}; load average at the end {load:.1f}. The client runs on the same
+2 cores as the server.
 
-journeyml: one journey of 50 events, all three tasks with root causes (1 worker, access log
-off). Peer: `mlflow models serve --env-manager local` of the same conversion model, given the
-ready feature row — it builds no features and explains nothing (less work per request).
+journeyml: one journey of 50 events, all three tasks with root causes (access log off).
+Peer: `mlflow models serve --env-manager local` of the same conversion model, given the ready
+feature row — it builds no features and explains nothing (less work per request).
 
-| | p50 ms | p95 ms | p99 ms | req/s at concurrency 8 | p99 ms at concurrency 8 |
+| server | p50 ms | p95 ms | p99 ms | req/s at concurrency 8 | p99 ms at concurrency 8 |
 |---|---:|---:|---:|---:|---:|
-| journeyml `/predict` (3 tasks + explanations) | {row_j} |
-| `mlflow models serve` (conversion only, no explanations) | {row_p} |
+{row("journeyml `/predict`, 1 worker (3 tasks + explanations)", "jml1")}
+{row("journeyml `/predict`, 2 workers", "jml2")}
+{row("`mlflow models serve`, 1 worker (conversion only, no explanations)", "peer1")}
+{row("`mlflow models serve`, 2 workers", "peer2")}
 
 Batch scoring (`Predictor.probabilities`, 3 tasks, no explanations): {r["batch_jps"]:,.0f}
-journeys/s ({r["batch_n"]:,} journeys).
+journeys/s ({r["batch_n"]:,} journeys, median of {a.rounds}).
 
 | target | measured | |
 |---|---:|---|
-| p50 ≤ 6 ms | {p50:.1f} ms | {ok(p50 <= 6)} |
-| ≥ 300 req/s at p99 ≤ 50 ms | {r["conc_rps"]:.0f} req/s, p99 {p99c:.1f} ms | {thr_ok} |
+| p50 ≤ 6 ms | {j1["p50"]:.1f} ms (1 worker) | {ok(j1["p50"] <= 6)} |
+| ≥ 300 req/s at p99 ≤ 50 ms | {thr_text} | {ok(thr_ok)} |
 | batch ≥ 20k journeys/s | {r["batch_jps"]:,.0f} | {ok(r["batch_jps"] >= 20000)} |
-| ≥ 2× `mlflow models serve` throughput | {ratio:.2f}× | {ok(ratio >= 2)} |
+| ≥ 2× `mlflow models serve` throughput | {ratio_text} | {ok(min(ratios) >= 2)} |
 """
 
 

@@ -33,6 +33,7 @@ import re
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -115,26 +116,43 @@ class Allocation(Mapping[Key, dict[int, float]]):
     ) -> None:
         self._keys = keys
         self.key, self.feature, self.amount = key, feature, amount
-        ids, first = np.unique(key, return_index=True)
-        self._ids: list[int] = ids[np.argsort(first, kind="stable")].tolist()
+
+    @cached_property
+    def _ids(self) -> np.ndarray:
+        """Ids of the causes present, in order of first appearance."""
+        ids, first = np.unique(self.key, return_index=True)
+        return np.asarray(ids[np.argsort(first, kind="stable")])
+
+    @cached_property
+    def _sums(self) -> np.ndarray:
+        return np.bincount(self.key, weights=self.amount, minlength=len(self._keys))
 
     def totals(self) -> dict[Key, float]:
         """Cause → total contribution (the sum of its parts)."""
-        sums = np.bincount(self.key, weights=self.amount, minlength=len(self._keys))
-        return {self._keys[k]: float(sums[k]) for k in self._ids}
+        sums = self._sums
+        return {self._keys[k]: float(sums[k]) for k in self._ids.tolist()}
 
-    def __getitem__(self, cause: Key) -> dict[int, float]:
-        sel = [k for k in self._ids if self._keys[k] == cause]
-        if not sel:
-            raise KeyError(cause)
-        m = self.key == sel[0]
+    def top(self, k: int) -> list[tuple[Key, float, dict[int, float]]]:
+        """The ``k`` causes of largest absolute total: (cause, total, its parts)."""
+        ids = self._ids
+        order = np.argsort(-np.abs(self._sums[ids]), kind="stable")[:k]
+        return [(self._keys[c], float(self._sums[c]), self._parts(c)) for c in ids[order].tolist()]
+
+    def _parts(self, kid: int) -> dict[int, float]:
+        m = self.key == kid
         out: dict[int, float] = {}
         for i, a in zip(self.feature[m].tolist(), self.amount[m].tolist(), strict=True):
             out[i] = out.get(i, 0.0) + a
         return out
 
+    def __getitem__(self, cause: Key) -> dict[int, float]:
+        sel = [k for k in self._ids.tolist() if self._keys[k] == cause]
+        if not sel:
+            raise KeyError(cause)
+        return self._parts(sel[0])
+
     def __iter__(self) -> Iterator[Key]:
-        return (self._keys[k] for k in self._ids)
+        return (self._keys[k] for k in self._ids.tolist())
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -175,6 +193,9 @@ class _Index:
         # stage/channel features whose cause depends on the row (through the touchpoint of the
         # event they read, or of the latest event of the stage): one by one
         self.dynamic = np.zeros(n, bool)
+        self.fallback_kid = np.full(n, -1, np.int64)
+        # "time since the last <stage> event": column in Composition.columns()
+        self.recency_col = np.full(n, -1, np.int64)
         n_stage = len(spec.vocabulary("stage"))
         for i, f in enumerate(spec.features):
             if f.kind == "numeric" and (
@@ -190,12 +211,19 @@ class _Index:
                 self.trans_kid[:, i] = (self.kid(("touchpoint", a)), self.kid(("touchpoint", b)))
             else:
                 self.dynamic[i] = True
+                if f.kind == "numeric":  # the cause when it is not credited to touchpoints
+                    self.fallback_kid[i] = self.kid(group_key(spec, f, 0.0))
                 col = self.vocab_pos.get(f.source_type, {}).get(f.source or "")
-                if f.family == "count" and col is not None:
-                    self.share_col[i] = col + (n_stage if f.source_type == "channel" else 0)
+                if col is None or f.kind != "numeric":
+                    continue
+                col += n_stage if f.source_type == "channel" else 0
+                if f.family == "count":
+                    self.share_col[i] = col
                     if f.window_days not in self.windows:
                         self.windows.append(f.window_days)
                     self.window_code[i] = self.windows.index(f.window_days)
+                elif f.family == "recency":
+                    self.recency_col[i] = col
         self.static = np.flatnonzero(self.static_kid >= 0)
         self.trans = np.flatnonzero(self.trans_kid[0] >= 0)
 
@@ -322,32 +350,33 @@ class Plan:
                     keys.append(ix.tp_kid[r])
                     feats.append(sel[ok][j])
                     weights.append((weight[:, ok] / total[ok])[r, j])
+        if composition is not None:  # time since a stage/channel → that event's touchpoint
+            rec = np.flatnonzero(one_by_one & (ix.recency_col >= 0) & np.isfinite(x))
+            if len(rec):
+                days = ix.tp_days_since(x)
+                shares = composition.columns()[:, ix.recency_col[rec]]  # touchpoints × features
+                d = np.where((shares > 0) & np.isfinite(days)[:, None], days[:, None], np.inf)
+                latest = d.argmin(axis=0)
+                ok = np.isfinite(d[latest, np.arange(len(rec))])
+                one_by_one[rec[ok]] = False
+                keys.append(ix.tp_kid[latest[ok]])
+                feats.append(rec[ok])
+                weights.append(np.ones(int(ok.sum())))
+        fixed = np.flatnonzero(one_by_one & (ix.fallback_kid >= 0))  # numeric: fixed cause
+        keys.append(ix.fallback_kid[fixed])
+        feats.append(fixed)
+        weights.append(np.ones(len(fixed)))
         more_k: list[int] = []
         more_f: list[int] = []
-        days_since: np.ndarray | None = None
-        x_l: list[float] = x.tolist()
-        for i in np.flatnonzero(one_by_one).tolist():
+        for i in np.flatnonzero(one_by_one & (ix.fallback_kid < 0)).tolist():  # categorical
             f = spec.features[i]
-            xi = x_l[i]
-            key: Key | None = None
-            if f.kind == "categorical" and f.source_type in ("stage", "channel"):
-                tp = _same_event_touchpoint(spec, ix, f, x)
-                if tp:
-                    key = ("touchpoint", tp)
-            elif composition is not None and f.family == "recency" and np.isfinite(xi):
-                col = ix.vocab_pos.get(f.source_type, {}).get(f.source or "")
-                if col is not None:
-                    share = (
-                        composition.stage_share
-                        if f.source_type == "stage"
-                        else composition.channel_share
-                    )
-                    if days_since is None:
-                        days_since = ix.tp_days_since(x)
-                    d = np.where(share[:, col] > 0, days_since, np.nan)
-                    if np.isfinite(d).any():
-                        key = ("touchpoint", ix.touchpoints[int(np.nanargmin(d))])
-            more_k.append(ix.kid(key if key is not None else group_key(spec, f, xi)))
+            tp = (
+                _same_event_touchpoint(spec, ix, f, x)
+                if f.source_type in ("stage", "channel")
+                else ""
+            )
+            key = ("touchpoint", tp) if tp else group_key(spec, f, float(x[i]))
+            more_k.append(ix.kid(key))
             more_f.append(i)
         keys.append(np.array(more_k, np.int64))
         feats.append(np.array(more_f, np.int64))

@@ -252,12 +252,8 @@ def root_causes(
     groups = (plan or Plan.for_row(spec, x, composition)).apply(psi)
     ix = _index(spec)
     phrase = task_phrase(task, class_name)
-    totals = groups.totals()
-    ranked = sorted(totals, key=lambda k: -abs(totals[k]))[:top_k]
     out: list[RootCause] = []
-    for kind, name in ranked:
-        parts = groups[(kind, name)]
-        total = totals[(kind, name)]
+    for (kind, name), total, parts in groups.top(top_k):
         if kind == "touchpoint":
             what = _touchpoint_phrase(spec, ix, x, name)
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -307,6 +308,5 @@ def iso_utc(ns: np.ndarray) -> list[str]:
     """
     ns = np.asarray(ns, dtype=np.int64)
     if not (ns % 1_000_000_000).any():
-        text = np.datetime_as_string(ns.view("datetime64[ns]").astype("datetime64[s]"))
-        return [t + "+00:00" for t in text.tolist()]
+        return [datetime.fromtimestamp(s, UTC).isoformat() for s in (ns // 10**9).tolist()]
     return [pd.Timestamp(int(t), tz="UTC").isoformat() for t in ns]
