@@ -80,6 +80,21 @@ class EventArrays:
             ).astype(np.int64)
         return self._offsets
 
+    def customers(self, first: int, stop: int) -> EventArrays:
+        """The events of customers ``first .. stop-1`` (views, codes renumbered from 0)."""
+        lo, hi = int(self.offsets[first]), int(self.offsets[stop])
+        return EventArrays(
+            customer_ids=self.customer_ids[first:stop],
+            cust=self.cust[lo:hi] - first,
+            ts=self.ts[lo:hi],
+            touchpoint=self.touchpoint[lo:hi],
+            channel=self.channel[lo:hi],
+            stage=self.stage[lo:hi],
+            value=self.value[lo:hi],
+            attributes={k: v[lo:hi] for k, v in self.attributes.items()},
+            _offsets=self.offsets[first : stop + 1] - lo,
+        )
+
     def customer_codes(self, ids: Sequence[Any] | np.ndarray) -> np.ndarray:
         """Codes of the given customer ids; -1 for customers with no events."""
         idx = pd.Index(self.customer_ids)

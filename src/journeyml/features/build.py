@@ -184,6 +184,10 @@ class FeatureBuilder:
         return build_features(events, cutoffs, self.spec_)
 
 
+#: events per chunk of :func:`compute_features` (large inputs)
+CHUNK_EVENTS = 1_000_000
+
+
 def compute_features(
     ev: EventArrays,
     spec: FeatureSpec,
@@ -192,8 +196,36 @@ def compute_features(
     n_events: np.ndarray | None = None,
 ) -> np.ndarray:
     """The feature matrix (n_cutoffs × n_features, float64; categorical codes as floats,
-    NaN for missing), columns in ``spec.names`` order."""
-    return features_from_context(Context.build(ev, spec, q_cust, as_of, n_events))
+    NaN for missing), columns in ``spec.names`` order.
+
+    Large inputs are computed in chunks of whole customers of about :data:`CHUNK_EVENTS`
+    events each: every feature depends on one customer's events only, so the result is the
+    same bit for bit, and the working arrays of a chunk stay in the CPU caches (one pass over
+    10 M events at once runs at two thirds of the speed, and needs gigabytes).
+    """
+    if ev.n <= CHUNK_EVENTS + CHUNK_EVENTS // 2:
+        return features_from_context(Context.build(ev, spec, q_cust, as_of, n_events))
+    n_cust = len(ev.customer_ids)
+    cuts = np.searchsorted(ev.offsets, np.arange(CHUNK_EVENTS, ev.n, CHUNK_EVENTS))
+    bounds = np.unique(np.r_[0, np.clip(cuts, 0, n_cust), n_cust])
+    out = np.empty((q_cust.shape[0], len(spec.features)), dtype=np.float64, order="F")
+    for i, (c0, c1) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)):
+        mine = (q_cust >= c0) & (q_cust < c1)
+        if i == 0:
+            mine |= q_cust < 0  # cutoffs of customers without events
+        rows = np.flatnonzero(mine)
+        if rows.size == 0:
+            continue
+        qc = np.where(q_cust[rows] >= 0, q_cust[rows] - c0, -1)
+        ctx = Context.build(
+            ev.customers(c0, c1),
+            spec,
+            qc,
+            as_of[rows],
+            None if n_events is None else n_events[rows],
+        )
+        out[rows] = features_from_context(ctx)
+    return out
 
 
 def _blocks(family: Any, spec: FeatureSpec) -> dict[str, list[str]]:
@@ -296,7 +328,8 @@ def build_features(events: pd.DataFrame, cutoffs: pd.DataFrame, spec: FeatureSpe
     arr = encode_frame(ev, spec)
     ids, as_of, n_ev = _cutoff_arrays(cutoffs)
     X = compute_features(arr, spec, arr.customer_codes(ids), as_of, n_ev)
-    return pd.DataFrame(X, index=cutoffs.index, columns=spec.names)
+    # X is ours and column-major: the frame takes it as it is, without a transposing copy
+    return pd.DataFrame(X, index=cutoffs.index, columns=spec.names, copy=False)
 
 
 def journey_features(
