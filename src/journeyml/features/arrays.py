@@ -130,8 +130,35 @@ def _factor(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes ordered by the text of the values (-1 missing) and the sorted texts.
 
     Cheap for categorical and arrow-backed columns; object columns are hashed once."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return _factor_categorical(col)
     codes, uniques = pd.factorize(col, sort=False)
-    texts = np.asarray([str(u) for u in uniques], dtype=object)
+    return _rank_codes(np.asarray(codes), uniques)
+
+
+def _factor_categorical(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_factor` of a categorical column from its codes (no hashing; unused categories
+    dropped, as factorizing would)."""
+    codes = np.asarray(col.cat.codes.to_numpy())
+    cats = col.cat.categories
+    used = np.bincount(codes.astype(np.intp) + 1, minlength=len(cats) + 1)[1:] > 0
+    dense = np.cumsum(used) - 1  # category → code among the used ones
+    values = cats[used]
+    if pd.api.types.is_string_dtype(values.dtype):  # texts already: no per-value str()
+        values = values.to_numpy(dtype=object)
+    ranks, texts = _rank_codes(np.arange(int(used.sum())), values)
+    lut = np.r_[np.where(used, ranks[np.maximum(dense, 0)] if len(ranks) else -1, -1), -1]
+    return lut.astype(np.int64)[codes], texts  # code -1 reads the trailing -1
+
+
+def _rank_codes(codes: np.ndarray, uniques: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Factor codes (-1 missing) and their values → codes ordered by text, sorted texts."""
+    if isinstance(uniques, np.ndarray) and uniques.dtype == object and all(
+        type(u) is str for u in uniques
+    ):
+        texts = uniques
+    else:
+        texts = np.asarray([str(u) for u in uniques], dtype=object)
     order = np.argsort(texts, kind="stable") if len(texts) else np.zeros(0, np.int64)
     rank = np.empty(len(texts), np.int64)
     rank[order] = np.arange(len(texts))
