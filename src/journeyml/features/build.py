@@ -224,7 +224,12 @@ def compute_features(
             as_of[rows],
             None if n_events is None else n_events[rows],
         )
-        out[rows] = features_from_context(ctx)
+        X = features_from_context(ctx)
+        if rows[-1] - rows[0] + 1 == rows.size:  # the usual case: cutoffs sorted by customer
+            out[rows[0] : rows[-1] + 1] = X
+        else:  # one column at a time: a 2-D scatter into column-major memory is slow
+            for j in range(X.shape[1]):
+                out[rows, j] = X[:, j]
     return out
 
 

@@ -105,7 +105,8 @@ def _range_counts(
     np.cumsum(cnt, axis=0, out=cnt)
     r_end = rank[end] - 1
     hi = cnt[r_end]
-    outs = [(hi - cnt[rank[lo] - 1]).astype(np.float64) for lo in los]
+    # column-major, as the feature matrix is: its blocks are then copied column by column
+    outs = [(hi - cnt[rank[lo] - 1]).astype(np.float64, order="F") for lo in los]
     last = None
     if want_last:
         idx = np.tile(np.arange(n, dtype=np.int64), k) if k > 1 else np.arange(n, dtype=np.int64)
