@@ -153,8 +153,10 @@ def _factor_categorical(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _rank_codes(codes: np.ndarray, uniques: Any) -> tuple[np.ndarray, np.ndarray]:
     """Factor codes (-1 missing) and their values → codes ordered by text, sorted texts."""
-    if isinstance(uniques, np.ndarray) and uniques.dtype == object and all(
-        type(u) is str for u in uniques
+    if (
+        isinstance(uniques, np.ndarray)
+        and uniques.dtype == object
+        and all(type(u) is str for u in uniques)
     ):
         texts = uniques
     else:

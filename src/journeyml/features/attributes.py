@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from journeyml.features.categories import last_index_where
+from journeyml.features.categories import clamp, last_index_where
 from journeyml.features.context import Context
 from journeyml.features.spec import FeatureDef, FeatureSpec, slug
 
@@ -53,6 +53,6 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
             continue
         known = ~np.isnan(arr) if arr.dtype.kind == "f" else arr >= 0
         idx = last_index_where(known, ctx.end, ctx.start)
-        vals = arr[np.clip(idx, 0, n - 1)].astype(np.float64)
+        vals = arr[clamp(idx, 0, n - 1)].astype(np.float64)
         out[f"attr_{slug(a)}"] = np.where(idx >= 0, vals, np.nan)
     return out

@@ -118,6 +118,15 @@ def _range_counts(
     return outs, last
 
 
+def clamp(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """``np.clip`` without its per-call overhead (it dominates on one journey's tiny arrays).
+
+    >>> clamp(np.array([-3, 0, 9]), 0, 5).tolist()
+    [0, 0, 5]
+    """
+    return np.minimum(np.maximum(x, lo), hi)
+
+
 def prefix_sum(x: np.ndarray) -> np.ndarray:
     """``out[k] = x[:k].sum()`` (length n+1), so a range sum is ``out[hi] - out[lo]``."""
     out = np.zeros(x.shape[0] + 1, dtype=np.float64 if x.dtype.kind == "f" else np.int64)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from journeyml.features.arrays import NS_PER_DAY
-from journeyml.features.categories import range_counts_and_last
+from journeyml.features.categories import clamp, range_counts_and_last
 from journeyml.features.context import Context
 from journeyml.features.spec import FeatureDef, FeatureSpec, slug
 
@@ -63,7 +63,7 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
         if n == 0:
             out[f"block:days_since_{dim}"] = np.full(last.shape, np.nan)
             continue
-        ts = ctx.ev.ts[np.clip(last, 0, n - 1)]
+        ts = ctx.ev.ts[clamp(last, 0, n - 1)]
         days = (ctx.as_of[:, None] - ts) / NS_PER_DAY
         out[f"block:days_since_{dim}"] = np.where(last >= ctx.start[:, None], days, np.nan)
     return out

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from journeyml.features.categories import (
+    clamp,
     first_of_customer,
     last_index_where,
     prefix_sum,
@@ -200,11 +201,11 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     prev_idx = np.concatenate(([-1], last_stage_idx[:-1])) if n else last_stage_idx
     same_cust = prev_idx >= 0
     same_cust[same_cust] = ev.cust[prev_idx[same_cust]] == ev.cust[same_cust]
-    prev_stage = np.where(same_cust, ev.stage[np.clip(prev_idx, 0, max(n - 1, 0))], -1)
+    prev_stage = np.where(same_cust, ev.stage[clamp(prev_idx, 0, max(n - 1, 0))], -1)
     change = has_stage & (ev.stage != prev_stage)
     entered = last_index_where(change, ctx.end, ctx.start)
     out["days_in_current_stage"] = ctx.days_before_as_of(entered, entered >= 0)
-    prev_rank = np.where(prev_stage >= 0, ranks[np.clip(prev_stage, 0, len(ranks) - 1)], -1)
+    prev_rank = np.where(prev_stage >= 0, ranks[clamp(prev_stage, 0, len(ranks) - 1)], -1)
     regress = change & (prev_stage >= 0) & (ev_rank >= 0) & (prev_rank >= 0) & (ev_rank < prev_rank)
     cr = prefix_sum(regress.astype(np.int64))
     out["stage_regressions_all"] = (cr[ctx.end] - cr[ctx.start]).astype(np.float64)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from journeyml.features.arrays import NS_PER_DAY
-from journeyml.features.categories import prefix_sum
+from journeyml.features.categories import clamp, prefix_sum
 from journeyml.features.context import Context
 from journeyml.features.spec import FeatureDef, FeatureSpec, window_label
 
@@ -52,9 +52,7 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     for w in (*ctx.spec.params.windows_days, None):
         lo = ctx.window_start(w)
         # a window can open in the middle of a session: count that session too
-        partial = (
-            (lo < ctx.end) & ~new_session[np.clip(lo, 0, max(ev.n - 1, 0))] if ev.n else lo < 0
-        )
+        partial = (lo < ctx.end) & ~new_session[clamp(lo, 0, max(ev.n - 1, 0))] if ev.n else lo < 0
         out[f"session_count_{window_label(w)}"] = (cs[ctx.end] - cs[lo] + partial).astype(float)
     n_ev = (ctx.end - ctx.start).astype(np.float64)
     n_sess = (cs[ctx.end] - cs[ctx.start]).astype(np.float64)

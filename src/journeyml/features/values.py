@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from journeyml.features.categories import prefix_sum
+from journeyml.features.categories import clamp, prefix_sum
 from journeyml.features.context import Context
 from journeyml.features.spec import FeatureDef, FeatureSpec, window_label
 
@@ -57,7 +57,7 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     has = ~np.isnan(v)
     # exact integer arithmetic in micro-units: range sums are then identical, bit for bit,
     # whether a journey is scored alone or inside a batch of millions
-    units = np.round(np.clip(np.where(has, v, 0.0), -MAX_ABS_VALUE, MAX_ABS_VALUE) * 1e6)
+    units = np.round(clamp(np.where(has, v, 0.0), -MAX_ABS_VALUE, MAX_ABS_VALUE) * 1e6)
     cv = prefix_sum(units.astype(np.int64))
     cn = prefix_sum(has.astype(np.int64))
 
