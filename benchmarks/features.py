@@ -386,6 +386,12 @@ def main() -> None:
         write_section("features", text)
 
 
+def _chunk_events() -> int:
+    from journeyml.features.build import CHUNK_EVENTS
+
+    return CHUNK_EVENTS
+
+
 def render(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> str:
     import numpy as np
     import pandas as pd
@@ -466,7 +472,9 @@ def render(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
         "count, value sums/means, last touchpoints) per customer with pandas; it ran on a random "
         f"subsample of {args.naive_customers:,} customers and its events/s is extrapolated "
         "(it is linear in customers). DuckDB runs one `GROUP BY` with `FILTER` aggregates over a "
-        "join of cutoffs and events, on all cores.",
+        "join of cutoffs and events, on all cores. The engine computes large inputs in chunks "
+        f"of whole customers of about {_chunk_events():,} events "
+        "(`journeyml.features.build.CHUNK_EVENTS`; the result is the same bit for bit, tested).",
         "",
         "Spread of the full-set engine runs (s): "
         + ", ".join(f"{r['seconds']:.1f}" for r in results["engine"])
