@@ -84,3 +84,34 @@ def test_rfm_summary_matches_the_published_sample_summary(shared_data: Path) -> 
     assert len(rfm) == len(ref) == 2357
     assert rfm["frequency"].sum() == ref["frequency"].sum()
     np.testing.assert_allclose(np.sort(rfm["T"]), np.sort(ref["T"]), atol=0.01)
+
+
+def test_end_never_predicted_variant_isolates_end_of_case_errors() -> None:
+    """Two thirds of the cases end after "a b", the others go on "c d": after "a b" the model
+    says end of case, which the tax2017 protocol never has as truth. The variant reports how
+    often that happens and the accuracy without it (a diagnosis, not a result)."""
+    from journeyml.bench.next_activity import run_next_activity
+    from journeyml.bench.ordered import OrderedLog
+    from journeyml.events.schema import to_canonical
+
+    rows = []
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    cases = [f"case{i:03d}" for i in range(150)]
+    for i, case in enumerate(cases):
+        steps = "ab" if i % 3 else "abcd"
+        for k, tp in enumerate(steps):
+            rows.append(
+                {
+                    CUSTOMER_ID: case,
+                    TIMESTAMP: t0 + pd.Timedelta(hours=i * 10 + k),
+                    "touchpoint": tp,
+                }
+            )
+    ev = to_canonical(pd.DataFrame(rows))
+    size = ev.groupby(CUSTOMER_ID).size()
+    log = OrderedLog(ev, cases, ev.groupby(CUSTOMER_ID)[TIMESTAMP].min(), size)
+    res = run_next_activity(tax2017_split(log), ev, num_boost_round=30, early_stopping_rounds=5)
+    v = res.variants["end_never_predicted"]
+    assert res.metrics["accuracy"] == pytest.approx(0.5)  # "a b" → end (wrong), "a b c" → d
+    assert v["share_predicted_end"] == pytest.approx(0.5)
+    assert v["lightgbm_accuracy"] == pytest.approx(1.0)
