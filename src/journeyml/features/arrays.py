@@ -178,6 +178,15 @@ def _rank_codes(codes: np.ndarray, uniques: Any) -> tuple[np.ndarray, np.ndarray
 
 
 def _encode_column(col: pd.Series, spec: FeatureSpec, name: str, missing: int = -1) -> np.ndarray:
+    if isinstance(col.dtype, pd.CategoricalDtype):  # one gather from the category codes
+        cats = col.cat.categories
+        texts = (
+            cats.to_numpy(dtype=object)
+            if pd.api.types.is_string_dtype(cats.dtype)
+            else np.asarray([str(c) for c in cats], dtype=object)
+        )
+        lut = _lookup(texts, vocab_map(spec, name), missing=-1)
+        return np.r_[lut, missing].astype(np.int32)[np.asarray(col.cat.codes.to_numpy())]
     codes, texts = _factor(col)
     lut = _lookup(texts, vocab_map(spec, name), missing=-1)
     return np.r_[lut, missing].astype(np.int32)[codes]
