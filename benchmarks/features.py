@@ -111,7 +111,14 @@ def op_engine(ev: Any, spec: Any, args: argparse.Namespace) -> dict[str, Any]:
     cut = _end_cutoffs(ev)
     t = time.perf_counter()
     X = build_features(ev, cut, spec)
-    return {"seconds": time.perf_counter() - t, "rows": len(X), "features": X.shape[1]}
+    first = time.perf_counter() - t
+    del X
+    # the same call again in the same process: memory pages already mapped (a long-running
+    # scoring job); the first call pays the first touch of ~1.5 GB of fresh memory
+    t = time.perf_counter()
+    X = build_features(ev, cut, spec)
+    again = time.perf_counter() - t
+    return {"seconds": first, "seconds_again": again, "rows": len(X), "features": X.shape[1]}
 
 
 def op_engine_weekly(ev: Any, spec: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -452,6 +459,14 @@ def render(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
             f"{_median(res, 'rss_mb'):,.0f} "
             f"({_median(res, 'rss_loaded_mb'):,.0f}) |"
         )
+    again = n / _median(results["engine"], "seconds_again")
+    lines += [
+        "",
+        "The same `build_features` call repeated in the same process (memory already mapped, as "
+        f"in a long-running job): median {_median(results['engine'], 'seconds_again'):.2f} s, "
+        f"**{again / 1e6:.2f} M events/s** (first calls above: {eng / 1e6:.2f} M events/s). On "
+        "this virtual machine the first touch of fresh memory is expensive and erratic.",
+    ]
     s = results["single"]
     lines += [
         "",
@@ -461,7 +476,8 @@ def render(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
         "",
         "| target | measured | met |",
         "|---|---|---|",
-        f"| ≥ 2 M events/s (full set) | {eng / 1e6:.2f} M/s | {'yes' if eng >= 2e6 else 'no'} |",
+        f"| ≥ 2 M events/s (full set) | first call {eng / 1e6:.2f} M/s, repeated "
+        f"{again / 1e6:.2f} M/s | {'yes' if eng >= 2e6 else 'no'} (judged on the first call) |",
         f"| ≥ 30× naive pandas | {eng / naive:,.0f}× | {'yes' if eng >= 30 * naive else 'no'} |",
         f"| within 3× of DuckDB (count + recency) | engine {cr / duck:.2f}× DuckDB's speed "
         f"(full set: {eng / duck:.2f}×) | {'yes' if cr * 3 >= duck else 'no'} |",
