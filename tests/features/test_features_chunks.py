@@ -31,12 +31,23 @@ def test_chunks_give_the_one_pass_result_bit_for_bit(
 
     monkeypatch.setattr(build, "CHUNK_EVENTS", 300)  # ~20 chunks
     passes: list[int] = []
+    written: list[bool] = []  # whether a chunk wrote into the result in place
     one_pass = build.features_from_context
     monkeypatch.setattr(
-        build, "features_from_context", lambda ctx: passes.append(ctx.ev.n) or one_pass(ctx)
+        build,
+        "features_from_context",
+        lambda ctx, *out: (
+            passes.append(ctx.ev.n) or written.append(bool(out)) or one_pass(ctx, *out)
+        ),
     )
     chunked = build.build_features(events, cut, spec)
     assert len(passes) >= 20 and sum(passes) == len(events)
     assert chunked.shape == whole.shape
     np.testing.assert_array_equal(chunked.to_numpy(), whole.to_numpy())
+    # cutoffs sorted by customer: each chunk writes its rows of the result in place
+    order = np.lexsort((cut.as_of.to_numpy(), cut.customer_id.to_numpy()))
+    written.clear()
+    in_place = build.build_features(events, cut.iloc[order], spec)
+    assert sum(written) >= 19
+    np.testing.assert_array_equal(in_place.to_numpy(), whole.to_numpy()[order])
     assert chunked.loc[cut.customer_id == "nobody", "count_events_all"].item() == 0

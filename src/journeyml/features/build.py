@@ -224,10 +224,10 @@ def compute_features(
             as_of[rows],
             None if n_events is None else n_events[rows],
         )
-        X = features_from_context(ctx)
         if rows[-1] - rows[0] + 1 == rows.size:  # the usual case: cutoffs sorted by customer
-            out[rows[0] : rows[-1] + 1] = X
+            features_from_context(ctx, out[rows[0] : rows[-1] + 1])  # in place: no fresh memory
         else:  # one column at a time: a 2-D scatter into column-major memory is slow
+            X = features_from_context(ctx)
             for j in range(X.shape[1]):
                 out[rows, j] = X[:, j]
     return out
@@ -275,15 +275,19 @@ def _plan(spec: FeatureSpec) -> dict[str, Where]:
     return out
 
 
-def features_from_context(ctx: Context) -> np.ndarray:
-    """The feature matrix for a built :class:`Context` (its bounds stay usable afterwards)."""
+def features_from_context(ctx: Context, out: np.ndarray | None = None) -> np.ndarray:
+    """The feature matrix for a built :class:`Context` (its bounds stay usable afterwards),
+    written into ``out`` when given (rows × features, e.g. a slice of a larger matrix)."""
     spec = ctx.spec
     plan = _plan(spec)
     p = spec.params
     ctx.prepare_windows([*p.windows_days, p.trend_days, 2 * p.trend_days])
     n_feat = len(spec.features)
-    # column-major: every family writes whole columns, which are then contiguous
-    out = np.empty((ctx.n_queries, n_feat), dtype=np.float64, order="F")
+    if out is None:
+        # column-major: every family writes whole columns, which are then contiguous
+        out = np.empty((ctx.n_queries, n_feat), dtype=np.float64, order="F")
+    elif out.shape != (ctx.n_queries, n_feat):
+        raise ValueError(f"expected out of shape {(ctx.n_queries, n_feat)}, got {out.shape}")
     filled = np.zeros(n_feat, dtype=bool)
     for fam in FAMILIES:
         for key, col in fam.compute(ctx).items():
