@@ -263,7 +263,7 @@ def run_training(
                     metric=metric,
                     margin=config.promotion.margin,
                     score_champion=functools.partial(
-                        _score_on,
+                        score_bundle,
                         events=ev,
                         cutoffs=cutoffs[elig],
                         labels=labels[elig],
@@ -286,17 +286,6 @@ def run_training(
         mlflow.log_dict({"decisions": [d.__dict__ for d in decisions]}, "promotions.json")
     timings["total"] = time.perf_counter() - t0
     return PipelineResult(results, decisions, versions, run_ids, spec, timings)
-
-
-def _score_on(
-    bundle: ModelBundle,
-    *,
-    events: pd.DataFrame,
-    cutoffs: pd.DataFrame,
-    labels: pd.DataFrame,
-    metric: str,
-) -> float:
-    return score_bundle(bundle, events, cutoffs, labels, metric)
 
 
 def _gate_metric(metric: str, task: TaskConfig) -> str:
