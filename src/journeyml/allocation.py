@@ -335,27 +335,27 @@ class Plan:
         weights = [np.ones(len(ix.static)), np.full(2 * len(ix.trans), 0.5)]
         one_by_one = ix.dynamic.copy()
         if composition is not None:
+            shares = composition.columns()  # touchpoints × (stages + channels)
+            # a stage/channel count → the touchpoints counted in it
             split = np.flatnonzero(one_by_one & (ix.share_col >= 0) & (x > 0))
-            if len(split):
-                shares = composition.columns()
-                for w in np.unique(ix.window_code[split]).tolist():
-                    sel = split[ix.window_code[split] == w]
-                    c = ix.tp_count(x, ix.windows[w])
-                    c = np.where(np.isnan(c), 0.0, c)
-                    weight = c[:, None] * shares[:, ix.share_col[sel]]  # touchpoints × features
-                    total = weight.sum(axis=0)
-                    ok = total > 0
-                    one_by_one[sel[ok]] = False  # split here; the others fall through
-                    r, j = np.nonzero(weight[:, ok] > 0)
-                    keys.append(ix.tp_kid[r])
-                    feats.append(sel[ok][j])
-                    weights.append((weight[:, ok] / total[ok])[r, j])
-        if composition is not None:  # time since a stage/channel → that event's touchpoint
+            for w in np.unique(ix.window_code[split]).tolist():
+                sel = split[ix.window_code[split] == w]
+                c = ix.tp_count(x, ix.windows[w])
+                c = np.where(np.isnan(c), 0.0, c)
+                weight = c[:, None] * shares[:, ix.share_col[sel]]  # touchpoints × features
+                total = weight.sum(axis=0)
+                ok = total > 0
+                one_by_one[sel[ok]] = False  # split here; the others fall through
+                r, j = np.nonzero(weight[:, ok] > 0)
+                keys.append(ix.tp_kid[r])
+                feats.append(sel[ok][j])
+                weights.append((weight[:, ok] / total[ok])[r, j])
+            # time since a stage/channel → the touchpoint of that latest event
             rec = np.flatnonzero(one_by_one & (ix.recency_col >= 0) & np.isfinite(x))
             if len(rec):
                 days = ix.tp_days_since(x)
-                shares = composition.columns()[:, ix.recency_col[rec]]  # touchpoints × features
-                d = np.where((shares > 0) & np.isfinite(days)[:, None], days[:, None], np.inf)
+                in_it = shares[:, ix.recency_col[rec]] > 0  # touchpoints × features
+                d = np.where(in_it & np.isfinite(days)[:, None], days[:, None], np.inf)
                 latest = d.argmin(axis=0)
                 ok = np.isfinite(d[latest, np.arange(len(rec))])
                 one_by_one[rec[ok]] = False

@@ -49,7 +49,7 @@ def cause_matrix(
     rows = []
     for r in range(X.shape[0]):
         groups = allocate(bundle.spec, X[r], psi[r], composition)
-        rows.append({f"{k}:{n}": 100 * sum(v.values()) for (k, n), v in groups.items()})
+        rows.append({f"{k}:{n}": 100 * t for (k, n), t in groups.totals().items()})
     pts = pd.DataFrame(rows).fillna(0.0)
     return CauseMatrix(bundle.task.name, pts, p, p0)
 
