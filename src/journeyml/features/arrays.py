@@ -203,6 +203,24 @@ def _tie_keys(
     return [*(attrs[a] for a in sorted(attrs, reverse=True)), value, stage, channel]
 
 
+def _reorder(
+    order: np.ndarray,
+    touchpoint: np.ndarray,
+    channel: np.ndarray,
+    stage: np.ndarray,
+    value: np.ndarray,
+    attrs: dict[str, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The encoded event columns put in ``order``."""
+    return (
+        touchpoint[order],
+        channel[order],
+        stage[order],
+        value[order],
+        {a: v[order] for a, v in attrs.items()},
+    )
+
+
 def encode_frame(events: pd.DataFrame, spec: FeatureSpec) -> EventArrays:
     """Encode a canonical event frame (any row order) for :func:`compute_features`."""
     n = len(events)
@@ -255,13 +273,9 @@ def encode_frame(events: pd.DataFrame, spec: FeatureSpec) -> EventArrays:
             base[rows] = src[sub]
             order = base
     if order is not None:
-        touchpoint, channel, stage, value = (
-            touchpoint[order],
-            channel[order],
-            stage[order],
-            value[order],
+        touchpoint, channel, stage, value, attrs = _reorder(
+            order, touchpoint, channel, stage, value, attrs
         )
-        attrs = {a: v[order] for a, v in attrs.items()}
     return EventArrays(
         customer_ids=cust_texts,
         cust=cust_rank.astype(np.int64),
@@ -350,14 +364,10 @@ def encode_records(
     if n > 1:
         tp_rank = np.unique(np.asarray(tps, dtype=object), return_inverse=True)[1]
         order = np.lexsort((*_tie_keys(channel, stage, value, attrs), tp_rank, ts))
-        ts, touchpoint, channel, stage, value = (
-            ts[order],
-            touchpoint[order],
-            channel[order],
-            stage[order],
-            value[order],
+        ts = ts[order]
+        touchpoint, channel, stage, value, attrs = _reorder(
+            order, touchpoint, channel, stage, value, attrs
         )
-        attrs = {a: v[order] for a, v in attrs.items()}
     return EventArrays(
         customer_ids=np.array([str(customer_id)], dtype=object),
         cust=np.zeros(n, np.int64),
