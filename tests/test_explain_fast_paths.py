@@ -44,7 +44,7 @@ def test_class_boosters_give_the_slices_of_the_full_contributions(
     np.testing.assert_allclose(
         b.class_contributions(X, k_row), full[np.arange(len(X)), k_row], atol=1e-12
     )
-    np.testing.assert_allclose(b.expected_raw(), full[0, :, -1], atol=1e-12)
+    np.testing.assert_allclose(b.expected_raw, full[0, :, -1], atol=1e-12)
 
 
 def test_split_refuses_a_model_without_trees() -> None:

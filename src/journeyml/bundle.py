@@ -89,16 +89,13 @@ class ModelBundle:
             out[rows] = parts[int(k)].predict(sub, pred_contrib=True, num_threads=1)
         return out
 
-    def expected_raw(self) -> np.ndarray:
-        """Multiclass: the TreeSHAP base value (expected raw score) of every class, (K,)."""
-        return self._expected_raw
-
     @cached_property
     def _class_boosters(self) -> list[lgb.Booster]:
         return split_by_class(self.booster)
 
     @cached_property
-    def _expected_raw(self) -> np.ndarray:
+    def expected_raw(self) -> np.ndarray:
+        """Multiclass: the TreeSHAP base value (expected raw score) of every class, (K,)."""
         zero = np.zeros((1, self.booster.num_feature()))
         return np.array(
             [

@@ -217,7 +217,7 @@ def task_contributions(
         return probability_points(phi, raw, p, p0), p, p0
     assert class_index is not None
     rows = np.arange(X.shape[0])
-    bias_all = bundle.expected_raw()
+    bias_all = bundle.expected_raw
     e0 = np.exp(bias_all - bias_all.max())
     p0 = (e0 / e0.sum())[class_index]
     phi = bundle.class_contributions(X, class_index)[:, :-1]

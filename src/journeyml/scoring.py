@@ -70,7 +70,7 @@ class Predictor:
         self.channel_set = frozenset(self.spec.channels)
         for b in self.bundles.values():
             if b.kind == "multiclass":
-                b.expected_raw()  # builds the per-class boosters now, not on the first request
+                _ = b.expected_raw  # builds the per-class boosters now, not on the first request
         self._versions = {
             t: str(b.info.get("registry_version", "local")) for t, b in self.bundles.items()
         }
@@ -240,11 +240,7 @@ class Predictor:
         t: str,
         req: ScoreRequest,
     ) -> None:
-        unknown = [c for c in req.explain_classes if c not in b.classes]
-        if unknown:
-            raise UnknownTaskError(
-                f"expected classes among {list(b.classes)}, got {unknown}.", field="explain_classes"
-            )
+        self.check_classes(req.explain_classes)
         psi, _, p0 = task_contributions(b, X, best, proba)
         for i in range(X.shape[0]):
             out[i][t]["base_rate"] = float(p0[i])
