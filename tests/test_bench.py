@@ -115,3 +115,29 @@ def test_end_never_predicted_variant_isolates_end_of_case_errors() -> None:
     assert res.metrics["accuracy"] == pytest.approx(0.5)  # "a b" → end (wrong), "a b c" → d
     assert v["share_predicted_end"] == pytest.approx(0.5)
     assert v["lightgbm_accuracy"] == pytest.approx(1.0)
+
+
+def test_ceiling_lookups_count_end_only_where_the_protocol_trains_it() -> None:
+    """benchmarks/ceilings.py: after "a b", 2 of 3 cases end and 1 goes on with "c". Fitted with
+    end a class the lookup answers end (wrong on every scored prefix after "a b"); fitted on the
+    scored prefixes only it answers "c"."""
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(CONFIGS.parents[1] / "benchmarks"))
+    try:
+        ceilings = importlib.import_module("ceilings")
+    finally:
+        sys.path.pop(0)
+    seqs = {"x": list("ab"), "y": list("ab"), "z": list("abcd")}
+    cases = ["x", "y", "z"]
+    with_end = ceilings.lookup_table(seqs, cases, 2, with_end=True)
+    assert with_end[("a", "b")] == {END_CLASS: 2, "c": 1}
+    assert with_end[("a",)] == {"b": 3}
+    scored_only = ceilings.lookup_table(seqs, cases, 2, with_end=False)
+    assert ("a",) not in scored_only  # k = 1 is never scored
+    assert scored_only[("a", "b")] == {"c": 1}
+    # scored prefixes of z: "a b" (→ c) and "a b c" (→ d)
+    fallback = ceilings.lookup_table(seqs, cases, 1, with_end=True)
+    assert ceilings.lookup_accuracy(with_end, fallback, seqs, cases, 2) == (0.5, 0.5)
+    assert ceilings.lookup_accuracy(scored_only, fallback, seqs, cases, 2) == (1.0, 0.0)
