@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from journeyml import baselines
+from journeyml.boosting import fit_early_stopped
 from journeyml.bundle import ModelBundle
 from journeyml.calibration import choose_calibrator
 from journeyml.errors import TrainingError
@@ -101,16 +101,13 @@ def train_task(
         y = np.array([idx.get(str(v), -1) for v in y_all], dtype=np.int64)
         va = va & (y >= 0)
     params = _lgb_params(task, len(classes), lgb_params or {}, seed)
-    dtrain = lgb.Dataset(
-        X[tr], y[tr], categorical_feature=cat, free_raw_data=False, params={"verbose": -1}
-    )
-    dvalid = lgb.Dataset(X[va], y[va], categorical_feature=cat, reference=dtrain)
-    booster = lgb.train(
+    booster = fit_early_stopped(
         params,
-        dtrain,
+        (X[tr], y[tr]),
+        (X[va], y[va]),
+        cat,
         num_boost_round=num_boost_round,
-        valid_sets=[dvalid],
-        callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
+        early_stopping_rounds=early_stopping_rounds,
     )
     booster.free_dataset()
     bundle = ModelBundle(

@@ -11,6 +11,8 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
+from journeyml.boosting import fit_early_stopped
+
 
 def probe_and_refit(
     params: dict[str, Any],
@@ -24,14 +26,13 @@ def probe_and_refit(
     valid_fraction: float,
 ) -> tuple[lgb.Booster, int, int]:
     """Returns (the refit booster, the probe's best iteration, the refit's rounds)."""
-    dtr = lgb.Dataset(X[~valid], y[~valid], categorical_feature=categorical, free_raw_data=False)
-    dva = lgb.Dataset(X[valid], y[valid], categorical_feature=categorical, reference=dtr)
-    probe = lgb.train(
+    probe = fit_early_stopped(
         params,
-        dtr,
+        (X[~valid], y[~valid]),
+        (X[valid], y[valid]),
+        categorical,
         num_boost_round=num_boost_round,
-        valid_sets=[dva],
-        callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
+        early_stopping_rounds=early_stopping_rounds,
     )
     best = max(1, int(probe.best_iteration or num_boost_round))
     rounds = max(1, round(best / (1 - valid_fraction)))
