@@ -42,19 +42,19 @@ from _docs import write_section
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 
-from journeyml import baselines, bgnbd
+from journeyml import baselines
 from journeyml.bench.config import load_benchmark_config
-from journeyml.bench.holdout import holdout_labels
+from journeyml.bench.holdout import bgnbd_baseline, holdout_window
 from journeyml.bench.ordered import load_ordered
 from journeyml.bench.prefixes import LABEL, tax2017_split
 from journeyml.bench.refit import probe_and_refit
+from journeyml.boosting import lgb_params
 from journeyml.errors import JourneyMLError
 from journeyml.events.mapping import load_events
 from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP, TOUCHPOINT
 from journeyml.features import FeatureBuilder, build_features
 from journeyml.features.build import AS_OF, N_EVENTS
 from journeyml.labels import END_CLASS
-from journeyml.training import DEFAULT_LGB_PARAMS
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "pipelines" / "benchmarks"
@@ -128,14 +128,7 @@ def tax_cv(log_events: pd.DataFrame, split: Any, seed: int) -> dict[str, dict[st
     is_test = prefixes[CUSTOMER_ID].isin(set(split.test_cases)).to_numpy()
     scored = is_test & (prefixes[N_EVENTS].to_numpy() >= 2) & (labels != END_CLASS)
     groups = prefixes[CUSTOMER_ID].to_numpy()
-    params = {
-        **DEFAULT_LGB_PARAMS,
-        "objective": "multiclass",
-        "num_class": len(classes),
-        "metric": "multi_logloss",
-        "seed": seed,
-        "deterministic": True,
-    }
+    params = lgb_params("multiclass", len(classes), seed=seed)
     out = {}
     end = classes.index(END_CLASS)
     for name, rows in (("test_cases", np.flatnonzero(is_test)), ("all_cases", np.arange(len(y)))):
@@ -190,13 +183,7 @@ def _weekly(cal: pd.DataFrame, customers: pd.Index, start: pd.Timestamp) -> np.n
 
 
 def _cv_auc(X: np.ndarray, y: np.ndarray, categorical: list[int], seed: int) -> dict[str, float]:
-    params = {
-        **DEFAULT_LGB_PARAMS,
-        "objective": "binary",
-        "metric": "binary_logloss",
-        "seed": seed,
-        "deterministic": True,
-    }
+    params = lgb_params("binary", 2, seed=seed)
     p_lgb, p_lr = np.zeros(len(y)), np.zeros(len(y))
     rng = np.random.default_rng(seed)
     for tr, te in StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(X, y):
@@ -221,20 +208,12 @@ def cdnow_ceilings(seed: int) -> dict[str, Any]:
     proto = config.protocol
     assert proto.calibration_end is not None and proto.holdout_end is not None
     events = load_events(config.resolved_path(), config.resolved_mapping(), policy="lenient").events
-    cal_last = pd.Timestamp(proto.calibration_end, tz="UTC")
-    cal_end = cal_last + pd.Timedelta(days=1)
-    hold_end = pd.Timestamp(proto.holdout_end, tz="UTC") + pd.Timedelta(days=1)
-    cal = events[events[TIMESTAMP] < cal_end]
-    customers = pd.Index(sorted(cal[CUSTOMER_ID].astype(str).unique()))
-    y = holdout_labels(events, customers, cal_end, hold_end)
+    w = holdout_window(events, proto.calibration_end, proto.holdout_end)
+    cal, customers, y = w.calibration, w.customers, w.labels
     spec = FeatureBuilder().fit(cal).spec_
-    X = build_features(cal, pd.DataFrame({CUSTOMER_ID: customers, AS_OF: cal_end}), spec)
-    X_np = X.to_numpy()
-    rfm = bgnbd.rfm_summary(cal, cal_last).reindex(customers)
-    x, tx, T = (rfm[c].to_numpy() for c in ("frequency", "recency", "T"))
-    fitted = bgnbd.fit(rfm["frequency"], rfm["recency"], rfm["T"])
-    weeks = (hold_end - cal_end).days / 7.0
-    bg = float(roc_auc_score(y, bgnbd.prob_any_purchase(fitted, x, tx, T, weeks)))
+    cutoffs = pd.DataFrame({CUSTOMER_ID: customers, AS_OF: w.end})
+    X_np = build_features(cal, cutoffs, spec).to_numpy()
+    bg = float(roc_auc_score(y, bgnbd_baseline(w)[1]["p_any"]))
     weekly = _weekly(cal, customers, cal[TIMESTAMP].min().floor("D"))
     cat = spec.categorical_indices
     return {

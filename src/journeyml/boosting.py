@@ -1,12 +1,47 @@
-"""LightGBM with early stopping on a validation set: the one training step behind the task
-models (:mod:`journeyml.training`) and the benchmarks' probe (:mod:`journeyml.bench.refit`)."""
+"""LightGBM parameters and early stopping on a validation set: the one training step behind
+the task models (:mod:`journeyml.training`) and the benchmarks (:mod:`journeyml.bench`).
+
+>>> p = lgb_params("multiclass", 3, {"num_leaves": 7, "objective": "binary"}, seed=1)
+>>> (p["objective"], p["num_class"], p["num_leaves"], p["learning_rate"], p["seed"])
+('multiclass', 3, 7, 0.05, 1)
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import lightgbm as lgb
 import numpy as np
+
+DEFAULT_LGB_PARAMS: dict[str, Any] = {
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "min_data_in_leaf": 40,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "max_cat_to_onehot": 8,
+    "cat_smooth": 10.0,
+    "verbose": -1,
+    "num_threads": 1,  # small data and a busy 2-core machine: one thread is fastest
+}
+
+
+def lgb_params(
+    kind: Literal["binary", "multiclass"],
+    n_classes: int,
+    overrides: dict[str, Any] | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The defaults, then ``overrides``; the objective, its metric and the seed come last (an
+    override cannot change what the task is), and training is deterministic."""
+    p = {**DEFAULT_LGB_PARAMS, **(overrides or {}), "seed": seed, "deterministic": True}
+    if kind == "binary":
+        p.update(objective="binary", metric="binary_logloss")
+    else:
+        p.update(objective="multiclass", num_class=n_classes, metric="multi_logloss")
+    return p
 
 
 def fit_early_stopped(

@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from journeyml import baselines
-from journeyml.boosting import fit_early_stopped
+from journeyml import baselines, boosting
 from journeyml.bundle import ModelBundle
 from journeyml.calibration import choose_calibrator
 from journeyml.errors import TrainingError
@@ -22,20 +21,6 @@ from journeyml.evaluation import binary_metrics, multiclass_metrics, reliability
 from journeyml.features.spec import FeatureSpec
 from journeyml.labels import NONE_CLASS, TaskConfig
 from journeyml.snapshots import TemporalSplit
-
-DEFAULT_LGB_PARAMS: dict[str, Any] = {
-    "learning_rate": 0.05,
-    "num_leaves": 31,
-    "min_data_in_leaf": 40,
-    "feature_fraction": 0.8,
-    "bagging_fraction": 0.8,
-    "bagging_freq": 1,
-    "lambda_l2": 1.0,
-    "max_cat_to_onehot": 8,
-    "cat_smooth": 10.0,
-    "verbose": -1,
-    "num_threads": 1,  # small data and a busy 2-core machine: one thread is fastest
-}
 
 
 @dataclass
@@ -49,17 +34,6 @@ class TaskResult:
     test_predictions: np.ndarray | None = None
     #: the test metrics per segment / persona (filled by the pipeline when segments exist)
     segment_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
-
-
-def _lgb_params(
-    task: TaskConfig, n_classes: int, params: dict[str, Any], seed: int
-) -> dict[str, Any]:
-    p = {**DEFAULT_LGB_PARAMS, **params, "seed": seed, "deterministic": True}
-    if task.kind == "binary":
-        p.update(objective="binary", metric="binary_logloss")
-    else:
-        p.update(objective="multiclass", num_class=n_classes, metric="multi_logloss")
-    return p
 
 
 def train_task(
@@ -100,8 +74,8 @@ def train_task(
         idx = {c: i for i, c in enumerate(classes)}
         y = np.array([idx.get(str(v), -1) for v in y_all], dtype=np.int64)
         va = va & (y >= 0)
-    params = _lgb_params(task, len(classes), lgb_params or {}, seed)
-    booster = fit_early_stopped(
+    params = boosting.lgb_params(task.kind, len(classes), lgb_params, seed)
+    booster = boosting.fit_early_stopped(
         params,
         (X[tr], y[tr]),
         (X[va], y[va]),

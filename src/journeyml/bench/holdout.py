@@ -17,11 +17,11 @@ import pandas as pd
 
 from journeyml import baselines, bgnbd
 from journeyml.bench.refit import probe_and_refit
+from journeyml.boosting import lgb_params
 from journeyml.evaluation import binary_metrics
 from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP
 from journeyml.features import FeatureBuilder, build_features
 from journeyml.features.build import AS_OF
-from journeyml.training import DEFAULT_LGB_PARAMS
 
 
 @dataclass
@@ -62,6 +62,47 @@ def training_cutoffs(
     return pd.concat(rows, ignore_index=True)
 
 
+@dataclass(frozen=True)
+class HoldoutWindow:
+    """The calibration period, the holdout and the population scored: every customer seen in
+    the calibration period, labelled 1 if they buy in the holdout."""
+
+    #: events up to the end of the calibration period
+    calibration: pd.DataFrame
+    #: the calibration period's last day, its exclusive end (= the holdout's start), the
+    #: holdout's exclusive end
+    last_day: pd.Timestamp
+    end: pd.Timestamp
+    holdout_end: pd.Timestamp
+    customers: pd.Index
+    labels: np.ndarray
+
+
+def holdout_window(events: pd.DataFrame, calibration_end: str, holdout_end: str) -> HoldoutWindow:
+    """Both periods from their last days (inclusive), and the population scored."""
+    last_day = _day(calibration_end)
+    end = last_day + pd.Timedelta(days=1)
+    hold_end = _day(holdout_end) + pd.Timedelta(days=1)
+    cal = events[events[TIMESTAMP] < end]
+    customers = pd.Index(sorted(cal[CUSTOMER_ID].astype(str).unique()))
+    labels = holdout_labels(events, customers, end, hold_end)
+    return HoldoutWindow(cal, last_day, end, hold_end, customers, labels)
+
+
+def bgnbd_baseline(w: HoldoutWindow) -> tuple[bgnbd.BGNBDParams, dict[str, np.ndarray]]:
+    """BG/NBD fitted on the calibration RFM of the window's customers, and its predictions for
+    the holdout: ``p_any`` (P(≥ 1 purchase)), ``expected`` (purchases), ``p_alive``."""
+    rfm = bgnbd.rfm_summary(w.calibration, w.last_day).reindex(w.customers)
+    fitted = bgnbd.fit(rfm["frequency"], rfm["recency"], rfm["T"])
+    weeks = (w.holdout_end - w.end).days / 7.0
+    x, tx, T = (rfm[c].to_numpy() for c in ("frequency", "recency", "T"))
+    return fitted, {
+        "p_any": bgnbd.prob_any_purchase(fitted, x, tx, T, weeks),
+        "expected": bgnbd.expected_purchases(fitted, x, tx, T, weeks),
+        "p_alive": bgnbd.p_alive(fitted, x, tx, T),
+    }
+
+
 def run_calibration_holdout(
     events: pd.DataFrame,
     *,
@@ -74,10 +115,8 @@ def run_calibration_holdout(
     valid_fraction: float = 0.2,
     seed: int = 0,
 ) -> HoldoutResult:
-    cal_last = _day(calibration_end)
-    cal_end = cal_last + pd.Timedelta(days=1)  # exclusive
-    hold_end = _day(holdout_end) + pd.Timedelta(days=1)  # exclusive
-    cal = events[events[TIMESTAMP] < cal_end]
+    w = holdout_window(events, calibration_end, holdout_end)
+    cal, cal_end, hold_end = w.calibration, w.end, w.holdout_end
     first_day = cal[TIMESTAMP].min().floor("D")
     holdout = hold_end - cal_end
     horizon = min(holdout, (cal_end - first_day) / 2).round("D")
@@ -96,14 +135,7 @@ def run_calibration_holdout(
     custs = cut[CUSTOMER_ID].unique()
     valid_c = set(rng.choice(custs, int(len(custs) * valid_fraction), replace=False))
     va = cut[CUSTOMER_ID].isin(valid_c).to_numpy()
-    params = {
-        **DEFAULT_LGB_PARAMS,
-        **(lgb_overrides or {}),
-        "objective": "binary",
-        "metric": "binary_logloss",
-        "seed": seed,
-        "deterministic": True,
-    }
+    params = lgb_params("binary", 2, lgb_overrides, seed)
     booster, best, rounds = probe_and_refit(
         params,
         X,
@@ -116,33 +148,27 @@ def run_calibration_holdout(
     )
 
     # evaluation: every calibration customer, as of the end of the calibration period
-    customers = pd.Index(sorted(cal[CUSTOMER_ID].astype(str).unique()))
+    customers, y = w.customers, w.labels
     ev_cut = pd.DataFrame({CUSTOMER_ID: customers, AS_OF: cal_end})
     X_ev = build_features(cal, ev_cut, spec).to_numpy()
-    y = holdout_labels(events, customers, cal_end, hold_end)
     p = np.asarray(booster.predict(X_ev, num_threads=1))
 
-    rfm = bgnbd.rfm_summary(cal, cal_last).reindex(customers)
-    params_bg = bgnbd.fit(rfm["frequency"], rfm["recency"], rfm["T"])
-    t_weeks = holdout.days / 7.0
-    x, tx, T = (rfm[c].to_numpy() for c in ("frequency", "recency", "T"))
-    p_any = bgnbd.prob_any_purchase(params_bg, x, tx, T, t_weeks)
-    expected = bgnbd.expected_purchases(params_bg, x, tx, T, t_weeks)
-    alive = bgnbd.p_alive(params_bg, x, tx, T)
+    params_bg, bg = bgnbd_baseline(w)
+    expected = bg["expected"]
     m_expected = binary_metrics(y, np.clip(expected / (1 + expected), 0, 1))
     return HoldoutResult(
         metrics=binary_metrics(y, p),
         baselines={
-            "bgnbd": binary_metrics(y, p_any),
+            "bgnbd": binary_metrics(y, bg["p_any"]),
             "bgnbd_expected_purchases": {"roc_auc": m_expected["roc_auc"]},
-            "bgnbd_p_alive": {"roc_auc": binary_metrics(y, alive)["roc_auc"]},
+            "bgnbd_p_alive": {"roc_auc": binary_metrics(y, bg["p_alive"])["roc_auc"]},
             "prior": binary_metrics(y, baselines.prior_binary(y_cut, len(y))),
             "logistic": binary_metrics(y, baselines.logistic(X, y_cut, X_ev, seed=seed)),
         },
         info={
             "n_customers": len(customers),
             "holdout_positive_rate": float(y.mean()),
-            "calibration_end": str(cal_last.date()),
+            "calibration_end": str(w.last_day.date()),
             "holdout": f"{cal_end.date()} → {(hold_end - pd.Timedelta(days=1)).date()}",
             "training_horizon_days": horizon.days,
             "n_training_snapshots": len(cut),

@@ -14,11 +14,11 @@ import pandas as pd
 from journeyml import baselines
 from journeyml.bench.prefixes import LABEL, PrefixSplit
 from journeyml.bench.refit import probe_and_refit
+from journeyml.boosting import lgb_params
 from journeyml.evaluation import multiclass_metrics
 from journeyml.events.schema import CUSTOMER_ID
 from journeyml.features import FeatureBuilder, build_features
 from journeyml.labels import END_CLASS
-from journeyml.training import DEFAULT_LGB_PARAMS
 
 
 @dataclass
@@ -27,18 +27,6 @@ class NextActivityResult:
     baselines: dict[str, dict[str, float]]
     variants: dict[str, dict[str, float]]
     info: dict[str, Any]
-
-
-def _lgb_params(n_classes: int, overrides: dict[str, Any], seed: int) -> dict[str, Any]:
-    return {
-        **DEFAULT_LGB_PARAMS,
-        **overrides,
-        "objective": "multiclass",
-        "num_class": n_classes,
-        "metric": "multi_logloss",
-        "seed": seed,
-        "deterministic": True,
-    }
 
 
 def _state(X: np.ndarray, names: list[str], target: str) -> list[object]:
@@ -72,7 +60,7 @@ def run_next_activity(
     n_valid_cases = max(1, round(len(split.train_cases) * valid_fraction))
     late = set(split.train_cases[-n_valid_cases:])
     va = split.train[CUSTOMER_ID].isin(late).to_numpy()
-    params = _lgb_params(len(classes), lgb_overrides or {}, seed)
+    params = lgb_params("multiclass", len(classes), lgb_overrides, seed)
     booster, best, rounds = probe_and_refit(
         params,
         X_tr,
