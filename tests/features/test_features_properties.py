@@ -9,6 +9,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from journeyml.events.schema import CANONICAL_COLUMNS
 from journeyml.features import FeatureBuilder, FeatureSpec, build_features, journey_features
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
@@ -69,16 +70,7 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 
 
 def frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    cols = [
-        "customer_id",
-        "timestamp",
-        "touchpoint",
-        "channel",
-        "stage",
-        "value",
-        "segment",
-        "score",
-    ]
+    cols = [*CANONICAL_COLUMNS, "segment", "score"]
     if not rows:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols}).assign(
             timestamp=pd.to_datetime([], utc=True),
