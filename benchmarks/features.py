@@ -57,7 +57,7 @@ def prepare(cache: Path, customers: int, seed: int, days: int) -> tuple[Path, Pa
     import pandas as pd
 
     from journeyml.features import FeatureBuilder
-    from journeyml.simulate import simulate
+    from journeyml.sim import simulate
 
     data, spec_path = _paths(cache, customers, seed, days)
     if data.exists() and spec_path.exists():

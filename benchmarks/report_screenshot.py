@@ -38,7 +38,7 @@ def build_report(out: Path) -> Path:
     from journeyml.pipeline import run_training
     from journeyml.report import render_report
     from journeyml.scoring import Predictor
-    from journeyml.simulate import simulate
+    from journeyml.sim import simulate
 
     tmp = Path(tempfile.mkdtemp(prefix="journeyml-report-"))
     uri = f"sqlite:///{tmp / 'mlflow.db'}"

@@ -131,7 +131,7 @@ def main() -> None:
     from journeyml import registry
     from journeyml.features.build import build_features
     from journeyml.scoring import Predictor
-    from journeyml.simulate import simulate
+    from journeyml.sim import simulate
 
     tmp = Path(tempfile.mkdtemp(prefix="jml-bench-"))
     uri = a.tracking_uri

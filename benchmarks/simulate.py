@@ -35,7 +35,7 @@ def _worker(n: int, seed: int) -> None:
     import resource
     import time
 
-    from journeyml.simulate import simulate
+    from journeyml.sim import simulate
 
     t = time.perf_counter()
     res = simulate(n, seed=seed)
@@ -79,7 +79,7 @@ def _section(rows: list[dict[str, float]], sizes: tuple[int, ...], runs: int) ->
         table.append(f"| {n:,} | {events:,} | {secs:.2f} | {events / secs:,.0f} | {rss:,.0f} |")
     return "\n".join(
         [
-            "## Journey simulator (`journeyml.simulate.simulate`)",
+            "## Journey simulator (`journeyml.sim.simulate`)",
             "",
             f"Command: `.venv/bin/python benchmarks/simulate.py` (seed 0, 180 days, median of "
             f"{runs} runs, each in a fresh process; peak RSS is the whole process including "

@@ -41,7 +41,7 @@ SMALL_PIPELINE = {
 @pytest.fixture(scope="session")
 def small_simulation():  # type: ignore[no-untyped-def]
     """900 simulated customers over 150 days (seed 11): the same journeys the models saw."""
-    from journeyml.simulate import simulate
+    from journeyml.sim import simulate
 
     return simulate(900, seed=11, days=150)
 

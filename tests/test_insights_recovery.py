@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from journeyml.simulate import NO_EFFECT_TOUCHPOINT, PAIN_POINTS, PLANTED_CAUSES
+from journeyml.sim import NO_EFFECT_TOUCHPOINT, PAIN_POINTS, PLANTED_CAUSES
 
 pytestmark = pytest.mark.xdist_group("recovery")
 
@@ -55,7 +55,7 @@ def recovery() -> dict[str, Any]:
     from journeyml.features import FeatureBuilder, build_features
     from journeyml.features.arrays import encode_frame
     from journeyml.labels import TaskConfig, make_labels
-    from journeyml.simulate import simulate
+    from journeyml.sim import simulate
     from journeyml.snapshots import every_n_days, temporal_split
     from journeyml.training import train_task
 

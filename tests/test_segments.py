@@ -37,7 +37,7 @@ def test_segments_decoded_from_the_attribute_feature(trained_store) -> None:  # 
 
 def test_pipeline_reports_each_persona(trained_store) -> None:  # type: ignore[no-untyped-def]
     _, result = trained_store
-    from journeyml.simulate import SEGMENTS
+    from journeyml.sim import SEGMENTS
 
     for task, res in result.results.items():
         assert set(res.segment_metrics) <= set(SEGMENTS) | {"unknown"}, task

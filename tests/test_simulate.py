@@ -10,7 +10,7 @@ import pytest
 
 from journeyml.errors import ConfigError, JourneyMLError
 from journeyml.events.schema import CANONICAL_STAGES, TIMESTAMP_DTYPE, to_canonical
-from journeyml.simulate import (
+from journeyml.sim import (
     CHANNELS,
     CHURN_TOUCHPOINTS,
     CONVERSION_TOUCHPOINTS,
@@ -293,7 +293,7 @@ def test_write_simulation_round_trip(tmp_path: Path) -> None:
 
 
 def test_module_docstring_documents_every_cause() -> None:
-    import journeyml.simulate as sim
+    import journeyml.sim.retail as sim
 
     doc = sim.__doc__ or ""
     for c in PLANTED_CAUSES:

@@ -68,8 +68,8 @@ def simulate(
     start: str = typer.Option("2024-01-01", help="First day (UTC)."),
 ) -> None:
     """Simulate customer journeys with planted causes; ground truth goes beside the events."""
-    from journeyml.simulate import simulate as run
-    from journeyml.simulate import write_simulation
+    from journeyml.sim import simulate as run
+    from journeyml.sim import write_simulation
 
     res = run(customers, seed=seed, start=start, days=days)
     write_simulation(res, out)

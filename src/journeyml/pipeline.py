@@ -60,14 +60,14 @@ def load_data(config: PipelineConfig, *, now: pd.Timestamp | None = None) -> Loa
     """Events from the simulator or from a file through its mapping."""
     d = config.data
     if d.simulate is not None:
-        from journeyml.simulate import simulate
+        from journeyml.sim import simulate
 
         s = d.simulate
         sim = simulate(s.customers, seed=s.seed, start=s.start, days=s.days)
         return LoadedData(
             sim.events,
             sim.end,
-            f"journeyml.simulate(customers={s.customers}, seed={s.seed}, "
+            f"journeyml.sim.simulate(customers={s.customers}, seed={s.seed}, "
             f"days={s.days}, start={s.start})",
             sim.customers,
         )

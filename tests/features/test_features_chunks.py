@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from journeyml.features import FeatureBuilder, build
-from journeyml.simulate import simulate
+from journeyml.sim import simulate
 from journeyml.snapshots import every_n_days
 
 
