@@ -54,7 +54,7 @@ from journeyml.events.mapping import load_events
 from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP, TOUCHPOINT
 from journeyml.features import FeatureBuilder, build_features
 from journeyml.features.build import AS_OF, N_EVENTS
-from journeyml.labels import END_CLASS
+from journeyml.tasks import END_CLASS
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "pipelines" / "benchmarks"

@@ -125,7 +125,7 @@ def op_engine_weekly(ev: Any, spec: Any, args: argparse.Namespace) -> dict[str, 
     import numpy as np
 
     from journeyml.features import build_features
-    from journeyml.snapshots import every_n_days
+    from journeyml.tasks import every_n_days
 
     t = time.perf_counter()
     cust = ev["customer_id"].cat.codes.to_numpy()

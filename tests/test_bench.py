@@ -14,7 +14,7 @@ from journeyml.bench.ordered import load_ordered
 from journeyml.bench.prefixes import chronological_split, tax2017_split
 from journeyml.errors import ConfigError
 from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP
-from journeyml.labels import END_CLASS
+from journeyml.tasks import END_CLASS
 
 CONFIGS = Path(__file__).resolve().parents[1] / "pipelines" / "benchmarks"
 

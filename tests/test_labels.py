@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from journeyml.errors import ConfigError
-from journeyml.labels import END_CLASS, NONE_CLASS, TaskConfig, make_labels
+from journeyml.tasks import END_CLASS, NONE_CLASS, TaskConfig, make_labels
 
 END = pd.Timestamp("2024-03-01", tz="UTC")
 

@@ -13,8 +13,8 @@ from mlflow import MlflowClient
 
 from journeyml import registry
 from journeyml.config import PipelineConfig
-from journeyml.labels import TASKS
 from journeyml.pipeline import run_training
+from journeyml.tasks import TASKS
 
 
 def _use(uri: str) -> None:

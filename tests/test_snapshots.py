@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from journeyml.errors import ConfigError, EmptyDataError
-from journeyml.snapshots import at_each_event, every_n_days, fixed_dates, temporal_split
+from journeyml.tasks import at_each_event, every_n_days, fixed_dates, temporal_split
 
 EV = pd.DataFrame(
     {

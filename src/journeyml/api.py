@@ -372,7 +372,7 @@ def eligibility_warnings(
     as_of: datetime,
 ) -> list[Warning_]:
     """``not_eligible`` warnings for tasks whose training population excludes this journey
-    (the same rules as :func:`journeyml.labels.make_labels`)."""
+    (the same rules as :func:`journeyml.tasks.labels.make_labels`)."""
     out: list[Warning_] = []
     tps = {r["touchpoint"] for r in records}
     for t in tasks:

@@ -21,7 +21,7 @@ from journeyml.calibration import Calibrator
 from journeyml.class_boosters import split_by_class
 from journeyml.errors import FingerprintMismatchError, ModelNotFoundError
 from journeyml.features.spec import FEATURE_CODE_VERSION, FeatureSpec
-from journeyml.labels import TaskConfig
+from journeyml.tasks import TaskConfig
 
 MODEL_FILE = "model.txt"
 META_FILE = "bundle.json"

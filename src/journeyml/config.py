@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from journeyml.errors import ConfigError
-from journeyml.labels import TASKS, TaskConfig
+from journeyml.tasks import TASKS, TaskConfig
 
 
 class _Strict(BaseModel):

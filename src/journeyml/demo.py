@@ -26,7 +26,7 @@ def has_champions() -> bool:
 
     from journeyml import registry
     from journeyml.config import default_tracking_uri
-    from journeyml.labels import TASKS
+    from journeyml.tasks import TASKS
 
     uri = default_tracking_uri()
     if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():

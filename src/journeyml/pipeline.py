@@ -25,12 +25,13 @@ from journeyml.evaluation import binary_metrics, metrics_by_segment, multiclass_
 from journeyml.events.schema import TIMESTAMP
 from journeyml.features import FeatureBuilder, build_features
 from journeyml.features.spec import FeatureSpec, slug
-from journeyml.labels import TaskConfig, make_labels
-from journeyml.snapshots import (
+from journeyml.tasks import (
+    TaskConfig,
     TemporalSplit,
     at_each_event,
     every_n_days,
     fixed_dates,
+    make_labels,
     temporal_split,
 )
 from journeyml.training import TaskResult, train_task

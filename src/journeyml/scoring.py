@@ -25,7 +25,7 @@ from journeyml.features.arrays import EventArrays, _to_ns, encode_frame, encode_
 from journeyml.features.build import _cutoff_arrays, compute_features, features_from_context
 from journeyml.features.context import Context
 from journeyml.features.spec import FeatureSpec
-from journeyml.labels import TASKS
+from journeyml.tasks import TASKS
 
 MAX_EVIDENCE = 5
 

@@ -19,8 +19,7 @@ from journeyml.calibration import choose_calibrator
 from journeyml.errors import TrainingError
 from journeyml.evaluation import binary_metrics, multiclass_metrics, reliability_curve
 from journeyml.features.spec import FeatureSpec
-from journeyml.labels import NONE_CLASS, TaskConfig
-from journeyml.snapshots import TemporalSplit
+from journeyml.tasks import NONE_CLASS, TaskConfig, TemporalSplit
 
 
 @dataclass

@@ -9,7 +9,7 @@ import pytest
 
 from journeyml.features import FeatureBuilder, build
 from journeyml.sim import simulate
-from journeyml.snapshots import every_n_days
+from journeyml.tasks import every_n_days
 
 
 @pytest.fixture(scope="module")

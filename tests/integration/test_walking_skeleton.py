@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from journeyml import registry
-from journeyml.labels import TASKS
+from journeyml.tasks import TASKS
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("bento")]
 

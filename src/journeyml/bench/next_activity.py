@@ -18,7 +18,7 @@ from journeyml.boosting import lgb_params
 from journeyml.evaluation import multiclass_metrics
 from journeyml.events.schema import CUSTOMER_ID
 from journeyml.features import FeatureBuilder, build_features
-from journeyml.labels import END_CLASS
+from journeyml.tasks import END_CLASS
 
 
 @dataclass

@@ -22,7 +22,7 @@ from journeyml.bench.ordered import OrderedLog
 from journeyml.errors import EmptyDataError
 from journeyml.events.schema import CUSTOMER_ID, STAGE, TIMESTAMP, TOUCHPOINT
 from journeyml.features.build import AS_OF, N_EVENTS
-from journeyml.labels import END_CLASS
+from journeyml.tasks import END_CLASS
 
 LABEL = "label"
 

@@ -20,8 +20,8 @@ from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP, is_canonical, to_can
 from journeyml.explain import Composition
 from journeyml.features.arrays import encode_frame
 from journeyml.features.build import AS_OF, build_features
-from journeyml.labels import make_labels
 from journeyml.scoring import Predictor, ScoreRequest
+from journeyml.tasks import make_labels
 
 BINARY = ("conversion", "churn")
 
