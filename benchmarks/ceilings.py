@@ -42,18 +42,17 @@ from _docs import write_section
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 
-from journeyml import baselines
 from journeyml.bench.config import load_benchmark_config
 from journeyml.bench.holdout import bgnbd_baseline, holdout_window
 from journeyml.bench.ordered import load_ordered
 from journeyml.bench.prefixes import LABEL, tax2017_split
 from journeyml.bench.refit import probe_and_refit
-from journeyml.boosting import lgb_params
 from journeyml.errors import JourneyMLError
 from journeyml.events.mapping import load_events
 from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP, TOUCHPOINT
 from journeyml.features import FeatureBuilder, build_features
 from journeyml.features.build import AS_OF, N_EVENTS
+from journeyml.modeling import baselines, lgb_params
 from journeyml.tasks import END_CLASS
 
 ROOT = Path(__file__).resolve().parents[1]

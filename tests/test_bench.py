@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from journeyml import bgnbd
 from journeyml.bench.config import load_benchmark_config
 from journeyml.bench.ordered import load_ordered
 from journeyml.bench.prefixes import chronological_split, tax2017_split
 from journeyml.errors import ConfigError
 from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP
+from journeyml.modeling import bgnbd
 from journeyml.tasks import END_CLASS
 
 CONFIGS = Path(__file__).resolve().parents[1] / "pipelines" / "benchmarks"

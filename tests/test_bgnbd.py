@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from journeyml import bgnbd
+from journeyml.modeling import bgnbd
 
 PARAMS = bgnbd.BGNBDParams(r=0.243, alpha=4.414, a=0.793, b=2.426)  # FHL 2005, CDNOW sample
 HOLDOUT = 39.0

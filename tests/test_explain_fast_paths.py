@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journeyml.allocation import Plan, allocate
-from journeyml.class_boosters import split_by_class
 from journeyml.explain import task_contributions
 from journeyml.features import build_features
+from journeyml.modeling import split_by_class
 from journeyml.scoring import Predictor, iso_utc
 
 

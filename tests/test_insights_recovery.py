@@ -54,9 +54,9 @@ def recovery() -> dict[str, Any]:
     from journeyml.explain import Composition, explain_rows
     from journeyml.features import FeatureBuilder, build_features
     from journeyml.features.arrays import encode_frame
+    from journeyml.modeling import train_task
     from journeyml.sim import simulate
     from journeyml.tasks import TaskConfig, every_n_days, make_labels, temporal_split
-    from journeyml.training import train_task
 
     sim = simulate(N_CUSTOMERS, seed=SEED, days=DAYS)
     ev = sim.events

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from journeyml.errors import ConfigError
-from journeyml.evaluation import binary_metrics, metrics_by_segment
+from journeyml.modeling import binary_metrics, metrics_by_segment
 from journeyml.pipeline import segment_labels
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from journeyml.calibration import choose_calibrator
-from journeyml.evaluation import binary_metrics, multiclass_metrics
+from journeyml.modeling import binary_metrics, choose_calibrator, multiclass_metrics
 
 
 def test_calibration_not_kept_when_already_calibrated() -> None:

@@ -33,8 +33,8 @@ from journeyml.allocation import (
     coupled_touchpoints,
     group_key,
 )
-from journeyml.bundle import ModelBundle
 from journeyml.features.spec import FeatureDef, FeatureSpec
+from journeyml.modeling import ModelBundle
 
 __all__ = [
     "Allocation",

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from journeyml.bundle import ModelBundle
 from journeyml.explain import Composition, allocate, humanize, task_contributions
 from journeyml.features.spec import slug, window_label
+from journeyml.modeling import ModelBundle
 
 N_BOOT = 400
 

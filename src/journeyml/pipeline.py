@@ -19,12 +19,18 @@ import numpy as np
 import pandas as pd
 
 from journeyml import registry, tracking
-from journeyml.bundle import ModelBundle
 from journeyml.config import PipelineConfig
-from journeyml.evaluation import binary_metrics, metrics_by_segment, multiclass_metrics
 from journeyml.events.schema import TIMESTAMP
 from journeyml.features import FeatureBuilder, build_features
 from journeyml.features.spec import FeatureSpec, slug
+from journeyml.modeling import (
+    ModelBundle,
+    TaskResult,
+    binary_metrics,
+    metrics_by_segment,
+    multiclass_metrics,
+    train_task,
+)
 from journeyml.tasks import (
     TaskConfig,
     TemporalSplit,
@@ -34,7 +40,6 @@ from journeyml.tasks import (
     make_labels,
     temporal_split,
 )
-from journeyml.training import TaskResult, train_task
 
 Progress = Callable[[str], None]
 

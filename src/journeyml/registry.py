@@ -12,8 +12,8 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from journeyml.bundle import ModelBundle
 from journeyml.errors import FingerprintMismatchError, ModelNotFoundError
+from journeyml.modeling import ModelBundle
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from journeyml.bundle import ModelBundle
 from journeyml.errors import FingerprintMismatchError, ModelNotFoundError, UnknownTaskError
 from journeyml.events.schema import CUSTOMER_ID, is_canonical, to_canonical
 from journeyml.explain import Composition, Plan, root_causes, task_contributions
@@ -25,6 +24,7 @@ from journeyml.features.arrays import EventArrays, _to_ns, encode_frame, encode_
 from journeyml.features.build import _cutoff_arrays, compute_features, features_from_context
 from journeyml.features.context import Context
 from journeyml.features.spec import FeatureSpec
+from journeyml.modeling import ModelBundle
 from journeyml.tasks import TASKS
 
 MAX_EVIDENCE = 5

@@ -15,9 +15,8 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
-from journeyml.bundle import ModelBundle
 from journeyml.features.spec import slug
-from journeyml.training import TaskResult
+from journeyml.modeling import ModelBundle, TaskResult
 
 BUNDLE_ARTIFACT = "bundle"
 MODEL_NAME = "model"

@@ -15,13 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from journeyml import baselines, bgnbd
 from journeyml.bench.refit import probe_and_refit
-from journeyml.boosting import lgb_params
-from journeyml.evaluation import binary_metrics
 from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP
 from journeyml.features import FeatureBuilder, build_features
 from journeyml.features.build import AS_OF
+from journeyml.modeling import baselines, bgnbd, binary_metrics, lgb_params
 
 
 @dataclass

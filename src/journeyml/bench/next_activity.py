@@ -11,13 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from journeyml import baselines
 from journeyml.bench.prefixes import LABEL, PrefixSplit
 from journeyml.bench.refit import probe_and_refit
-from journeyml.boosting import lgb_params
-from journeyml.evaluation import multiclass_metrics
 from journeyml.events.schema import CUSTOMER_ID
 from journeyml.features import FeatureBuilder, build_features
+from journeyml.modeling import baselines, lgb_params, multiclass_metrics
 from journeyml.tasks import END_CLASS
 
 

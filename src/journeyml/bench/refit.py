@@ -11,7 +11,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from journeyml.boosting import fit_early_stopped
+from journeyml.modeling import fit_early_stopped
 
 
 def probe_and_refit(

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from journeyml import insights, insights_map
-from journeyml.evaluation import reliability_curve
 from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP, is_canonical, to_canonical
 from journeyml.explain import Composition
 from journeyml.features.arrays import encode_frame
 from journeyml.features.build import AS_OF, build_features
+from journeyml.modeling import reliability_curve
 from journeyml.scoring import Predictor, ScoreRequest
 from journeyml.tasks import make_labels
 

@@ -1,5 +1,5 @@
 """LightGBM parameters and early stopping on a validation set: the one training step behind
-the task models (:mod:`journeyml.training`) and the benchmarks (:mod:`journeyml.bench`).
+the task models (:mod:`journeyml.modeling.training`) and the benchmarks (:mod:`journeyml.bench`).
 
 >>> p = lgb_params("multiclass", 3, {"num_leaves": 7, "objective": "binary"}, seed=1)
 >>> (p["objective"], p["num_class"], p["num_leaves"], p["learning_rate"], p["seed"])

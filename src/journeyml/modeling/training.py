@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from journeyml import baselines, boosting
-from journeyml.bundle import ModelBundle
-from journeyml.calibration import choose_calibrator
 from journeyml.errors import TrainingError
-from journeyml.evaluation import binary_metrics, multiclass_metrics, reliability_curve
 from journeyml.features.spec import FeatureSpec
+from journeyml.modeling import baselines, boosting
+from journeyml.modeling.bundle import ModelBundle
+from journeyml.modeling.calibration import choose_calibrator
+from journeyml.modeling.evaluation import binary_metrics, multiclass_metrics, reliability_curve
 from journeyml.tasks import NONE_CLASS, TaskConfig, TemporalSplit
 
 

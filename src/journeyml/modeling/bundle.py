@@ -17,10 +17,10 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from journeyml.calibration import Calibrator
-from journeyml.class_boosters import split_by_class
 from journeyml.errors import FingerprintMismatchError, ModelNotFoundError
 from journeyml.features.spec import FEATURE_CODE_VERSION, FeatureSpec
+from journeyml.modeling.calibration import Calibrator
+from journeyml.modeling.class_boosters import split_by_class
 from journeyml.tasks import TaskConfig
 
 MODEL_FILE = "model.txt"
@@ -80,7 +80,7 @@ class ModelBundle:
         """Multiclass: the contributions (raw-score units, bias last) of class
         ``class_index[row]`` for each row, (n, F+1). Equal to the matching slice of
         :meth:`contributions` but K times cheaper: each row runs TreeSHAP over the trees of
-        its own class only (see :mod:`journeyml.class_boosters`)."""
+        its own class only (see :mod:`journeyml.modeling.class_boosters`)."""
         out = np.empty((X.shape[0], X.shape[1] + 1))
         parts = self._class_boosters
         for k in np.unique(class_index):
