@@ -140,7 +140,7 @@ def test_coupling_is_learned_from_the_population_not_the_journey(
     """Checkout → payment error is coupled in the simulated population (a payment error always
     follows a checkout); product demo → cart add is not, even in a journey where the only
     cart add came right after the only product demo — that journey is not evidence."""
-    from journeyml.explain import _index, coupled_touchpoints
+    from journeyml.explain.allocation import _index, coupled_touchpoints
     from journeyml.features import FeatureBuilder
 
     spec = FeatureBuilder(windows_days=(7, 30)).fit(small_simulation.events).spec_

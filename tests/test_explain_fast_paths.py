@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from journeyml.allocation import Plan, allocate
-from journeyml.explain import task_contributions
+from journeyml.explain import Plan, allocate, task_contributions
 from journeyml.features import build_features
 from journeyml.modeling import split_by_class
 from journeyml.scoring import Predictor, iso_utc

@@ -50,8 +50,7 @@ def _exposed(ev: pd.DataFrame, cut: pd.DataFrame, touchpoint: str, days: float) 
 
 @pytest.fixture(scope="module")
 def recovery() -> dict[str, Any]:
-    from journeyml import insights
-    from journeyml.explain import Composition, explain_rows
+    from journeyml.explain import Composition, explain_rows, insights
     from journeyml.features import FeatureBuilder, build_features
     from journeyml.features.arrays import encode_frame
     from journeyml.modeling import train_task

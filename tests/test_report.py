@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from journeyml.cli import app
-from journeyml.insights_map import journey_metrics
+from journeyml.explain.journey_map import journey_metrics
 
 
 def test_report_is_self_contained_and_complete(predictor, small_simulation, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -106,7 +106,7 @@ def test_outcomes_are_not_pain_points_or_moments(predictor, small_simulation) ->
 def test_flow_links_end_label() -> None:
     import pandas as pd
 
-    from journeyml.insights_map import flow_links
+    from journeyml.explain.journey_map import flow_links
 
     paths = pd.Series(["a › b", "a"])
     assert set(flow_links(paths)["target"]) == {"b", "(left)"}

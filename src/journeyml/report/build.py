@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from journeyml import insights, insights_map
 from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP, is_canonical, to_canonical
-from journeyml.explain import Composition
+from journeyml.explain import Composition, insights
+from journeyml.explain import journey_map as insights_map
 from journeyml.features.arrays import encode_frame
 from journeyml.features.build import AS_OF, build_features
 from journeyml.modeling import reliability_curve

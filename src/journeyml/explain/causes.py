@@ -10,7 +10,7 @@ probability: Σψᵢ = p − p₀ exactly, signs are kept, and rankings equal th
 
 **Grouping** into root causes (by touchpoint, channel, stage, transition, attribute and
 journey-level family, aggregates credited to the touchpoints they are made of) is
-:mod:`journeyml.allocation`.
+:mod:`journeyml.explain.allocation`.
 """
 
 from __future__ import annotations
@@ -22,32 +22,16 @@ from typing import Any
 
 import numpy as np
 
-from journeyml.allocation import (
-    Allocation,
+from journeyml.explain.allocation import (
     Composition,
     Plan,
     _Index,
     _index,
     _label,
     allocate,
-    coupled_touchpoints,
-    group_key,
 )
 from journeyml.features.spec import FeatureDef, FeatureSpec
 from journeyml.modeling import ModelBundle
-
-__all__ = [
-    "Allocation",
-    "Composition",
-    "Plan",
-    "RootCause",
-    "allocate",
-    "cause_totals",
-    "coupled_touchpoints",
-    "group_key",
-    "root_causes",
-    "task_contributions",
-]
 
 _TASK_PHRASE = {
     "conversion": "the chance of converting",

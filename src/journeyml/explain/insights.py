@@ -2,7 +2,8 @@
 
 Everything starts from a :class:`CauseMatrix`: one row per customer (cutoff), one column per
 root cause, holding the cause's contribution to that customer's prediction in probability
-points — the same grouping as the per-prediction explanations (:func:`journeyml.explain.allocate`).
+points — the same grouping as the per-prediction explanations
+(:func:`journeyml.explain.allocation.allocate`).
 
 * **Global drivers**: mean absolute contribution per cause (how much it moves predictions) and
   mean signed contribution (which way).
@@ -21,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from journeyml.explain import Composition, allocate, humanize, task_contributions
+from journeyml.explain.allocation import Composition, allocate
+from journeyml.explain.causes import humanize, task_contributions
 from journeyml.features.spec import slug, window_label
 from journeyml.modeling import ModelBundle
 
