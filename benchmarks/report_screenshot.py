@@ -34,8 +34,7 @@ FLAGS = [
 def build_report(out: Path) -> Path:
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import SMALL_PIPELINE  # type: ignore[import-not-found]
-    from journeyml.config import PipelineConfig
-    from journeyml.pipeline import run_training
+    from journeyml.lifecycle import PipelineConfig, run_training
     from journeyml.report import render_report
     from journeyml.scoring import Predictor
     from journeyml.sim import simulate

@@ -128,8 +128,8 @@ def main() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
-    from journeyml import registry
     from journeyml.features.build import build_features
+    from journeyml.lifecycle import registry
     from journeyml.scoring import Predictor
     from journeyml.sim import simulate
 
@@ -138,8 +138,7 @@ def main() -> None:
     if uri is None:  # train the small test pipeline
         sys.path.insert(0, str(REPO / "tests"))
         from conftest import SMALL_PIPELINE
-        from journeyml.config import PipelineConfig
-        from journeyml.pipeline import run_training
+        from journeyml.lifecycle import PipelineConfig, run_training
 
         uri = f"sqlite:///{tmp / 'mlflow.db'}"
         run_training(PipelineConfig.model_validate(SMALL_PIPELINE), tracking_uri=uri)

@@ -55,8 +55,7 @@ def trained_store(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.getLogger("mlflow").setLevel(logging.ERROR)
-    from journeyml.config import PipelineConfig
-    from journeyml.pipeline import run_training
+    from journeyml.lifecycle import PipelineConfig, run_training
 
     root = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{root / 'mlflow.db'}"

@@ -11,9 +11,7 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
-from journeyml import registry
-from journeyml.config import PipelineConfig
-from journeyml.pipeline import run_training
+from journeyml.lifecycle import PipelineConfig, registry, run_training
 from journeyml.tasks import TASKS
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from journeyml.errors import ConfigError
+from journeyml.lifecycle import segment_labels
 from journeyml.modeling import binary_metrics, metrics_by_segment
-from journeyml.pipeline import segment_labels
 
 
 def test_metrics_by_segment_equal_metrics_on_each_subset() -> None:
@@ -47,7 +47,7 @@ def test_pipeline_reports_each_persona(trained_store) -> None:  # type: ignore[n
 
 
 def test_segment_attribute_must_be_a_feature(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from journeyml.config import load_pipeline_config
+    from journeyml.lifecycle import load_pipeline_config
 
     path = tmp_path / "bad.yaml"
     path.write_text(

@@ -65,8 +65,8 @@ def test_multiclass_unseen_label_counts_as_wrong() -> None:
 
 
 def test_config_errors_name_the_file_and_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from journeyml.config import load_pipeline_config
     from journeyml.errors import ConfigError
+    from journeyml.lifecycle import load_pipeline_config
 
     f = tmp_path / "bad.yaml"
     f.write_text("name: x\ndata: {simulate: {customers: 10}}\ntasks: {churn: {horizn_days: 3}}\n")

@@ -105,8 +105,7 @@ def train(
 ) -> None:
     """Train every task of a pipeline config, log to MLflow, register, promote through the gate."""
     _quiet_libraries()
-    from journeyml.config import default_tracking_uri, load_pipeline_config
-    from journeyml.pipeline import run_training
+    from journeyml.lifecycle import default_tracking_uri, load_pipeline_config, run_training
 
     cfg = load_pipeline_config(config)
     uri = tracking_uri or default_tracking_uri()
@@ -150,7 +149,7 @@ def score(
 
     import pandas as pd
 
-    from journeyml.config import default_tracking_uri
+    from journeyml.lifecycle import default_tracking_uri
     from journeyml.scoring import Predictor, ScoreRequest
 
     ev = _read_events(data, mapping)
@@ -231,7 +230,7 @@ def report(
 ) -> None:
     """The analysts' report: drivers, pain points, moments of truth, journey map (one HTML)."""
     _quiet_libraries()
-    from journeyml.config import default_tracking_uri
+    from journeyml.lifecycle import default_tracking_uri
     from journeyml.report import log_report, render_report
     from journeyml.scoring import Predictor
 
@@ -250,7 +249,7 @@ def export_models(
 ) -> None:
     """Copy the champions out of the registry (the fallback bundled with the service)."""
     _quiet_libraries()
-    from journeyml.config import default_tracking_uri
+    from journeyml.lifecycle import default_tracking_uri
     from journeyml.scoring import Predictor
 
     pred = Predictor.from_registry(tracking_uri or default_tracking_uri())
@@ -269,7 +268,7 @@ def serve(
     service_dir: Path = typer.Option(Path("service"), help="Folder of service.py."),
 ) -> None:
     """Serve the champions over HTTP (BentoML): POST /predict."""
-    from journeyml.config import default_tracking_uri
+    from journeyml.lifecycle import default_tracking_uri
 
     env = dict(os.environ)
     env["JOURNEYML_TRACKING_URI"] = tracking_uri or default_tracking_uri()

@@ -24,8 +24,7 @@ def has_champions() -> bool:
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     import mlflow
 
-    from journeyml import registry
-    from journeyml.config import default_tracking_uri
+    from journeyml.lifecycle import default_tracking_uri, registry
     from journeyml.tasks import TASKS
 
     uri = default_tracking_uri()

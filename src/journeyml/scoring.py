@@ -83,7 +83,7 @@ class Predictor:
         import mlflow
         from mlflow import MlflowClient
 
-        from journeyml import registry
+        from journeyml.lifecycle import registry
 
         mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_registry_uri(tracking_uri)

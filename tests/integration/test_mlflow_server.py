@@ -15,9 +15,7 @@ import httpx
 import numpy as np
 import pytest
 
-from journeyml import registry
-from journeyml.config import PipelineConfig
-from journeyml.pipeline import run_training
+from journeyml.lifecycle import PipelineConfig, registry, run_training
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("mlflow_server")]
 

@@ -10,7 +10,7 @@ import httpx
 import numpy as np
 import pytest
 
-from journeyml import registry
+from journeyml.lifecycle import registry
 from journeyml.tasks import TASKS
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("bento")]

@@ -181,7 +181,7 @@ def log_report(path: Path, tasks: Sequence[str], alias: str = "champion") -> lis
     ``alias`` models of ``tasks`` (the model version's ``run_id`` tag); returns the run ids."""
     from mlflow import MlflowClient
 
-    from journeyml import registry
+    from journeyml.lifecycle import registry
 
     client = MlflowClient()
     runs: list[str] = []

@@ -18,11 +18,11 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from journeyml import registry, tracking
-from journeyml.config import PipelineConfig
 from journeyml.events.schema import TIMESTAMP
 from journeyml.features import FeatureBuilder, build_features
 from journeyml.features.spec import FeatureSpec, slug
+from journeyml.lifecycle import registry, tracking
+from journeyml.lifecycle.config import PipelineConfig
 from journeyml.modeling import (
     ModelBundle,
     TaskResult,

@@ -1,0 +1,33 @@
+"""Pipeline configs, MLflow runs, the registry and the promotion gate: how models are made,
+recorded and promoted."""
+
+from journeyml.lifecycle import registry, tracking
+from journeyml.lifecycle.config import (
+    PipelineConfig,
+    default_tracking_uri,
+    load_pipeline_config,
+    load_yaml_model,
+)
+from journeyml.lifecycle.pipeline import (
+    LoadedData,
+    PipelineResult,
+    load_data,
+    run_training,
+    score_bundle,
+    segment_labels,
+)
+
+__all__ = [
+    "LoadedData",
+    "PipelineConfig",
+    "PipelineResult",
+    "default_tracking_uri",
+    "load_data",
+    "load_pipeline_config",
+    "load_yaml_model",
+    "registry",
+    "run_training",
+    "score_bundle",
+    "segment_labels",
+    "tracking",
+]
