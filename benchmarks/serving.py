@@ -91,7 +91,7 @@ def rounds(port: int, path: str, body: bytes, a: Any) -> dict[str, float]:
 
 
 def journey50(sim: Any) -> dict[str, Any]:
-    from journeyml.api import requests_from_frame
+    from journeyml.serving import requests_from_frame
 
     ev = sim.events
     counts = ev.groupby("customer_id").size()

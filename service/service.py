@@ -1,6 +1,6 @@
-"""The journeyml HTTP service: a thin BentoML shell over :mod:`journeyml.api` and
+"""The journeyml HTTP service: a thin BentoML shell over :mod:`journeyml.serving.api` and
 :mod:`journeyml.serving`. Settings come from ``JOURNEYML_*`` variables (see
-:class:`journeyml.settings.ServiceSettings`), read once at start-up.
+:class:`journeyml.serving.settings.ServiceSettings`), read once at start-up.
 
 - ``POST /predict``, ``POST /predict_batch``: API key checked when ``JOURNEYML_API_KEY`` is set.
 - ``GET /healthz`` (and ``/livez``): the process answers. ``GET /readyz``: the models are
@@ -20,16 +20,20 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from journeyml.api import BatchRequest, PredictRequest, handle_batch, handle_predict, metadata
 from journeyml.errors import JourneyMLError, RequestError
 from journeyml.serving import (
+    BatchRequest,
     EdgeMiddleware,
+    PredictRequest,
+    ServiceSettings,
     default_model_dir,
     framework_error,
+    handle_batch,
+    handle_predict,
     load_or_exit,
+    metadata,
     stop_parent_server,
 )
-from journeyml.settings import ServiceSettings
 
 SETTINGS = ServiceSettings.from_env()
 if SETTINGS.model_dir is None:

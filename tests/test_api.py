@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from journeyml.api import BatchRequest, PredictRequest, handle_batch, handle_predict, metadata
 from journeyml.errors import (
     FingerprintMismatchError,
     ModelNotFoundError,
@@ -19,8 +18,16 @@ from journeyml.errors import (
     UnauthorizedError,
     UnknownTaskError,
 )
-from journeyml.serving import check_api_key, load_predictor
-from journeyml.settings import ServiceSettings
+from journeyml.serving import (
+    BatchRequest,
+    PredictRequest,
+    ServiceSettings,
+    check_api_key,
+    handle_batch,
+    handle_predict,
+    load_predictor,
+    metadata,
+)
 
 pytestmark = pytest.mark.integration  # uses the session's trained models
 

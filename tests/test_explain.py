@@ -157,7 +157,7 @@ def test_a_demo_right_before_a_cart_add_stays_its_own_cause(predictor) -> None: 
     import json
     from pathlib import Path
 
-    from journeyml.api import PredictRequest, handle_predict
+    from journeyml.serving import PredictRequest, handle_predict
 
     body = json.loads((Path(__file__).parents[1] / "service" / "example_request.json").read_text())
     out = handle_predict(predictor, PredictRequest.model_validate(body))

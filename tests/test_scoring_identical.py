@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from journeyml.api import PredictRequest, handle_predict, requests_from_frame
+from journeyml.serving import PredictRequest, handle_predict, requests_from_frame
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from journeyml.api import requests_from_frame
+from journeyml.serving import requests_from_frame
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("bento")]
 

@@ -1,0 +1,54 @@
+"""The HTTP edge: request models and their handling, limits and the API key, settings, and how
+the service starts. ``service/service.py`` (BentoML) only maps endpoints onto this."""
+
+from journeyml.serving.api import (
+    BatchRequest,
+    EventIn,
+    PredictRequest,
+    eligibility_warnings,
+    handle_batch,
+    handle_predict,
+    metadata,
+    requests_from_frame,
+)
+from journeyml.serving.edge import (
+    PREDICT_PATHS,
+    REQUEST_ID,
+    EdgeMiddleware,
+    check_api_key,
+    framework_error,
+)
+from journeyml.serving.settings import ServiceSettings
+from journeyml.serving.startup import (
+    SERVICE_TARGET,
+    default_model_dir,
+    load_or_exit,
+    load_predictor,
+    self_check,
+    serve_command,
+    stop_parent_server,
+)
+
+__all__ = [
+    "PREDICT_PATHS",
+    "REQUEST_ID",
+    "SERVICE_TARGET",
+    "BatchRequest",
+    "EdgeMiddleware",
+    "EventIn",
+    "PredictRequest",
+    "ServiceSettings",
+    "check_api_key",
+    "default_model_dir",
+    "eligibility_warnings",
+    "framework_error",
+    "handle_batch",
+    "handle_predict",
+    "load_or_exit",
+    "load_predictor",
+    "metadata",
+    "requests_from_frame",
+    "self_check",
+    "serve_command",
+    "stop_parent_server",
+]
