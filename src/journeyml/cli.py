@@ -90,7 +90,7 @@ def validate(
     rejects: Path | None = typer.Option(None, "--rejects", help="CSV file for rejected rows."),
 ) -> None:
     """Load a log through a mapping, check it, print a summary; non-zero exit on failure."""
-    from journeyml.events.validate_cli import validate_command
+    from journeyml.events import validate_command
 
     raise typer.Exit(validate_command(path, mapping, policy, rejects))
 
@@ -182,10 +182,10 @@ def score(
 def _read_events(path: Path, mapping: str | None) -> Any:
     import pandas as pd
 
-    from journeyml.events.schema import to_canonical
+    from journeyml.events import to_canonical
 
     if mapping:
-        from journeyml.events.mapping import load_events
+        from journeyml.events import load_events
 
         return load_events(path, mapping, policy="lenient", now=_now()).events
     frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
@@ -200,8 +200,7 @@ def benchmark(
 ) -> None:
     """Run a benchmark protocol (tax2017, chronological, calibration_holdout) on a real log."""
     _quiet_libraries()
-    from journeyml.bench.config import load_benchmark_config
-    from journeyml.bench.run import run_benchmark, write_result
+    from journeyml.bench import load_benchmark_config, run_benchmark, write_result
 
     cfg = load_benchmark_config(config)
     console.print(f"[bold]benchmark[/] {cfg.dataset} · {cfg.task} · {cfg.protocol.name}")

@@ -18,12 +18,19 @@ import numpy as np
 import pandas as pd
 
 from journeyml.errors import FingerprintMismatchError, ModelNotFoundError, UnknownTaskError
-from journeyml.events.schema import CUSTOMER_ID, is_canonical, to_canonical
+from journeyml.events import CUSTOMER_ID, is_canonical, to_canonical
 from journeyml.explain import Composition, Plan, root_causes, task_contributions
-from journeyml.features.arrays import EventArrays, _to_ns, encode_frame, encode_records
-from journeyml.features.build import _cutoff_arrays, compute_features, features_from_context
-from journeyml.features.context import Context
-from journeyml.features.spec import FeatureSpec
+from journeyml.features import (
+    Context,
+    EventArrays,
+    FeatureSpec,
+    compute_features,
+    cutoff_arrays,
+    encode_frame,
+    encode_records,
+    features_from_context,
+    to_ns,
+)
 from journeyml.modeling import ModelBundle
 from journeyml.tasks import TASKS
 
@@ -159,7 +166,7 @@ class Predictor:
         """One journey (event dicts) → the prediction dict the API returns."""
         req = request or ScoreRequest(self.tasks)
         arr = encode_records(customer_id, records, self.spec)
-        t = np.array([_to_ns(as_of)], dtype=np.int64)
+        t = np.array([to_ns(as_of)], dtype=np.int64)
         return self._predict(arr, np.zeros(1, np.int64), t, req)[0]
 
     def score_frame(
@@ -169,7 +176,7 @@ class Predictor:
         req = request or ScoreRequest(self.tasks)
         ev = events if is_canonical(events) else to_canonical(events)
         arr = encode_frame(ev, self.spec)
-        ids, as_of, _ = _cutoff_arrays(cutoffs)
+        ids, as_of, _ = cutoff_arrays(cutoffs)
         out = self._predict(arr, arr.customer_codes(ids), as_of, req)
         for o, cid in zip(out, cutoffs[CUSTOMER_ID].astype(str), strict=True):
             o["customer_id"] = cid
@@ -179,7 +186,7 @@ class Predictor:
         """Batch probabilities without explanations (fast path), one row per cutoff."""
         ev = events if is_canonical(events) else to_canonical(events)
         arr = encode_frame(ev, self.spec)
-        ids, as_of, _ = _cutoff_arrays(cutoffs)
+        ids, as_of, _ = cutoff_arrays(cutoffs)
         X = compute_features(arr, self.spec, arr.customer_codes(ids), as_of)
         cols: dict[str, np.ndarray] = {}
         for t in self.tasks:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from journeyml.errors import ConfigError
-from journeyml.events.datasets import shared_data_dir
+from journeyml.events import shared_data_dir
 from journeyml.lifecycle import load_yaml_model
 
 SHARED_PREFIX = "shared:"

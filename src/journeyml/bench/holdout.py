@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 
 from journeyml.bench.refit import probe_and_refit
-from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP
-from journeyml.features import FeatureBuilder, build_features
-from journeyml.features.build import AS_OF
+from journeyml.events import CUSTOMER_ID, TIMESTAMP
+from journeyml.features import AS_OF, FeatureBuilder, build_features
 from journeyml.modeling import baselines, bgnbd, binary_metrics, lgb_params
 
 

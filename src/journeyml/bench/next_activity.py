@@ -13,7 +13,7 @@ import pandas as pd
 
 from journeyml.bench.prefixes import LABEL, PrefixSplit
 from journeyml.bench.refit import probe_and_refit
-from journeyml.events.schema import CUSTOMER_ID
+from journeyml.events import CUSTOMER_ID
 from journeyml.features import FeatureBuilder, build_features
 from journeyml.modeling import baselines, lgb_params, multiclass_metrics
 from journeyml.tasks import END_CLASS

@@ -20,9 +20,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from journeyml.events.mapping import ColumnSource, EventMapping, map_events, resolve_mapping
-from journeyml.events.readers import read_raw
-from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP, TOUCHPOINT
+from journeyml.events import (
+    CUSTOMER_ID,
+    TIMESTAMP,
+    TOUCHPOINT,
+    ColumnSource,
+    EventMapping,
+    map_events,
+    read_raw,
+    resolve_mapping,
+)
 
 POSITION = "_file_position"
 

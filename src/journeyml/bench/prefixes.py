@@ -20,8 +20,8 @@ import pandas as pd
 
 from journeyml.bench.ordered import OrderedLog
 from journeyml.errors import EmptyDataError
-from journeyml.events.schema import CUSTOMER_ID, STAGE, TIMESTAMP, TOUCHPOINT
-from journeyml.features.build import AS_OF, N_EVENTS
+from journeyml.events import CUSTOMER_ID, STAGE, TIMESTAMP, TOUCHPOINT
+from journeyml.features import AS_OF, N_EVENTS
 from journeyml.tasks import END_CLASS
 
 LABEL = "label"

@@ -46,7 +46,7 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Progress | None = None) 
     }
     if proto.name == "calibration_holdout":
         from journeyml.bench.holdout import run_calibration_holdout
-        from journeyml.events.mapping import load_events
+        from journeyml.events import load_events
 
         events = load_events(path, config.resolved_mapping(), policy="lenient").events
         say(f"loaded {len(events):,} events of {events['customer_id'].nunique():,} customers")

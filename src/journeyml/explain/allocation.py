@@ -37,7 +37,7 @@ from functools import cached_property
 
 import numpy as np
 
-from journeyml.features.spec import FeatureDef, FeatureSpec, spec_cache, window_label
+from journeyml.features import FeatureDef, FeatureSpec, spec_cache, window_label
 
 Key = tuple[str, str]
 
@@ -163,7 +163,7 @@ class _Index:
     explanation: the serving path explains three tasks per request."""
 
     def __init__(self, spec: FeatureSpec) -> None:
-        from journeyml.features.spec import slug
+        from journeyml.features import slug
 
         self.pos = {f.name: i for i, f in enumerate(spec.features)}
         self.touchpoints = spec.vocabulary("touchpoint")

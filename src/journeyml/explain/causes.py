@@ -30,7 +30,7 @@ from journeyml.explain.allocation import (
     _label,
     allocate,
 )
-from journeyml.features.spec import FeatureDef, FeatureSpec
+from journeyml.features import FeatureDef, FeatureSpec
 from journeyml.modeling import ModelBundle
 
 _TASK_PHRASE = {

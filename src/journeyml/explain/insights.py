@@ -24,7 +24,7 @@ import pandas as pd
 
 from journeyml.explain.allocation import Composition, allocate
 from journeyml.explain.causes import humanize, task_contributions
-from journeyml.features.spec import slug, window_label
+from journeyml.features import slug, window_label
 from journeyml.modeling import ModelBundle
 
 N_BOOT = 400

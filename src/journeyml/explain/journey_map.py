@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from journeyml.events.schema import CUSTOMER_ID, STAGE, TIMESTAMP, TOUCHPOINT
+from journeyml.events import CUSTOMER_ID, STAGE, TIMESTAMP, TOUCHPOINT
 
 MAX_STEPS = 5
 

@@ -1,23 +1,51 @@
 """Point-in-time sequence features: one code path for training, batch scoring and the API."""
 
+from journeyml.features.arrays import NS_PER_DAY, EventArrays, encode_frame, encode_records, to_ns
 from journeyml.features.build import (
     AS_OF,
     N_EVENTS,
     FeatureBuilder,
     build_features,
     compute_features,
+    cutoff_arrays,
+    features_from_context,
     journey_features,
 )
-from journeyml.features.spec import FeatureDef, FeatureParams, FeatureSpec
+from journeyml.features.categories import prefix_sum
+from journeyml.features.context import Context
+from journeyml.features.pit import TimeIndex
+from journeyml.features.spec import (
+    FEATURE_CODE_VERSION,
+    FeatureDef,
+    FeatureParams,
+    FeatureSpec,
+    slug,
+    spec_cache,
+    window_label,
+)
 
 __all__ = [
     "AS_OF",
+    "FEATURE_CODE_VERSION",
+    "NS_PER_DAY",
     "N_EVENTS",
+    "Context",
+    "EventArrays",
     "FeatureBuilder",
     "FeatureDef",
     "FeatureParams",
     "FeatureSpec",
+    "TimeIndex",
     "build_features",
     "compute_features",
+    "cutoff_arrays",
+    "encode_frame",
+    "encode_records",
+    "features_from_context",
     "journey_features",
+    "prefix_sum",
+    "slug",
+    "spec_cache",
+    "to_ns",
+    "window_label",
 ]

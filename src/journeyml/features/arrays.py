@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from journeyml.events.schema import (
+from journeyml.events import (
     CHANNEL,
     CUSTOMER_ID,
     DEFAULT_CHANNEL,
@@ -288,10 +288,10 @@ def encode_frame(events: pd.DataFrame, spec: FeatureSpec) -> EventArrays:
     )
 
 
-def _to_ns(ts: Any) -> int:
+def to_ns(ts: Any) -> int:
     """Nanoseconds since the epoch (UTC) of a datetime, Timestamp or ISO string; naive = UTC.
 
-    >>> _to_ns("2024-01-01T01:00:00+01:00") == _to_ns("2024-01-01") == _to_ns("2024-01-01T00:00Z")
+    >>> to_ns("2024-01-01T01:00:00+01:00") == to_ns("2024-01-01") == to_ns("2024-01-01T00:00Z")
     True
     """
     if isinstance(ts, str) and len(ts) <= 32:
@@ -324,7 +324,7 @@ def encode_records(
     ``touchpoint``, and optionally ``channel``, ``stage``, ``value`` and attribute keys.
     """
     n = len(records)
-    ts = np.fromiter((_to_ns(r["timestamp"]) for r in records), dtype=np.int64, count=n)
+    ts = np.fromiter((to_ns(r["timestamp"]) for r in records), dtype=np.int64, count=n)
     tps = [str(r[TOUCHPOINT]) for r in records]
     tp_map = vocab_map(spec, TOUCHPOINT)
     ch_map = vocab_map(spec, CHANNEL)

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from journeyml.errors import ConfigError, DataError, MissingColumnError, NotFittedError
-from journeyml.events.schema import (
+from journeyml.events import (
     CANONICAL_STAGES,
     CHANNEL,
     CUSTOMER_ID,
@@ -45,7 +45,7 @@ from journeyml.events.schema import (
     to_canonical,
 )
 from journeyml.features import attributes, counts, recency, sequence, sessions, values
-from journeyml.features.arrays import EventArrays, _to_ns, encode_frame, encode_records
+from journeyml.features.arrays import EventArrays, encode_frame, encode_records, to_ns
 from journeyml.features.context import Context
 from journeyml.features.spec import FeatureDef, FeatureParams, FeatureSpec, slug, spec_cache
 
@@ -317,7 +317,7 @@ def features_from_context(ctx: Context, out: np.ndarray | None = None) -> np.nda
     return out
 
 
-def _cutoff_arrays(cutoffs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def cutoff_arrays(cutoffs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     for col in (CUSTOMER_ID, AS_OF):
         if col not in cutoffs.columns:
             raise MissingColumnError(
@@ -335,7 +335,7 @@ def build_features(events: pd.DataFrame, cutoffs: pd.DataFrame, spec: FeatureSpe
     """Features for each cutoff row (same index as ``cutoffs``), from events before ``as_of``."""
     ev = events if is_canonical(events) else to_canonical(events)
     arr = encode_frame(ev, spec)
-    ids, as_of, n_ev = _cutoff_arrays(cutoffs)
+    ids, as_of, n_ev = cutoff_arrays(cutoffs)
     X = compute_features(arr, spec, arr.customer_codes(ids), as_of, n_ev)
     # X is ours and column-major: the frame takes it as it is, without a transposing copy
     return pd.DataFrame(X, index=cutoffs.index, columns=spec.names, copy=False)
@@ -350,5 +350,5 @@ def journey_features(
     """Features of one journey given as event dicts (1 × n_features), for the serving path."""
     arr = encode_records(customer_id, records, spec)
     return compute_features(
-        arr, spec, np.zeros(1, np.int64), np.array([_to_ns(as_of)], dtype=np.int64)
+        arr, spec, np.zeros(1, np.int64), np.array([to_ns(as_of)], dtype=np.int64)
     )

@@ -18,9 +18,8 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from journeyml.events.schema import TIMESTAMP
-from journeyml.features import FeatureBuilder, build_features
-from journeyml.features.spec import FeatureSpec, slug
+from journeyml.events import TIMESTAMP
+from journeyml.features import FeatureBuilder, FeatureSpec, build_features, slug
 from journeyml.lifecycle import registry, tracking
 from journeyml.lifecycle.config import PipelineConfig
 from journeyml.modeling import (
@@ -77,7 +76,7 @@ def load_data(config: PipelineConfig, *, now: pd.Timestamp | None = None) -> Loa
             f"days={s.days}, start={s.start})",
             sim.customers,
         )
-    from journeyml.events.mapping import load_events
+    from journeyml.events import load_events
 
     assert d.path is not None and d.mapping is not None
     path = Path(d.path)

@@ -15,7 +15,7 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
-from journeyml.features.spec import slug
+from journeyml.features import slug
 from journeyml.modeling import ModelBundle, TaskResult
 
 BUNDLE_ARTIFACT = "bundle"

@@ -18,7 +18,7 @@ import lightgbm as lgb
 import numpy as np
 
 from journeyml.errors import FingerprintMismatchError, ModelNotFoundError
-from journeyml.features.spec import FEATURE_CODE_VERSION, FeatureSpec
+from journeyml.features import FEATURE_CODE_VERSION, FeatureSpec
 from journeyml.modeling.calibration import Calibrator
 from journeyml.modeling.class_boosters import split_by_class
 from journeyml.tasks import TaskConfig

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from journeyml.errors import TrainingError
-from journeyml.features.spec import FeatureSpec
+from journeyml.features import FeatureSpec
 from journeyml.modeling import baselines, boosting
 from journeyml.modeling.bundle import ModelBundle
 from journeyml.modeling.calibration import choose_calibrator

@@ -14,11 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP, is_canonical, to_canonical
+from journeyml.events import CUSTOMER_ID, TIMESTAMP, is_canonical, to_canonical
 from journeyml.explain import Composition, insights
 from journeyml.explain import journey_map as insights_map
-from journeyml.features.arrays import encode_frame
-from journeyml.features.build import AS_OF, build_features
+from journeyml.features import AS_OF, build_features, encode_frame
 from journeyml.modeling import reliability_curve
 from journeyml.scoring import Predictor, ScoreRequest
 from journeyml.tasks import make_labels

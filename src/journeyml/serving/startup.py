@@ -18,7 +18,7 @@ from journeyml.errors import (
     JourneyMLError,
     ModelNotFoundError,
 )
-from journeyml.features.spec import FEATURE_CODE_VERSION
+from journeyml.features import FEATURE_CODE_VERSION
 from journeyml.scoring import Predictor, ScoreRequest
 from journeyml.serving.settings import ServiceSettings
 

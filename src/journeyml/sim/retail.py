@@ -81,7 +81,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from journeyml.errors import ConfigError
-from journeyml.events.schema import CANONICAL_STAGES
+from journeyml.events import CANONICAL_STAGES
 
 __all__ = [
     "CHANNELS",

@@ -43,18 +43,8 @@ import numpy as np
 import pandas as pd
 
 from journeyml.errors import ConfigError
-from journeyml.events.schema import (
-    CUSTOMER_ID,
-    STAGE,
-    TIMESTAMP,
-    TOUCHPOINT,
-    is_canonical,
-    to_canonical,
-)
-from journeyml.features.arrays import NS_PER_DAY
-from journeyml.features.build import AS_OF, N_EVENTS
-from journeyml.features.categories import prefix_sum
-from journeyml.features.pit import TimeIndex
+from journeyml.events import CUSTOMER_ID, STAGE, TIMESTAMP, TOUCHPOINT, is_canonical, to_canonical
+from journeyml.features import AS_OF, N_EVENTS, NS_PER_DAY, TimeIndex, prefix_sum
 
 TaskName = Literal["conversion", "churn", "next_stage"]
 TASKS: tuple[TaskName, ...] = ("conversion", "churn", "next_stage")

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from journeyml.errors import ConfigError, EmptyDataError
-from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP, is_canonical, to_canonical
-from journeyml.features.build import AS_OF, N_EVENTS
+from journeyml.events import CUSTOMER_ID, TIMESTAMP, is_canonical, to_canonical
+from journeyml.features import AS_OF, N_EVENTS
 
 
 def _canon(events: pd.DataFrame) -> pd.DataFrame:
