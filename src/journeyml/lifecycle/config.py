@@ -1,8 +1,8 @@
 """Typed pipeline configs (YAML) that reject unknown keys and name the file they came from.
 
 >>> cfg = PipelineConfig.model_validate({"name": "t", "data": {"simulate": {"customers": 10}},
-...                                      "tasks": {"churn": {"horizon_days": 30}}})
->>> cfg.task_configs()["churn"].horizon_days
+...     "tasks": {"leaves": {"kind": "lapses", "horizon_days": 30, "churn": ["cancellation"]}}})
+>>> cfg.task_configs()["leaves"].horizon_days
 30.0
 """
 
@@ -16,7 +16,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from journeyml.errors import ConfigError
-from journeyml.tasks import TASKS, TaskConfig
+from journeyml.tasks import (
+    KINDS,
+    LEGACY_TASKS,
+    DataDefaults,
+    Kind,
+    TaskConfig,
+    check_name,
+    task_from_block,
+)
 
 
 class _Strict(BaseModel):
@@ -55,9 +63,14 @@ class FeatureConfig(_Strict):
 
 
 class SnapshotConfig(_Strict):
+    """How cutoffs are sampled. ``mode`` serves the tasks with snapshot cutoffs (and makes
+    every task a prefix task when it is ``at_each_event``); prefix tasks (case_outcome, or
+    ``cutoffs: prefix``) get a cutoff after each event, up to ``max_prefix`` events."""
+
     mode: Literal["every_n_days", "at_each_event", "fixed_dates"] = "every_n_days"
     every_days: float = 7.0
     dates: tuple[str, ...] = ()
+    max_prefix: int | None = Field(default=None, gt=0)
 
 
 class SplitConfig(_Strict):
@@ -67,14 +80,26 @@ class SplitConfig(_Strict):
 
 
 class TaskEntry(_Strict):
+    """A task block (docs/tasks.md): inline keys override those of the ``defaults`` file.
+    The keys' values are checked by :func:`journeyml.tasks.task_from_block`."""
+
+    kind: Kind | None = None
+    description: str | None = None
     horizon_days: float | None = None
+    outcome: Any = None
+    churn: Any = None
+    inactivity: bool | None = None
+    activity: Any = None
+    company_sent: tuple[str, ...] | None = None
+    eligibility: Any = None
+    target: Literal["stage", "touchpoint"] | None = None
+    end_of_case: bool | None = None
+    cut_before_outcome: bool | None = None
+    cutoffs: Literal["prefix", "snapshot"] | None = None
+    defaults: str | None = None  # a models/<task>.yaml file, relative to the config file
+    #: the keys of journeyml before task kinds (conversion / churn tasks)
     conversion_touchpoints: tuple[str, ...] | None = None
     churn_touchpoints: tuple[str, ...] | None = None
-    inactivity: bool | None = None
-    eligibility: Literal["not_converted", "active", "any"] | None = None
-    end_of_case: bool | None = None
-    target: Literal["stage", "touchpoint"] | None = None
-    defaults: str | None = None  # a models/<task>.yaml file, relative to the config file
 
 
 class PromotionConfig(_Strict):
@@ -111,10 +136,19 @@ class PipelineConfig(_Strict):
         return self
 
     @model_validator(mode="after")
-    def _known_tasks(self) -> PipelineConfig:
-        unknown = sorted(set(self.tasks) - set(TASKS))
-        if unknown:
-            raise ValueError(f"unknown task(s) {unknown}; expected some of {list(TASKS)}")
+    def _task_names_and_kinds(self) -> PipelineConfig:
+        if not self.tasks:
+            raise ValueError("expected at least one task under tasks:, got none")
+        for name, entry in self.tasks.items():
+            try:
+                check_name(name, field=f"tasks.{name}")
+            except ConfigError as exc:
+                raise ValueError(exc.message) from None
+            if entry.kind is None and entry.defaults is None and name not in LEGACY_TASKS:
+                raise ValueError(
+                    f"task {name!r} has no kind: give kind (one of {list(KINDS)}) or "
+                    "defaults: <a models/*.yaml file>. See docs/tasks.md."
+                )
         return self
 
     @property
@@ -127,26 +161,26 @@ class PipelineConfig(_Strict):
     def experiment_name(self) -> str:
         return self.experiment or f"journeyml-{self.name}"
 
-    def task_configs(self) -> dict[str, TaskConfig]:
-        out: dict[str, TaskConfig] = {}
+    def task_blocks(self) -> dict[str, dict[str, Any]]:
+        """Each task's block as written: its ``defaults`` file, then the inline keys."""
+        out: dict[str, dict[str, Any]] = {}
         for name, entry in self.tasks.items():
             merged: dict[str, Any] = {}
             if entry.defaults:
                 merged.update(_read_yaml(Path(self.base_dir) / entry.defaults))
             merged.update(
-                {k: v for k, v in entry.model_dump().items() if v is not None and k != "defaults"}
+                {k: v for k, v in entry.model_dump(exclude_unset=True).items() if k != "defaults"}
             )
-            for k in ("conversion_touchpoints", "churn_touchpoints"):
-                if k in merged:
-                    merged[k] = tuple(merged[k])
-            if "horizon_days" in merged:
-                merged["horizon_days"] = float(merged["horizon_days"])
-            merged.pop("lightgbm", None)
-            try:
-                out[name] = TaskConfig(name=name, **merged)  # type: ignore[arg-type]
-            except TypeError as exc:
-                raise ConfigError(f"task {name!r}: {exc}", field=f"tasks.{name}") from exc
+            out[name] = merged
         return out
+
+    def task_configs(self, defaults: DataDefaults | None = None) -> dict[str, TaskConfig]:
+        """Every task, with the data's defaults (outcome touchpoints, company-sent
+        touchpoints) where the block leaves them out; errors name the key."""
+        return {
+            name: task_from_block(name, block, defaults, field=f"tasks.{name}")
+            for name, block in self.task_blocks().items()
+        }
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
