@@ -97,8 +97,10 @@ def check_labels(task: TaskConfig, funnel: Funnel, events: pd.DataFrame, *, fiel
     eligible cutoff the same (binary tasks), naming the filter or key to change."""
     if funnel.eligible == 0:
         _no_cutoffs(task, funnel, events, field)
-    if task.output == "binary" and len(funnel.classes) == 1:
-        _one_class(task, funnel, events, field)
+    if len(funnel.classes) == 1:
+        if task.output == "binary":
+            _one_class(task, funnel, events, field)
+        _one_next_class(task, funnel, field)
 
 
 def check_split(
@@ -220,6 +222,24 @@ def _hint(task: TaskConfig, key: str, ev: pd.DataFrame) -> str:
         f"No next event has a {task.target}. Use target: touchpoint, or give the mapping a "
         "stage_map / stage_mode."
     )
+
+
+def _one_next_class(task: TaskConfig, funnel: Funnel, field: str) -> None:
+    ((value, n),) = funnel.classes.items()
+    msg = f"task {task.name!r}: all {n:,} eligible cutoffs have the same label {value!r}: "
+    msg += "there is nothing to predict."
+    key = "target"
+    dropped = next((s for s in funnel.steps if s.key == "target"), None)
+    if dropped is not None and dropped.removed_alone:
+        msg += (
+            f" {dropped.removed_alone:,} cutoffs were left out because the next event has no "
+            f"{task.target}. Use target: touchpoint, or give the mapping a stage_map / "
+            "stage_mode."
+        )
+    else:
+        key = "horizon_days"
+        msg += " Use a longer horizon_days, or a log with more varied journeys."
+    raise NoLabelsError(msg, field=f"{field}.{key}", details={"classes": funnel.classes})
 
 
 def _one_class(task: TaskConfig, funnel: Funnel, events: pd.DataFrame, field: str) -> None:
