@@ -35,6 +35,14 @@ def test_every_example_in_models_is_a_valid_task_and_round_trips() -> None:
     assert kinds == {"occurs", "lapses", "case_outcome", "next"}
 
 
+def test_pipeline_task_entries_take_every_block_key() -> None:
+    from journeyml.lifecycle.config import TaskEntry
+    from journeyml.tasks.blocks import _COMMON, KIND_KEYS
+
+    keys = set(_COMMON).union(*KIND_KEYS.values())
+    assert keys <= set(TaskEntry.model_fields)
+
+
 def test_kind_defaults_and_data_defaults() -> None:
     data = DataDefaults(("purchase",), ("cancellation",), ("newsletter",), "the mapping (x)")
     churn = task_from_block("churn", {"kind": "lapses", "horizon_days": 21}, data)

@@ -121,6 +121,14 @@ def test_cut_before_outcome_when_cases_start_with_it() -> None:
     assert "set cut_before_outcome: false" in err.message
 
 
+def test_no_case_over_yet() -> None:
+    ev = cdnow_like()
+    task = TaskConfig("t", "case_outcome", outcome=BUY, complete_after_days=500)
+    err = diagnose(task, ev, at_each_event(ev))
+    assert err.field == "tasks.t.complete_after_days"
+    assert "No case has been quiet for 500 days" in err.message
+
+
 def test_next_stage_without_stages() -> None:
     task = TaskConfig("t", "next", horizon_days=400)
     ev = cdnow_like()

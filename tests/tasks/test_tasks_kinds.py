@@ -230,6 +230,17 @@ def test_cut_before_outcome_ends_prefixes_before_the_outcome_event() -> None:
     assert prefix_labels(task) == {"k1": [1, 1, None, None], "k2": [0, 0, 0], "k3": [None, None]}
 
 
+def test_open_cases_are_censored_when_cases_can_still_be_running() -> None:
+    task = TaskConfig(
+        "reaches_x", "case_outcome", outcome=EventMatch(("X",)), complete_after_days=56
+    )
+    # the data ends 03-01: k1 (last event 01-04) and k3 (01-03) have been quiet for 56 days,
+    # k2 (last event 01-06) only for 55, so its outcome is not known yet
+    assert prefix_labels(task) == {"k1": [1, 1, 1, 1], "k2": [None] * 3, "k3": [1, 1]}
+    with pytest.raises(ConfigError, match="complete_after_days"):
+        TaskConfig("t", "occurs", horizon_days=3, outcome=BUY, complete_after_days=5)
+
+
 def test_case_outcome_from_a_case_attribute() -> None:
     task = TaskConfig(
         "approved",

@@ -114,6 +114,13 @@ def test_case_split_keeps_cases_whole_and_orders_them_by_start() -> None:
     assert s.train[cut["customer_id"] == "c0"].tolist() == [True, False, False]
     assert s.valid[cut["customer_id"] == "c7"].tolist() == [True, False, False]
     assert s.train.sum() == 6 and s.valid.sum() == 2
+    # only the cases with an eligible cutoff are shared out
+    odd = cut["customer_id"].isin([f"c{i}" for i in range(1, 10, 2)]).to_numpy()
+    s2 = case_split(ev, cut, test_fraction=0.2, valid_fraction=0.2, eligible=odd)
+    assert set(cut["customer_id"][s2.test]) == {"c9"} and set(cut["customer_id"][s2.valid]) == {
+        "c7"
+    }
+    assert not (s2.train | s2.valid | s2.test)[~odd].any()
     with pytest.raises(EmptyDataError):
         case_split(ev[ev["customer_id"].isin(["c0", "c1"])], cut)
     with pytest.raises(ConfigError):

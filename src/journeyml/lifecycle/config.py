@@ -95,6 +95,7 @@ class TaskEntry(_Strict):
     target: Literal["stage", "touchpoint"] | None = None
     end_of_case: bool | None = None
     cut_before_outcome: bool | None = None
+    complete_after_days: float | None = None
     cutoffs: Literal["prefix", "snapshot"] | None = None
     defaults: str | None = None  # a models/<task>.yaml file, relative to the config file
     #: the keys of journeyml before task kinds (conversion / churn tasks)

@@ -136,13 +136,19 @@ def split_cutoffs(
     mode: CutoffMode,
     events: pd.DataFrame,
     cutoffs: pd.DataFrame,
+    eligible: np.ndarray | None = None,
 ) -> TemporalSplit:
     """Prefix and case-outcome tasks split whole cases by their start; snapshot tasks split
-    by time with a gap of at least the horizon."""
+    by time with a gap of at least the horizon (``eligible``: the cutoffs the task keeps;
+    only their cases are shared out)."""
     sp = config.split
     if mode == "prefix" or task.horizon_days is None:
         return case_split(
-            events, cutoffs, test_fraction=sp.test_fraction, valid_fraction=sp.valid_fraction
+            events,
+            cutoffs,
+            test_fraction=sp.test_fraction,
+            valid_fraction=sp.valid_fraction,
+            eligible=eligible,
         )
     return temporal_split(
         cutoffs,
@@ -200,7 +206,8 @@ def prepare_tasks(
             exc.field = f"tasks.{name}.{exc.field}" if exc.field else f"tasks.{name}"
             raise
         check_labels(task, funnel, ev, field=f"tasks.{name}")
-        split = split_cutoffs(config, task, modes[name], ev, cut)
+        elig = labels["eligible"].to_numpy(bool)
+        split = split_cutoffs(config, task, modes[name], ev, cut, elig)
         check_split(task, labels, split, field=f"tasks.{name}")
         say(
             f"{name} ({task.kind}, {modes[name]} cutoffs, split by {split.by}): "

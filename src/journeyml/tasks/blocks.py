@@ -36,7 +36,7 @@ _COMMON = ("kind", "description", "activity", "company_sent", "eligibility", "cu
 KIND_KEYS: dict[str, tuple[str, ...]] = {
     "occurs": ("horizon_days", "outcome"),
     "lapses": ("horizon_days", "churn", "inactivity"),
-    "case_outcome": ("outcome", "cut_before_outcome"),
+    "case_outcome": ("outcome", "cut_before_outcome", "complete_after_days"),
     "next": ("horizon_days", "target", "end_of_case"),
 }
 ELIGIBILITY_KEYS = ("not_yet", "has_done", "active_within_days", "min_events")
@@ -109,7 +109,14 @@ def _parse(name: str, b: dict[str, Any], d: DataDefaults) -> TaskConfig:
         )
     args: dict[str, Any] = {
         k: b[k]
-        for k in ("horizon_days", "inactivity", "target", "end_of_case", "cut_before_outcome")
+        for k in (
+            "horizon_days",
+            "inactivity",
+            "target",
+            "end_of_case",
+            "cut_before_outcome",
+            "complete_after_days",
+        )
         if k in b
     }
     args["description"] = str(b.get("description") or "")

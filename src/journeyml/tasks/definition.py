@@ -285,6 +285,9 @@ class TaskConfig:
     end_of_case: bool = False
     #: case_outcome: prefixes end before the first outcome event (the honest variant)
     cut_before_outcome: bool = False
+    #: case_outcome on open-ended journeys: a case counts as over (its outcome known) once
+    #: its last event is this many days before the end of the data; None: every case is over
+    complete_after_days: float | None = None
     #: "prefix" (a cutoff after each event) or "snapshot"; None: the kind's default
     cutoffs: CutoffMode | None = None
     #: the quantity a cause moves, in words ("churn risk"); next: "{class}" is the class
@@ -321,6 +324,15 @@ class TaskConfig:
                 f"however long), got {h}. For 'within H days' use kind: occurs.",
                 field="horizon_days",
             )
+        c = self.complete_after_days
+        if c is not None:
+            if self.kind != "case_outcome" or not float(c) > 0:
+                raise ConfigError(
+                    f"expected complete_after_days > 0 on a case_outcome task, got {c} on a "
+                    f"{self.kind} task",
+                    field="complete_after_days",
+                )
+            object.__setattr__(self, "complete_after_days", float(c))
         if self.kind in ("occurs", "lapses") and h is None:
             raise ConfigError(
                 f"expected horizon_days for a {self.kind} task, got none.", field="horizon_days"
@@ -479,6 +491,7 @@ class TaskConfig:
             target=d.get("target", "stage"),
             end_of_case=bool(d.get("end_of_case", False)),
             cut_before_outcome=bool(d.get("cut_before_outcome", False)),
+            complete_after_days=d.get("complete_after_days"),
             cutoffs=d.get("cutoffs"),
             description=str(d.get("description", "")),
         )

@@ -210,6 +210,12 @@ def _hint(task: TaskConfig, key: str, ev: pd.DataFrame) -> str:
             f"The longest journey has {longest} events. Lower eligibility.min_events "
             f"(now {e.min_events})."
         )
+    if key == "complete_after_days":
+        return (
+            f"No case has been quiet for {task.complete_after_days:g} days before the end of "
+            f"the data ({ev[TIMESTAMP].max().date()}). Lower complete_after_days, or remove it "
+            "if the log holds finished cases only."
+        )
     if key == "horizon_days":
         t0, t1 = ev[TIMESTAMP].min(), ev[TIMESTAMP].max()
         span = (t1 - t0) / pd.Timedelta(days=1)

@@ -8,7 +8,8 @@ censoring (vectorised over all cutoffs).
   ``cut_before_outcome`` the prefixes end before the first outcome event, so only events
   after ``as_of`` decide it (the honest variant); without it a prefix that already holds the
   outcome is labelled 1, as in the usual outcome-prediction benchmarks. Cases are taken to be
-  complete (process logs): no censoring.
+  complete (process logs), unless ``complete_after_days`` says when an open-ended journey
+  counts as over: the cutoffs of cases still open at the end of the data are censored.
 - **next**: the stage (``target: touchpoint``: the touchpoint) of the first event after the
   history — with prefix cutoffs the event right after the prefix, or ``"end"``; with snapshot
   cutoffs the first event in the window or ``"none"`` (``end_of_case``: ``"end"`` when the
@@ -106,8 +107,14 @@ def _label(task: TaskConfig, loc: Located, end_ns: int) -> tuple[np.ndarray, lis
     """Label values, and the steps that make a label known (censoring, a missing target)."""
     if task.kind == "case_outcome":
         m = loc.match(task.outcome)
-        later = loc.count(m, loc.pos0, loc.end) > 0
-        return later | (loc.count(m, loc.start, loc.pos0) > 0), []
+        label = (loc.count(m, loc.pos0, loc.end) > 0) | (loc.count(m, loc.start, loc.pos0) > 0)
+        if task.complete_after_days is None:
+            return label, []
+        quiet = np.int64(round(task.complete_after_days * NS_PER_DAY))
+        last = loc.ts[np.clip(loc.end - 1, 0, max(len(loc.ts) - 1, 0))] if len(loc.ts) else 0
+        over = loc.known & (last + quiet <= end_ns)
+        rule = f"the case over (no event in the last {task.complete_after_days:g} days of the data)"
+        return label, [Step("complete_after_days", rule, over)]
     if task.kind == "next":
         return _next(task, loc, end_ns)
     h = _horizon_ns(task)

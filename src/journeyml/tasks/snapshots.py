@@ -161,10 +161,12 @@ def case_split(
     *,
     test_fraction: float = 0.2,
     valid_fraction: float = 0.2,
+    eligible: np.ndarray | None = None,
 ) -> TemporalSplit:
     """Split whole cases by their start: the earliest-starting cases train, the next
     validate, the latest test (prefix and case-outcome tasks, whose labels may lie far after
     ``as_of``: no gap of a horizon is needed, and every prefix of a case stays on one side).
+    ``eligible`` (a mask over cutoffs): only cases with an eligible cutoff are shared out.
 
     Training and validation prefixes that end at or after the first test case's start are
     left out, so nothing the model learns from happened in the test period's time.
@@ -181,6 +183,9 @@ def case_split(
     _check_fractions(test_fraction, valid_fraction)
     ev = _canon(events)
     first = ev.groupby(CUSTOMER_ID, sort=True)[TIMESTAMP].min().sort_values(kind="stable")
+    if eligible is not None:
+        used = pd.unique(cutoffs[CUSTOMER_ID].astype(str).to_numpy()[np.asarray(eligible, bool)])
+        first = first[first.index.astype(str).isin(used)]
     n = len(first)
     if n < 3:
         raise EmptyDataError(
@@ -197,7 +202,7 @@ def case_split(
     part = pd.Series(
         np.repeat(np.array([0, 1, 2]), [n_train, n_valid, n_test]), index=first.index.astype(str)
     )
-    where = part.reindex(cutoffs[CUSTOMER_ID].astype(str)).to_numpy()
+    where = part.reindex(cutoffs[CUSTOMER_ID].astype(str)).fillna(-1).to_numpy()
     valid_start = pd.Timestamp(first.iloc[n_train])
     test_start = pd.Timestamp(first.iloc[n_train + n_valid])
     as_of = pd.to_datetime(cutoffs[AS_OF], utc=True)
