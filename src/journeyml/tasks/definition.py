@@ -542,6 +542,7 @@ def legacy_task(d: Mapping[str, Any], *, company_sent: tuple[str, ...] | None = 
             "occurs",
             horizon_days=h,
             outcome=EventMatch(tps),
+            company_sent=company_sent,
             eligibility=Eligibility(not_yet=not_yet),
             description="the chance of converting",
         )
@@ -561,6 +562,7 @@ def legacy_task(d: Mapping[str, Any], *, company_sent: tuple[str, ...] | None = 
         name,
         "next",
         horizon_days=h,
+        company_sent=company_sent,
         target=d.get("target", "stage"),
         end_of_case=bool(d.get("end_of_case", False)),
     )
