@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from journeyml.errors import PayloadTooLargeError, RequestError
 from journeyml.explain import humanize
 from journeyml.scoring import Predictor, ScoreRequest
-from journeyml.tasks import TaskConfig, journey_reason
+from journeyml.tasks import journey_reasons
 
 MAX_STRING = 200
 MAX_VALUE = 1e9
@@ -362,12 +362,12 @@ def eligibility_warnings(
     as_of: datetime,
 ) -> list[Warning_]:
     """``not_eligible`` warnings for tasks whose training population excludes this journey:
-    the task's own eligibility rules (:func:`journeyml.tasks.journey_reason`, the rules the
+    the task's own eligibility rules (:func:`journeyml.tasks.journey_reasons`, the rules the
     labels apply in training)."""
     out: list[Warning_] = []
-    for t in tasks:
-        task: TaskConfig = predictor.bundles[t].task
-        why = journey_reason(task, records, as_of, humanize)
+    configs = [predictor.bundles[t].task for t in tasks]
+    reasons = journey_reasons(configs, records, as_of, humanize)
+    for t, task, why in zip(tasks, configs, reasons, strict=True):
         if why:
             out.append(
                 _warn(

@@ -20,7 +20,13 @@ from journeyml.tasks.definition import (
     legacy_task,
 )
 from journeyml.tasks.diagnose import MIN_CUTOFFS, check_labels, check_split, check_vocabulary
-from journeyml.tasks.eligibility import Step, journey_reason, population_steps, task_attributes
+from journeyml.tasks.eligibility import (
+    Step,
+    journey_reason,
+    journey_reasons,
+    population_steps,
+    task_attributes,
+)
 from journeyml.tasks.funnel import Funnel, FunnelStep
 from journeyml.tasks.labels import labels_and_funnel, make_labels
 from journeyml.tasks.located import Located
@@ -68,6 +74,7 @@ __all__ = [
     "every_n_days",
     "fixed_dates",
     "journey_reason",
+    "journey_reasons",
     "labels_and_funnel",
     "legacy_task",
     "make_labels",

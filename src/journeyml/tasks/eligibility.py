@@ -24,11 +24,18 @@ import pandas as pd
 
 from journeyml.features import NS_PER_DAY
 from journeyml.tasks.definition import Eligibility, EventMatch, TaskConfig
-from journeyml.tasks.located import Located
+from journeyml.tasks.located import NEVER, Located
 
 Words = Callable[[str], str]
 
-__all__ = ["Eligibility", "Step", "journey_reason", "population_steps", "task_attributes"]
+__all__ = [
+    "Eligibility",
+    "Step",
+    "journey_reason",
+    "journey_reasons",
+    "population_steps",
+    "task_attributes",
+]
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,7 @@ def population_steps(task: TaskConfig, loc: Located) -> list[Step]:
         act = task.activity_mask(loc.touchpoint, loc.stage, loc.attributes)
         last = loc.last_in_history(act)
         d = np.int64(round(e.active_within_days * NS_PER_DAY))
-        active = (last > np.iinfo(np.int64).min) & (loc.as_of - last <= d)
+        active = (last > NEVER) & (loc.as_of - last <= d)
         steps.append(
             Step(
                 "eligibility.active_within_days",
@@ -95,11 +102,27 @@ def journey_reason(
 ) -> str | None:
     """Why one journey (event dicts before ``as_of``) is outside the task's population, or
     None when the task would have asked it in training."""
-    loc = Located.from_records(records, as_of, task_attributes(task))
-    for step in population_steps(task, loc):
-        if not bool(step.mask[0]):
-            return _why(task, step, loc, words)
-    return None
+    return journey_reasons([task], records, as_of, words)[0]
+
+
+def journey_reasons(
+    tasks: Sequence[TaskConfig],
+    records: Sequence[Mapping[str, Any]],
+    as_of: Any,
+    words: Words = str,
+) -> list[str | None]:
+    """:func:`journey_reason` of several tasks (in their order), reading the journey once."""
+    attrs = dict.fromkeys(a for t in tasks for a in task_attributes(t))
+    loc = Located.from_records(records, as_of, attrs)
+    out: list[str | None] = []
+    for task in tasks:
+        why = None
+        for step in population_steps(task, loc):
+            if not bool(step.mask[0]):
+                why = _why(task, step, loc, words)
+                break
+        out.append(why)
+    return out
 
 
 def _why(task: TaskConfig, step: Step, loc: Located, words: Words) -> str:

@@ -30,7 +30,8 @@ from journeyml.events import CUSTOMER_ID, STAGE, TIMESTAMP, TOUCHPOINT, is_canon
 from journeyml.features import AS_OF, N_EVENTS, TimeIndex, prefix_sum, to_ns
 from journeyml.tasks.definition import EventMatch
 
-_NEVER = np.iinfo(np.int64).min
+#: "no such event": earlier than any time
+NEVER = int(np.iinfo(np.int64).min)
 
 
 @dataclass
@@ -65,10 +66,13 @@ class Located:
         q: np.ndarray,
         as_of: np.ndarray,
         n_events: np.ndarray | None,
+        order: np.ndarray | None = None,
     ) -> Located:
-        """``q``: each cutoff's customer code (-1: unknown customer)."""
-        tp_codes = pd.factorize(touchpoint, sort=True)[0] if len(touchpoint) else touchpoint
-        order = np.lexsort((tp_codes, ts, cust))
+        """``q``: each cutoff's customer code (-1: unknown customer); ``order``: the events'
+        order by (customer, time, touchpoint) when already known."""
+        if order is None:
+            tp_codes = pd.factorize(touchpoint, sort=True)[0] if len(touchpoint) else touchpoint
+            order = np.lexsort((tp_codes, ts, cust))
         cust, ts = cust[order], ts[order]
         offsets = np.searchsorted(cust, np.arange(n_customers + 1)).astype(np.int64)
         known = q >= 0
@@ -129,8 +133,11 @@ class Located:
     ) -> Located:
         """One journey given as event dicts (the API path): one cutoff at ``as_of``."""
         n = len(records)
-        ts = np.fromiter((to_ns(r["timestamp"]) for r in records), dtype=np.int64, count=n)
-        tps = np.array([str(r[TOUCHPOINT]) for r in records], dtype=object)
+        t = [to_ns(r["timestamp"]) for r in records]
+        tp = [str(r[TOUCHPOINT]) for r in records]
+        order = np.array(sorted(range(n), key=lambda i: (t[i], tp[i])), dtype=np.int64)
+        ts = np.array(t, dtype=np.int64)
+        tps = np.array(tp, dtype=object)
         stages = np.array([_text(r.get(STAGE)) for r in records], dtype=object)
         attrs = {a: np.array([r.get(a) for r in records], dtype=object) for a in attributes}
         return cls.from_arrays(
@@ -143,6 +150,7 @@ class Located:
             q=np.array([0 if n else -1], dtype=np.int64),
             as_of=np.array([to_ns(as_of)], dtype=np.int64),
             n_events=None if n_events is None else np.array([n_events]),
+            order=order,
         )
 
     # --- queries ---------------------------------------------------------------------------
@@ -153,6 +161,8 @@ class Located:
 
     def first_at_or_after(self, t: np.ndarray) -> np.ndarray:
         """Per cutoff: index of its customer's first event at or after ``t`` (ns)."""
+        if self.cust.shape[0] == 0 or self.cust[-1] == 0:  # one customer (the API path)
+            return np.where(self.known, np.searchsorted(self.ts, t, side="left"), self.start)
         if self._index is None:
             self._index = TimeIndex(self.cust, self.ts)
         return np.where(self.known, self._index.first_at_or_after(self.qc, t), self.start)
@@ -178,7 +188,7 @@ class Located:
         j = np.clip(self.pos0 - 1, 0, max(mask.shape[0] - 1, 0))
         found = last[j] if last.shape[0] else np.full(self.pos0.shape[0], -1)
         ok = (self.pos0 > self.start) & (found >= self.start)
-        return np.where(ok, self.ts[np.maximum(found, 0)] if self.ts.shape[0] else 0, _NEVER)
+        return np.where(ok, self.ts[np.maximum(found, 0)] if self.ts.shape[0] else 0, NEVER)
 
     def first_in(self, mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Per cutoff: index of the first matching event in ``[lo, hi)``, or -1."""
