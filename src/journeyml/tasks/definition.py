@@ -32,6 +32,7 @@ from dataclasses import KW_ONLY, dataclass, fields, replace
 from typing import Any, Literal, get_args
 
 import numpy as np
+import pandas as pd
 
 from journeyml.errors import ConfigError
 
@@ -135,8 +136,10 @@ class EventMatch:
             out |= isin(stage, self.stages)
         if self.attribute is not None:
             col = attributes.get(self.attribute)
-            if col is not None:
-                out |= isin(np.array([_attr_text(x) for x in col], dtype=object), self.values)
+            if col is not None and len(col):
+                codes, uniques = pd.factorize(np.asarray(col, dtype=object))
+                hit = np.array([_attr_text(u) in self.values for u in uniques] + [False])
+                out |= hit[codes]  # code -1 (missing) picks the last entry: False
         return out
 
     def describe(self, words: Words = _plain) -> str:

@@ -71,9 +71,10 @@ class Located:
         """``q``: each cutoff's customer code (-1: unknown customer); ``order``: the events'
         order by (customer, time, touchpoint) when already known."""
         if order is None:
-            tp_codes = pd.factorize(touchpoint, sort=True)[0] if len(touchpoint) else touchpoint
-            order = np.lexsort((tp_codes, ts, cust))
-        cust, ts = cust[order], ts[order]
+            order = _order(cust, ts, touchpoint)
+        if order is not None:
+            cust, ts, touchpoint, stage = cust[order], ts[order], touchpoint[order], stage[order]
+            attributes = {k: np.asarray(v, dtype=object)[order] for k, v in attributes.items()}
         offsets = np.searchsorted(cust, np.arange(n_customers + 1)).astype(np.int64)
         known = q >= 0
         qc = np.where(known, q, 0).astype(np.int64)
@@ -81,9 +82,9 @@ class Located:
         end = np.where(known, offsets[np.minimum(qc + 1, n_customers)], 0)
         loc = cls(
             ts=ts,
-            touchpoint=touchpoint[order],
-            stage=stage[order],
-            attributes={k: np.asarray(v, dtype=object)[order] for k, v in attributes.items()},
+            touchpoint=touchpoint,
+            stage=stage,
+            attributes={k: np.asarray(v, dtype=object) for k, v in attributes.items()},
             cust=cust,
             qc=qc,
             known=known,
@@ -197,6 +198,21 @@ class Located:
         pad = np.append(following, mask.shape[0])
         f = pad[np.minimum(lo, mask.shape[0])]
         return np.where(f < hi, f, -1)
+
+
+def _order(cust: np.ndarray, ts: np.ndarray, touchpoint: np.ndarray) -> np.ndarray | None:
+    """The order by (customer, time, touchpoint), or None when the events are in it already
+    (canonical frames are: checking costs one pass, sorting many)."""
+    if ts.shape[0] < 2:
+        return None
+    dc, dt = np.diff(cust), np.diff(ts)
+    tie = (dc == 0) & (dt == 0)
+    if ((dc > 0) | ((dc == 0) & (dt > 0)) | tie).all():
+        i = np.flatnonzero(tie)
+        if i.size == 0 or bool(np.all(touchpoint[i] <= touchpoint[i + 1])):
+            return None
+    codes = pd.factorize(touchpoint, sort=True)[0]
+    return np.lexsort((codes, ts, cust))
 
 
 def _text(v: Any) -> str | None:
