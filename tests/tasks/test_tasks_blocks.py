@@ -215,3 +215,17 @@ def test_phrases_from_kind_and_outcome_or_description() -> None:
     assert task_phrase(plain, "none") == "the chance of no further event within 7 days"
     lapses = TaskConfig("t", "lapses", horizon_days=30)
     assert task_phrase(lapses) == "the risk of lapsing within 30 days"
+
+
+def test_the_demo_pipeline_asks_what_it_asked_before_task_kinds() -> None:
+    from journeyml.lifecycle import load_pipeline_config
+
+    demo = load_pipeline_config(MODELS.parent / "pipelines" / "demo.yaml")
+    got = demo.task_configs(DataDefaults(("purchase",), ("cancellation",), ()))
+    before = {
+        "conversion": {"horizon_days": 14, "conversion_touchpoints": ["purchase"]},
+        "churn": {"horizon_days": 30, "churn_touchpoints": ["cancellation"], "inactivity": True},
+        "next_stage": {"horizon_days": 14, "target": "stage"},
+    }
+    for name, old in before.items():
+        assert got[name] == legacy_task({"name": name, **old}), name
