@@ -2,16 +2,22 @@
 
 from journeyml.events.datasets import shared_data_dir
 from journeyml.events.mapping import (
+    CANONICAL,
     ColumnSource,
     EventMapping,
     LoadResult,
+    MappingRef,
+    Outcomes,
     builtin_mapping,
+    canonical_mapping,
+    is_canonical_ref,
     list_builtin_mappings,
     load_events,
     load_mapping,
     map_events,
     resolve_mapping,
 )
+from journeyml.events.paths import resolve_mapping_ref, resolve_named_path
 from journeyml.events.readers import ReaderOptions, detect_format, read_raw
 from journeyml.events.report import ValidationReport
 from journeyml.events.schema import (
@@ -30,6 +36,7 @@ from journeyml.events.schema import (
 from journeyml.events.validate_cli import validate_command
 
 __all__ = [
+    "CANONICAL",
     "CANONICAL_COLUMNS",
     "CANONICAL_STAGES",
     "CHANNEL",
@@ -42,17 +49,23 @@ __all__ = [
     "ColumnSource",
     "EventMapping",
     "LoadResult",
+    "MappingRef",
+    "Outcomes",
     "ReaderOptions",
     "ValidationReport",
     "builtin_mapping",
+    "canonical_mapping",
     "detect_format",
     "is_canonical",
+    "is_canonical_ref",
     "list_builtin_mappings",
     "load_events",
     "load_mapping",
     "map_events",
     "read_raw",
     "resolve_mapping",
+    "resolve_mapping_ref",
+    "resolve_named_path",
     "shared_data_dir",
     "to_canonical",
     "validate_command",

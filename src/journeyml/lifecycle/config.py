@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from journeyml.errors import ConfigError
+from journeyml.events import Outcomes, resolve_named_path
 from journeyml.tasks import TASKS, TaskConfig
 
 
@@ -24,24 +25,44 @@ class _Strict(BaseModel):
 
 
 class SimulateSource(_Strict):
-    customers: int = Field(2000, gt=0)
-    seed: int = 0
-    days: int = Field(180, gt=7)
-    start: str = "2024-01-01"
+    """Journeys from journeyml's simulator instead of a file (demos and tests)."""
+
+    customers: int = Field(default=2000, gt=0, description="Number of simulated customers.")
+    seed: int = Field(default=0, description="Random seed: the same seed gives the same journeys.")
+    days: int = Field(default=180, gt=7, description="Length of the simulated period in days.")
+    start: str = Field(default="2024-01-01", description="First simulated day (UTC).")
 
 
 class DataConfig(_Strict):
-    simulate: SimulateSource | None = None
-    path: str | None = None
-    mapping: str | None = None
-    policy: Literal["strict", "lenient"] = "lenient"
+    """Where the events come from: a log file (``path``, with its ``mapping``) or the
+    simulator (``simulate``), exactly one of them."""
+
+    simulate: SimulateSource | None = Field(
+        default=None, description="Simulate the journeys (see `data.simulate`)."
+    )
+    path: str | None = Field(
+        default=None,
+        description="The event log (csv[.gz], txt[.gz], parquet, jsonl, xes[.gz]); a relative "
+        "path resolves against this config file's folder.",
+    )
+    mapping: str | None = Field(
+        default=None,
+        description="How to read the log: a mapping YAML file (relative to this config file's "
+        "folder), a built-in mapping name, or canonical. Left out: the file has the canonical "
+        "columns (customer_id, timestamp, touchpoint, optional channel, stage, value).",
+    )
+    policy: Literal["strict", "lenient"] = Field(
+        default="lenient",
+        description="lenient: rows that break a validation rule are left out; strict: any such "
+        "row stops training (see `journeyml validate`).",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
         if (self.simulate is None) == (self.path is None):
             raise ValueError("give exactly one of data.simulate or data.path")
-        if self.path is not None and self.mapping is None:
-            raise ValueError("data.path needs data.mapping (a mapping file or a built-in name)")
+        if self.simulate is not None and self.mapping is not None:
+            raise ValueError("data.mapping goes with data.path, not with data.simulate")
         return self
 
 
@@ -127,15 +148,22 @@ class PipelineConfig(_Strict):
     def experiment_name(self) -> str:
         return self.experiment or f"journeyml-{self.name}"
 
-    def task_configs(self) -> dict[str, TaskConfig]:
+    def task_configs(self, outcomes: Outcomes | None = None) -> dict[str, TaskConfig]:
+        """Each task's settings: its block, over its ``defaults:`` file, over the outcome
+        touchpoints of the data's mapping (``outcomes``), over the built-in defaults."""
         out: dict[str, TaskConfig] = {}
         for name, entry in self.tasks.items():
             merged: dict[str, Any] = {}
             if entry.defaults:
-                merged.update(_read_yaml(Path(self.base_dir) / entry.defaults))
+                key = f"tasks.{name}.defaults"
+                merged.update(
+                    _read_yaml(resolve_named_path(entry.defaults, base=self.base_dir, key=key))
+                )
             merged.update(
                 {k: v for k, v in entry.model_dump().items() if v is not None and k != "defaults"}
             )
+            for k, v in (outcomes.task_defaults() if outcomes else {}).items():
+                merged.setdefault(k, v)
             for k in ("conversion_touchpoints", "churn_touchpoints"):
                 if k in merged:
                     merged[k] = tuple(merged[k])
