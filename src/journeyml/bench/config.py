@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from journeyml.errors import ConfigError
-from journeyml.events import shared_data_dir
+from journeyml.events import resolve_mapping_ref, resolve_named_path, shared_data_dir
 from journeyml.lifecycle import load_yaml_model
 
 SHARED_PREFIX = "shared:"
@@ -109,12 +109,12 @@ class BenchmarkConfig(_Strict):
                     field="data.path",
                 )
             return root / p[len(SHARED_PREFIX) :]
-        path = Path(p)
-        return path if path.is_absolute() else Path(self.base_dir) / path
+        return resolve_named_path(p, base=self.base_dir, key="data.path")
 
-    def resolved_mapping(self) -> str | Path:
-        local = Path(self.base_dir) / self.data.mapping
-        return local if local.is_file() else self.data.mapping
+    def resolved_mapping(self) -> str | Path | None:
+        """The mapping file (relative to the config's folder), built-in name, or ``None`` for
+        canonical columns."""
+        return resolve_mapping_ref(self.data.mapping, base=self.base_dir, key="data.mapping")
 
 
 def load_benchmark_config(path: str | Path) -> BenchmarkConfig:

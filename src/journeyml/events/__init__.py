@@ -15,6 +15,7 @@ from journeyml.events.mapping import (
     load_events,
     load_mapping,
     map_events,
+    read_for_mapping,
     resolve_mapping,
 )
 from journeyml.events.paths import resolve_mapping_ref, resolve_named_path
@@ -62,6 +63,7 @@ __all__ = [
     "load_events",
     "load_mapping",
     "map_events",
+    "read_for_mapping",
     "read_raw",
     "resolve_mapping",
     "resolve_mapping_ref",

@@ -660,13 +660,7 @@ def load_events(
     ``strict`` the file is written before raising). ``progress`` hears the stages: reading
     (bytes), mapping, validating and sorting (rows).
     """
-    if is_canonical_ref(mapping):
-        reader = canonical_reader(path)
-        raw = read_raw(path, reader, progress=progress)
-        m = _canonical_for(raw, reader)
-    else:
-        m = resolve_mapping(mapping)  # type: ignore[arg-type]
-        raw = read_raw(path, m.reader, progress=progress)
+    raw, m = read_for_mapping(path, mapping, progress=progress)
     return map_events(
         raw,
         m,
@@ -676,6 +670,19 @@ def load_events(
         source=str(path),
         progress=progress,
     )
+
+
+def read_for_mapping(
+    path: str | Path, mapping: MappingRef = None, *, progress: Progress = NO_PROGRESS
+) -> tuple[pd.DataFrame, EventMapping]:
+    """The raw frame of ``path`` read as ``mapping`` says, and the mapping itself (for
+    canonical columns, built from the file's own columns)."""
+    if is_canonical_ref(mapping):
+        reader = canonical_reader(path)
+        raw = read_raw(path, reader, progress=progress)
+        return raw, _canonical_for(raw, reader)
+    m = resolve_mapping(mapping)  # type: ignore[arg-type]
+    return read_raw(path, m.reader, progress=progress), m
 
 
 def _canonical_for(raw: pd.DataFrame, reader: ReaderOptions) -> EventMapping:
