@@ -104,6 +104,40 @@ def validate(
 
 
 @app.command()
+def init(
+    log: Path = typer.Argument(
+        ..., help="Event log: csv[.gz], txt[.gz] (whitespace), parquet, jsonl, xes[.gz]."
+    ),
+    mapping_out: Path | None = typer.Option(
+        None, "--mapping-out", help="Write the proposed mapping here (default: print it)."
+    ),
+    config_out: Path | None = typer.Option(
+        None,
+        "--config-out",
+        help="Write the proposed pipeline config here (default: print it); a mapping it needs "
+        "goes beside it unless --mapping-out says where.",
+    ),
+    name: str | None = typer.Option(None, help="Project name (default: from the file name)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
+) -> None:
+    """Inspect a log; propose a commented mapping and pipeline config, and say why."""
+    from journeyml.cli_progress import RichProgress
+    from journeyml.lifecycle import init_command
+
+    with RichProgress(console) as progress:
+        code = init_command(
+            log,
+            mapping_out=mapping_out,
+            config_out=config_out,
+            name=name,
+            force=force,
+            console=console,
+            progress=progress,
+        )
+    raise typer.Exit(code)
+
+
+@app.command()
 @friendly_errors
 def train(
     config: Path = typer.Argument(..., help="Pipeline config (pipelines/*.yaml)."),

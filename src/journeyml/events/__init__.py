@@ -1,6 +1,7 @@
 """Events: the canonical frame, readers, mappings and validation."""
 
 from journeyml.events.datasets import shared_data_dir
+from journeyml.events.inspect import Guess, Inspection, inspect_frame, inspect_log, plural
 from journeyml.events.mapping import (
     CANONICAL,
     ColumnSource,
@@ -19,6 +20,7 @@ from journeyml.events.mapping import (
     resolve_mapping,
 )
 from journeyml.events.paths import resolve_mapping_ref, resolve_named_path
+from journeyml.events.proposal import mapping_yaml, yaml_scalar
 from journeyml.events.readers import ReaderOptions, detect_format, read_raw
 from journeyml.events.report import ValidationReport
 from journeyml.events.schema import (
@@ -49,6 +51,8 @@ __all__ = [
     "VALUE",
     "ColumnSource",
     "EventMapping",
+    "Guess",
+    "Inspection",
     "LoadResult",
     "MappingRef",
     "Outcomes",
@@ -57,12 +61,16 @@ __all__ = [
     "builtin_mapping",
     "canonical_mapping",
     "detect_format",
+    "inspect_frame",
+    "inspect_log",
     "is_canonical",
     "is_canonical_ref",
     "list_builtin_mappings",
     "load_events",
     "load_mapping",
     "map_events",
+    "mapping_yaml",
+    "plural",
     "read_for_mapping",
     "read_raw",
     "resolve_mapping",
@@ -71,4 +79,5 @@ __all__ = [
     "shared_data_dir",
     "to_canonical",
     "validate_command",
+    "yaml_scalar",
 ]

@@ -8,6 +8,7 @@ from journeyml.lifecycle.config import (
     load_pipeline_config,
     load_yaml_model,
 )
+from journeyml.lifecycle.init_cli import init_command
 from journeyml.lifecycle.pipeline import (
     LoadedData,
     PipelineResult,
@@ -22,6 +23,7 @@ __all__ = [
     "PipelineConfig",
     "PipelineResult",
     "default_tracking_uri",
+    "init_command",
     "load_data",
     "load_pipeline_config",
     "load_yaml_model",
