@@ -33,6 +33,7 @@ RANK = {
     "cli": 13,
     "cli_progress": 12,
     "demo": 13,
+    "reference": 13,
 }
 
 

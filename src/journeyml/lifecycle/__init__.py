@@ -3,6 +3,7 @@ recorded and promoted."""
 
 from journeyml.lifecycle import registry, tracking
 from journeyml.lifecycle.config import (
+    DataConfig,
     PipelineConfig,
     default_tracking_uri,
     load_pipeline_config,
@@ -19,6 +20,7 @@ from journeyml.lifecycle.pipeline import (
 )
 
 __all__ = [
+    "DataConfig",
     "LoadedData",
     "PipelineConfig",
     "PipelineResult",

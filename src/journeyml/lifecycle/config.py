@@ -67,27 +67,52 @@ class DataConfig(_Strict):
 
 
 class FeatureConfig(_Strict):
+    """What the features describe (the same for every task of the pipeline)."""
+
+    #: counts per touchpoint, channel and stage over the last N days, one set per window
     windows_days: tuple[float, ...] = (1, 7, 30, 90)
+    #: the last k touchpoints and stages before the moment of prediction
     last_k: int = 3
+    #: a gap longer than this starts a new session
     session_gap_minutes: float = 30.0
+    #: the most frequent stage/touchpoint transitions counted
     top_n_transitions: int = 20
+    #: touchpoints beyond the most frequent N are grouped as "other"
     max_touchpoints: int = 60
+    #: event or customer attributes whose latest value before the moment of prediction is a
+    #: feature (names from the mapping's event_attributes / customer_attributes)
     attributes: tuple[str, ...] = ()
 
 
 class SnapshotConfig(_Strict):
+    """The moments of prediction learnt from (cutoffs): snapshots of every customer every N
+    days, at fixed dates, or after each event (prefixes of process cases)."""
+
+    #: every_n_days: each customer seen by then, every N days; fixed_dates: at the given
+    #: dates; at_each_event: after each event (next_stage on process cases)
     mode: Literal["every_n_days", "at_each_event", "fixed_dates"] = "every_n_days"
+    #: every_n_days: the days between snapshots
     every_days: float = 7.0
+    #: fixed_dates: the dates (UTC)
     dates: tuple[str, ...] = ()
 
 
 class SplitConfig(_Strict):
+    """The temporal split: train | gap | validation | gap | test, the gap at least the
+    horizon, so no outcome seen in training overlaps the periods it is judged on."""
+
+    #: share of the snapshot dates, the latest, that are the test window
     test_fraction: float = 0.2
+    #: share of the dates before the test window (the latest) that validate (early stopping)
     valid_fraction: float = 0.2
+    #: days between the windows (default and minimum: the longest horizon)
     gap_days: float | None = None
 
 
 class TaskEntry(_Strict):
+    """One task to train (conversion, churn or next_stage): its settings over those of its
+    ``defaults:`` file, over the outcome touchpoints of the data's mapping."""
+
     horizon_days: float | None = None
     conversion_touchpoints: tuple[str, ...] | None = None
     churn_touchpoints: tuple[str, ...] | None = None
@@ -99,28 +124,42 @@ class TaskEntry(_Strict):
 
 
 class PromotionConfig(_Strict):
+    """The gate a newly trained model (challenger) passes to become the champion."""
+
     #: the challenger must beat the champion's log loss on the same test window by this much
     margin: float = 0.0
     metric: Literal["log_loss", "roc_auc", "accuracy", "brier"] = "log_loss"
 
 
 class PipelineConfig(_Strict):
+    """A training pipeline: data, features, cutoffs, split, tasks, model settings."""
+
+    #: the pipeline's name (runs are named after it; the experiment is journeyml-<name>)
     name: str
     data: DataConfig
     features: FeatureConfig = FeatureConfig()
     snapshots: SnapshotConfig = SnapshotConfig()
     split: SplitConfig = SplitConfig()
     tasks: dict[str, TaskEntry]
+    #: LightGBM parameters over journeyml's defaults (num_leaves, learning_rate...)
     lightgbm: dict[str, Any] = Field(default_factory=dict)
+    #: the most boosting rounds; early stopping on the validation window usually stops sooner
     num_boost_round: int = 1000
+    #: stop after this many rounds without improvement on the validation window
     early_stopping_rounds: int = 50
+    #: random seed of the models
     seed: int = 0
     promotion: PromotionConfig = PromotionConfig()
+    #: the MLflow experiment (default: journeyml-<name>)
     experiment: str | None = None
     #: an attribute whose latest value splits the test metrics by segment / persona; default:
     #: "segment" when it is among features.attributes
     segment_attribute: str | None = None
-    base_dir: str = "."
+    base_dir: str = Field(
+        default=".",
+        description="The folder relative paths in this config resolve against; set by the "
+        "loader to the config file's own folder (leave it out).",
+    )
 
     @model_validator(mode="after")
     def _segment_is_a_feature(self) -> PipelineConfig:
