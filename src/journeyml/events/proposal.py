@@ -89,11 +89,12 @@ def mapping_yaml(found: Inspection, *, name: str, command: str = "") -> str:
                     "  # channel: no column is named like a channel (events get 'unknown')"
                 )
             continue
-        why = _evidence(found.guesses, role) if src.column is None else ""
         if src.column is not None:
             why = by_column[src.column].evidence if src.column in by_column else ""
-        if src.join is not None:
+        elif src.join is not None:
             why = _evidence(found.guesses, role)
+        else:
+            why = "; ".join(g.evidence for g in found.guesses if g.role == role)
         lines.append(f"  {role}: {yaml_scalar(_source(src))}{_comment(why)}")
     for section, attrs in (
         ("event_attributes", m.event_attributes),
