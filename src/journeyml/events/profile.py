@@ -26,7 +26,7 @@ Kind = Literal["datetime", "number", "integer", "code", "text", "empty"]
 #: values looked at per column for parsing (spread over the whole file)
 SAMPLE: int = 5_000
 _INTEGER = re.compile(r"^[+-]?\d+$")
-_OFFSET = re.compile(r"(?:[zZ]|[+-]\d\d:?\d\d)$")
+_OFFSET = r"([zZ]|[+-]\d\d:?\d\d)$"
 _TIME_OF_DAY = re.compile(r"\d:\d\d")
 _YYYYMMDD = re.compile(r"^(19|20|21)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
 _EARLIEST, _LATEST = pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2100-01-01", tz="UTC")
@@ -99,55 +99,47 @@ def _time_share(text: pd.Series, kind: Kind) -> tuple[float, str | None, bool]:
 
 def profile_column(values: pd.Series) -> ColumnProfile:
     """The :class:`ColumnProfile` of ``values`` (parsing looks at a spread sample)."""
-    name = str(values.name)
-    n_missing = int(values.isna().sum())
     present = values.dropna()
-    distinct = int(present.nunique())
     sample = _sample(values)
+    kind: Kind
+    offsets: tuple[str, ...] = ()
+    fmt: str | None = None
     if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(
         values.dtype
     ):
-        aware = isinstance(values.dtype, pd.DatetimeTZDtype)
-        return ColumnProfile(
-            name=name,
-            n_values=len(present),
-            n_missing=n_missing,
-            distinct=distinct,
-            kind="datetime",
-            decimals=False,
-            time_share=1.0,
-            time_format=None,
-            offsets=(str(values.dtype.tz),) if aware else (),
-            date_only=bool((sample == sample.dt.normalize()).all()) if len(sample) else False,
-            examples=tuple(str(v) for v in sample.head(3)),
-        )
-    if pd.api.types.is_bool_dtype(values.dtype):
-        text = sample.astype(str)
-    elif pd.api.types.is_numeric_dtype(values.dtype):
-        numbers = sample.astype("float64")
-        whole = bool(np.all(np.mod(numbers.to_numpy(), 1) == 0))
-        text = numbers.map(lambda v: str(int(v)) if whole else repr(float(v)))
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            offsets = (str(values.dtype.tz),)
+        kind, decimals, share = "datetime", False, 1.0
+        date_only = bool((sample == sample.dt.normalize()).all()) if len(sample) else False
+        examples = tuple(str(v) for v in sample.head(3))
     else:
-        text = sample.astype(str).str.strip()
-        text = text[text != ""]
-    kind, decimals = _kind(text)
-    share, fmt, date_only = _time_share(text, kind)
-    offsets: tuple[str, ...] = ()
-    if share and fmt is None:
-        found = text.str.extract(r"([zZ]|[+-]\d\d:?\d\d)$")[0].dropna()
-        offsets = tuple(sorted(found.str.upper().unique().tolist()))[:6]
+        if pd.api.types.is_bool_dtype(values.dtype):
+            text = sample.astype(str)
+        elif pd.api.types.is_numeric_dtype(values.dtype):
+            numbers = sample.astype("float64")
+            whole = bool(np.all(np.mod(numbers.to_numpy(), 1) == 0))
+            text = numbers.map(lambda v: str(int(v)) if whole else repr(float(v)))
+        else:
+            text = sample.astype(str).str.strip()
+            text = text[text != ""]
+        kind, decimals = _kind(text)
+        share, fmt, date_only = _time_share(text, kind)
+        if share and fmt is None:
+            found = text.str.extract(_OFFSET)[0].dropna()
+            offsets = tuple(sorted(found.str.upper().unique().tolist()))[:6]
+        examples = tuple(text.drop_duplicates().head(3).tolist())
     return ColumnProfile(
-        name=name,
+        name=str(values.name),
         n_values=len(present),
-        n_missing=n_missing,
-        distinct=distinct,
+        n_missing=int(values.isna().sum()),
+        distinct=int(present.nunique()),
         kind=kind,
         decimals=decimals,
         time_share=share,
         time_format=fmt,
         offsets=offsets,
         date_only=date_only,
-        examples=tuple(text.drop_duplicates().head(3).tolist()),
+        examples=examples,
     )
 
 
