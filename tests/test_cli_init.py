@@ -108,3 +108,30 @@ def test_a_fresh_canonical_csv_goes_through_init_validate_and_train(
     assert code == 0, out
     for task in ("conversion", "churn", "next_stage"):
         assert f"{task}: v1 champion" in out
+
+
+def test_init_on_the_simulators_own_output(tmp_path: Path) -> None:
+    """journeyml's parquet: canonical columns, its stage column, a repeated event kept; a
+    canonical file without repeats needs no mapping, and the config says so."""
+    from journeyml.sim import simulate, write_simulation
+
+    with_repeat = tmp_path / "sim.parquet"
+    write_simulation(simulate(300, seed=1, days=120), with_repeat)
+    code, out = invoke("init", str(with_repeat), "--config-out", str(tmp_path / "a.yaml"))
+    assert code == 0, out
+    assert load_pipeline_config(tmp_path / "a.yaml").data.mapping == "sim.mapping.yaml"
+    mapping = yaml.safe_load((tmp_path / "sim.mapping.yaml").read_text())
+    assert mapping["duplicates"] == "keep" and mapping["columns"]["stage"] == "stage"
+    assert mapping["customer_attributes"] == {"segment": "segment", "region": "region"}
+
+    events = simulate(200, seed=5, days=100).events
+    events = events.drop_duplicates(["customer_id", "timestamp", "touchpoint", "channel", "value"])
+    clean = tmp_path / "clean.parquet"
+    events.to_parquet(clean)
+    code, out = invoke("init", str(clean), "--config-out", str(tmp_path / "b.yaml"))
+    assert code == 0, out
+    config = load_pipeline_config(tmp_path / "b.yaml")
+    assert config.data.mapping is None and not (tmp_path / "clean.mapping.yaml").exists()
+    from journeyml.lifecycle import load_data
+
+    assert len(load_data(config).events) == len(events)
