@@ -117,7 +117,9 @@ def init(
         help="Write the proposed pipeline config here (default: print it); a mapping it needs "
         "goes beside it unless --mapping-out says where.",
     ),
-    name: str | None = typer.Option(None, help="Project name (default: from the file name)."),
+    name: str | None = typer.Option(
+        None, help="Name of the pipeline and the mapping (default: from the file name)."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
 ) -> None:
     """Inspect a log; propose a commented mapping and pipeline config, and say why."""
