@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from journeyml.errors import ConfigError
+from journeyml.events import Outcomes, resolve_named_path
 from journeyml.tasks import (
     KINDS,
     LEGACY_TASKS,
@@ -32,50 +33,92 @@ class _Strict(BaseModel):
 
 
 class SimulateSource(_Strict):
-    customers: int = Field(2000, gt=0)
-    seed: int = 0
-    days: int = Field(180, gt=7)
-    start: str = "2024-01-01"
+    """Journeys from journeyml's simulator instead of a file (demos and tests)."""
+
+    customers: int = Field(default=2000, gt=0, description="Number of simulated customers.")
+    seed: int = Field(default=0, description="Random seed: the same seed gives the same journeys.")
+    days: int = Field(default=180, gt=7, description="Length of the simulated period in days.")
+    start: str = Field(default="2024-01-01", description="First simulated day (UTC).")
 
 
 class DataConfig(_Strict):
-    simulate: SimulateSource | None = None
-    path: str | None = None
-    mapping: str | None = None
-    policy: Literal["strict", "lenient"] = "lenient"
+    """Where the events come from: a log file (``path``, with its ``mapping``) or the
+    simulator (``simulate``), exactly one of them."""
+
+    simulate: SimulateSource | None = Field(
+        default=None, description="Simulate the journeys (see `data.simulate`)."
+    )
+    path: str | None = Field(
+        default=None,
+        description="The event log (csv[.gz], txt[.gz], parquet, jsonl, xes[.gz]); a relative "
+        "path resolves against this config file's folder.",
+    )
+    mapping: str | None = Field(
+        default=None,
+        description="How to read the log: a mapping YAML file (relative to this config file's "
+        "folder), a built-in mapping name, or canonical. Left out: the file has the canonical "
+        "columns (customer_id, timestamp, touchpoint, optional channel, stage, value).",
+    )
+    policy: Literal["strict", "lenient"] = Field(
+        default="lenient",
+        description="lenient: rows that break a validation rule are left out; strict: any such "
+        "row stops training (see `journeyml validate`).",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
         if (self.simulate is None) == (self.path is None):
             raise ValueError("give exactly one of data.simulate or data.path")
-        if self.path is not None and self.mapping is None:
-            raise ValueError("data.path needs data.mapping (a mapping file or a built-in name)")
+        if self.simulate is not None and self.mapping is not None:
+            raise ValueError("data.mapping goes with data.path, not with data.simulate")
         return self
 
 
 class FeatureConfig(_Strict):
+    """What the features describe (the same for every task of the pipeline)."""
+
+    #: counts per touchpoint, channel and stage over the last N days, one set per window
     windows_days: tuple[float, ...] = (1, 7, 30, 90)
+    #: the last k touchpoints and stages before the moment of prediction
     last_k: int = 3
+    #: a gap longer than this starts a new session
     session_gap_minutes: float = 30.0
+    #: the most frequent stage/touchpoint transitions counted
     top_n_transitions: int = 20
+    #: touchpoints beyond the most frequent N are grouped as "other"
     max_touchpoints: int = 60
+    #: event or customer attributes whose latest value before the moment of prediction is a
+    #: feature (names from the mapping's event_attributes / customer_attributes)
     attributes: tuple[str, ...] = ()
 
 
 class SnapshotConfig(_Strict):
-    """How cutoffs are sampled. ``mode`` serves the tasks with snapshot cutoffs (and makes
-    every task a prefix task when it is ``at_each_event``); prefix tasks (case_outcome, or
-    ``cutoffs: prefix``) get a cutoff after each event, up to ``max_prefix`` events."""
+    """The moments of prediction learnt from (cutoffs): snapshots of every customer every N
+    days, at fixed dates, or after each event (prefixes of process cases). ``mode`` serves the
+    tasks with snapshot cutoffs (and makes every task a prefix task when it is
+    ``at_each_event``); prefix tasks (case_outcome, or ``cutoffs: prefix``) get a cutoff after
+    each event, up to ``max_prefix`` events."""
 
+    #: every_n_days: each customer seen by then, every N days; fixed_dates: at the given
+    #: dates; at_each_event: after each event (every task gets prefix cutoffs)
     mode: Literal["every_n_days", "at_each_event", "fixed_dates"] = "every_n_days"
+    #: every_n_days: the days between snapshots
     every_days: float = 7.0
+    #: fixed_dates: the dates (UTC)
     dates: tuple[str, ...] = ()
+    #: prefix cutoffs: the longest prefix learnt from (events); None: every prefix
     max_prefix: int | None = Field(default=None, gt=0)
 
 
 class SplitConfig(_Strict):
+    """The temporal split: train | gap | validation | gap | test, the gap at least the
+    horizon, so no outcome seen in training overlaps the periods it is judged on."""
+
+    #: share of the snapshot dates, the latest, that are the test window
     test_fraction: float = 0.2
+    #: share of the dates before the test window (the latest) that validate (early stopping)
     valid_fraction: float = 0.2
+    #: days between the windows (default and minimum: the longest horizon)
     gap_days: float | None = None
 
 
@@ -83,49 +126,82 @@ class TaskEntry(_Strict):
     """A task block (docs/tasks.md): inline keys override those of the ``defaults`` file.
     The keys' values are checked by :func:`journeyml.tasks.task_from_block`."""
 
+    #: the kind of question (docs/tasks.md); a conversion, churn or
+    #: next_stage block without kind is read as before task kinds
     kind: Kind | None = None
+    #: the quantity explanations say a cause moves ("churn risk"); next: {class} is the class
     description: str | None = None
+    #: occurs, lapses, next on snapshots: the window after as_of the label looks at (days)
     horizon_days: float | None = None
+    #: occurs / case_outcome: the events predicted: a list of touchpoints, {touchpoints,
+    #: stages} or {attribute, values}; default: the mapping's outcomes.conversion_touchpoints
     outcome: Any = None
+    #: lapses: explicit churn events; default: the mapping's outcomes.churn_touchpoints
     churn: Any = None
+    #: lapses: no activity for the whole horizon also counts as lapsing (default true)
     inactivity: bool | None = None
+    #: what counts as the customer's activity: initiated (default: all but company_sent),
+    #: any, or a list / {touchpoints, stages}
     activity: Any = None
+    #: touchpoints the company sends (not activity); default: the mapping's company_sent
     company_sent: tuple[str, ...] | None = None
+    #: who is asked: any, or {not_yet, has_done, active_within_days, min_events} over the
+    #: kind's default (lapses: not yet churned, active within the horizon)
     eligibility: Any = None
+    #: next: predict the next stage or the next touchpoint
     target: Literal["stage", "touchpoint"] | None = None
+    #: next on snapshots: label "end" when the case has no later event (process logs)
     end_of_case: bool | None = None
+    #: case_outcome: prefixes end before the first outcome event (the honest variant)
     cut_before_outcome: bool | None = None
+    #: case_outcome on open-ended journeys: a case is over once quiet this many days
     complete_after_days: float | None = None
+    #: prefix or snapshot; default: prefix for case_outcome or snapshots.mode at_each_event
     cutoffs: Literal["prefix", "snapshot"] | None = None
     defaults: str | None = None  # a models/<task>.yaml file, relative to the config file
-    #: the keys of journeyml before task kinds (conversion / churn tasks)
+    #: before task kinds (conversion tasks): the conversion touchpoints; now outcome
     conversion_touchpoints: tuple[str, ...] | None = None
+    #: before task kinds (churn tasks): the churn touchpoints; now churn
     churn_touchpoints: tuple[str, ...] | None = None
 
 
 class PromotionConfig(_Strict):
+    """The gate a newly trained model (challenger) passes to become the champion."""
+
     #: the challenger must beat the champion's log loss on the same test window by this much
     margin: float = 0.0
     metric: Literal["log_loss", "roc_auc", "accuracy", "brier"] = "log_loss"
 
 
 class PipelineConfig(_Strict):
+    """A training pipeline: data, features, cutoffs, split, tasks, model settings."""
+
+    #: the pipeline's name (runs are named after it; the experiment is journeyml-<name>)
     name: str
     data: DataConfig
     features: FeatureConfig = FeatureConfig()
     snapshots: SnapshotConfig = SnapshotConfig()
     split: SplitConfig = SplitConfig()
     tasks: dict[str, TaskEntry]
+    #: LightGBM parameters over journeyml's defaults (num_leaves, learning_rate...)
     lightgbm: dict[str, Any] = Field(default_factory=dict)
+    #: the most boosting rounds; early stopping on the validation window usually stops sooner
     num_boost_round: int = 1000
+    #: stop after this many rounds without improvement on the validation window
     early_stopping_rounds: int = 50
+    #: random seed of the models
     seed: int = 0
     promotion: PromotionConfig = PromotionConfig()
+    #: the MLflow experiment (default: journeyml-<name>)
     experiment: str | None = None
     #: an attribute whose latest value splits the test metrics by segment / persona; default:
     #: "segment" when it is among features.attributes
     segment_attribute: str | None = None
-    base_dir: str = "."
+    base_dir: str = Field(
+        default=".",
+        description="The folder relative paths in this config resolve against; set by the "
+        "loader to the config file's own folder (leave it out).",
+    )
 
     @model_validator(mode="after")
     def _segment_is_a_feature(self) -> PipelineConfig:
@@ -168,16 +244,24 @@ class PipelineConfig(_Strict):
         for name, entry in self.tasks.items():
             merged: dict[str, Any] = {}
             if entry.defaults:
-                merged.update(_read_yaml(Path(self.base_dir) / entry.defaults))
+                key = f"tasks.{name}.defaults"
+                merged.update(
+                    _read_yaml(resolve_named_path(entry.defaults, base=self.base_dir, key=key))
+                )
             merged.update(
                 {k: v for k, v in entry.model_dump(exclude_unset=True).items() if k != "defaults"}
             )
             out[name] = merged
         return out
 
-    def task_configs(self, defaults: DataDefaults | None = None) -> dict[str, TaskConfig]:
+    def task_configs(
+        self, defaults: DataDefaults | None = None, *, outcomes: Outcomes | None = None
+    ) -> dict[str, TaskConfig]:
         """Every task, with the data's defaults (outcome touchpoints, company-sent
-        touchpoints) where the block leaves them out; errors name the key."""
+        touchpoints) where the block leaves them out; errors name the key. ``outcomes``: a
+        mapping's ``outcomes:`` section, when that is all there is to go by."""
+        if defaults is None and outcomes is not None:
+            defaults = DataDefaults.from_outcomes(outcomes, source="the mapping's outcomes")
         return {
             name: task_from_block(name, block, defaults, field=f"tasks.{name}")
             for name, block in self.task_blocks().items()

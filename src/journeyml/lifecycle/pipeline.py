@@ -12,7 +12,6 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -72,7 +71,8 @@ class PipelineResult:
 
 
 def load_data(config: PipelineConfig, *, now: pd.Timestamp | None = None) -> LoadedData:
-    """Events from the simulator or from a file through its mapping."""
+    """Events from the simulator or from a file through its mapping (relative paths resolve
+    against the config file's folder; see :func:`journeyml.events.resolve_named_path`)."""
     d = config.data
     if d.simulate is not None:
         from journeyml.sim import CHURN_TOUCHPOINTS, CONVERSION_TOUCHPOINTS, simulate
@@ -92,24 +92,17 @@ def load_data(config: PipelineConfig, *, now: pd.Timestamp | None = None) -> Loa
                 "the simulator",
             ),
         )
-    from journeyml.events import load_events
+    from journeyml.events import load_events, resolve_mapping_ref, resolve_named_path
 
-    assert d.path is not None and d.mapping is not None
-    path = Path(d.path)
-    if not path.is_absolute():
-        path = Path(config.base_dir) / path
-    mapping: str | Path = d.mapping
-    if (Path(config.base_dir) / d.mapping).exists():
-        mapping = Path(config.base_dir) / d.mapping
+    assert d.path is not None
+    path = resolve_named_path(d.path, base=config.base_dir, key="data.path")
+    mapping = resolve_mapping_ref(d.mapping, base=config.base_dir, key="data.mapping")
     loaded = load_events(path, mapping, policy=d.policy, now=now)
     ev = loaded.events
     end = ev[TIMESTAMP].max() + pd.Timedelta(1, "ns")
     m = loaded.mapping
-    defaults = DataDefaults(
-        tuple(m.outcomes.conversion_touchpoints),
-        tuple(m.outcomes.churn_touchpoints),
-        tuple(m.company_sent),
-        f"the mapping ({m.source})",
+    defaults = DataDefaults.from_outcomes(
+        m.outcomes, m.company_sent, source=f"the mapping ({m.source})"
     )
     return LoadedData(ev, end, str(path), defaults=defaults)
 

@@ -16,11 +16,12 @@ description, horizon_days, outcome, activity, company_sent, eligibility, cutoffs
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from journeyml.errors import ConfigError
+from journeyml.events import Outcomes
 from journeyml.tasks.definition import (
     ANYONE,
     KINDS,
@@ -47,12 +48,27 @@ IGNORED_KEYS = ("defaults", "lightgbm")
 @dataclass(frozen=True)
 class DataDefaults:
     """What the data source says: outcome touchpoints (a mapping's ``outcomes:`` section, or
-    the simulator's) and the touchpoints the company sends (not customer activity)."""
+    the simulator's; None: not said, the built-in default applies; ``()``: none) and the
+    touchpoints the company sends (not customer activity)."""
 
-    conversion: tuple[str, ...] = ()
-    churn: tuple[str, ...] = ()
+    conversion: tuple[str, ...] | None = None
+    churn: tuple[str, ...] | None = None
     company_sent: tuple[str, ...] = ()
     source: str = "the data source"
+
+    @classmethod
+    def from_outcomes(
+        cls, outcomes: Outcomes, company_sent: Iterable[str] = (), *, source: str
+    ) -> DataDefaults:
+        """From a mapping's ``outcomes:`` section (a list left out: not said) and its
+        ``company_sent:`` list."""
+        conv, churn = outcomes.conversion_touchpoints, outcomes.churn_touchpoints
+        return cls(
+            None if conv is None else tuple(conv),
+            None if churn is None else tuple(churn),
+            tuple(company_sent),
+            source,
+        )
 
 
 def task_from_block(
@@ -81,9 +97,9 @@ def task_from_block(
 
 
 def _legacy(name: str, b: dict[str, Any], d: DataDefaults) -> TaskConfig:
-    if name == "conversion" and "conversion_touchpoints" not in b and d.conversion:
+    if name == "conversion" and "conversion_touchpoints" not in b and d.conversion is not None:
         b["conversion_touchpoints"] = list(d.conversion)
-    if name == "churn" and "churn_touchpoints" not in b and d.churn:
+    if name == "churn" and "churn_touchpoints" not in b and d.churn is not None:
         b["churn_touchpoints"] = list(d.churn)
     if name not in LEGACY_TASKS:
         raise ConfigError(
@@ -124,7 +140,7 @@ def _parse(name: str, b: dict[str, Any], d: DataDefaults) -> TaskConfig:
     if kind in ("occurs", "case_outcome"):
         args["outcome"] = _outcome(b, d)
     if kind == "lapses":
-        churn = b.get("churn", list(d.churn))
+        churn = b.get("churn", list(d.churn or ()))
         args["churn"] = EventMatch.parse(churn, field="churn")
     args.update(_activity(b))
     task = TaskConfig(name, kind, **args)
