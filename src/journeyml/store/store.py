@@ -46,7 +46,7 @@ from journeyml.store.connect import WRITE, backend_of, dispose, make_engine, red
 from journeyml.store.entries import Erasure, IngestResult, Outcome, PredictionRecord, StoreSummary
 from journeyml.store.faults import guarded
 from journeyml.store.ids import EVENT_ID
-from journeyml.store.migrate import check_schema
+from journeyml.store.migrate import check_schema, upgrade_schema
 from journeyml.store.rows import (
     SELECTED,
     frame_from_rows,
@@ -69,6 +69,17 @@ def _json(obj: Any) -> str:
 
 def _ns(t: Any) -> int:
     return to_ns(t)
+
+
+def upgrade_store(uri: str, *, connect_timeout_s: float = 5.0) -> tuple[str | None, str]:
+    """Create or migrate the schema of the store at ``uri`` to the newest revision (what
+    ``journeyml store upgrade`` runs); returns ``(revision before, revision after)``."""
+    engine = make_engine(uri, connect_timeout_s=connect_timeout_s)
+    try:
+        with guarded(redact(engine.url)):
+            return upgrade_schema(engine)
+    finally:
+        dispose(engine)
 
 
 class EventStore:
