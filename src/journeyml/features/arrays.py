@@ -307,7 +307,11 @@ def to_ns(ts: Any) -> int:
     True
     >>> to_ns("2024-01-01T00:00:00.000000001Z") - to_ns("2024-01-01")  # nanoseconds are kept
     1
+    >>> to_ns(pd.Timestamp("2024-01-01T01:00:00+01:00").as_unit("s")) == to_ns("2024-01-01")
+    True
     """
+    if isinstance(ts, pd.Timestamp):  # ns since the epoch, UTC (naive ones read as UTC)
+        return int(ts.value)
     if isinstance(ts, str) and len(ts) <= 32 and _micro_at_most(ts):
         with contextlib.suppress(ValueError):
             ts = datetime.fromisoformat(ts)

@@ -275,19 +275,25 @@ def frame_from_rows(
     return frame
 
 
-def records_from_rows(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+def records_from_rows(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     """Event records, as the API's feature path takes them, from rows of :data:`SELECTED`."""
     parse = _Attributes()
+    stamps = pd.DatetimeIndex(
+        np.asarray([r[1] for r in rows], dtype=np.int64).view("datetime64[ns]")
+    ).tz_localize("UTC")
     out: list[dict[str, Any]] = []
-    for _customer, ts, touchpoint, channel, stage, value, attr_text in rows:
+    for (_customer, _ts, touchpoint, channel, stage, value, attr_text), stamp in zip(
+        rows, stamps, strict=True
+    ):
         rec: dict[str, Any] = {
-            TIMESTAMP: pd.Timestamp(ts, tz="UTC"),
+            TIMESTAMP: stamp,
             TOUCHPOINT: touchpoint,
             CHANNEL: channel,
             STAGE: stage,
             VALUE: value,
         }
-        for k, v in parse(attr_text).items():
-            rec.setdefault(k, v)
+        if attr_text:
+            for k, v in parse(attr_text).items():
+                rec.setdefault(k, v)
         out.append(rec)
     return out

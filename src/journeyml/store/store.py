@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from typing import Any, Final
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Select, delete, func, select
+from sqlalchemy import Connection, Engine, Select, bindparam, delete, func, select
 
 from journeyml.events import CUSTOMER_ID
 from journeyml.features import NS_PER_DAY, to_ns
@@ -80,6 +80,23 @@ def upgrade_store(uri: str, *, connect_timeout_s: float = 5.0) -> tuple[str | No
             return upgrade_schema(engine)
     finally:
         dispose(engine)
+
+
+def _events_select(before_ns: Any = None) -> Select[Any]:
+    """Events in journey order: customer, time, touchpoint, channel, value (missing last)."""
+    stmt = select(*(_EV[c] for c in SELECTED))
+    if before_ns is not None:
+        stmt = stmt.where(_EV.ts_ns < before_ns)
+    return stmt.order_by(
+        _EV.customer_id, _EV.ts_ns, _EV.touchpoint, _EV.channel, _EV.value.nulls_last(), _EV.seq
+    )
+
+
+#: one customer's journey (built once: the hot path of scoring by id)
+_JOURNEY = _events_select().where(_EV.customer_id == bindparam("customer_id"))
+_JOURNEY_BEFORE = _events_select(bindparam("before")).where(
+    _EV.customer_id == bindparam("customer_id")
+)
 
 
 class EventStore:
@@ -194,17 +211,15 @@ class EventStore:
 
     # --- journeys out -----------------------------------------------------------------------
     def _events_query(self, before: Any = None) -> Select[Any]:
-        stmt = select(*(_EV[c] for c in SELECTED))
-        if before is not None:
-            stmt = stmt.where(_EV.ts_ns < _ns(before))
-        return stmt.order_by(
-            _EV.customer_id, _EV.ts_ns, _EV.touchpoint, _EV.channel, _EV.value.nulls_last(), _EV.seq
-        )
+        return _events_select(None if before is None else _ns(before))
 
     def _journey_rows(self, customer_id: str, before: Any) -> list[Any]:
-        stmt = self._events_query(before).where(_EV.customer_id == str(customer_id))
+        params: dict[str, Any] = {"customer_id": str(customer_id)}
+        stmt = _JOURNEY
+        if before is not None:
+            stmt, params["before"] = _JOURNEY_BEFORE, _ns(before)
         with self._read() as conn:
-            return list(conn.execute(stmt).tuples())
+            return list(conn.execute(stmt, params).tuples().all())
 
     def journey(
         self, customer_id: str, *, before: Any = None, attributes: Sequence[str] | None = None
@@ -272,7 +287,7 @@ class EventStore:
             else:
                 stmt = stmt.where(_EV.customer_id >= part[0], _EV.customer_id <= part[-1])
             with self._read() as conn:
-                rows = list(conn.execute(stmt).tuples())
+                rows = list(conn.execute(stmt).tuples().all())
             if rows:
                 yield frame_from_rows(rows, attributes)
 
@@ -417,7 +432,7 @@ class EventStore:
             stmt = stmt.where(c.ts_ns < _ns(until))
         stmt = stmt.order_by(c.ts_ns, c.customer_id, c.task, c.outcome)
         with self._read() as conn:
-            rows = list(conn.execute(stmt).tuples())
+            rows = list(conn.execute(stmt).tuples().all())
         cols = list(zip(*rows, strict=True)) or [()] * 5
         return pd.DataFrame(
             {
