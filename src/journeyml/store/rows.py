@@ -189,6 +189,17 @@ def rows_from_records(
     stages = _texts(r.get(STAGE) for r in records)
     values = [_float(r.get(VALUE), i) for i, r in enumerate(records)]
     given = [r.get(EVENT_ID) for r in records]
+    texts: dict[tuple[tuple[str, Any], ...], str | None] = {}
+    attr_texts: list[str | None] = []
+    for r in records:
+        attrs = record_attributes(r)
+        key = tuple(attrs.items())
+        try:
+            attr_texts.append(texts[key])
+        except KeyError:
+            attr_texts.append(texts.setdefault(key, attributes_json(attrs)))
+        except TypeError:  # unhashable values
+            attr_texts.append(attributes_json(attrs))
     ids = assign_ids(
         customers,
         ts,
@@ -207,11 +218,11 @@ def rows_from_records(
             CHANNEL: channels[i],
             STAGE: stages[i],
             VALUE: values[i],
-            "attributes": attributes_json(record_attributes(r)),
+            "attributes": attr_texts[i],
             "source": source,
             "ingested_at_ns": ingested_at_ns,
         }
-        for i, r in enumerate(records)
+        for i in range(len(records))
     ]
 
 
