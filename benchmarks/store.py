@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -33,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from _docs import write_section
+from _docs import machine, write_section
 
 from journeyml.store import EventStore, PredictionRecord
 
@@ -189,11 +188,10 @@ def _machine() -> str:
 
     import sqlalchemy
 
-    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
-    return (
-        f"{os.cpu_count()} cores, {mem_gb:.0f} GB RAM, {platform.system()} {platform.machine()}, "
-        f"Python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, "
-        f"SQLite {sqlite3.sqlite_version}, load average {os.getloadavg()[0]:.1f} at the end"
+    return machine(
+        f"SQLAlchemy {sqlalchemy.__version__}",
+        f"SQLite {sqlite3.sqlite_version}",
+        f"load average {os.getloadavg()[0]:.1f} at the end",
     )
 
 

@@ -20,7 +20,8 @@ column or key beyond the canonical ones) are kept as a JSON object per event.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -75,6 +76,68 @@ def _floats(values: np.ndarray) -> list[float | None]:
     return [None if v != v else v for v in values.astype(np.float64).tolist()]
 
 
+class _AttributeTexts:
+    """Encodes attributes as JSON, each distinct set once (journeys repeat the same few)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[Any, ...], str | None] = {}
+
+    def __call__(self, attrs: Mapping[str, Any]) -> str | None:
+        return self._encode(tuple(attrs.items()), lambda: attrs)
+
+    def columns(self, names: Sequence[str], values: Sequence[Any]) -> str | None:
+        """The attributes of one row of a frame: ``names`` and that row's ``values``."""
+        return self._encode(tuple(values), lambda: dict(zip(names, values, strict=True)))
+
+    def _encode(self, key: tuple[Any, ...], attrs: Callable[[], Mapping[str, Any]]) -> str | None:
+        try:
+            return self._seen[key]
+        except KeyError:
+            return self._seen.setdefault(key, attributes_json(attrs()))
+        except TypeError:  # unhashable values
+            return attributes_json(attrs())
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """A batch of events as columns, ready to become rows of the events table."""
+
+    customers: list[str]
+    ts: list[int]
+    touchpoints: list[str]
+    channels: list[str]
+    stages: list[str | None]
+    values: list[float | None]
+    attributes: list[str | None]
+    given: list[Any] | None
+
+    def rows(self, *, source: str, ingested_at_ns: int, keep_repeats: bool) -> list[dict[str, Any]]:
+        ids = assign_ids(
+            self.customers,
+            self.ts,
+            self.touchpoints,
+            self.channels,
+            self.values,
+            self.given,
+            keep_repeats=keep_repeats,
+        )
+        return [
+            {
+                CUSTOMER_ID: self.customers[i],
+                EVENT_ID: ids[i],
+                "ts_ns": self.ts[i],
+                TOUCHPOINT: self.touchpoints[i],
+                CHANNEL: self.channels[i],
+                STAGE: self.stages[i],
+                VALUE: self.values[i],
+                "attributes": self.attributes[i],
+                "source": source,
+                "ingested_at_ns": ingested_at_ns,
+            }
+            for i in range(len(ids))
+        ]
+
+
 def rows_from_frame(
     events: pd.DataFrame, *, source: str, ingested_at_ns: int, keep_repeats: bool = False
 ) -> list[dict[str, Any]]:
@@ -91,48 +154,20 @@ def rows_from_frame(
     channels = (
         _channels(frame[CHANNEL].tolist()) if CHANNEL in frame.columns else [DEFAULT_CHANNEL] * n
     )
-    stages = _texts(frame[STAGE].tolist()) if STAGE in frame.columns else [None] * n
-    values = (
-        _floats(pd.to_numeric(frame[VALUE]).to_numpy()) if VALUE in frame.columns else [None] * n
+    none: list[None] = [None] * n
+    stages: list[str | None] = _texts(frame[STAGE].tolist()) if STAGE in frame.columns else [*none]
+    values: list[float | None] = (
+        _floats(pd.to_numeric(frame[VALUE]).to_numpy()) if VALUE in frame.columns else [*none]
     )
     attr_cols = [c for c in frame.columns if c not in CANONICAL_COLUMNS and c != EVENT_ID]
     attr_values = [frame[c].tolist() for c in attr_cols]
-    ids = assign_ids(
-        customers,
-        ts,
-        touchpoints,
-        channels,
-        values,
-        given,
-        keep_repeats=keep_repeats,
-    )
-    texts: dict[tuple[Any, ...], str | None] = {}  # journeys repeat a few attribute sets
-    rows = []
-    for i in range(n):
-        attr_text = None
-        if attr_cols:
-            key = tuple(col[i] for col in attr_values)
-            try:
-                attr_text = texts[key]
-            except KeyError:
-                attr_text = texts[key] = attributes_json(dict(zip(attr_cols, key, strict=True)))
-            except TypeError:  # unhashable values
-                attr_text = attributes_json(dict(zip(attr_cols, key, strict=True)))
-        rows.append(
-            {
-                CUSTOMER_ID: customers[i],
-                EVENT_ID: ids[i],
-                "ts_ns": ts[i],
-                TOUCHPOINT: touchpoints[i],
-                CHANNEL: channels[i],
-                STAGE: stages[i],
-                VALUE: values[i],
-                "attributes": attr_text,
-                "source": source,
-                "ingested_at_ns": ingested_at_ns,
-            }
-        )
-    return rows
+    encode = _AttributeTexts()
+    texts = [
+        encode.columns(attr_cols, [col[i] for col in attr_values]) if attr_cols else None
+        for i in range(n)
+    ]
+    columns = _Columns(customers, ts, touchpoints, channels, stages, values, texts, given)
+    return columns.rows(source=source, ingested_at_ns=ingested_at_ns, keep_repeats=keep_repeats)
 
 
 def _float(v: Any, index: int) -> float | None:
@@ -189,41 +224,10 @@ def rows_from_records(
     stages = _texts(r.get(STAGE) for r in records)
     values = [_float(r.get(VALUE), i) for i, r in enumerate(records)]
     given = [r.get(EVENT_ID) for r in records]
-    texts: dict[tuple[tuple[str, Any], ...], str | None] = {}
-    attr_texts: list[str | None] = []
-    for r in records:
-        attrs = record_attributes(r)
-        key = tuple(attrs.items())
-        try:
-            attr_texts.append(texts[key])
-        except KeyError:
-            attr_texts.append(texts.setdefault(key, attributes_json(attrs)))
-        except TypeError:  # unhashable values
-            attr_texts.append(attributes_json(attrs))
-    ids = assign_ids(
-        customers,
-        ts,
-        touchpoints,
-        channels,
-        values,
-        given,
-        keep_repeats=keep_repeats,
-    )
-    return [
-        {
-            CUSTOMER_ID: customers[i],
-            EVENT_ID: ids[i],
-            "ts_ns": ts[i],
-            TOUCHPOINT: touchpoints[i],
-            CHANNEL: channels[i],
-            STAGE: stages[i],
-            VALUE: values[i],
-            "attributes": attr_texts[i],
-            "source": source,
-            "ingested_at_ns": ingested_at_ns,
-        }
-        for i in range(len(records))
-    ]
+    encode = _AttributeTexts()
+    texts = [encode(record_attributes(r)) for r in records]
+    columns = _Columns(customers, ts, touchpoints, channels, stages, values, texts, given)
+    return columns.rows(source=source, ingested_at_ns=ingested_at_ns, keep_repeats=keep_repeats)
 
 
 class _Attributes:
