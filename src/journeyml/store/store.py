@@ -67,10 +67,6 @@ def _json(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def _ns(t: Any) -> int:
-    return to_ns(t)
-
-
 def upgrade_store(uri: str, *, connect_timeout_s: float = 5.0) -> tuple[str | None, str]:
     """Create or migrate the schema of the store at ``uri`` to the newest revision (what
     ``journeyml store upgrade`` runs); returns ``(revision before, revision after)``."""
@@ -181,7 +177,7 @@ class EventStore:
         repeats (for logs whose mapping says ``duplicates: keep``).
         """
         rows = rows_from_frame(
-            events, source=source, ingested_at_ns=_ns(now), keep_repeats=keep_repeats
+            events, source=source, ingested_at_ns=to_ns(now), keep_repeats=keep_repeats
         )
         return self._insert_events(rows)
 
@@ -199,7 +195,7 @@ class EventStore:
         rows = rows_from_records(
             records,
             source=source,
-            ingested_at_ns=_ns(now),
+            ingested_at_ns=to_ns(now),
             customer_id=customer_id,
             keep_repeats=keep_repeats,
         )
@@ -217,14 +213,11 @@ class EventStore:
         return IngestResult(stored, len(rows) - stored)
 
     # --- journeys out -----------------------------------------------------------------------
-    def _events_query(self, before: Any = None) -> Select[Any]:
-        return _events_select(None if before is None else _ns(before))
-
     def _journey_rows(self, customer_id: str, before: Any) -> list[Any]:
         params: dict[str, Any] = {"customer_id": str(customer_id)}
         stmt = _JOURNEY
         if before is not None:
-            stmt, params["before"] = _JOURNEY_BEFORE, _ns(before)
+            stmt, params["before"] = _JOURNEY_BEFORE, to_ns(before)
         with self._read() as conn:
             return list(conn.execute(stmt, params).tuples().all())
 
@@ -247,13 +240,13 @@ class EventStore:
         """Every customer with an event before ``before`` (all if None), sorted."""
         stmt = select(_EV.customer_id).distinct().order_by(_EV.customer_id)
         if before is not None:
-            stmt = stmt.where(_EV.ts_ns < _ns(before))
+            stmt = stmt.where(_EV.ts_ns < to_ns(before))
         with self._read() as conn:
             return list(conn.execute(stmt).scalars())
 
     def active_customers(self, at: Any, days: float) -> list[str]:
         """Customers with at least one event in the ``days`` before ``at`` ([at - D, at))."""
-        end = _ns(at)
+        end = to_ns(at)
         start = end - round(days * NS_PER_DAY)
         stmt = (
             select(_EV.customer_id)
@@ -288,7 +281,7 @@ class EventStore:
             ids = self.customers(before=before)
         for lo in range(0, len(ids), chunk_customers):
             part = ids[lo : lo + chunk_customers]
-            stmt = self._events_query(before)
+            stmt = _events_select(None if before is None else to_ns(before))
             if listed:
                 stmt = stmt.where(_EV.customer_id.in_(part))
             else:
@@ -315,14 +308,14 @@ class EventStore:
                 "item": r.item,
                 "project": r.project,
                 CUSTOMER_ID: r.customer_id,
-                "as_of_ns": _ns(r.as_of),
+                "as_of_ns": to_ns(r.as_of),
                 "model_versions": _json(r.model_versions),
                 "feature_fingerprint": r.feature_fingerprint,
                 "probabilities": _json(r.probabilities),
                 "top_causes": _json(r.top_causes),
                 "events_hash": r.events_hash,
                 "n_events": r.n_events,
-                "created_at_ns": _ns(r.created_at),
+                "created_at_ns": to_ns(r.created_at),
             }
             for r in records
         ]
@@ -388,9 +381,9 @@ class EventStore:
         if project is not None:
             stmt = stmt.where(_PL.project == project)
         if since is not None:
-            stmt = stmt.where(_PL.created_at_ns >= _ns(since))
+            stmt = stmt.where(_PL.created_at_ns >= to_ns(since))
         if until is not None:
-            stmt = stmt.where(_PL.created_at_ns < _ns(until))
+            stmt = stmt.where(_PL.created_at_ns < to_ns(until))
         stmt = stmt.order_by(_PL.created_at_ns, _PL.seq)
         if limit is not None:
             stmt = stmt.limit(limit)
@@ -405,7 +398,7 @@ class EventStore:
                 CUSTOMER_ID: o.customer_id,
                 "task": o.task,
                 "outcome": o.outcome,
-                "ts_ns": _ns(o.time),
+                "ts_ns": to_ns(o.time),
                 "source": o.source,
             }
             for o in items
@@ -434,9 +427,9 @@ class EventStore:
         if customer_id is not None:
             stmt = stmt.where(c.customer_id == str(customer_id))
         if since is not None:
-            stmt = stmt.where(c.ts_ns >= _ns(since))
+            stmt = stmt.where(c.ts_ns >= to_ns(since))
         if until is not None:
-            stmt = stmt.where(c.ts_ns < _ns(until))
+            stmt = stmt.where(c.ts_ns < to_ns(until))
         stmt = stmt.order_by(c.ts_ns, c.customer_id, c.task, c.outcome)
         with self._read() as conn:
             rows = list(conn.execute(stmt).tuples().all())
