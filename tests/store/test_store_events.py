@@ -87,6 +87,21 @@ def test_journey_before_is_strict_and_unknown_customers_are_empty(store: EventSt
     assert empty.empty and tuple(empty.columns)[:6] == CANONICAL_COLUMNS
 
 
+def test_each_event_keeps_its_id_source_and_ingest_time(store: EventStore) -> None:
+    ev = JOURNEYS.copy()
+    ev[EVENT_ID] = ["e1", None, "e3", None]
+    store.ingest(ev, source="crm", now="2024-07-01T00:00:00.000000005Z")
+    store.ingest(ev, source="pos", now="2024-07-02")  # duplicates keep their first source
+    got = store.provenance("a")
+    assert got["touchpoint"].tolist() == ["ad", "email", "purchase"]
+    ids = got["event_id"].tolist()
+    assert ids[0] == "e1" and ids[2] == "e3" and len(ids[1]) == 32  # given, content, given
+    assert set(got["source"]) == {"crm"}
+    assert (got["ingested_at"] == pd.Timestamp("2024-07-01T00:00:00.000000005Z")).all()
+    assert got["timestamp"].iloc[0] == ts("2024-05-01T10:00:00.123456789")
+    assert store.provenance("nobody").empty
+
+
 def test_the_same_events_twice_are_stored_once(store: EventStore) -> None:
     assert store.ingest(JOURNEYS, source="crm", now=NOW) == IngestResult(4, 0)
     assert store.ingest(JOURNEYS, source="crm", now=NOW) == IngestResult(0, 4)

@@ -78,6 +78,11 @@ def upgrade_store(uri: str, *, connect_timeout_s: float = 5.0) -> tuple[str | No
         dispose(engine)
 
 
+def _utc_series(ns: Sequence[int]) -> pd.Series:
+    """Nanoseconds since the epoch as a ``datetime64[ns, UTC]`` series."""
+    return pd.to_datetime(pd.Series(ns, dtype="int64"), utc=True)
+
+
 def _events_select(before_ns: Any = None) -> Select[Any]:
     """Events in journey order: customer, time, touchpoint, channel, value (missing last)."""
     stmt = select(*(_EV[c] for c in SELECTED))
@@ -235,6 +240,27 @@ class EventStore:
         """The same events as :meth:`journey`, as the event dicts ``Predictor.predict_journey``
         and the API take (``timestamp`` a nanosecond ``pd.Timestamp``, attributes as keys)."""
         return records_from_rows(self._journey_rows(customer_id, before))
+
+    def provenance(self, customer_id: str) -> pd.DataFrame:
+        """Where a customer's events came from: ``event_id``, ``timestamp``, ``touchpoint``,
+        ``source`` and ``ingested_at`` per event, in journey order (for audits and replays)."""
+        stmt = (
+            select(_EV.event_id, _EV.ts_ns, _EV.touchpoint, _EV.source, _EV.ingested_at_ns)
+            .where(_EV.customer_id == str(customer_id))
+            .order_by(_EV.ts_ns, _EV.touchpoint, _EV.channel, _EV.value.nulls_last(), _EV.seq)
+        )
+        with self._read() as conn:
+            rows = conn.execute(stmt).tuples().all()
+        ids, ts, touchpoints, sources, ingested = list(zip(*rows, strict=True)) or [()] * 5
+        return pd.DataFrame(
+            {
+                EVENT_ID: pd.Series(ids, dtype=object),
+                "timestamp": _utc_series(ts),
+                "touchpoint": pd.Series(touchpoints, dtype=object),
+                "source": pd.Series(sources, dtype=object),
+                "ingested_at": _utc_series(ingested),
+            }
+        )
 
     def customers(self, *, before: Any = None) -> list[str]:
         """Every customer with an event before ``before`` (all if None), sorted."""
@@ -439,7 +465,7 @@ class EventStore:
                 CUSTOMER_ID: pd.Series(cols[0], dtype=object),
                 "task": pd.Series(cols[1], dtype=object),
                 "outcome": pd.Series(cols[2], dtype=object),
-                "time": pd.to_datetime(pd.Series(cols[3], dtype="int64"), utc=True),
+                "time": _utc_series(cols[3]),
                 "source": pd.Series(cols[4], dtype=object),
             }
         )
