@@ -16,6 +16,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "journeyml"
 #: each wing may use only the wings of a lower rank (the order of the architecture table)
 RANK = {
     "errors": 0,
+    "progress": 0,
     "events": 1,
     "sim": 2,
     "features": 3,
@@ -30,7 +31,9 @@ RANK = {
     "report": 12,
     "bench": 12,
     "cli": 13,
+    "cli_progress": 12,
     "demo": 13,
+    "reference": 13,
 }
 
 

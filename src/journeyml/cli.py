@@ -85,14 +85,58 @@ def validate(
     path: Path = typer.Argument(
         ..., help="Event log: csv[.gz], txt[.gz], parquet, jsonl, xes[.gz]."
     ),
-    mapping: str = typer.Option(..., "--mapping", help="Mapping YAML file or built-in name."),
+    mapping: str | None = typer.Option(
+        None,
+        "--mapping",
+        help="Mapping YAML file, built-in name, or 'canonical' (the default: the file has the "
+        "canonical columns customer_id, timestamp, touchpoint...).",
+    ),
     policy: str = typer.Option("strict", help="strict (fail on any bad row) or lenient."),
     rejects: Path | None = typer.Option(None, "--rejects", help="CSV file for rejected rows."),
 ) -> None:
     """Load a log through a mapping, check it, print a summary; non-zero exit on failure."""
+    from journeyml.cli_progress import RichProgress
     from journeyml.events import validate_command
 
-    raise typer.Exit(validate_command(path, mapping, policy, rejects))
+    with RichProgress(console) as progress:
+        code = validate_command(path, mapping, policy, rejects, progress=progress)
+    raise typer.Exit(code)
+
+
+@app.command()
+def init(
+    log: Path = typer.Argument(
+        ..., help="Event log: csv[.gz], txt[.gz] (whitespace), parquet, jsonl, xes[.gz]."
+    ),
+    mapping_out: Path | None = typer.Option(
+        None, "--mapping-out", help="Write the proposed mapping here (default: print it)."
+    ),
+    config_out: Path | None = typer.Option(
+        None,
+        "--config-out",
+        help="Write the proposed pipeline config here (default: print it); a mapping it needs "
+        "goes beside it unless --mapping-out says where.",
+    ),
+    name: str | None = typer.Option(
+        None, help="Name of the pipeline and the mapping (default: from the file name)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
+) -> None:
+    """Inspect a log; propose a commented mapping and pipeline config, and say why."""
+    from journeyml.cli_progress import RichProgress
+    from journeyml.lifecycle import init_command
+
+    with RichProgress(console) as progress:
+        code = init_command(
+            log,
+            mapping_out=mapping_out,
+            config_out=config_out,
+            name=name,
+            force=force,
+            console=console,
+            progress=progress,
+        )
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -127,12 +171,14 @@ def train(
 @friendly_errors
 def score(
     data: Path = typer.Argument(
-        ..., help="Events: canonical parquet/csv, or any log with --mapping."
+        ..., help="Events: a file with the canonical columns, or any log with --mapping."
     ),
     out: Path = typer.Option(
         ..., "--out", help="Output file (.jsonl with explanations, or .csv/.parquet probabilities)."
     ),
-    mapping: str | None = typer.Option(None, help="Mapping file or built-in name for raw logs."),
+    mapping: str | None = typer.Option(
+        None, help="Mapping file or built-in name for raw logs (default: canonical columns)."
+    ),
     as_of: str | None = typer.Option(
         None, help="Score every customer as of this time (default: after the last event)."
     ),
@@ -180,16 +226,20 @@ def score(
 
 
 def _read_events(path: Path, mapping: str | None) -> Any:
-    import pandas as pd
+    """Events through the one loader (lenient: rejected rows are left out and counted)."""
+    from journeyml.cli_progress import RichProgress
+    from journeyml.events import load_events
 
-    from journeyml.events import to_canonical
-
-    if mapping:
-        from journeyml.events import load_events
-
-        return load_events(path, mapping, policy="lenient", now=_now()).events
-    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    return to_canonical(frame)
+    with RichProgress(console) as progress:
+        loaded = load_events(path, mapping, policy="lenient", now=_now(), progress=progress)
+    rep = loaded.report
+    if rep.n_rejected:
+        reasons = ", ".join(f"{k}: {v:,}" for k, v in rep.rejects_by_reason.items())
+        console.print(
+            f"[yellow]left out[/] {rep.n_rejected:,} of {rep.n_input:,} rows ({reasons}); "
+            f"`journeyml validate {path}` shows which."
+        )
+    return loaded.events
 
 
 @app.command()
@@ -220,10 +270,14 @@ def benchmark(
 @app.command()
 @friendly_errors
 def report(
-    data: Path = typer.Option(..., "--data", help="Events: canonical parquet/csv, or any log."),
+    data: Path = typer.Option(
+        ..., "--data", help="Events: a file with the canonical columns, or any log with --mapping."
+    ),
     out: Path = typer.Option(Path("report.html"), "--out", help="The HTML file to write."),
     model: str = typer.Option("champion", "--model", help="Registry alias of the models."),
-    mapping: str | None = typer.Option(None, help="Mapping file or built-in name for raw logs."),
+    mapping: str | None = typer.Option(
+        None, help="Mapping file or built-in name for raw logs (default: canonical columns)."
+    ),
     tracking_uri: str | None = typer.Option(None),
     log: bool = typer.Option(True, help="Also log the report to the models' MLflow run."),
 ) -> None:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from journeyml.errors import ConfigError
-from journeyml.events import shared_data_dir
+from journeyml.events import resolve_mapping_ref, resolve_named_path, shared_data_dir
 from journeyml.lifecycle import load_yaml_model
 
 SHARED_PREFIX = "shared:"
@@ -29,7 +29,12 @@ class _Strict(BaseModel):
 
 
 class BenchData(_Strict):
+    """The log a benchmark runs on."""
+
+    #: the log: a path (relative to the config file's folder) or shared:<path in the shared
+    #: data folder>
     path: str
+    #: a mapping file (relative to the config file's folder), a built-in name or canonical
     mapping: str
 
 
@@ -71,22 +76,38 @@ class Published(_Strict):
 
 
 class BenchmarkConfig(_Strict):
+    """A benchmark: a log, a task, a protocol, and the published figures to compare with."""
+
+    #: the dataset's name (in results and docs/benchmarks.md)
     dataset: str
+    #: what the benchmark measures, for people
     description: str = ""
     data: BenchData
+    #: next_activity (process logs, protocols tax2017 and chronological) or buys_again
+    #: (calibration_holdout)
     task: Literal["next_activity", "buys_again"]
     protocol: Protocol
     #: next_activity: predict the touchpoint (activity) or its stage
     target: Literal["touchpoint", "stage"] = "touchpoint"
+    #: attributes used as features (names from the mapping)
     attributes: tuple[str, ...] = ()
+    #: LightGBM parameters over journeyml's defaults
     lightgbm: dict[str, Any] = Field(default_factory=dict)
+    #: the most boosting rounds (early stopping usually stops sooner)
     num_boost_round: int = 2000
+    #: stop after this many rounds without improvement
     early_stopping_rounds: int = 50
     #: share of training cases (the latest ones) held out for early stopping
     valid_fraction: float = Field(0.2, gt=0, lt=1)
+    #: random seed of the models
     seed: int = 0
+    #: published figures printed beside ours (documentation only)
     published: tuple[Published, ...] = ()
-    base_dir: str = "."
+    base_dir: str = Field(
+        default=".",
+        description="The folder relative paths in this config resolve against; set by the "
+        "loader to the config file's own folder (leave it out).",
+    )
 
     @model_validator(mode="after")
     def _task_protocol(self) -> BenchmarkConfig:
@@ -109,12 +130,12 @@ class BenchmarkConfig(_Strict):
                     field="data.path",
                 )
             return root / p[len(SHARED_PREFIX) :]
-        path = Path(p)
-        return path if path.is_absolute() else Path(self.base_dir) / path
+        return resolve_named_path(p, base=self.base_dir, key="data.path")
 
-    def resolved_mapping(self) -> str | Path:
-        local = Path(self.base_dir) / self.data.mapping
-        return local if local.is_file() else self.data.mapping
+    def resolved_mapping(self) -> str | Path | None:
+        """The mapping file (relative to the config's folder), built-in name, or ``None`` for
+        canonical columns."""
+        return resolve_mapping_ref(self.data.mapping, base=self.base_dir, key="data.mapping")
 
 
 def load_benchmark_config(path: str | Path) -> BenchmarkConfig:

@@ -25,10 +25,9 @@ from journeyml.events import (
     TIMESTAMP,
     TOUCHPOINT,
     ColumnSource,
-    EventMapping,
+    MappingRef,
     map_events,
-    read_raw,
-    resolve_mapping,
+    read_for_mapping,
 )
 
 POSITION = "_file_position"
@@ -62,13 +61,12 @@ def strictly_increasing(ns: np.ndarray, group: np.ndarray) -> np.ndarray:
 
 def load_ordered(
     path: str | Path,
-    mapping: EventMapping | str | Path,
+    mapping: MappingRef,
     *,
     now: datetime | pd.Timestamp | None = None,
 ) -> OrderedLog:
     """Read ``path`` through ``mapping`` (lenient) keeping the file order of rows."""
-    m = resolve_mapping(mapping)
-    raw = read_raw(path, m.reader)
+    raw, m = read_for_mapping(path, mapping)
     raw[POSITION] = np.arange(len(raw), dtype=np.int64)
     attrs = {**m.event_attributes, POSITION: ColumnSource(column=POSITION)}
     m2 = m.model_copy(update={"event_attributes": attrs})

@@ -24,6 +24,7 @@ A column is given as a source column name, ``{constant: text}`` or
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -43,8 +44,8 @@ from pydantic import (
     model_validator,
 )
 
-from journeyml.errors import ConfigError, EmptyDataError, MissingColumnError
-from journeyml.events.readers import ReaderOptions, read_raw
+from journeyml.errors import ConfigError, EmptyDataError, MissingColumnError, ReaderError
+from journeyml.events.readers import ReaderOptions, detect_format, read_raw
 from journeyml.events.report import ValidationReport
 from journeyml.events.schema import (
     CANONICAL_STAGES,
@@ -56,7 +57,9 @@ from journeyml.events.schema import (
     VALUE,
     to_canonical,
 )
+from journeyml.events.sniff import guess_separator, sniff_file
 from journeyml.events.validate import Rules, check_rows, enforce, summarize, write_rejects
+from journeyml.progress import NO_PROGRESS, Progress
 
 Stage = Literal["awareness", "consideration", "conversion", "retention", "advocacy"]
 StageMode = Literal["map", "activity", "column", "none"]
@@ -73,10 +76,16 @@ class ColumnSource(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    column: str | None = None
-    constant: str | None = None
-    join: list[str] | None = Field(default=None, min_length=1)
-    sep: str = "|"
+    column: str | None = Field(
+        default=None, description="The source column (writing just the name is the same)."
+    )
+    constant: str | None = Field(default=None, description="The same text on every event.")
+    join: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Source columns joined into one text (missing where any part is).",
+    )
+    sep: str = Field(default="|", description="The text between joined columns.")
 
     @model_validator(mode="before")
     @classmethod
@@ -109,16 +118,30 @@ class ColumnSource(BaseModel):
 
 
 class Columns(BaseModel):
-    """The ``columns:`` section: canonical column → source."""
+    """The ``columns:`` section: canonical column → source (a column name, ``{constant: text}``
+    or ``{join: [a, b], sep: "|"}``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    customer_id: ColumnSource
-    timestamp: ColumnSource
-    touchpoint: ColumnSource
-    channel: ColumnSource | None = None
-    stage: ColumnSource | None = None
-    value: ColumnSource | None = None
+    customer_id: ColumnSource = Field(
+        description="Whose journey the event belongs to: a customer, user, account, or the case "
+        "of a process log (ticket, incident, application)."
+    )
+    timestamp: ColumnSource = Field(
+        description="When it happened: text (ISO 8601 or see timestamp_format) or a datetime."
+    )
+    touchpoint: ColumnSource = Field(
+        description="What happened: the interaction or activity (page view, purchase, call...)."
+    )
+    channel: ColumnSource | None = Field(
+        default=None, description="Where it happened (web, app, email, store...); default: unknown."
+    )
+    stage: ColumnSource | None = Field(
+        default=None, description="The journey stage of each event, when the log carries it."
+    )
+    value: ColumnSource | None = Field(
+        default=None, description="A number per event (order value, amount); missing where blank."
+    )
 
     def sources(self) -> tuple[tuple[str, ColumnSource | None], ...]:
         """(canonical column, its source or None) in canonical order."""
@@ -133,17 +156,43 @@ class Columns(BaseModel):
 
 
 class Outcomes(BaseModel):
-    """Dataset defaults for training configs: which touchpoints mean conversion or churn."""
+    """The ``outcomes:`` section: which touchpoints of this log mean conversion or churn.
+
+    A task of a pipeline config that names no outcome touchpoints of its own (neither in its
+    block nor in its ``defaults:`` file) takes them from here (:meth:`task_defaults`). Left
+    out: the task's built-in default (``purchase``, ``cancellation``); ``[]``: none.
+
+    >>> Outcomes(conversion_touchpoints=["Resolve ticket"], churn_touchpoints=[]).task_defaults()
+    {'conversion_touchpoints': ('Resolve ticket',), 'churn_touchpoints': ()}
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    conversion_touchpoints: list[str] = Field(default_factory=list)
-    churn_touchpoints: list[str] = Field(default_factory=list)
+    conversion_touchpoints: list[str] | None = Field(
+        default=None,
+        description="Touchpoints that are a conversion (purchase, signup, resolved...); the "
+        "default of conversion tasks that name none.",
+    )
+    churn_touchpoints: list[str] | None = Field(
+        default=None,
+        description="Touchpoints that are an explicit churn (cancellation, unsubscribe...); the "
+        "default of churn tasks that name none. [] means churn is inactivity only.",
+    )
 
     @field_validator("conversion_touchpoints", "churn_touchpoints", mode="before")
     @classmethod
     def _texts(cls, v: Any) -> Any:
         return [str(x) for x in v] if isinstance(v, list) else v
+
+    def task_defaults(self) -> dict[str, tuple[str, ...]]:
+        """The task keys this section supplies (only those it gives), as task configs take
+        them: a task uses an entry only where its own config names none."""
+        out: dict[str, tuple[str, ...]] = {}
+        for key in ("conversion_touchpoints", "churn_touchpoints"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = tuple(value)
+        return out
 
 
 def _attributes(v: Any) -> Any:
@@ -157,20 +206,61 @@ class EventMapping(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str | None = None
-    description: str = ""
-    reader: ReaderOptions = Field(default_factory=ReaderOptions)
-    columns: Columns
-    event_attributes: dict[str, ColumnSource] = Field(default_factory=dict)
-    customer_attributes: dict[str, ColumnSource] = Field(default_factory=dict)
-    timestamp_format: str | None = None
-    timezone: str = "UTC"
-    timestamp_floor: datetime | None = None
-    stage_mode: StageMode | None = None
-    stage_map: dict[str, Stage] = Field(default_factory=dict)
-    touchpoints: list[str] | None = None
-    duplicates: Literal["reject", "keep"] = "reject"
-    outcomes: Outcomes = Field(default_factory=Outcomes)
+    name: str | None = Field(default=None, description="A short name for messages and lineage.")
+    description: str = Field(default="", description="What the log is, for people.")
+    reader: ReaderOptions = Field(
+        default_factory=ReaderOptions, description="How to read the file (see `reader`)."
+    )
+    columns: Columns = Field(description="Canonical column → source (see `columns`).")
+    event_attributes: dict[str, ColumnSource] = Field(
+        default_factory=dict,
+        description="Further columns kept on each event, as {name: source} or a list of "
+        "source names.",
+    )
+    customer_attributes: dict[str, ColumnSource] = Field(
+        default_factory=dict,
+        description="Columns that describe the customer or case and should not vary within "
+        "it (the report counts those that do), as {name: source} or a list.",
+    )
+    timestamp_format: str | None = Field(
+        default=None,
+        description='A strftime format for the timestamps ("%Y%m%d"); default: ISO 8601 first, '
+        "then any common form.",
+    )
+    timezone: str = Field(
+        default="UTC",
+        description="The IANA zone of naive timestamps (no offset), e.g. Europe/Rome; "
+        "timestamps with an offset keep it. Everything is UTC inside.",
+    )
+    timestamp_floor: datetime | None = Field(
+        default=None, description="Reject events before this time (placeholder dates such as 1970)."
+    )
+    stage_mode: StageMode | None = Field(
+        default=None,
+        description="Where stages come from: map (stage_map), activity (each touchpoint is its "
+        "own stage: process logs), column (columns.stage), none. Default: column if "
+        "columns.stage, map if stage_map, else none.",
+    )
+    stage_map: dict[str, Stage] = Field(
+        default_factory=dict,
+        description="Touchpoint → one of the five canonical stages (awareness, consideration, "
+        "conversion, retention, advocacy); unmapped touchpoints have no stage.",
+    )
+    touchpoints: list[str] | None = Field(
+        default=None,
+        description="The allowed touchpoints; others are rejected (unknown_touchpoint).",
+    )
+    duplicates: Literal["reject", "keep"] = Field(
+        default="reject",
+        description="reject: a row repeating an earlier event (same customer, time, "
+        "touchpoint, channel and value) is rejected (duplicate_event); keep: it is a separate "
+        "event (two identical orders on one day, two clicks in one second).",
+    )
+    outcomes: Outcomes = Field(
+        default_factory=Outcomes,
+        description="Which touchpoints mean conversion or churn: the defaults of tasks that "
+        "name none (see `outcomes`).",
+    )
 
     _source: str = PrivateAttr(default="<mapping>")
 
@@ -372,14 +462,121 @@ def builtin_mapping(name: str) -> EventMapping:
     return parse_mapping(data, source=f"builtin:{name}")
 
 
-def resolve_mapping(mapping: EventMapping | str | Path) -> EventMapping:
-    """A mapping object, a path to a YAML file, or a built-in mapping name."""
+#: The name of the mapping of canonical files; ``mapping=None`` means the same.
+CANONICAL = "canonical"
+
+#: What a mapping may be given as: a mapping, a YAML path, a built-in name, a dict in the YAML
+#: form, or ``None``/``"canonical"`` for a file that already has the canonical columns.
+MappingRef = EventMapping | str | Path | dict[str, Any] | None
+
+
+def is_canonical_ref(mapping: object) -> bool:
+    """True for ``None`` and ``"canonical"``: the file's own canonical columns are the mapping."""
+    return mapping is None or (isinstance(mapping, str) and mapping == CANONICAL)
+
+
+def resolve_mapping(mapping: EventMapping | str | Path | dict[str, Any]) -> EventMapping:
+    """A mapping object, a dict in the YAML form, a path to a YAML file, or a built-in name.
+
+    ``"canonical"`` depends on the file's columns: see :func:`canonical_mapping`.
+    """
     if isinstance(mapping, EventMapping):
         return mapping
+    if isinstance(mapping, dict):
+        return parse_mapping(mapping)
+    if not isinstance(mapping, (str, Path)):
+        raise ConfigError(
+            "expected a mapping: a YAML file, a built-in name "
+            f"({', '.join(list_builtin_mappings())}), {CANONICAL!r} (or None) for canonical "
+            f"columns, a dict or an EventMapping; got {type(mapping).__name__} {mapping!r}.",
+            field="mapping",
+        )
+    if is_canonical_ref(mapping):
+        raise ConfigError(
+            "the canonical mapping depends on the file's columns: call canonical_mapping("
+            "columns) or load_events(path) without a mapping.",
+            field="mapping",
+        )
     p = Path(mapping)
     if p.suffix in (".yaml", ".yml") or p.exists():
         return load_mapping(p)
     return builtin_mapping(str(mapping))
+
+
+CANONICAL_HINT = (
+    "Without a mapping a file needs the canonical columns customer_id, timestamp, touchpoint "
+    "(optional channel, stage, value; any other column is an attribute). For other columns, "
+    "`journeyml init FILE` proposes a mapping; pass it with --mapping (data.mapping in a "
+    "pipeline config)."
+)
+
+
+def canonical_mapping(
+    columns: Iterable[object], *, reader: ReaderOptions | None = None
+) -> EventMapping:
+    """The mapping of a file that already has the canonical columns: each maps onto itself, a
+    ``stage`` column gives the stages, any other column is an event attribute.
+
+    >>> m = canonical_mapping(["customer_id", "timestamp", "touchpoint", "stage", "segment"])
+    >>> m.resolved_stage_mode, list(m.event_attributes), m.source
+    ('column', ['segment'], 'canonical')
+    """
+    cols = [str(c) for c in columns]
+    for required in (CUSTOMER_ID, TIMESTAMP, TOUCHPOINT):
+        if required not in cols:
+            raise MissingColumnError(required, available=cols, hint=CANONICAL_HINT)
+    canonical = (CUSTOMER_ID, TIMESTAMP, TOUCHPOINT, CHANNEL, STAGE, VALUE)
+    data: dict[str, Any] = {
+        "name": CANONICAL,
+        "columns": {c: c for c in canonical if c in cols},
+        "event_attributes": [c for c in cols if c not in canonical],
+    }
+    if reader is not None:
+        data["reader"] = reader.model_dump(exclude_defaults=True)
+    return parse_mapping(data, source=CANONICAL)
+
+
+def canonical_reader(path: str | Path) -> ReaderOptions:
+    """How to read a canonical file: a text file's separator is sniffed from its first lines
+    (comma when they do not say), anything else is read by its format."""
+    p = Path(path)
+    if detect_format(p) != "csv" or not p.is_file():
+        return ReaderOptions()
+    try:
+        sniffed = sniff_file(p)
+    except OSError:
+        return ReaderOptions()  # read_raw reports the unreadable file
+    if sniffed is None or sniffed.separator == "comma":
+        return ReaderOptions()
+    return ReaderOptions(separator=sniffed.separator)
+
+
+def one_column_problem(raw: pd.DataFrame, needed: Iterable[str], *, reader: ReaderOptions) -> str:
+    """Why a frame read as a single column lacks the ``needed`` columns ("" if it does not).
+
+    >>> raw = pd.DataFrame({"id when what": ["a 2024-01-01 visit"]})
+    >>> text = one_column_problem(raw, ["id", "when"], reader=ReaderOptions())
+    >>> text.split(": ", 1)[0]
+    "expected the columns id, when, got one column named 'id when what'"
+    >>> "looks whitespace-separated" in text, "`reader: {separator: whitespace}`" in text
+    (True, True)
+    """
+    wanted = list(dict.fromkeys(needed))
+    if len(raw.columns) != 1 or all(c in raw.columns for c in wanted):
+        return ""
+    name = str(raw.columns[0])
+    sample = [name, *raw.iloc[:20, 0].dropna().astype(str).tolist()]
+    separator = guess_separator(sample)
+    got = f"expected the columns {', '.join(wanted)}, got one column named {name!r}"
+    if separator is None:
+        return (
+            f"{got}: no separator splits it evenly. Check the file and the mapping's reader "
+            "section (separator, header, encoding)."
+        )
+    return (
+        f"{got}: the file looks {separator}-separated but was read with separator "
+        f"{reader.separator!r}. Set `reader: {{separator: {separator}}}` in the mapping."
+    )
 
 
 # --- applying a mapping --------------------------------------------------------------------------
@@ -445,34 +642,65 @@ class LoadResult:
 
 def load_events(
     path: str | Path,
-    mapping: EventMapping | str | Path,
+    mapping: MappingRef = None,
     *,
     policy: str = "strict",
     now: datetime | pd.Timestamp | None = None,
     rejects_path: str | Path | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> LoadResult:
     """Read ``path``, map it, validate it and return the canonical events with a report.
 
-    ``mapping`` is a mapping, a YAML path or a built-in name. ``now`` is the time after which
-    timestamps count as in the future (``None`` skips that rule; naive means UTC): the library
-    never reads the clock. Under ``strict`` any rejected row raises
-    :class:`~journeyml.errors.ValidationFailedError`; under ``lenient`` rejected rows are left
-    out and, if ``rejects_path`` is given, written there with their reason (under ``strict`` the
-    file is written before raising).
+    ``mapping`` is a mapping, a YAML path, a built-in name, or ``None``/``"canonical"`` for a
+    file that already has the canonical columns (a text file's separator is then sniffed).
+    ``now`` is the time after which timestamps count as in the future (``None`` skips that
+    rule; naive means UTC): the library never reads the clock. Under ``strict`` any rejected
+    row raises :class:`~journeyml.errors.ValidationFailedError`; under ``lenient`` rejected rows
+    are left out and, if ``rejects_path`` is given, written there with their reason (under
+    ``strict`` the file is written before raising). ``progress`` hears the stages: reading
+    (bytes), mapping, validating and sorting (rows).
     """
-    m = resolve_mapping(mapping)
-    raw = read_raw(path, m.reader)
-    return map_events(raw, m, policy=policy, now=now, rejects_path=rejects_path, source=str(path))
+    raw, m = read_for_mapping(path, mapping, progress=progress)
+    return map_events(
+        raw,
+        m,
+        policy=policy,
+        now=now,
+        rejects_path=rejects_path,
+        source=str(path),
+        progress=progress,
+    )
+
+
+def read_for_mapping(
+    path: str | Path, mapping: MappingRef = None, *, progress: Progress = NO_PROGRESS
+) -> tuple[pd.DataFrame, EventMapping]:
+    """The raw frame of ``path`` read as ``mapping`` says, and the mapping itself (for
+    canonical columns, built from the file's own columns)."""
+    if is_canonical_ref(mapping):
+        reader = canonical_reader(path)
+        raw = read_raw(path, reader, progress=progress)
+        return raw, _canonical_for(raw, reader)
+    m = resolve_mapping(mapping)  # type: ignore[arg-type]
+    return read_raw(path, m.reader, progress=progress), m
+
+
+def _canonical_for(raw: pd.DataFrame, reader: ReaderOptions) -> EventMapping:
+    problem = one_column_problem(raw, (CUSTOMER_ID, TIMESTAMP, TOUCHPOINT), reader=reader)
+    if problem:
+        raise ReaderError(f"{problem} {CANONICAL_HINT}", field="reader.separator")
+    return canonical_mapping(raw.columns, reader=reader)
 
 
 def map_events(
     raw: pd.DataFrame,
-    mapping: EventMapping | str | Path,
+    mapping: MappingRef = None,
     *,
     policy: str = "strict",
     now: datetime | pd.Timestamp | None = None,
     rejects_path: str | Path | None = None,
     source: str = "<frame>",
+    progress: Progress = NO_PROGRESS,
 ) -> LoadResult:
     """Like :func:`load_events`, for a raw frame already in memory (row numbers = positions).
 
@@ -484,7 +712,10 @@ def map_events(
     >>> res.events["stage"].fillna("-").tolist(), res.report.unmapped_touchpoints
     (['awareness', '-'], {'buy': 1})
     """
-    m = resolve_mapping(mapping)
+    if is_canonical_ref(mapping):
+        m = _canonical_for(raw, ReaderOptions())
+    else:
+        m = resolve_mapping(mapping)  # type: ignore[arg-type]
     if policy not in ("strict", "lenient"):
         raise ConfigError(f"expected policy 'strict' or 'lenient', got {policy!r}.", field="policy")
     raw = raw.reset_index(drop=True)
@@ -492,22 +723,30 @@ def map_events(
         raise EmptyDataError(
             f"expected event rows in {source}, got none. Check the file and the reader options."
         )
-    mapped = apply_mapping(raw, m)
-    checked = check_rows(mapped, m.rules(now))
-    rejects = None
-    if rejects_path is not None and checked.rejected.any():
-        write_rejects(raw, checked.reasons, rejects_path)
-        rejects = str(rejects_path)
-    enforce(checked.reasons, policy, source=source, columns=m.column_sources())
-    accepted = assign_stages(checked.frame.loc[checked.order], m)
-    events = to_canonical(accepted)
-    report = summarize(
-        events,
-        checked.reasons,
-        source=source,
-        policy=policy,
-        stage_mapped=m.resolved_stage_mode == "map",
-        customer_attributes=list(m.customer_attributes),
-        rejects_path=rejects,
-    )
+    needed = [c for _, src in m.columns.sources() if src is not None for c in src.source_columns]
+    problem = one_column_problem(raw, needed, reader=m.reader)
+    if problem:
+        raise ReaderError(f"{source}: {problem}", field="reader.separator")
+    n = len(raw)
+    with progress.stage("mapping", total=n):
+        mapped = apply_mapping(raw, m)
+    with progress.stage("validating", total=n):
+        checked = check_rows(mapped, m.rules(now))
+        rejects = None
+        if rejects_path is not None and checked.rejected.any():
+            write_rejects(raw, checked.reasons, rejects_path)
+            rejects = str(rejects_path)
+        enforce(checked.reasons, policy, source=source, columns=m.column_sources())
+    with progress.stage("sorting", total=len(checked.order)):
+        accepted = assign_stages(checked.frame.loc[checked.order], m)
+        events = to_canonical(accepted)
+        report = summarize(
+            events,
+            checked.reasons,
+            source=source,
+            policy=policy,
+            stage_mapped=m.resolved_stage_mode == "map",
+            customer_attributes=list(m.customer_attributes),
+            rejects_path=rejects,
+        )
     return LoadResult(events=events, report=report, mapping=m)

@@ -11,15 +11,18 @@ read as strings, untouched except that empty fields become missing; nothing is p
 from __future__ import annotations
 
 import gzip
+import io
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Literal, cast
+from typing import IO, Any, Literal, cast
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from journeyml.errors import ReaderError
+from journeyml.events.sniff import SEPARATORS
+from journeyml.progress import NO_PROGRESS, Progress, Stage, silent_stage
 
 Format = Literal["csv", "parquet", "jsonl", "xes"]
 
@@ -38,7 +41,7 @@ SUFFIX_FORMATS: dict[str, Format] = {
 }
 
 #: ``separator`` aliases accepted in mapping files.
-SEPARATOR_ALIASES = {"whitespace": r"\s+", "tab": "\t", "comma": ",", "semicolon": ";"}
+SEPARATOR_ALIASES = SEPARATORS
 
 
 class ReaderOptions(BaseModel):
@@ -50,11 +53,24 @@ class ReaderOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    format: Format | None = None
-    separator: str = ","
-    header: bool = True
-    names: list[str] | None = None
-    encoding: str = "utf-8"
+    format: Format | None = Field(
+        default=None,
+        description="csv, parquet, jsonl or xes; default: from the file name (.csv, .txt, .tsv, "
+        ".dat, .parquet, .jsonl, .json, .xes, each optionally .gz).",
+    )
+    separator: str = Field(
+        default=",",
+        description="Text files: the field separator, a character or one of comma, tab, "
+        "semicolon, pipe, whitespace (any run of spaces and tabs).",
+    )
+    header: bool = Field(
+        default=True,
+        description="Text files: the first line names the columns (false: give names).",
+    )
+    names: list[str] | None = Field(
+        default=None, description="Text files without a header: the column names, in file order."
+    )
+    encoding: str = Field(default="utf-8", description="Text files: the character encoding.")
 
     @model_validator(mode="after")
     def _names_need_no_header(self) -> ReaderOptions:
@@ -85,57 +101,120 @@ def detect_format(path: str | Path) -> Format:
     )
 
 
-def read_csv(path: str | Path, options: ReaderOptions | None = None) -> pd.DataFrame:
-    """Read a delimited text file (gzip inferred from the name) with every column as text."""
+#: Rows per chunk when text is read in pieces (progress is reported after each).
+CHUNK_ROWS = 200_000
+
+
+class _Counted(io.RawIOBase):
+    """A binary file whose bytes read so far are reported to a progress stage."""
+
+    def __init__(self, path: Path, stage: Stage) -> None:
+        super().__init__()
+        self._raw = path.open("rb")
+        self._stage = stage
+        stage.update(0, total=path.stat().st_size)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._raw.readinto(buffer)
+        self._stage.update(self._raw.tell())
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _open_text_bytes(path: Path, stage: Stage) -> tuple[IO[bytes], IO[bytes]]:
+    """The (decompressed) bytes of ``path``, and the counted raw handle behind them.
+
+    Gzip when the name ends in ``.gz`` or the bytes say so."""
+    with path.open("rb") as probe:
+        gzipped = path.suffix.lower() == ".gz" or probe.read(2) == b"\x1f\x8b"
+    counted = io.BufferedReader(_Counted(path, stage), buffer_size=1 << 20)
+    stream = gzip.GzipFile(fileobj=counted, mode="rb") if gzipped else counted
+    return cast(IO[bytes], stream), counted
+
+
+def read_csv(
+    path: str | Path, options: ReaderOptions | None = None, *, progress: Progress = NO_PROGRESS
+) -> pd.DataFrame:
+    """Read a delimited text file (gzip detected from its bytes) with every column as text.
+
+    The file is read in chunks of :data:`CHUNK_ROWS` rows; progress is reported in bytes.
+    """
     opts = options or ReaderOptions()
-    frame = pd.read_csv(
-        path,
-        sep=opts.sep,
-        header=0 if opts.header else None,
-        names=opts.names,
-        dtype=str,
-        keep_default_na=False,
-        na_values=[""],
-        skip_blank_lines=False,
-        encoding=opts.encoding,
-        compression="infer",
-    )
+    p = Path(path)
+    with progress.stage("reading", unit="bytes") as stage:
+        stream, counted = _open_text_bytes(p, stage)
+        try:
+            chunks = pd.read_csv(
+                stream,
+                sep=opts.sep,
+                header=0 if opts.header else None,
+                names=opts.names,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                skip_blank_lines=False,
+                encoding=opts.encoding,
+                chunksize=CHUNK_ROWS,
+            )
+            with chunks as reader:
+                parts = list(reader)
+        finally:
+            stream.close()
+            counted.close()
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     frame.columns = [str(c) for c in frame.columns]
     return frame
 
 
-def read_parquet(path: str | Path) -> pd.DataFrame:
+def read_parquet(path: str | Path, *, progress: Progress = NO_PROGRESS) -> pd.DataFrame:
     """Read a Parquet file; column types are the file's own."""
-    return pd.read_parquet(path)
+    with progress.stage("reading", unit="bytes") as stage:
+        stage.update(0, total=Path(path).stat().st_size)
+        return pd.read_parquet(path)
 
 
-def read_jsonl(path: str | Path) -> pd.DataFrame:
+def read_jsonl(path: str | Path, *, progress: Progress = NO_PROGRESS) -> pd.DataFrame:
     """Read JSON Lines (one object per line); values keep their JSON types, no date parsing."""
-    return pd.read_json(
-        path, lines=True, dtype=False, convert_dates=False, compression="infer", orient="records"
-    )
+    p = Path(path)
+    with progress.stage("reading", unit="bytes") as stage:
+        stream, counted = _open_text_bytes(p, stage)
+        try:
+            with pd.read_json(
+                stream,
+                lines=True,
+                dtype=False,
+                convert_dates=False,
+                orient="records",
+                chunksize=CHUNK_ROWS,
+            ) as reader:
+                parts = list(reader)
+        finally:
+            stream.close()
+            counted.close()
+    if not parts:
+        return pd.DataFrame()
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
 _ATTRIBUTE_TAGS = frozenset({"string", "date", "int", "float", "boolean", "id"})
 
 
-def _open_maybe_gzip(path: Path) -> IO[bytes]:
-    with path.open("rb") as probe:
-        magic = probe.read(2)
-    if magic == b"\x1f\x8b":
-        return cast(IO[bytes], gzip.open(path, "rb"))
-    return path.open("rb")
-
-
-def iter_xes_events(path: str | Path) -> Iterator[dict[str, str]]:
+def iter_xes_events(path: str | Path, *, stage: Stage | None = None) -> Iterator[dict[str, str]]:
     """Stream the events of an XES file (plain or gzipped) as flat dicts of text values.
 
     Trace attributes are added to each of the trace's events as ``case:<key>``, like the
     flattened csv exports. Only direct children of ``<event>``/``<trace>`` are attributes
     (nested list/container values are skipped). Elements are cleared as soon as they are
-    read, so memory stays flat.
+    read, so memory stays flat. ``stage`` is told the bytes of the file read so far.
     """
-    with _open_maybe_gzip(Path(path)) as fh:
+    fh, counted = _open_text_bytes(Path(path), stage or silent_stage())
+    with fh, counted:
         context = ET.iterparse(fh, events=("start", "end"))
         _, root = next(context)
         trace_events: list[dict[str, str]] = []
@@ -166,9 +245,10 @@ def iter_xes_events(path: str | Path) -> Iterator[dict[str, str]]:
                 root.clear()
 
 
-def read_xes(path: str | Path) -> pd.DataFrame:
+def read_xes(path: str | Path, *, progress: Progress = NO_PROGRESS) -> pd.DataFrame:
     """Read an XES event log into one row per event (trace attributes as ``case:<key>``)."""
-    frame = pd.DataFrame.from_records(list(iter_xes_events(path)))
+    with progress.stage("reading", unit="bytes") as stage:
+        frame = pd.DataFrame.from_records(list(iter_xes_events(path, stage=stage)))
     case_cols = [c for c in frame.columns if str(c).startswith("case:")]
     rest = [c for c in frame.columns if not str(c).startswith("case:")]
     ordered = sorted(case_cols, key=lambda c: (c != "case:concept:name", case_cols.index(c)))
@@ -177,11 +257,16 @@ def read_xes(path: str | Path) -> pd.DataFrame:
 
 
 def read_raw(
-    path: str | Path, options: ReaderOptions | None = None, *, fmt: Format | None = None
+    path: str | Path,
+    options: ReaderOptions | None = None,
+    *,
+    fmt: Format | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> pd.DataFrame:
     """Read any supported log. The format is ``fmt``, else ``options.format``, else the name's.
 
-    Every failure (missing file, bad gzip, malformed text) is a :class:`ReaderError`.
+    Every failure (missing file, bad gzip, malformed text) is a :class:`ReaderError`. The
+    ``reading`` stage reports the bytes of the file read so far.
     """
     p = Path(path)
     opts = options or ReaderOptions()
@@ -194,13 +279,13 @@ def read_raw(
     try:
         frame: pd.DataFrame
         if chosen == "csv":
-            frame = read_csv(p, opts)
+            frame = read_csv(p, opts, progress=progress)
         elif chosen == "parquet":
-            frame = read_parquet(p)
+            frame = read_parquet(p, progress=progress)
         elif chosen == "jsonl":
-            frame = read_jsonl(p)
+            frame = read_jsonl(p, progress=progress)
         else:
-            frame = read_xes(p)
+            frame = read_xes(p, progress=progress)
     except (OSError, ValueError, EOFError, ET.ParseError, UnicodeDecodeError) as exc:
         raise ReaderError(
             f"expected a readable {chosen} file at {str(p)!r}, got an error: "

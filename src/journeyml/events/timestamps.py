@@ -34,21 +34,41 @@ class ParsedTimestamps:
     unparseable: pd.Series
 
 
+#: the times a nanosecond timestamp can hold (a code such as "V30" may parse as year 1)
+_NS_MIN, _NS_MAX = pd.Timestamp("1678-01-01"), pd.Timestamp("2262-01-01")
+
+
+def _in_ns_range(parsed: pd.Series) -> pd.Series:
+    """``parsed`` with times a nanosecond timestamp cannot hold set to NaT (unparseable)."""
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        lo, hi = _NS_MIN.tz_localize("UTC"), _NS_MAX.tz_localize("UTC")
+    else:
+        lo, hi = _NS_MIN, _NS_MAX
+    return parsed.where((parsed >= lo) & (parsed < hi))
+
+
 def _to_datetime(text: pd.Series, fmt: str | None, *, utc: bool) -> pd.Series:
-    """Vectorised parse to ns; values the fast path rejects get one slower ``mixed`` retry."""
+    """Vectorised parse to ns; values the fast path rejects get one slower ``mixed`` retry.
+
+    >>> _to_datetime(pd.Series(["2024-01-02", "V30"]), None, utc=False).tolist()
+    [Timestamp('2024-01-02 00:00:00'), NaT]
+    """
     unit = TIMESTAMP_DTYPE if utc else "datetime64[ns]"
     out = pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce", utc=utc)
     if isinstance(out.dtype, pd.DatetimeTZDtype) and not utc:
         return out  # a naive-looking format that still carried offsets; caller converts
-    out = out.astype(unit)
+    out = _in_ns_range(out).astype(unit)
     if fmt is None:
         retry = out.isna() & text.notna()
         if retry.any():
-            again = pd.to_datetime(text[retry], format="mixed", errors="coerce", utc=utc)
+            try:
+                again = pd.to_datetime(text[retry], format="mixed", errors="coerce", utc=utc)
+            except (ValueError, OverflowError):  # e.g. mixed zones: those rows stay unparsed
+                return out
             if pd.api.types.is_datetime64_dtype(again.dtype) or (
                 utc and isinstance(again.dtype, pd.DatetimeTZDtype)
             ):
-                out[retry] = again.astype(unit)
+                out[retry] = _in_ns_range(again).astype(unit)
     return out
 
 

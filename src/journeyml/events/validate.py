@@ -55,6 +55,14 @@ DUPLICATE_KEY: Final = (CUSTOMER_ID, TIMESTAMP, TOUCHPOINT, CHANNEL, VALUE)
 REJECT_REASON: Final = "reject_reason"
 INPUT_ROW: Final = "input_row"
 ROW_NOTE: Final = "row numbers are 0-based data rows of the input file, header excluded"
+DUPLICATES_NOTE: Final = (
+    "duplicate_event: the row repeats an earlier event (same customer, timestamp, touchpoint, "
+    "channel and value). A log may legitimately repeat events (two identical orders on one "
+    "day, two clicks within the same recorded second): to "
+    "keep them as separate events, set `duplicates: keep` in the mapping (a canonical file "
+    "gets one from `journeyml init FILE --mapping-out FILE.mapping.yaml`); to drop them, load "
+    "with policy 'lenient'."
+)
 
 
 @dataclass(frozen=True)
@@ -202,6 +210,8 @@ def strict_message(
         lines.append(
             f"  - column {col!r}{where}: rule {rule}: {n} {plural}, first rows {rows[rule]}"
         )
+    if "duplicate_event" in counts:
+        lines.append(DUPLICATES_NOTE)
     lines.append(
         "Fix those rows or the mapping, or load with policy 'lenient' to reject them into a "
         "rejects file."

@@ -14,8 +14,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from journeyml.errors import ConfigError, JourneyMLError, ValidationFailedError
-from journeyml.events.mapping import load_events
+from journeyml.events.mapping import CANONICAL, EventMapping, load_events
 from journeyml.events.report import ValidationReport
+from journeyml.progress import NO_PROGRESS, Progress
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -74,21 +75,44 @@ def print_report(report: ValidationReport, console: Console) -> None:
         console.print(f"rejected rows written to {report.rejects_path}")
 
 
+def describe_mapping(mapping: EventMapping) -> str:
+    """One line on how the file was read: which mapping, and the reader options that matter.
+
+    >>> from journeyml.events.mapping import canonical_mapping
+    >>> from journeyml.events.readers import ReaderOptions
+    >>> cols = ["customer_id", "timestamp", "touchpoint"]
+    >>> describe_mapping(canonical_mapping(cols, reader=ReaderOptions(separator="tab")))
+    "mapping: canonical (the file's own columns, no mapping needed); separator: tab (sniffed)"
+    """
+    if mapping.source == CANONICAL:
+        text = "mapping: canonical (the file's own columns, no mapping needed)"
+        if mapping.reader.separator != ",":
+            text += f"; separator: {mapping.reader.separator} (sniffed)"
+        return text
+    return f"mapping: {mapping.source}"
+
+
 def validate_command(
     path: Path,
-    mapping: str,
+    mapping: str | None,
     policy: str,
     rejects: Path | None,
     *,
     now: datetime | None = None,
     console: Console | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> int:
-    """Run ``journeyml validate``; ``now`` defaults to the current time (this is an entry point)."""
+    """Run ``journeyml validate``; ``now`` defaults to the current time (this is an entry point).
+
+    ``mapping`` ``None`` (or ``"canonical"``) reads a file with the canonical columns.
+    """
     out = console or Console()
     err = console or Console(stderr=True)
     moment = now or datetime.now(UTC)
     try:
-        result = load_events(path, mapping, policy=policy, now=moment, rejects_path=rejects)
+        result = load_events(
+            path, mapping, policy=policy, now=moment, rejects_path=rejects, progress=progress
+        )
     except ValidationFailedError as exc:
         err.print(f"[bold red]validation failed[/]: {escape(exc.message)}", highlight=False)
         if rejects is not None:
@@ -100,6 +124,7 @@ def validate_command(
     except JourneyMLError as exc:
         err.print(f"[bold red]cannot load events[/]: {escape(exc.message)}", highlight=False)
         return EXIT_UNUSABLE
+    out.print(describe_mapping(result.mapping), highlight=False)
     print_report(result.report, out)
     if result.report.n_accepted == 0:
         err.print("[bold red]no event passed validation[/]; see the rejects by reason above.")

@@ -3,11 +3,13 @@ recorded and promoted."""
 
 from journeyml.lifecycle import registry, tracking
 from journeyml.lifecycle.config import (
+    DataConfig,
     PipelineConfig,
     default_tracking_uri,
     load_pipeline_config,
     load_yaml_model,
 )
+from journeyml.lifecycle.init_cli import init_command
 from journeyml.lifecycle.pipeline import (
     LoadedData,
     PipelineResult,
@@ -18,10 +20,12 @@ from journeyml.lifecycle.pipeline import (
 )
 
 __all__ = [
+    "DataConfig",
     "LoadedData",
     "PipelineConfig",
     "PipelineResult",
     "default_tracking_uri",
+    "init_command",
     "load_data",
     "load_pipeline_config",
     "load_yaml_model",

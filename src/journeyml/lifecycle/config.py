@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from journeyml.errors import ConfigError
+from journeyml.events import Outcomes, resolve_named_path
 from journeyml.tasks import TASKS, TaskConfig
 
 
@@ -24,49 +25,94 @@ class _Strict(BaseModel):
 
 
 class SimulateSource(_Strict):
-    customers: int = Field(2000, gt=0)
-    seed: int = 0
-    days: int = Field(180, gt=7)
-    start: str = "2024-01-01"
+    """Journeys from journeyml's simulator instead of a file (demos and tests)."""
+
+    customers: int = Field(default=2000, gt=0, description="Number of simulated customers.")
+    seed: int = Field(default=0, description="Random seed: the same seed gives the same journeys.")
+    days: int = Field(default=180, gt=7, description="Length of the simulated period in days.")
+    start: str = Field(default="2024-01-01", description="First simulated day (UTC).")
 
 
 class DataConfig(_Strict):
-    simulate: SimulateSource | None = None
-    path: str | None = None
-    mapping: str | None = None
-    policy: Literal["strict", "lenient"] = "lenient"
+    """Where the events come from: a log file (``path``, with its ``mapping``) or the
+    simulator (``simulate``), exactly one of them."""
+
+    simulate: SimulateSource | None = Field(
+        default=None, description="Simulate the journeys (see `data.simulate`)."
+    )
+    path: str | None = Field(
+        default=None,
+        description="The event log (csv[.gz], txt[.gz], parquet, jsonl, xes[.gz]); a relative "
+        "path resolves against this config file's folder.",
+    )
+    mapping: str | None = Field(
+        default=None,
+        description="How to read the log: a mapping YAML file (relative to this config file's "
+        "folder), a built-in mapping name, or canonical. Left out: the file has the canonical "
+        "columns (customer_id, timestamp, touchpoint, optional channel, stage, value).",
+    )
+    policy: Literal["strict", "lenient"] = Field(
+        default="lenient",
+        description="lenient: rows that break a validation rule are left out; strict: any such "
+        "row stops training (see `journeyml validate`).",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
         if (self.simulate is None) == (self.path is None):
             raise ValueError("give exactly one of data.simulate or data.path")
-        if self.path is not None and self.mapping is None:
-            raise ValueError("data.path needs data.mapping (a mapping file or a built-in name)")
+        if self.simulate is not None and self.mapping is not None:
+            raise ValueError("data.mapping goes with data.path, not with data.simulate")
         return self
 
 
 class FeatureConfig(_Strict):
+    """What the features describe (the same for every task of the pipeline)."""
+
+    #: counts per touchpoint, channel and stage over the last N days, one set per window
     windows_days: tuple[float, ...] = (1, 7, 30, 90)
+    #: the last k touchpoints and stages before the moment of prediction
     last_k: int = 3
+    #: a gap longer than this starts a new session
     session_gap_minutes: float = 30.0
+    #: the most frequent stage/touchpoint transitions counted
     top_n_transitions: int = 20
+    #: touchpoints beyond the most frequent N are grouped as "other"
     max_touchpoints: int = 60
+    #: event or customer attributes whose latest value before the moment of prediction is a
+    #: feature (names from the mapping's event_attributes / customer_attributes)
     attributes: tuple[str, ...] = ()
 
 
 class SnapshotConfig(_Strict):
+    """The moments of prediction learnt from (cutoffs): snapshots of every customer every N
+    days, at fixed dates, or after each event (prefixes of process cases)."""
+
+    #: every_n_days: each customer seen by then, every N days; fixed_dates: at the given
+    #: dates; at_each_event: after each event (next_stage on process cases)
     mode: Literal["every_n_days", "at_each_event", "fixed_dates"] = "every_n_days"
+    #: every_n_days: the days between snapshots
     every_days: float = 7.0
+    #: fixed_dates: the dates (UTC)
     dates: tuple[str, ...] = ()
 
 
 class SplitConfig(_Strict):
+    """The temporal split: train | gap | validation | gap | test, the gap at least the
+    horizon, so no outcome seen in training overlaps the periods it is judged on."""
+
+    #: share of the snapshot dates, the latest, that are the test window
     test_fraction: float = 0.2
+    #: share of the dates before the test window (the latest) that validate (early stopping)
     valid_fraction: float = 0.2
+    #: days between the windows (default and minimum: the longest horizon)
     gap_days: float | None = None
 
 
 class TaskEntry(_Strict):
+    """One task to train (conversion, churn or next_stage): its settings over those of its
+    ``defaults:`` file, over the outcome touchpoints of the data's mapping."""
+
     horizon_days: float | None = None
     conversion_touchpoints: tuple[str, ...] | None = None
     churn_touchpoints: tuple[str, ...] | None = None
@@ -78,28 +124,42 @@ class TaskEntry(_Strict):
 
 
 class PromotionConfig(_Strict):
+    """The gate a newly trained model (challenger) passes to become the champion."""
+
     #: the challenger must beat the champion's log loss on the same test window by this much
     margin: float = 0.0
     metric: Literal["log_loss", "roc_auc", "accuracy", "brier"] = "log_loss"
 
 
 class PipelineConfig(_Strict):
+    """A training pipeline: data, features, cutoffs, split, tasks, model settings."""
+
+    #: the pipeline's name (runs are named after it; the experiment is journeyml-<name>)
     name: str
     data: DataConfig
     features: FeatureConfig = FeatureConfig()
     snapshots: SnapshotConfig = SnapshotConfig()
     split: SplitConfig = SplitConfig()
     tasks: dict[str, TaskEntry]
+    #: LightGBM parameters over journeyml's defaults (num_leaves, learning_rate...)
     lightgbm: dict[str, Any] = Field(default_factory=dict)
+    #: the most boosting rounds; early stopping on the validation window usually stops sooner
     num_boost_round: int = 1000
+    #: stop after this many rounds without improvement on the validation window
     early_stopping_rounds: int = 50
+    #: random seed of the models
     seed: int = 0
     promotion: PromotionConfig = PromotionConfig()
+    #: the MLflow experiment (default: journeyml-<name>)
     experiment: str | None = None
     #: an attribute whose latest value splits the test metrics by segment / persona; default:
     #: "segment" when it is among features.attributes
     segment_attribute: str | None = None
-    base_dir: str = "."
+    base_dir: str = Field(
+        default=".",
+        description="The folder relative paths in this config resolve against; set by the "
+        "loader to the config file's own folder (leave it out).",
+    )
 
     @model_validator(mode="after")
     def _segment_is_a_feature(self) -> PipelineConfig:
@@ -127,15 +187,22 @@ class PipelineConfig(_Strict):
     def experiment_name(self) -> str:
         return self.experiment or f"journeyml-{self.name}"
 
-    def task_configs(self) -> dict[str, TaskConfig]:
+    def task_configs(self, outcomes: Outcomes | None = None) -> dict[str, TaskConfig]:
+        """Each task's settings: its block, over its ``defaults:`` file, over the outcome
+        touchpoints of the data's mapping (``outcomes``), over the built-in defaults."""
         out: dict[str, TaskConfig] = {}
         for name, entry in self.tasks.items():
             merged: dict[str, Any] = {}
             if entry.defaults:
-                merged.update(_read_yaml(Path(self.base_dir) / entry.defaults))
+                key = f"tasks.{name}.defaults"
+                merged.update(
+                    _read_yaml(resolve_named_path(entry.defaults, base=self.base_dir, key=key))
+                )
             merged.update(
                 {k: v for k, v in entry.model_dump().items() if v is not None and k != "defaults"}
             )
+            for k, v in (outcomes.task_defaults() if outcomes else {}).items():
+                merged.setdefault(k, v)
             for k in ("conversion_touchpoints", "churn_touchpoints"):
                 if k in merged:
                     merged[k] = tuple(merged[k])

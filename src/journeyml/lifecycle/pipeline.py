@@ -11,14 +11,13 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import mlflow
 import numpy as np
 import pandas as pd
 
-from journeyml.events import TIMESTAMP
+from journeyml.events import TIMESTAMP, Outcomes
 from journeyml.features import FeatureBuilder, FeatureSpec, build_features, slug
 from journeyml.lifecycle import registry, tracking
 from journeyml.lifecycle.config import PipelineConfig
@@ -49,6 +48,8 @@ class LoadedData:
     observation_end: pd.Timestamp
     source: str
     truth: pd.DataFrame | None = None
+    #: the mapping's outcome touchpoints: defaults for tasks that name none
+    outcomes: Outcomes | None = None
 
 
 @dataclass
@@ -62,7 +63,8 @@ class PipelineResult:
 
 
 def load_data(config: PipelineConfig, *, now: pd.Timestamp | None = None) -> LoadedData:
-    """Events from the simulator or from a file through its mapping."""
+    """Events from the simulator or from a file through its mapping (relative paths resolve
+    against the config file's folder; see :func:`journeyml.events.resolve_named_path`)."""
     d = config.data
     if d.simulate is not None:
         from journeyml.sim import simulate
@@ -76,19 +78,15 @@ def load_data(config: PipelineConfig, *, now: pd.Timestamp | None = None) -> Loa
             f"days={s.days}, start={s.start})",
             sim.customers,
         )
-    from journeyml.events import load_events
+    from journeyml.events import load_events, resolve_mapping_ref, resolve_named_path
 
-    assert d.path is not None and d.mapping is not None
-    path = Path(d.path)
-    if not path.is_absolute():
-        path = Path(config.base_dir) / path
-    mapping: str | Path = d.mapping
-    if (Path(config.base_dir) / d.mapping).exists():
-        mapping = Path(config.base_dir) / d.mapping
+    assert d.path is not None
+    path = resolve_named_path(d.path, base=config.base_dir, key="data.path")
+    mapping = resolve_mapping_ref(d.mapping, base=config.base_dir, key="data.mapping")
     loaded = load_events(path, mapping, policy=d.policy, now=now)
     ev = loaded.events
     end = ev[TIMESTAMP].max() + pd.Timedelta(1, "ns")
-    return LoadedData(ev, end, str(path))
+    return LoadedData(ev, end, str(path), outcomes=loaded.mapping.outcomes)
 
 
 def make_cutoffs(
@@ -163,7 +161,7 @@ def run_training(
         f"loaded {len(ev):,} events of {ev['customer_id'].nunique():,} customers from {data.source}"
     )
     cutoffs = make_cutoffs(config, ev, data.observation_end)
-    tasks = config.task_configs()
+    tasks = config.task_configs(outcomes=data.outcomes)
     splits: dict[str, TemporalSplit] = {
         name: temporal_split(
             cutoffs,

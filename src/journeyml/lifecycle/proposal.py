@@ -1,0 +1,205 @@
+"""Propose a pipeline config for an inspected log: ``journeyml init``'s second file.
+
+Everything is derived from the log: horizons and the snapshot cadence from its time span, the
+cutoffs from its kind (snapshots for customer journeys, one cutoff per event for the cases of
+a process), and the tasks from the outcomes found in its touchpoints. The task blocks are
+written in one place, :func:`task_blocks`, so the task kinds of a later journeyml replace
+them there. The text is a valid :class:`~journeyml.lifecycle.PipelineConfig`.
+
+>>> nice_at_most(68), nice_at_most(0.4), nice_at_least(26)
+(60, 1, 30)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from journeyml.events import Inspection, plural, yaml_scalar
+
+#: horizons and cadences people think in (days)
+NICE_DAYS = (1, 2, 3, 7, 14, 30, 60, 90, 180, 365)
+#: the most snapshot cutoffs a proposal samples (customers × snapshot dates)
+MAX_CUTOFFS = 500_000
+DEFAULT_WINDOWS = (1, 7, 30, 90)
+
+
+def nice_at_most(days: float) -> int:
+    """The largest of :data:`NICE_DAYS` not above ``days`` (at least 1)."""
+    return max([d for d in NICE_DAYS if d <= days] or [1])
+
+
+def nice_at_least(days: float) -> int:
+    """The smallest of :data:`NICE_DAYS` not below ``days`` (at most a year)."""
+    return min([d for d in NICE_DAYS if d >= days] or [NICE_DAYS[-1]])
+
+
+@dataclass
+class Plan:
+    """The choices behind a proposed pipeline, each with its reason."""
+
+    horizon: int
+    horizon_why: str
+    snapshots: dict[str, object]
+    snapshots_why: str
+    windows: tuple[int, ...]
+
+
+def plan_for(found: Inspection) -> Plan:
+    """Horizon, cutoffs and feature windows for ``found``'s log."""
+    shape = found.shape
+    span = shape.span_days
+    windows = tuple(w for w in DEFAULT_WINDOWS if w <= max(span / 3, 1))
+    if shape.kind == "cases":
+        cap = min(span / 8, max(shape.p75_days, 1.0))
+        horizon = nice_at_most(cap)
+        return Plan(
+            horizon=horizon,
+            horizon_why=(
+                f"{horizon} days: about how long a case runs (75% end within "
+                f"{shape.p75_days:.0f} days), at most an eighth of the {span:.0f}-day log; the "
+                "split keeps this gap between training and test"
+            ),
+            snapshots={"mode": "at_each_event"},
+            snapshots_why="a cutoff after each event of a case (prefixes): process monitoring",
+            windows=windows,
+        )
+    horizon = nice_at_most(span / 8)
+    every = max(nice_at_most(horizon / 2), nice_at_least(span * shape.n_customers / MAX_CUTOFFS), 1)
+    return Plan(
+        horizon=horizon,
+        horizon_why=(
+            f"{horizon} days: at most an eighth of the {span:.0f}-day log, so the test window "
+            "holds observed outcomes"
+        ),
+        snapshots={"mode": "every_n_days", "every_days": every},
+        snapshots_why=(
+            f"a cutoff every {plural(every, 'day')} for each customer seen by then "
+            f"(at most {shape.n_customers * span / every:,.0f} cutoffs)"
+        ),
+        windows=windows,
+    )
+
+
+def task_blocks(found: Inspection, plan: Plan) -> tuple[list[str], list[str]]:
+    """The ``tasks:`` section as commented YAML lines (today's conversion/churn/next_stage),
+    and the names of the tasks it trains."""
+    h = plan.horizon
+    shape = found.shape
+    conv = found.outcomes("conversion")
+    cancel = found.outcomes("cancellation")
+    lines = ["tasks:"]
+    tasks: list[str] = []
+    if shape.kind == "cases":
+        lines += [
+            "  # next activity of a case, or end of case (its activities are its stages)",
+            f"  next_stage: {{horizon_days: {h}, end_of_case: true}}",
+        ]
+        if conv:
+            lines += [
+                f"  # {', '.join(conv)} looks like the outcome of a case. A conversion task needs",
+                "  # snapshot cutoffs (snapshots: {mode: every_n_days, every_days: 7}), not",
+                "  # prefixes; with them, uncomment:",
+                f"  # conversion: {{horizon_days: {h}, "
+                f"conversion_touchpoints: {yaml_scalar(conv)}}}",
+            ]
+        return lines, ["next_stage"]
+    if conv:
+        repeat = shape.first_is_conversion >= 0.5
+        eligibility = "any" if repeat else "not_converted"
+        why = (
+            f"{shape.first_is_conversion:.0%} of customers start with a conversion, so "
+            "'not converted yet' would leave almost no one: every customer is asked "
+            "(a repeat conversion)"
+            if repeat
+            else "only customers who have not converted yet are asked (a first conversion)"
+        )
+        lines += [
+            f"  # will the customer convert ({', '.join(conv)}) within {h} days? {why}",
+            f"  conversion: {{horizon_days: {h}, conversion_touchpoints: {yaml_scalar(conv)}, "
+            f"eligibility: {eligibility}}}",
+        ]
+        tasks.append("conversion")
+    else:
+        lines += [
+            "  # no touchpoint looks like a conversion; name yours to predict one:",
+            f"  # conversion: {{horizon_days: {h}, conversion_touchpoints: [<touchpoint>]}}",
+        ]
+    how = f"a cancellation ({', '.join(cancel)}) or " if cancel else ""
+    lines += [
+        f"  # will an active customer leave within {h} days: {how}no event at all for {h} days?",
+        f"  churn: {{horizon_days: {h}, churn_touchpoints: {yaml_scalar(cancel)}, "
+        "inactivity: true}",
+    ]
+    tasks.append("churn")
+    if found.stage_coverage >= 0.9 and _n_stages(found) >= 2:
+        lines += [
+            f"  # which stage comes next within {h} days (or none)?",
+            f"  next_stage: {{horizon_days: {h}, target: stage}}",
+        ]
+        tasks.append("next_stage")
+    elif 2 <= shape.n_touchpoints <= 60:
+        lines += [
+            f"  # which touchpoint comes next within {h} days (or none)? Stages are guessed for "
+            f"{found.stage_coverage:.0%} of events only, so the touchpoint is predicted",
+            f"  next_stage: {{horizon_days: {h}, target: touchpoint}}",
+        ]
+        tasks.append("next_stage")
+    else:
+        lines.append(
+            f"  # next_stage left out: {plural(shape.n_touchpoints, 'touchpoint')}, stages for "
+            f"{found.stage_coverage:.0%} of events: nothing to choose between"
+        )
+    return lines, tasks
+
+
+def _n_stages(found: Inspection) -> int:
+    mode = found.mapping.resolved_stage_mode
+    if mode == "map":
+        return len(set(found.mapping.stage_map.values()))
+    return found.shape.n_touchpoints if mode == "activity" else 5
+
+
+def pipeline_yaml(
+    found: Inspection,
+    *,
+    name: str,
+    data_path: str,
+    mapping: str | None,
+    command: str = "",
+) -> str:
+    """The proposed pipeline config as commented YAML.
+
+    ``data_path`` and ``mapping`` are written as given (relative paths resolve against the
+    config file's folder); ``mapping`` ``None`` leaves it out (canonical columns).
+    """
+    plan = plan_for(found)
+    lines = [
+        f"# Pipeline proposed by `{command or 'journeyml init ' + found.source}`.",
+        "# Derived from the log; check it, then `journeyml train <this file>`. Every key is",
+        "# described in docs/reference.md (Pipeline config).",
+        f"name: {yaml_scalar(name)}",
+        "data:",
+        f"  path: {yaml_scalar(data_path)}  # relative paths resolve against this file's folder",
+    ]
+    if mapping is not None:
+        lines.append(f"  mapping: {yaml_scalar(mapping)}")
+    else:
+        lines.append("  # no mapping: the file has the canonical columns")
+    lines += [
+        "  policy: lenient  # rows that break a rule are left out (journeyml validate lists them)",
+        f"# the log: {found.shape.kind} ({found.shape.kind_evidence})",
+        "features:",
+        f"  windows_days: {yaml_scalar(list(plan.windows))}  # counts over the last 1, 7, ... days",
+    ]
+    attrs = list(found.mapping.customer_attributes)
+    if attrs:
+        lines += [
+            f"  # attributes: {yaml_scalar(attrs)}  # customer attributes the model could use: add",
+            "  # those known from a journey's start (not filled in at its end, which leaks)",
+        ]
+    lines += [
+        f"snapshots: {yaml_scalar(plan.snapshots)}  # {plan.snapshots_why}",
+        f"# horizon: {plan.horizon_why}",
+    ]
+    lines += task_blocks(found, plan)[0]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,137 @@
+"""``journeyml init``: a log in, a commented mapping and pipeline config out, with the
+evidence printed; the proposal loads, validates and (integration) trains as written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from journeyml.cli import app
+from journeyml.events import load_events
+from journeyml.events.mapping import parse_mapping
+from journeyml.lifecycle import PipelineConfig, load_pipeline_config
+
+
+@pytest.fixture(scope="module")
+def canonical_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh canonical CSV: 300 simulated customers over 120 days, written as text."""
+    from journeyml.sim import simulate
+
+    sim = simulate(300, seed=1, days=120)
+    path = tmp_path_factory.mktemp("log") / "shop events.csv"
+    sim.events.to_csv(path, index=False)
+    return path
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    res = CliRunner().invoke(app, list(args))
+    return res.exit_code, res.output
+
+
+def test_init_writes_a_mapping_and_config_that_load(canonical_csv: Path, tmp_path: Path) -> None:
+    config = tmp_path / "project" / "pipeline.yaml"
+    code, out = invoke("init", str(canonical_csv), "--config-out", str(config))
+    assert code == 0, out
+    mapping = tmp_path / "project" / "shop-events.mapping.yaml"
+    assert mapping.exists()
+    for text in (
+        "customer_id",
+        "evidence",
+        "ad_impression",
+        "company sent",
+        "purchase",
+        "conversion",
+        "cancellation",
+        "journeys",
+        "UTC",
+    ):
+        assert text in out, text
+    assert "journeyml validate" in out and "journeyml train" in out
+    cfg = load_pipeline_config(config)
+    assert cfg.data.mapping == "shop-events.mapping.yaml" and cfg.name == "shop-events"
+    assert set(cfg.tasks) == {"conversion", "churn", "next_stage"}
+    assert cfg.tasks["conversion"].conversion_touchpoints == ("purchase",)
+    assert cfg.tasks["churn"].churn_touchpoints == ("cancellation",)
+    loaded = load_events(canonical_csv, mapping, policy="strict")  # strict: nothing rejected
+    assert loaded.report.n_rejected == 0 and loaded.report.n_events == len(
+        pd.read_csv(canonical_csv)
+    )
+    assert loaded.mapping.duplicates == "keep"  # the simulator repeats an event: kept, said so
+    assert "duplicates: keep" in mapping.read_text()
+
+
+def test_init_prints_both_files_when_no_path_is_given(canonical_csv: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["init", str(canonical_csv)])
+    assert res.exit_code == 0, res.output
+    docs = [d for d in yaml.safe_load_all(res.stdout) if d]
+    assert len(docs) == 2
+    assert parse_mapping(docs[0]).columns.touchpoint.column == "touchpoint"
+    config = PipelineConfig.model_validate(docs[1])
+    assert config.data.mapping == "shop-events.mapping.yaml"  # "save the mapping as ..."
+
+
+def test_init_refuses_to_overwrite_without_force(canonical_csv: Path, tmp_path: Path) -> None:
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("mine\n")
+    code, out = invoke("init", str(canonical_csv), "--mapping-out", str(mapping))
+    assert code == 2 and "--force" in out and mapping.read_text() == "mine\n"
+    code, out = invoke("init", str(canonical_csv), "--mapping-out", str(mapping), "--force")
+    assert code == 0, out
+    assert yaml.safe_load(mapping.read_text())["columns"]["customer_id"] == "customer_id"
+
+
+def test_init_on_something_that_is_not_an_event_log(tmp_path: Path) -> None:
+    path = tmp_path / "summary.csv"
+    path.write_text("ID,frequency,recency,T\n1,2,30.43,38.86\n2,1,1.71,38.86\n3,0,0.0,38.86\n")
+    code, out = invoke("init", str(path))
+    assert code == 2 and "expected a column of timestamps" in out and "Traceback" not in out
+
+
+@pytest.mark.integration
+def test_a_fresh_canonical_csv_goes_through_init_validate_and_train(
+    canonical_csv: Path, tmp_path: Path
+) -> None:
+    """Issue 14's road with no hand-written file: init → validate → train."""
+    config = tmp_path / "pipeline.yaml"
+    code, out = invoke("init", str(canonical_csv), "--config-out", str(config))
+    assert code == 0, out
+    mapping = tmp_path / "shop-events.mapping.yaml"
+    code, out = invoke("validate", str(canonical_csv), "--mapping", str(mapping))
+    assert code == 0, out
+    assert "rejected" in out
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    code, out = invoke("train", str(config), "--tracking-uri", uri)
+    assert code == 0, out
+    for task in ("conversion", "churn", "next_stage"):
+        assert f"{task}: v1 champion" in out
+
+
+def test_init_on_the_simulators_own_output(tmp_path: Path) -> None:
+    """journeyml's parquet: canonical columns, its stage column, a repeated event kept; a
+    canonical file without repeats needs no mapping, and the config says so."""
+    from journeyml.sim import simulate, write_simulation
+
+    with_repeat = tmp_path / "sim.parquet"
+    write_simulation(simulate(300, seed=1, days=120), with_repeat)
+    code, out = invoke("init", str(with_repeat), "--config-out", str(tmp_path / "a.yaml"))
+    assert code == 0, out
+    assert load_pipeline_config(tmp_path / "a.yaml").data.mapping == "sim.mapping.yaml"
+    mapping = yaml.safe_load((tmp_path / "sim.mapping.yaml").read_text())
+    assert mapping["duplicates"] == "keep" and mapping["columns"]["stage"] == "stage"
+    assert mapping["customer_attributes"] == {"segment": "segment", "region": "region"}
+
+    events = simulate(200, seed=5, days=100).events
+    events = events.drop_duplicates(["customer_id", "timestamp", "touchpoint", "channel", "value"])
+    clean = tmp_path / "clean.parquet"
+    events.to_parquet(clean)
+    code, out = invoke("init", str(clean), "--config-out", str(tmp_path / "b.yaml"))
+    assert code == 0, out
+    config = load_pipeline_config(tmp_path / "b.yaml")
+    assert config.data.mapping is None and not (tmp_path / "clean.mapping.yaml").exists()
+    from journeyml.lifecycle import load_data
+
+    assert len(load_data(config).events) == len(events)
