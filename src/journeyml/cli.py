@@ -309,33 +309,21 @@ def _store_uri(uri: str | None) -> str:
 @friendly_errors
 def ingest(
     path: Path = typer.Argument(..., help="Event log: csv[.gz], txt[.gz], parquet, jsonl, xes."),
-    mapping: str = typer.Option(..., "--mapping", help="Mapping YAML file or built-in name."),
+    mapping: str | None = typer.Option(
+        None, "--mapping", help="Mapping YAML file or built-in name (none: canonical columns)."
+    ),
     rejects: Path | None = typer.Option(None, "--rejects", help="CSV file for rejected rows."),
     source: str | None = typer.Option(None, help="Source recorded with each event (file name)."),
     store: str | None = typer.Option(None, "--store", help=STORE_HELP),
     batch_size: int = typer.Option(5000, help="Events per transaction (whole customers)."),
 ) -> None:
     """Load a log into the event store through the same readers and validation as training."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
+    from journeyml.cli_progress import RichProgress
     from journeyml.store import EventStore, ingest_file
 
-    uri = _store_uri(store)
-    with EventStore.open(uri) as es:
-        console.print(f"[bold]ingesting[/] {path} → {es.uri}")
-        with Progress(
-            "{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("reading and validating", total=None)
-
-            def progress(done: int, total: int) -> None:
-                bar.update(task, description="storing events", completed=done, total=total)
-
+    with EventStore.open(_store_uri(store)) as es:
+        console.print(f"[bold]ingesting[/] {path} → {es.uri}", highlight=False)
+        with RichProgress(console) as progress:
             report = ingest_file(
                 es,
                 path,

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from journeyml.cli import app
 from journeyml.events import load_events
+from journeyml.progress import Progress, ProgressUpdate
 from journeyml.store import EventStore, ingest_file
 
 NOW = pd.Timestamp("2024-07-01", tz="UTC")
@@ -79,13 +80,17 @@ def test_progress_is_reported_per_transaction_of_whole_customers(
     rows = [f"c{c},2024-05-0{d},visit,web,\n" for c in range(5) for d in range(1, 4)]
     (tmp_path / "log.csv").write_text("cid,ts,tp,ch,amount\n" + "".join(rows))
     (tmp_path / "m.yaml").write_text(MAPPING)
-    calls: list[tuple[int, int]] = []
+    seen: list[ProgressUpdate] = []
     report = ingest_file(
         store, tmp_path / "log.csv", tmp_path / "m.yaml", now=NOW, batch_size=4,
-        progress=lambda done, total: calls.append((done, total)),
+        progress=Progress(seen.append),
     )  # fmt: skip
     assert report.accepted == 15
-    assert calls == [(6, 15), (12, 15), (15, 15)]  # 4 events round up to 2 whole customers
+    assert {"reading", "validating", "storing"} <= {u.stage for u in seen}
+    storing = [(u.done, u.total, u.finished) for u in seen if u.stage == "storing"]
+    # 4 events round up to 2 whole customers (6 events) per transaction
+    assert storing == [(0, 15, False), (6, 15, False), (12, 15, False), (15, 15, False),
+                       (15, 15, True)]  # fmt: skip
 
 
 @pytest.mark.realdata
@@ -115,6 +120,31 @@ def test_the_cli_ingests_and_upgrades(log: tuple[Path, Path], store_uri: str) ->
     assert "7 input = 2 accepted + 4 rejected + 1 duplicates" in res.output
     info = runner.invoke(app, ["store", "info", "--store", store_uri])
     assert info.exit_code == 0 and "events: 2 of 2 customers" in info.output
+    canonical = path.with_name("canonical.csv")
+    canonical.write_text(
+        "customer_id,timestamp,touchpoint\nc,2024-05-02T00:00:00Z,visit\nz,2024-05-04,visit\n"
+    )
+    res = runner.invoke(app, ["ingest", str(canonical)], env=env)  # no mapping needed
+    assert res.exit_code == 0, res.output
+    assert "2 input = 2 accepted + 0 rejected + 0 duplicates" in res.output
+
+
+def test_a_canonical_file_needs_no_mapping(
+    store: EventStore,
+    tmp_path: Path,
+    small_simulation,  # type: ignore[no-untyped-def]
+) -> None:
+    """The simulator's parquet (canonical columns, attributes beyond them) loads as it is."""
+    ev = small_simulation.events
+    ev = ev[ev["customer_id"].isin(ev["customer_id"].unique()[:40])]
+    ev.to_parquet(tmp_path / "sim.parquet")
+    report = ingest_file(store, tmp_path / "sim.parquet", now=NOW)
+    assert (report.accepted, report.rejected, report.duplicates) == (len(ev), 0, 0)
+    cid = ev["customer_id"].iloc[0]
+    got = store.journey(cid)
+    want = ev[ev["customer_id"] == cid]
+    assert got["timestamp"].tolist() == want["timestamp"].tolist()
+    assert got["segment"].tolist() == want["segment"].tolist()
 
 
 def test_the_cli_says_what_is_wrong_without_a_traceback(tmp_path: Path) -> None:

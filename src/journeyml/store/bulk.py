@@ -1,9 +1,10 @@
 """Bulk loads into the store: a log file through the same readers and validation as training.
 
-``ingest_file(store, path, mapping, now=...)`` reads and maps the file (``journeyml.events.
-load_events``, lenient policy: bad rows go to the rejects file with their reason), then stores
-the accepted events in transactions of whole customers (about ``batch_size`` events each),
-reporting progress after each. Every input row is counted once::
+``ingest_file(store, path, mapping, now=...)`` reads and maps the file like
+``journeyml.events.load_events`` (lenient policy: bad rows go to the rejects file with their
+reason; no mapping for a file with the canonical columns), then stores the accepted events in
+transactions of whole customers (about ``batch_size`` events each), reporting progress after
+each. Every input row is counted once::
 
     input = accepted (new in the store) + rejected (by validation) + duplicates
 
@@ -17,7 +18,6 @@ it (idempotent).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -27,18 +27,17 @@ import pandas as pd
 
 from journeyml.events import (
     CUSTOMER_ID,
-    EventMapping,
+    MappingRef,
     ValidationReport,
-    load_events,
-    resolve_mapping,
+    map_events,
+    read_for_mapping,
 )
+from journeyml.progress import NO_PROGRESS, Progress
 from journeyml.store.entries import IngestResult
 from journeyml.store.store import EventStore
 
 #: events per transaction of a bulk load (whole customers, so about this many)
 BATCH_EVENTS = 5_000
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -116,44 +115,49 @@ def ingest_frame(
     now: Any,
     keep_repeats: bool = False,
     batch_size: int = BATCH_EVENTS,
-    progress: Progress | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> IngestResult:
-    """Store a canonical frame (sorted by customer) in transactions of whole customers, calling
-    ``progress(events_done, events_total)`` after each."""
+    """Store a canonical frame (sorted by customer) in transactions of whole customers,
+    reporting the stage ``storing`` (events) to ``progress`` after each."""
     total = IngestResult(0, 0)
-    for lo, hi in customer_batches(events, batch_size):
-        total += store.ingest(events.iloc[lo:hi], source=source, now=now, keep_repeats=keep_repeats)
-        if progress is not None:
-            progress(hi, len(events))
+    with progress.stage("storing", total=len(events), unit="events") as stage:
+        for lo, hi in customer_batches(events, batch_size):
+            total += store.ingest(
+                events.iloc[lo:hi], source=source, now=now, keep_repeats=keep_repeats
+            )
+            stage.update(hi)
     return total
 
 
 def ingest_file(
     store: EventStore,
     path: str | Path,
-    mapping: EventMapping | str | Path,
+    mapping: MappingRef = None,
     *,
     now: Any,
     source: str | None = None,
     rejects_path: str | Path | None = None,
     batch_size: int = BATCH_EVENTS,
-    progress: Progress | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> IngestReport:
-    """Load ``path`` with ``mapping`` (a mapping, a YAML file or a built-in name) under the
-    lenient policy and store the accepted events; ``now`` is both the ingest time and the
-    moment after which timestamps count as in the future. ``source`` defaults to the file
-    name."""
+    """Load ``path`` with ``mapping`` (a mapping, a YAML file, a built-in name, or ``None`` for
+    a file with the canonical columns) under the lenient policy and store the accepted events;
+    ``now`` is both the ingest time and the moment after which timestamps count as in the
+    future. ``source`` defaults to the file name. ``progress`` hears the stages reading,
+    mapping, validating, sorting and storing."""
     started = time.perf_counter()
-    m = resolve_mapping(mapping)
+    raw, m = read_for_mapping(path, mapping, progress=progress)
     keep_repeats = m.duplicates == "keep"
     # identical rows are not validation errors here: the store counts them as duplicates (or,
     # under ``duplicates: keep``, stores each)
-    loaded = load_events(
-        path,
+    loaded = map_events(
+        raw,
         m.model_copy(update={"duplicates": "keep"}),
         policy="lenient",
         now=now,
         rejects_path=rejects_path,
+        source=str(path),
+        progress=progress,
     )
     report = loaded.report
     stored = ingest_frame(
