@@ -10,7 +10,7 @@ One small interface over SQLite (embedded, the default) and PostgreSQL, in SQLAl
     store.log_prediction(PredictionRecord.from_response(...))
     store.erase_customer("c-1042")                                   # right to erasure
 
-Every method is one transaction: what it returns has been committed (and on SQLite, synced to
+Every write is one transaction: what it returns has been committed (and on SQLite, synced to
 disk). A store that cannot answer raises :class:`~journeyml.errors.StoreUnavailableError`
 (503); nothing here reads the environment or the clock (``now`` is passed in).
 
