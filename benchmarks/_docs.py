@@ -3,6 +3,8 @@ other scripts' sections as they are."""
 
 from __future__ import annotations
 
+import os
+import platform
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
@@ -26,3 +28,18 @@ def write_section(name: str, text: str, doc: Path = DOC) -> None:
     else:
         current = current.rstrip("\n") + "\n\n" + block + "\n"
     doc.write_text(current)
+
+
+def machine(*versions: str) -> str:
+    """The machine a figure was measured on: cores, memory, OS, Python, then ``versions``
+    (e.g. ``"numpy 2.4.6"``)."""
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    return ", ".join(
+        [
+            f"{os.cpu_count()} cores",
+            f"{mem_gb:.0f} GB RAM",
+            f"{platform.system()} {platform.machine()}",
+            f"Python {platform.python_version()}",
+            *versions,
+        ]
+    )

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-from _docs import DOC, write_section
+from _docs import DOC, machine, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 # customers -> roughly 0.1 M, 1 M and 3 M events (about 34 events per customer)
@@ -59,11 +57,7 @@ def _machine() -> str:
     import numpy as np
     import pandas as pd
 
-    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
-    return (
-        f"{os.cpu_count()} cores, {mem_gb:.0f} GB RAM, {platform.system()} {platform.machine()}, "
-        f"Python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}"
-    )
+    return machine(f"numpy {np.__version__}", f"pandas {pd.__version__}")
 
 
 def _section(rows: list[dict[str, float]], sizes: tuple[int, ...], runs: int) -> str:

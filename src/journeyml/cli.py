@@ -1,4 +1,4 @@
-"""The ``journeyml`` command: simulate, validate, train, score, export-models, serve.
+"""The ``journeyml`` command: simulate, validate, train, score, ingest, store, export-models, serve.
 
 Entry point only: it reads the environment (``JOURNEYML_*``) and the clock, prints with rich,
 and turns library errors into a message and a non-zero exit code, never a traceback.
@@ -292,6 +292,80 @@ def report(
     render_report(pred, ev, out)
     where = f" and logged to runs {', '.join(log_report(out, pred.tasks, model))}" if log else ""
     console.print(f"[green]report[/] → {out}{where}")
+
+
+store_app = typer.Typer(no_args_is_help=True, help="The event store: schema and contents.")
+app.add_typer(store_app, name="store")
+STORE_HELP = "Store URI (default: $JOURNEYML_STORE_URI or sqlite:///store/journeyml.db)."
+
+
+def _store_uri(uri: str | None) -> str:
+    from journeyml.store import store_uri
+
+    return store_uri(uri, os.environ)
+
+
+@app.command()
+@friendly_errors
+def ingest(
+    path: Path = typer.Argument(..., help="Event log: csv[.gz], txt[.gz], parquet, jsonl, xes."),
+    mapping: str | None = typer.Option(
+        None, "--mapping", help="Mapping YAML file or built-in name (none: canonical columns)."
+    ),
+    rejects: Path | None = typer.Option(None, "--rejects", help="CSV file for rejected rows."),
+    source: str | None = typer.Option(None, help="Source recorded with each event (file name)."),
+    store: str | None = typer.Option(None, "--store", help=STORE_HELP),
+    batch_size: int = typer.Option(5000, help="Events per transaction (whole customers)."),
+) -> None:
+    """Load a log into the event store through the same readers and validation as training."""
+    from journeyml.cli_progress import RichProgress
+    from journeyml.store import EventStore, ingest_file
+
+    with EventStore.open(_store_uri(store)) as es:
+        console.print(f"[bold]ingesting[/] {path} → {es.uri}", highlight=False)
+        with RichProgress(console) as progress:
+            report = ingest_file(
+                es,
+                path,
+                mapping,
+                now=_now(),
+                source=source,
+                rejects_path=rejects,
+                batch_size=batch_size,
+                progress=progress,
+            )
+    console.print(report.to_text(), highlight=False)
+    if report.n_input > 0 and report.rejected == report.n_input:
+        console.print("[bold red]no event passed validation[/]; see the rejects by reason above.")
+        raise typer.Exit(1)
+
+
+@store_app.command("upgrade")
+@friendly_errors
+def store_upgrade(store: str | None = typer.Option(None, "--store", help=STORE_HELP)) -> None:
+    """Create or migrate the store's schema to the revision this code needs."""
+    from journeyml.store import upgrade_store
+
+    before, after = upgrade_store(_store_uri(store))
+    what = "already at" if before == after else f"migrated from {before or 'an empty store'} to"
+    console.print(f"[green]store[/] {what} schema revision {after}")
+
+
+@store_app.command("info")
+@friendly_errors
+def store_info(store: str | None = typer.Option(None, "--store", help=STORE_HELP)) -> None:
+    """What the store holds: schema revision and counts."""
+    from journeyml.store import EventStore
+
+    with EventStore.open(_store_uri(store), create=False) as es:
+        s = es.summary()
+    span = f"{s.first_event} → {s.last_event}" if s.first_event is not None else "(no events)"
+    console.print(
+        f"store {s.uri} ({s.backend}, schema revision {s.revision})\n"
+        f"events: {s.events:,} of {s.customers:,} customers, {span}\n"
+        f"predictions logged: {s.predictions:,}; outcomes: {s.outcomes:,}",
+        highlight=False,
+    )
 
 
 @app.command("export-models")

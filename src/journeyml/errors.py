@@ -128,6 +128,39 @@ class FingerprintMismatchError(ModelError):
     code = "feature_fingerprint_mismatch"
 
 
+# --- the event store --------------------------------------------------------------------------
+class StoreError(JourneyMLError):
+    """The event store cannot do what was asked."""
+
+    code = "store_error"
+    http_status = 500
+
+
+class StoreUnavailableError(StoreError):
+    """The event store cannot be reached or is too busy right now: try again shortly.
+
+    ``retry_after`` (seconds) is what an API puts in its ``Retry-After`` header.
+
+    >>> err = StoreUnavailableError("the store at sqlite:///x.db is locked", retry_after=2)
+    >>> err.http_status, err.details
+    (503, {'retry_after': 2})
+    """
+
+    code = "store_unavailable"
+    http_status = 503
+
+    def __init__(self, message: str, *, retry_after: int = 5, field: str | None = None) -> None:
+        super().__init__(message, field=field, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
+class StoreSchemaError(StoreError):
+    """The store's schema is not the one this code was written for (newer, older or unknown)."""
+
+    code = "store_schema_mismatch"
+    http_status = 503
+
+
 class NotFittedError(JourneyMLError):
     code = "not_fitted"
     http_status = 500

@@ -288,13 +288,31 @@ def encode_frame(events: pd.DataFrame, spec: FeatureSpec) -> EventArrays:
     )
 
 
+def _micro_at_most(text: str) -> bool:
+    """True unless an ISO text has more than 6 fractional digits (``datetime.fromisoformat``
+    would drop the nanoseconds without a word)."""
+    dot = text.find(".")
+    if dot < 0:
+        return True
+    end = dot + 1
+    while end < len(text) and text[end].isdigit():
+        end += 1
+    return end - dot - 1 <= 6
+
+
 def to_ns(ts: Any) -> int:
     """Nanoseconds since the epoch (UTC) of a datetime, Timestamp or ISO string; naive = UTC.
 
     >>> to_ns("2024-01-01T01:00:00+01:00") == to_ns("2024-01-01") == to_ns("2024-01-01T00:00Z")
     True
+    >>> to_ns("2024-01-01T00:00:00.000000001Z") - to_ns("2024-01-01")  # nanoseconds are kept
+    1
+    >>> to_ns(pd.Timestamp("2024-01-01T01:00:00+01:00").as_unit("s")) == to_ns("2024-01-01")
+    True
     """
-    if isinstance(ts, str) and len(ts) <= 32:
+    if isinstance(ts, pd.Timestamp):  # ns since the epoch, UTC (naive ones read as UTC)
+        return int(ts.value)
+    if isinstance(ts, str) and len(ts) <= 32 and _micro_at_most(ts):
         with contextlib.suppress(ValueError):
             ts = datetime.fromisoformat(ts)
     if isinstance(ts, datetime) and not isinstance(ts, pd.Timestamp):

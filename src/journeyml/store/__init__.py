@@ -1,0 +1,45 @@
+"""The event store: journeys remembered as they happen, the prediction log, and outcomes.
+
+SQLite embedded by default, PostgreSQL for production (``JOURNEYML_STORE_URI``), schema
+migrations with Alembic, bulk loads through the same readers and validation as training. See
+``docs/store.md``.
+"""
+
+from journeyml.store.bulk import BATCH_EVENTS, IngestReport, ingest_file, ingest_frame
+from journeyml.store.connect import DEFAULT_STORE_URI, STORE_URI_ENV, normalize_uri, store_uri
+from journeyml.store.entries import (
+    Erasure,
+    IngestResult,
+    Outcome,
+    PredictionRecord,
+    StoreSummary,
+)
+from journeyml.store.ids import EVENT_ID, content_id, journey_digest
+from journeyml.store.migrate import SchemaState, head_revision, schema_state, upgrade_schema
+from journeyml.store.store import CHUNK_CUSTOMERS, EventStore, upgrade_store
+
+__all__ = [
+    "BATCH_EVENTS",
+    "CHUNK_CUSTOMERS",
+    "DEFAULT_STORE_URI",
+    "EVENT_ID",
+    "STORE_URI_ENV",
+    "Erasure",
+    "EventStore",
+    "IngestReport",
+    "IngestResult",
+    "Outcome",
+    "PredictionRecord",
+    "SchemaState",
+    "StoreSummary",
+    "content_id",
+    "head_revision",
+    "ingest_file",
+    "ingest_frame",
+    "journey_digest",
+    "normalize_uri",
+    "schema_state",
+    "store_uri",
+    "upgrade_schema",
+    "upgrade_store",
+]

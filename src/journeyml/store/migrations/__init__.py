@@ -1,0 +1,1 @@
+"""Alembic migrations of the event store (applied by :func:`journeyml.store.upgrade_schema`)."""
