@@ -115,7 +115,8 @@ def test_not_eligible_customers_are_flagged(predictor: Any) -> None:
     out = ask(predictor, EXAMPLE)  # purchased on 2024-05-10
     w = [w for w in out["warnings"] if w["code"] == "not_eligible"]
     assert [x["field"] for x in w] == ["conversion"]
-    assert "already converted" in w[0]["message"]
+    assert "already has purchase (2024-05-10)" in w[0]["message"]
+    assert "no purchase yet" in w[0]["message"]
     gone = dict(
         EXAMPLE,
         events=[
@@ -124,7 +125,7 @@ def test_not_eligible_customers_are_flagged(predictor: Any) -> None:
         ],
     )
     assert any(
-        x["field"] == "churn" and "already churned" in x["message"]
+        x["field"] == "churn" and "already has cancellation" in x["message"]
         for x in ask(predictor, gone)["warnings"]
     )
     quiet = dict(EXAMPLE, as_of="2024-09-01T00:00:00Z")

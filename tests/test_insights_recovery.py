@@ -55,7 +55,7 @@ def recovery() -> dict[str, Any]:
     from journeyml.features.arrays import encode_frame
     from journeyml.modeling import train_task
     from journeyml.sim import simulate
-    from journeyml.tasks import TaskConfig, every_n_days, make_labels, temporal_split
+    from journeyml.tasks import every_n_days, legacy_task, make_labels, temporal_split
 
     sim = simulate(N_CUSTOMERS, seed=SEED, days=DAYS)
     ev = sim.events
@@ -72,7 +72,7 @@ def recovery() -> dict[str, Any]:
     rates: dict[str, dict[str, tuple[int, float]]] = {}
     effects: dict[str, pd.DataFrame] = {}
     for name, h in HORIZONS.items():
-        task = TaskConfig(name, horizon_days=h)  # type: ignore[arg-type]
+        task = legacy_task({"name": name, "horizon_days": h})
         lab = make_labels(ev, cut, task, observation_end=sim.end)
         split = temporal_split(cut, horizon_days=h)
         res = train_task(task, spec, X, lab, split, lgb_params=LGB, num_boost_round=400)

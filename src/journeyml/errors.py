@@ -83,6 +83,13 @@ class ConfigError(JourneyMLError):
     http_status = 400
 
 
+class NoLabelsError(ConfigError):
+    """A task definition leaves no usable labels on the given events (``field``: the key of
+    the task's definition that removed them)."""
+
+    code = "no_labels"
+
+
 # --- requests (HTTP API) ------------------------------------------------------------------------
 class RequestError(JourneyMLError):
     """A prediction request is malformed."""

@@ -109,7 +109,7 @@ class Predictor:
             {
                 p.name: ModelBundle.load(p)
                 for p in sorted(path.iterdir())
-                if p.is_dir() and p.name in TASKS
+                if p.is_dir() and (p / "bundle.json").exists()
             }
             if path.exists()
             else {}
@@ -126,7 +126,8 @@ class Predictor:
     # --- metadata ------------------------------------------------------------------------
     @property
     def tasks(self) -> tuple[str, ...]:
-        return tuple(t for t in TASKS if t in self.bundles)
+        first = tuple(t for t in TASKS if t in self.bundles)
+        return first + tuple(t for t in self.bundles if t not in first)
 
     def versions(self) -> dict[str, str]:
         return dict(self._versions)
@@ -281,7 +282,13 @@ class Predictor:
             )
             plan = rows.plans[i] = Plan.for_row(self.spec, x, comp)
         causes = root_causes(
-            self.spec, x, psi, task=task, top_k=top_k, class_name=class_name, plan=plan
+            self.spec,
+            x,
+            psi,
+            task=self.bundles[task].task,
+            top_k=top_k,
+            class_name=class_name,
+            plan=plan,
         )
         for c in causes:
             c.events = _evidence(self.spec, arr, lo, hi, c.kind, c.name)

@@ -209,7 +209,8 @@ def test_the_proposals_load_as_written(tmp_path: Path) -> None:
     found = inspect_frame(raw)
     assert found.shape.duplicates == 1 and found.mapping.duplicates == "keep"
     assert found.outcomes("company_sent") == ["ad_impression"]
-    assert "# company_sent: [ad_impression]" in mapping_yaml(found, name="t")
+    text = mapping_yaml(found, name="t")
+    assert "\ncompany_sent: [ad_impression]  # sent by the company" in text
     config = _round_trip(found, tmp_path, raw)
     assert config.tasks["conversion"].eligibility == "not_converted"
     assert config.tasks["churn"].churn_touchpoints == ()

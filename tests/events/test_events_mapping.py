@@ -120,3 +120,14 @@ def test_builtins() -> None:
     assert resolve_mapping("cdnow-master").outcomes.conversion_touchpoints == ["purchase"]
     with pytest.raises(ConfigError, match="built-in mapping name"):
         builtin_mapping("nope")
+
+
+def test_company_sent_touchpoints(tmp_path: Path) -> None:
+    f = tmp_path / "m.yaml"
+    f.write_text(VALID + "company_sent: [newsletter, ad]\n")
+    assert load_mapping(f).company_sent == ["newsletter", "ad"]
+    assert builtin_mapping("attribution").company_sent == ["impression"]
+    f.write_text(VALID + "touchpoints: [visit, newsletter]\ncompany_sent: [newsleter]\n")
+    with pytest.raises(ConfigError, match="newsleter") as e:
+        load_mapping(f)
+    assert e.value.field is not None

@@ -36,7 +36,12 @@ def test_data_path_without_mapping_reads_canonical_columns(
     cfg = project(tmp_path, "name: p\ndata: {path: ../data/log.csv}\ntasks: {churn: {}}\n")
     monkeypatch.chdir(tmp_path / "data")  # the working directory does not matter
     data = load_data(load_pipeline_config(cfg))
-    assert len(data.events) == 3 and data.outcomes == Outcomes()
+    assert len(data.events) == 3
+    assert (data.defaults.conversion, data.defaults.churn, data.defaults.company_sent) == (
+        None,
+        None,
+        (),
+    )
 
 
 def test_paths_resolve_against_the_config_file(
@@ -50,9 +55,9 @@ def test_paths_resolve_against_the_config_file(
     monkeypatch.chdir(tmp_path / "maps")
     config = load_pipeline_config(cfg)
     data = load_data(config)
-    tasks = config.task_configs(outcomes=data.outcomes)
+    tasks = config.task_configs(data.defaults)
     assert tasks["conversion"].horizon_days == 3.0
-    assert tasks["conversion"].conversion_touchpoints == ("buy",)  # from the mapping's outcomes
+    assert tasks["conversion"].outcome.touchpoints == ("buy",)  # from the mapping's outcomes
 
 
 @pytest.mark.parametrize(
@@ -78,7 +83,7 @@ def test_a_missing_file_names_its_key_and_where_it_was_looked_for(
     config_model = load_pipeline_config(cfg)
     with pytest.raises(ConfigError) as info:
         data = load_data(config_model)
-        config_model.task_configs(outcomes=data.outcomes)
+        config_model.task_configs(data.defaults)
     assert key in info.value.message and info.value.field == key
     assert str(tmp_path / "pipelines" / ".." / looked) in info.value.message
 
@@ -96,12 +101,22 @@ def test_mapping_outcomes_fill_only_what_a_task_leaves_out() -> None:
     )
     outcomes = Outcomes(conversion_touchpoints=["Resolve ticket"], churn_touchpoints=["cancel"])
     tasks = cfg.task_configs(outcomes=outcomes)
-    assert tasks["conversion"].conversion_touchpoints == ("Resolve ticket",)
-    assert tasks["churn"].churn_touchpoints == ("close_account",)  # the task's own wins
+    assert tasks["conversion"].outcome.touchpoints == ("Resolve ticket",)
+    assert tasks["churn"].churn.touchpoints == ("close_account",)  # the task's own wins
     plain = cfg.task_configs()
-    assert plain["conversion"].conversion_touchpoints == ("purchase",)  # built-in default
+    assert plain["conversion"].outcome.touchpoints == ("purchase",)  # built-in default
     none = cfg.task_configs(outcomes=Outcomes(churn_touchpoints=[]))
-    assert none["conversion"].conversion_touchpoints == ("purchase",)  # not said: default
+    assert none["conversion"].outcome.touchpoints == ("purchase",)  # not said: default
+    assert none["churn"].churn.touchpoints == ("close_account",)
+    inactivity_only = PipelineConfig.model_validate(
+        {
+            "name": "t",
+            "data": {"simulate": {}},
+            "tasks": {"churn": {}, "leaves": {"kind": "lapses", "horizon_days": 9}},
+        }
+    ).task_configs(outcomes=Outcomes(churn_touchpoints=[]))
+    assert inactivity_only["churn"].churn.touchpoints == ()  # []: churn is inactivity only
+    assert inactivity_only["leaves"].churn.touchpoints == ()
 
 
 def test_a_mapping_with_simulated_data_is_refused() -> None:
@@ -120,7 +135,7 @@ def test_outcomes_reach_training_labels(tmp_path: Path) -> None:
     )
     config = load_pipeline_config(cfg)
     data = load_data(config)
-    task = config.task_configs(outcomes=data.outcomes)["conversion"]
+    task = config.task_configs(data.defaults)["conversion"]
     from journeyml.tasks import make_labels
 
     cut = pd.DataFrame({"customer_id": ["a"], "as_of": [pd.Timestamp("2024-01-02", tz="UTC")]})

@@ -518,6 +518,9 @@ def inspect_frame(
     conversions = [t.touchpoint for t in touchpoints if t.role == "conversion"]
     cancels = [t.touchpoint for t in touchpoints if t.role == "cancellation"]
     extra["outcomes"] = {"conversion_touchpoints": conversions, "churn_touchpoints": cancels}
+    sent = [t.touchpoint for t in touchpoints if t.role == "company_sent"]
+    if sent:  # not the customer's own activity (lapses tasks)
+        extra["company_sent"] = sent
     extra["duplicates"] = "keep" if shape.duplicates else "reject"
     mapping = parse_mapping({**base, **extra}, source=f"proposal for {source}")
     canonical = all(c in raw.columns for c in (CUSTOMER_ID, TIMESTAMP, TOUCHPOINT)) and all(

@@ -12,6 +12,8 @@ A mapping is a YAML file (see ``src/journeyml/mappings/*.yaml`` for complete exa
     event_attributes: [number_of_cds]
     timestamp_format: "%Y%m%d"
     stage_map: {purchase: conversion}
+    outcomes: {conversion_touchpoints: [purchase], churn_touchpoints: []}
+    company_sent: [newsletter, ad_impression]   # sent by the company: not customer activity
 
 A column is given as a source column name, ``{constant: text}`` or
 ``{join: [col_a, col_b], sep: "|"}``. Unknown keys are errors that name the file and the key.
@@ -261,6 +263,11 @@ class EventMapping(BaseModel):
         description="Which touchpoints mean conversion or churn: the defaults of tasks that "
         "name none (see `outcomes`).",
     )
+    company_sent: list[str] = Field(
+        default_factory=list,
+        description="Touchpoints the company sends (newsletters, ad impressions): they never "
+        "count as the customer's own activity (lapses tasks, active_within_days).",
+    )
 
     _source: str = PrivateAttr(default="<mapping>")
 
@@ -274,7 +281,7 @@ class EventMapping(BaseModel):
     def _stage_keys(cls, v: Any) -> Any:
         return {str(k): val for k, val in v.items()} if isinstance(v, dict) else v
 
-    @field_validator("touchpoints", mode="before")
+    @field_validator("touchpoints", "company_sent", mode="before")
     @classmethod
     def _vocabulary(cls, v: Any) -> Any:
         return [str(x) for x in v] if isinstance(v, list) else v
@@ -301,6 +308,12 @@ class EventMapping(BaseModel):
             raise ValueError("stage_mode: column needs columns: {stage: <column>}")
         if mode != "column" and self.columns.stage is not None:
             raise ValueError(f"columns.stage is only used with stage_mode: column, got {mode}")
+        if self.touchpoints is not None:
+            unknown = [t for t in self.company_sent if t not in self.touchpoints]
+            if unknown:
+                raise ValueError(
+                    f"company_sent names touchpoints outside the touchpoints vocabulary: {unknown}"
+                )
         canonical = {CUSTOMER_ID, TIMESTAMP, TOUCHPOINT, CHANNEL, STAGE, VALUE}
         clash = (set(self.event_attributes) | set(self.customer_attributes)) & canonical
         both = set(self.event_attributes) & set(self.customer_attributes)

@@ -32,11 +32,7 @@ from journeyml.explain.allocation import (
 )
 from journeyml.features import FeatureDef, FeatureSpec
 from journeyml.modeling import ModelBundle
-
-_TASK_PHRASE = {
-    "conversion": "the chance of converting",
-    "churn": "churn risk",
-}
+from journeyml.tasks import LEGACY_TASKS, TaskConfig, legacy_task
 
 
 def humanize(name: str) -> str:
@@ -152,15 +148,23 @@ def _touchpoint_phrase(spec: FeatureSpec, ix: _Index, x: np.ndarray, tp: str) ->
     return f"{humanize(tp)} in the journey"
 
 
-def task_phrase(task: str, class_name: str | None = None) -> str:
-    """The quantity a cause moves, in words.
+def task_phrase(task: TaskConfig | str, class_name: str | None = None) -> str:
+    """The quantity a cause moves, in words: the task's ``description``, else a phrase from
+    its kind and outcome (a name alone: the demo's three tasks).
 
-    >>> task_phrase("churn"), task_phrase("next_stage", "retention")
-    ('churn risk', 'the chance that the next stage is retention')
+    >>> from journeyml.tasks import EventMatch
+    >>> demo = TaskConfig("books_demo", "occurs", horizon_days=14,
+    ...                   outcome=EventMatch(("product_demo",)))
+    >>> task_phrase(demo), task_phrase("churn")
+    ('the chance of product demo within 14 days', 'churn risk')
+    >>> task_phrase("next_stage", "retention")
+    'the chance that the next stage is retention'
     """
-    return (
-        _TASK_PHRASE.get(task) or f"the chance that the next stage is {humanize(class_name or '')}"
-    )
+    if isinstance(task, str):
+        if task not in LEGACY_TASKS:
+            return f"the {humanize(task)} prediction"
+        task = legacy_task({"name": task})
+    return task.phrase(class_name, humanize)
 
 
 def probability_points(
@@ -224,13 +228,14 @@ def root_causes(
     x: np.ndarray,
     psi: np.ndarray,
     *,
-    task: str,
+    task: TaskConfig | str,
     top_k: int = 3,
     class_name: str | None = None,
     composition: Composition | None = None,
     plan: Plan | None = None,
 ) -> list[RootCause]:
     """Group one row's contributions (probability units) and keep the ``top_k`` largest.
+    ``task``: its :class:`TaskConfig` words the sentences (see :func:`task_phrase`).
     ``plan``: the row's :class:`Plan` when several tasks explain the same row (else built
     from ``x`` and ``composition``)."""
     groups = (plan or Plan.for_row(spec, x, composition)).apply(psi)
@@ -275,7 +280,7 @@ def explain_rows(
             bundle.spec,
             X[r],
             psi[r],
-            task=bundle.task.name,
+            task=bundle.task,
             top_k=top_k,
             class_name=None if class_index is None else bundle.classes[int(class_index[r])],
             composition=composition,

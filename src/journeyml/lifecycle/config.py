@@ -1,8 +1,8 @@
 """Typed pipeline configs (YAML) that reject unknown keys and name the file they came from.
 
 >>> cfg = PipelineConfig.model_validate({"name": "t", "data": {"simulate": {"customers": 10}},
-...                                      "tasks": {"churn": {"horizon_days": 30}}})
->>> cfg.task_configs()["churn"].horizon_days
+...     "tasks": {"leaves": {"kind": "lapses", "horizon_days": 30, "churn": ["cancellation"]}}})
+>>> cfg.task_configs()["leaves"].horizon_days
 30.0
 """
 
@@ -17,7 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from journeyml.errors import ConfigError
 from journeyml.events import Outcomes, resolve_named_path
-from journeyml.tasks import TASKS, TaskConfig
+from journeyml.tasks import (
+    KINDS,
+    LEGACY_TASKS,
+    DataDefaults,
+    Kind,
+    TaskConfig,
+    check_name,
+    task_from_block,
+)
 
 
 class _Strict(BaseModel):
@@ -86,15 +94,20 @@ class FeatureConfig(_Strict):
 
 class SnapshotConfig(_Strict):
     """The moments of prediction learnt from (cutoffs): snapshots of every customer every N
-    days, at fixed dates, or after each event (prefixes of process cases)."""
+    days, at fixed dates, or after each event (prefixes of process cases). ``mode`` serves the
+    tasks with snapshot cutoffs (and makes every task a prefix task when it is
+    ``at_each_event``); prefix tasks (case_outcome, or ``cutoffs: prefix``) get a cutoff after
+    each event, up to ``max_prefix`` events."""
 
     #: every_n_days: each customer seen by then, every N days; fixed_dates: at the given
-    #: dates; at_each_event: after each event (next_stage on process cases)
+    #: dates; at_each_event: after each event (every task gets prefix cutoffs)
     mode: Literal["every_n_days", "at_each_event", "fixed_dates"] = "every_n_days"
     #: every_n_days: the days between snapshots
     every_days: float = 7.0
     #: fixed_dates: the dates (UTC)
     dates: tuple[str, ...] = ()
+    #: prefix cutoffs: the longest prefix learnt from (events); None: every prefix
+    max_prefix: int | None = Field(default=None, gt=0)
 
 
 class SplitConfig(_Strict):
@@ -110,17 +123,46 @@ class SplitConfig(_Strict):
 
 
 class TaskEntry(_Strict):
-    """One task to train (conversion, churn or next_stage): its settings over those of its
-    ``defaults:`` file, over the outcome touchpoints of the data's mapping."""
+    """A task block (docs/tasks.md): inline keys override those of the ``defaults`` file.
+    The keys' values are checked by :func:`journeyml.tasks.task_from_block`."""
 
+    #: the kind of question (docs/tasks.md); a conversion, churn or
+    #: next_stage block without kind is read as before task kinds
+    kind: Kind | None = None
+    #: the quantity explanations say a cause moves ("churn risk"); next: {class} is the class
+    description: str | None = None
+    #: occurs, lapses, next on snapshots: the window after as_of the label looks at (days)
     horizon_days: float | None = None
-    conversion_touchpoints: tuple[str, ...] | None = None
-    churn_touchpoints: tuple[str, ...] | None = None
+    #: occurs / case_outcome: the events predicted: a list of touchpoints, {touchpoints,
+    #: stages} or {attribute, values}; default: the mapping's outcomes.conversion_touchpoints
+    outcome: Any = None
+    #: lapses: explicit churn events; default: the mapping's outcomes.churn_touchpoints
+    churn: Any = None
+    #: lapses: no activity for the whole horizon also counts as lapsing (default true)
     inactivity: bool | None = None
-    eligibility: Literal["not_converted", "active", "any"] | None = None
-    end_of_case: bool | None = None
+    #: what counts as the customer's activity: initiated (default: all but company_sent),
+    #: any, or a list / {touchpoints, stages}
+    activity: Any = None
+    #: touchpoints the company sends (not activity); default: the mapping's company_sent
+    company_sent: tuple[str, ...] | None = None
+    #: who is asked: any, or {not_yet, has_done, active_within_days, min_events} over the
+    #: kind's default (lapses: not yet churned, active within the horizon)
+    eligibility: Any = None
+    #: next: predict the next stage or the next touchpoint
     target: Literal["stage", "touchpoint"] | None = None
+    #: next on snapshots: label "end" when the case has no later event (process logs)
+    end_of_case: bool | None = None
+    #: case_outcome: prefixes end before the first outcome event (the honest variant)
+    cut_before_outcome: bool | None = None
+    #: case_outcome on open-ended journeys: a case is over once quiet this many days
+    complete_after_days: float | None = None
+    #: prefix or snapshot; default: prefix for case_outcome or snapshots.mode at_each_event
+    cutoffs: Literal["prefix", "snapshot"] | None = None
     defaults: str | None = None  # a models/<task>.yaml file, relative to the config file
+    #: before task kinds (conversion tasks): the conversion touchpoints; now outcome
+    conversion_touchpoints: tuple[str, ...] | None = None
+    #: before task kinds (churn tasks): the churn touchpoints; now churn
+    churn_touchpoints: tuple[str, ...] | None = None
 
 
 class PromotionConfig(_Strict):
@@ -171,10 +213,19 @@ class PipelineConfig(_Strict):
         return self
 
     @model_validator(mode="after")
-    def _known_tasks(self) -> PipelineConfig:
-        unknown = sorted(set(self.tasks) - set(TASKS))
-        if unknown:
-            raise ValueError(f"unknown task(s) {unknown}; expected some of {list(TASKS)}")
+    def _task_names_and_kinds(self) -> PipelineConfig:
+        if not self.tasks:
+            raise ValueError("expected at least one task under tasks:, got none")
+        for name, entry in self.tasks.items():
+            try:
+                check_name(name, field=f"tasks.{name}")
+            except ConfigError as exc:
+                raise ValueError(exc.message) from None
+            if entry.kind is None and entry.defaults is None and name not in LEGACY_TASKS:
+                raise ValueError(
+                    f"task {name!r} has no kind: give kind (one of {list(KINDS)}) or "
+                    "defaults: <a models/*.yaml file>. See docs/tasks.md."
+                )
         return self
 
     @property
@@ -187,10 +238,9 @@ class PipelineConfig(_Strict):
     def experiment_name(self) -> str:
         return self.experiment or f"journeyml-{self.name}"
 
-    def task_configs(self, outcomes: Outcomes | None = None) -> dict[str, TaskConfig]:
-        """Each task's settings: its block, over its ``defaults:`` file, over the outcome
-        touchpoints of the data's mapping (``outcomes``), over the built-in defaults."""
-        out: dict[str, TaskConfig] = {}
+    def task_blocks(self) -> dict[str, dict[str, Any]]:
+        """Each task's block as written: its ``defaults`` file, then the inline keys."""
+        out: dict[str, dict[str, Any]] = {}
         for name, entry in self.tasks.items():
             merged: dict[str, Any] = {}
             if entry.defaults:
@@ -199,21 +249,23 @@ class PipelineConfig(_Strict):
                     _read_yaml(resolve_named_path(entry.defaults, base=self.base_dir, key=key))
                 )
             merged.update(
-                {k: v for k, v in entry.model_dump().items() if v is not None and k != "defaults"}
+                {k: v for k, v in entry.model_dump(exclude_unset=True).items() if k != "defaults"}
             )
-            for k, v in (outcomes.task_defaults() if outcomes else {}).items():
-                merged.setdefault(k, v)
-            for k in ("conversion_touchpoints", "churn_touchpoints"):
-                if k in merged:
-                    merged[k] = tuple(merged[k])
-            if "horizon_days" in merged:
-                merged["horizon_days"] = float(merged["horizon_days"])
-            merged.pop("lightgbm", None)
-            try:
-                out[name] = TaskConfig(name=name, **merged)  # type: ignore[arg-type]
-            except TypeError as exc:
-                raise ConfigError(f"task {name!r}: {exc}", field=f"tasks.{name}") from exc
+            out[name] = merged
         return out
+
+    def task_configs(
+        self, defaults: DataDefaults | None = None, *, outcomes: Outcomes | None = None
+    ) -> dict[str, TaskConfig]:
+        """Every task, with the data's defaults (outcome touchpoints, company-sent
+        touchpoints) where the block leaves them out; errors name the key. ``outcomes``: a
+        mapping's ``outcomes:`` section, when that is all there is to go by."""
+        if defaults is None and outcomes is not None:
+            defaults = DataDefaults.from_outcomes(outcomes, source="the mapping's outcomes")
+        return {
+            name: task_from_block(name, block, defaults, field=f"tasks.{name}")
+            for name, block in self.task_blocks().items()
+        }
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -8,6 +8,7 @@ interrupted run leaves the registry's champions as they were.
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from journeyml.events import TIMESTAMP, Outcomes
+from journeyml.errors import ConfigError
+from journeyml.events import TIMESTAMP
 from journeyml.features import FeatureBuilder, FeatureSpec, build_features, slug
 from journeyml.lifecycle import registry, tracking
 from journeyml.lifecycle.config import PipelineConfig
@@ -30,12 +32,18 @@ from journeyml.modeling import (
     train_task,
 )
 from journeyml.tasks import (
+    CutoffMode,
+    DataDefaults,
     TaskConfig,
     TemporalSplit,
     at_each_event,
+    case_split,
+    check_labels,
+    check_split,
+    check_vocabulary,
     every_n_days,
     fixed_dates,
-    make_labels,
+    labels_and_funnel,
     temporal_split,
 )
 
@@ -48,8 +56,8 @@ class LoadedData:
     observation_end: pd.Timestamp
     source: str
     truth: pd.DataFrame | None = None
-    #: the mapping's outcome touchpoints: defaults for tasks that name none
-    outcomes: Outcomes | None = None
+    #: the source's own outcome touchpoints and company-sent touchpoints (task defaults)
+    defaults: DataDefaults = field(default_factory=DataDefaults)
 
 
 @dataclass
@@ -67,7 +75,7 @@ def load_data(config: PipelineConfig, *, now: pd.Timestamp | None = None) -> Loa
     against the config file's folder; see :func:`journeyml.events.resolve_named_path`)."""
     d = config.data
     if d.simulate is not None:
-        from journeyml.sim import simulate
+        from journeyml.sim import CHURN_TOUCHPOINTS, CONVERSION_TOUCHPOINTS, simulate
 
         s = d.simulate
         sim = simulate(s.customers, seed=s.seed, start=s.start, days=s.days)
@@ -77,6 +85,12 @@ def load_data(config: PipelineConfig, *, now: pd.Timestamp | None = None) -> Loa
             f"journeyml.sim.simulate(customers={s.customers}, seed={s.seed}, "
             f"days={s.days}, start={s.start})",
             sim.customers,
+            DataDefaults(
+                CONVERSION_TOUCHPOINTS,
+                CHURN_TOUCHPOINTS,
+                tuple(getattr(sim, "company_sent", ())),
+                "the simulator",
+            ),
         )
     from journeyml.events import load_events, resolve_mapping_ref, resolve_named_path
 
@@ -86,18 +100,114 @@ def load_data(config: PipelineConfig, *, now: pd.Timestamp | None = None) -> Loa
     loaded = load_events(path, mapping, policy=d.policy, now=now)
     ev = loaded.events
     end = ev[TIMESTAMP].max() + pd.Timedelta(1, "ns")
-    return LoadedData(ev, end, str(path), outcomes=loaded.mapping.outcomes)
+    m = loaded.mapping
+    defaults = DataDefaults.from_outcomes(
+        m.outcomes, m.company_sent, source=f"the mapping ({m.source})"
+    )
+    return LoadedData(ev, end, str(path), defaults=defaults)
 
 
 def make_cutoffs(
-    config: PipelineConfig, events: pd.DataFrame, observation_end: pd.Timestamp
+    config: PipelineConfig,
+    events: pd.DataFrame,
+    observation_end: pd.Timestamp,
+    mode: CutoffMode | None = None,
 ) -> pd.DataFrame:
+    """Cutoffs of one mode (None: what ``snapshots.mode`` says): a cutoff after each event
+    (``prefix``) or snapshots (``every_n_days``, or ``fixed_dates`` when that is the mode)."""
     s = config.snapshots
-    if s.mode == "every_n_days":
-        return every_n_days(events, s.every_days, end=observation_end)
+    if mode == "prefix" or (mode is None and s.mode == "at_each_event"):
+        return at_each_event(events, max_prefix=s.max_prefix)
     if s.mode == "fixed_dates":
         return fixed_dates(events, s.dates)
-    return at_each_event(events)
+    return every_n_days(events, s.every_days, end=observation_end)
+
+
+def split_cutoffs(
+    config: PipelineConfig,
+    task: TaskConfig,
+    mode: CutoffMode,
+    events: pd.DataFrame,
+    cutoffs: pd.DataFrame,
+    eligible: np.ndarray | None = None,
+) -> TemporalSplit:
+    """Prefix and case-outcome tasks split whole cases by their start; snapshot tasks split
+    by time with a gap of at least the horizon (``eligible``: the cutoffs the task keeps;
+    only their cases are shared out)."""
+    sp = config.split
+    if mode == "prefix" or task.horizon_days is None:
+        return case_split(
+            events,
+            cutoffs,
+            test_fraction=sp.test_fraction,
+            valid_fraction=sp.valid_fraction,
+            eligible=eligible,
+        )
+    return temporal_split(
+        cutoffs,
+        horizon_days=task.horizon_days,
+        test_fraction=sp.test_fraction,
+        valid_fraction=sp.valid_fraction,
+        gap_days=sp.gap_days,
+    )
+
+
+@dataclass
+class TaskData:
+    """One task's cutoffs (shared by the tasks of its mode), labels and split."""
+
+    mode: CutoffMode
+    labels: pd.DataFrame
+    split: TemporalSplit
+
+
+def prepare_tasks(
+    config: PipelineConfig, data: LoadedData, progress: Progress | None = None
+) -> tuple[dict[str, TaskConfig], dict[CutoffMode, pd.DataFrame], dict[str, TaskData]]:
+    """Every task resolved against the data, checked (names in the vocabulary, filters that
+    leave labels, a usable split) before any feature is built: a bad definition fails in
+    seconds with what to change."""
+    say = progress or (lambda _msg: None)
+    ev = data.events
+    tasks = config.task_configs(data.defaults)
+    for name, task in tasks.items():
+        field_ = f"tasks.{name}"
+        check_vocabulary(
+            task,
+            ev,
+            field=field_,
+            company_sent_declared=task.company_sent != data.defaults.company_sent,
+        )
+        attr = task.outcome.attribute
+        if attr is not None and attr in config.features.attributes:
+            raise ConfigError(
+                f"task {name!r}: the outcome reads attribute {attr!r}, which is also a feature "
+                "(features.attributes): the model would see its own label. Remove it from "
+                "features.attributes.",
+                field=f"{field_}.outcome.attribute",
+            )
+    modes = {name: t.default_cutoffs(config.snapshots.mode) for name, t in tasks.items()}
+    cutoff_sets = {
+        m: make_cutoffs(config, ev, data.observation_end, m) for m in dict.fromkeys(modes.values())
+    }
+    prepared: dict[str, TaskData] = {}
+    for name, task in tasks.items():
+        cut = cutoff_sets[modes[name]]
+        try:
+            labels, funnel = labels_and_funnel(ev, cut, task, observation_end=data.observation_end)
+        except ConfigError as exc:
+            exc.field = f"tasks.{name}.{exc.field}" if exc.field else f"tasks.{name}"
+            raise
+        check_labels(task, funnel, ev, field=f"tasks.{name}")
+        elig = labels["eligible"].to_numpy(bool)
+        split = split_cutoffs(config, task, modes[name], ev, cut, elig)
+        check_split(task, labels, split, field=f"tasks.{name}")
+        say(
+            f"{name} ({task.kind}, {modes[name]} cutoffs, split by {split.by}): "
+            f"{funnel.eligible:,} of {funnel.total:,} cutoffs eligible"
+        )
+        prepared[name] = TaskData(modes[name], labels, split)
+    return tasks, cutoff_sets, prepared
 
 
 def builder_from(config: PipelineConfig) -> FeatureBuilder:
@@ -160,32 +270,24 @@ def run_training(
     say(
         f"loaded {len(ev):,} events of {ev['customer_id'].nunique():,} customers from {data.source}"
     )
-    cutoffs = make_cutoffs(config, ev, data.observation_end)
-    tasks = config.task_configs(outcomes=data.outcomes)
-    splits: dict[str, TemporalSplit] = {
-        name: temporal_split(
-            cutoffs,
-            horizon_days=t.horizon_days,
-            test_fraction=config.split.test_fraction,
-            valid_fraction=config.split.valid_fraction,
-            gap_days=config.split.gap_days,
-        )
-        for name, t in tasks.items()
-    }
+    tasks, cutoff_sets, prepared = prepare_tasks(config, data, say)
     timings["load"] = time.perf_counter() - t0
     # vocabularies from the earliest training period only: nothing of the test period leaks
-    fit_until = min(s.valid_start for s in splits.values())
+    fit_until = min(p.split.valid_start for p in prepared.values())
     t1 = time.perf_counter()
     builder = builder_from(config).fit(ev[ev[TIMESTAMP] < fit_until])
     spec = builder.spec_
-    X = build_features(ev, cutoffs, spec).to_numpy()
+    # features once per distinct cutoff set (snapshots and/or prefixes), with one spec
+    X_sets = {m: build_features(ev, c, spec).to_numpy() for m, c in cutoff_sets.items()}
     timings["features"] = time.perf_counter() - t1
+    n_rows = sum(x.shape[0] for x in X_sets.values())
+    n_features = next(iter(X_sets.values())).shape[1]
     say(
-        f"built {X.shape[1]} features for {X.shape[0]:,} cutoffs "
+        f"built {n_features} features for {n_rows:,} cutoffs "
         f"in {timings['features']:.1f}s (fingerprint {spec.fingerprint})"
     )
 
-    segments = segment_labels(X, spec, config.segment_column)
+    segment_sets = {m: segment_labels(x, spec, config.segment_column) for m, x in X_sets.items()}
     tracking.configure(tracking_uri, config.experiment_name)
     results: dict[str, TaskResult] = {}
     versions: dict[str, str] = {}
@@ -196,16 +298,17 @@ def run_training(
             {
                 "pipeline": config.name,
                 "n_events": len(ev),
-                "n_cutoffs": len(cutoffs),
+                "n_cutoffs": n_rows,
                 "feature_fingerprint": spec.fingerprint,
-                "n_features": X.shape[1],
+                "n_features": n_features,
                 "source": data.source[:250],
             }
         )
         for name, task in tasks.items():
             t2 = time.perf_counter()
-            labels = make_labels(ev, cutoffs, task, observation_end=data.observation_end)
-            split = splits[name]
+            mode = prepared[name].mode
+            cutoffs, X, segments = cutoff_sets[mode], X_sets[mode], segment_sets[mode]
+            labels, split = prepared[name].labels, prepared[name].split
             res = train_task(
                 task,
                 spec,
@@ -224,7 +327,7 @@ def run_training(
                     labels["label"].to_numpy()[te],
                     res.test_predictions,
                     segments[te],
-                    classes=None if task.kind == "binary" else res.bundle.classes,
+                    classes=None if task.output == "binary" else res.bundle.classes,
                 )
             timings[f"train_{name}"] = time.perf_counter() - t2
             say(
@@ -232,14 +335,16 @@ def run_training(
                 f"test {res.counts['test']:,}; {timings[f'train_{name}']:.1f}s)"
             )
             if res.segment_metrics:
-                key = "roc_auc" if task.kind == "binary" else "accuracy"
+                key = "roc_auc" if task.output == "binary" else "accuracy"
                 say(
                     f"{name} by {config.segment_column}: "
                     + ", ".join(f"{s} {m[key]:.3f}" for s, m in res.segment_metrics.items())
                 )
             with mlflow.start_run(run_name=f"{config.name}-{name}", nested=True) as run:
                 params: dict[str, Any] = {
-                    **{f"task_{k}": v for k, v in task.__dict__.items()},
+                    **{f"task_{k}": _param(v) for k, v in task.to_dict().items()},
+                    "cutoffs": mode,
+                    "split_by": split.by,
                     **{f"lgb_{k}": v for k, v in config.lightgbm.items()},
                     "seed": config.seed,
                     "snapshots": config.snapshots.model_dump_json(),
@@ -291,10 +396,14 @@ def run_training(
     return PipelineResult(results, decisions, versions, run_ids, spec, timings)
 
 
+def _param(v: Any) -> Any:
+    return json.dumps(v) if isinstance(v, dict | list) else v
+
+
 def _gate_metric(metric: str, task: TaskConfig) -> str:
-    if task.kind == "multiclass" and metric in ("roc_auc", "brier"):
+    if task.output == "multiclass" and metric in ("roc_auc", "brier"):
         return "log_loss"
-    if task.kind == "binary" and metric == "accuracy":
+    if task.output == "binary" and metric == "accuracy":
         return "log_loss"
     return metric
 

@@ -39,7 +39,9 @@ class ModelBundle:
 
     @property
     def kind(self) -> str:
-        return self.task.kind
+        """The model's output: ``"binary"`` or ``"multiclass"`` (the task's kind of question
+        is ``task.kind``)."""
+        return self.task.output
 
     # --- prediction ------------------------------------------------------------------------
     def raw_proba(self, X: np.ndarray) -> np.ndarray:
@@ -109,7 +111,7 @@ class ModelBundle:
         path.mkdir(parents=True, exist_ok=True)
         (path / MODEL_FILE).write_text(self.booster.model_to_string())
         meta = {
-            "task": self.task.__dict__,
+            "task": self.task.to_dict(),
             "classes": list(self.classes),
             "calibrator": self.calibrator.to_dict(),
             "spec": self.spec.to_dict(),
@@ -139,12 +141,9 @@ class ModelBundle:
                 f"{spec.code_version!r} (feature fingerprint {spec.fingerprint}). Retrain the "
                 "model with this version of journeyml."
             )
-        t = dict(meta["task"])
-        for k in ("conversion_touchpoints", "churn_touchpoints"):
-            t[k] = tuple(t[k])
         booster = lgb.Booster(model_str=(path / MODEL_FILE).read_text())
         return cls(
-            task=TaskConfig(**t),
+            task=TaskConfig.from_dict(meta["task"]),
             booster=booster,
             spec=spec,
             classes=tuple(meta["classes"]),

@@ -19,7 +19,7 @@ from journeyml.modeling import baselines, boosting
 from journeyml.modeling.bundle import ModelBundle
 from journeyml.modeling.calibration import choose_calibrator
 from journeyml.modeling.evaluation import binary_metrics, multiclass_metrics, reliability_curve
-from journeyml.tasks import NONE_CLASS, TaskConfig, TemporalSplit
+from journeyml.tasks import MIN_CUTOFFS, NONE_CLASS, TaskConfig, TemporalSplit
 
 
 @dataclass
@@ -52,14 +52,16 @@ def train_task(
     elig = labels["eligible"].to_numpy(bool)
     tr, va, te = split.train & elig, split.valid & elig, split.test & elig
     counts = {"train": int(tr.sum()), "valid": int(va.sum()), "test": int(te.sum())}
-    if counts["train"] < 20 or counts["valid"] < 10 or counts["test"] < 1:
+    if any(counts[k] < n for k, n in MIN_CUTOFFS.items()):
         raise TrainingError(
-            f"expected at least 20 training, 10 validation and 1 test cutoffs for {task.name}, got "
-            f"{counts}. Use more data, sample snapshots more often, or a shorter horizon."
+            f"expected at least {MIN_CUTOFFS['train']} training, {MIN_CUTOFFS['valid']} "
+            f"validation and {MIN_CUTOFFS['test']} test cutoffs for {task.name}, got {counts}. "
+            "journeyml.tasks.check_labels and check_split say which filter or split part "
+            "removed them."
         )
     y_all = labels["label"].to_numpy()
     cat = spec.categorical_indices
-    if task.kind == "binary":
+    if task.output == "binary":
         classes: tuple[str, ...] = ("0", "1")
         y = y_all.astype(np.int64)
         if len(np.unique(y[tr])) < 2:
@@ -73,7 +75,7 @@ def train_task(
         idx = {c: i for i, c in enumerate(classes)}
         y = np.array([idx.get(str(v), -1) for v in y_all], dtype=np.int64)
         va = va & (y >= 0)
-    params = boosting.lgb_params(task.kind, len(classes), lgb_params, seed)
+    params = boosting.lgb_params(task.output, len(classes), lgb_params, seed)
     booster = boosting.fit_early_stopped(
         params,
         (X[tr], y[tr]),
@@ -92,7 +94,7 @@ def train_task(
     )
     result = TaskResult(bundle=bundle, metrics={}, baselines={}, counts=counts)
 
-    if task.kind == "binary":
+    if task.output == "binary":
         calibrator, scores = choose_calibrator(bundle.raw_proba(X[va]), y[va], seed=seed)
         bundle.calibrator = calibrator
         result.calibration_scores = scores

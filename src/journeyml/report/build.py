@@ -66,7 +66,7 @@ def gather(
 ) -> ReportData:
     ev = events if is_canonical(events) else to_canonical(events)
     tasks = [t for t in BINARY if t in predictor.bundles]
-    horizon = max(predictor.bundles[t].task.horizon_days for t in predictor.tasks)
+    horizon = max(predictor.bundles[t].task.horizon_days or 0.0 for t in predictor.tasks)
     cut = report_cutoffs(ev, horizon)
     as_of = pd.Timestamp(cut[AS_OF].iloc[0]) if len(cut) else ev[TIMESTAMP].max()
     end = ev[TIMESTAMP].max() + pd.Timedelta(1, "s")
@@ -76,7 +76,7 @@ def gather(
     comp = Composition.from_codes(spec, arr.touchpoint, arr.channel, arr.stage)
     conv_tps: tuple[str, ...] = ("purchase",)
     if "conversion" in predictor.bundles:
-        conv_tps = predictor.bundles["conversion"].task.conversion_touchpoints
+        conv_tps = predictor.bundles["conversion"].task.outcome.touchpoints
     data = ReportData(
         as_of=as_of,
         n_customers=int(ev[CUSTOMER_ID].nunique()),
@@ -114,11 +114,7 @@ def gather(
         data.present[t] = _presence(m.points[top_causes], ex)
     # the outcomes themselves (a purchase, a cancellation) are what is predicted, not friction
     # or a decision on the way to it: they are left out of pain points and moments of truth
-    outcome_tps = {
-        tp
-        for b in predictor.bundles.values()
-        for tp in (*b.task.conversion_touchpoints, *b.task.churn_touchpoints)
-    }
+    outcome_tps = {tp for b in predictor.bundles.values() for tp in b.task.outcome_touchpoints}
     effects = {
         t: e[~e["touchpoint"].isin(outcome_tps)] if "touchpoint" in e.columns else e
         for t, e in effects.items()

@@ -28,7 +28,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from journeyml.errors import PayloadTooLargeError, RequestError
+from journeyml.explain import humanize
 from journeyml.scoring import Predictor, ScoreRequest
+from journeyml.tasks import journey_reasons
 
 MAX_STRING = 200
 MAX_VALUE = 1e9
@@ -227,7 +229,7 @@ def metadata(predictor: Predictor) -> dict[str, Any]:
                 "kind": b.kind,
                 "horizon_days": b.task.horizon_days,
                 "classes": list(b.classes),
-                "eligibility": _eligibility_text(b.task),
+                "eligibility": b.task.population(humanize),
             }
             for t, b in predictor.bundles.items()
         },
@@ -353,50 +355,25 @@ def _event_warnings(predictor: Predictor, records: Sequence[dict[str, Any]]) -> 
     return out
 
 
-def _eligibility_text(task: Any) -> str:
-    if task.name == "conversion":
-        who = "customers not yet converted" if task.eligibility == "not_converted" else "anyone"
-        return f"first conversion ({', '.join(task.conversion_touchpoints)}) of {who}"
-    if task.name == "churn":
-        return (
-            f"active customers (an event in the last {task.horizon_days:g} days) who have not "
-            f"churned ({', '.join(task.churn_touchpoints)})"
-        )
-    return "customers with some history"
-
-
 def eligibility_warnings(
     predictor: Predictor,
     tasks: Sequence[str],
     records: Sequence[dict[str, Any]],
     as_of: datetime,
 ) -> list[Warning_]:
-    """``not_eligible`` warnings for tasks whose training population excludes this journey
-    (the same rules as :func:`journeyml.tasks.labels.make_labels`)."""
+    """``not_eligible`` warnings for tasks whose training population excludes this journey:
+    the task's own eligibility rules (:func:`journeyml.tasks.journey_reasons`, the rules the
+    labels apply in training)."""
     out: list[Warning_] = []
-    tps = {r["touchpoint"] for r in records}
-    for t in tasks:
-        task = predictor.bundles[t].task
-        why = None
-        if not records:
-            why = "the customer has no history before as_of"
-        elif t == "conversion" and task.eligibility == "not_converted":
-            done = tps & set(task.conversion_touchpoints)
-            if done:
-                why = f"the customer already converted ({sorted(done)[0]})"
-        elif t == "churn":
-            gone = tps & set(task.churn_touchpoints)
-            last = max(r["timestamp"] for r in records)
-            if gone:
-                why = f"the customer already churned ({sorted(gone)[0]})"
-            elif as_of - last > timedelta(days=task.horizon_days):
-                why = f"the customer has been inactive for more than {task.horizon_days:g} days"
+    configs = [predictor.bundles[t].task for t in tasks]
+    reasons = journey_reasons(configs, records, as_of, humanize)
+    for t, task, why in zip(tasks, configs, reasons, strict=True):
         if why:
             out.append(
                 _warn(
                     "not_eligible",
                     t,
-                    f"the {t} model predicts for {_eligibility_text(task)}; {why}, so this "
+                    f"the {t} model predicts for {task.population(humanize)}; {why}, so this "
                     "probability is outside what it was trained on",
                 )
             )

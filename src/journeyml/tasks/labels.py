@@ -1,84 +1,50 @@
-"""Labels per task, from events at or after ``as_of`` only, with eligibility and censoring.
+"""Labels for every task kind, from events at or after ``as_of``, with eligibility and
+censoring (vectorised over all cutoffs).
 
-- **conversion**: a conversion touchpoint in ``[as_of, as_of + H)``. Eligible: some history
-  before ``as_of``, the window fully observed, and (``eligibility="not_converted"``) no
-  conversion before ``as_of``.
-- **churn**: an explicit churn touchpoint in the window, or (``inactivity=True``) no event at
-  all in it. Eligible (``eligibility="active"``, the default for churn): active customers (an
-  event in the ``H`` before ``as_of``) with no explicit churn before it, window fully observed;
-  ``eligibility="any"`` drops the activity condition.
-- **next_stage**: the stage (``target="touchpoint"``: the touchpoint) of the first event in the
-  window, ``"none"`` if there is none. With ``end_of_case=True`` (process logs, whose cases are
-  complete) a cutoff after which the case has no event at all is labelled ``"end"``, known
-  without waiting for the window to be observed. Eligible: some history, window fully observed
-  (or the case ended). With an ``n_events`` column (prefix mode) the label is the event right
-  after the prefix, or ``"end"`` (end of case) when the prefix is the whole case.
+- **occurs**: an ``outcome`` event in ``[as_of, as_of + H)``.
+- **lapses**: a ``churn`` event in the window, or (``inactivity``) no *activity* event in it
+  (company-sent touchpoints are not activity).
+- **case_outcome**: the case contains an ``outcome`` event. The label is the case's: with
+  ``cut_before_outcome`` the prefixes end before the first outcome event, so only events
+  after ``as_of`` decide it (the honest variant); without it a prefix that already holds the
+  outcome is labelled 1, as in the usual outcome-prediction benchmarks. Cases are taken to be
+  complete (process logs), unless ``complete_after_days`` says when an open-ended journey
+  counts as over: the cutoffs of cases still open at the end of the data are censored.
+- **next**: the stage (``target: touchpoint``: the touchpoint) of the first event after the
+  history — with prefix cutoffs the event right after the prefix, or ``"end"``; with snapshot
+  cutoffs the first event in the window or ``"none"`` (``end_of_case``: ``"end"`` when the
+  case has no later event at all, known without waiting for the window).
 
-Censoring: a window reaching past ``observation_end`` makes the cutoff ineligible, whatever
-the answer seen so far (keeping only the censored windows that already show the outcome would
-bias the rates upwards).
-
-Only the features look before ``as_of``; labels only after: the only use of earlier events
-here is eligibility (who can be asked the question), never the label value.
+A cutoff is *in the population* when the task's eligibility rules hold (events before
+``as_of`` only, :mod:`journeyml.tasks.eligibility`), and *eligible* when also its label is
+known: a window reaching past ``observation_end`` is censored whatever it shows so far
+(keeping only the censored windows that already show the outcome would bias the rates up).
 
 >>> import pandas as pd
+>>> from journeyml.tasks.definition import EventMatch, TaskConfig
 >>> ev = pd.DataFrame({"customer_id": ["a"] * 3,
 ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-03", "2024-01-20"], utc=True),
 ...     "touchpoint": ["visit", "purchase", "visit"]})
 >>> cut = pd.DataFrame({"customer_id": ["a", "a"],
 ...                     "as_of": pd.to_datetime(["2024-01-02", "2024-01-10"], utc=True)})
->>> task = TaskConfig(name="conversion", horizon_days=7, conversion_touchpoints=("purchase",))
+>>> task = TaskConfig("buys", "occurs", horizon_days=7, outcome=EventMatch(("purchase",)))
 >>> make_labels(ev, cut, task, observation_end=pd.Timestamp("2024-02-01", tz="UTC"))
-   label  eligible
-0      1      True
-1      0     False
+   label  eligible  in_population
+0      1      True           True
+1      0      True           True
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from journeyml.errors import ConfigError
-from journeyml.events import CUSTOMER_ID, STAGE, TIMESTAMP, TOUCHPOINT, is_canonical, to_canonical
-from journeyml.features import AS_OF, N_EVENTS, NS_PER_DAY, TimeIndex, prefix_sum
-
-TaskName = Literal["conversion", "churn", "next_stage"]
-TASKS: tuple[TaskName, ...] = ("conversion", "churn", "next_stage")
-NONE_CLASS = "none"
-END_CLASS = "end"
-
-
-@dataclass(frozen=True)
-class TaskConfig:
-    """What a task predicts: horizon, outcome touchpoints, eligibility."""
-
-    name: TaskName
-    horizon_days: float = 30.0
-    conversion_touchpoints: tuple[str, ...] = ("purchase",)
-    churn_touchpoints: tuple[str, ...] = ("cancellation",)
-    inactivity: bool = True
-    #: conversion: "not_converted" (default) or "any"; churn: "active" (default; the
-    #: conversion default "not_converted" means the same for churn) or "any"
-    eligibility: Literal["not_converted", "active", "any"] = "not_converted"
-    target: Literal["stage", "touchpoint"] = "stage"
-    #: next_stage: label cutoffs after the last event of a case "end" (process logs)
-    end_of_case: bool = False
-
-    def __post_init__(self) -> None:
-        if self.name not in TASKS:
-            raise ConfigError(f"expected a task in {TASKS}, got {self.name!r}", field="name")
-        if self.horizon_days <= 0:
-            raise ConfigError(
-                f"expected a positive horizon_days, got {self.horizon_days}", field="horizon_days"
-            )
-
-    @property
-    def kind(self) -> Literal["binary", "multiclass"]:
-        return "multiclass" if self.name == "next_stage" else "binary"
+from journeyml.features import NS_PER_DAY
+from journeyml.tasks.definition import END_CLASS, NONE_CLASS, TaskConfig
+from journeyml.tasks.eligibility import Step, population_steps, task_attributes
+from journeyml.tasks.funnel import Funnel
+from journeyml.tasks.located import Located
 
 
 def make_labels(
@@ -88,95 +54,100 @@ def make_labels(
     *,
     observation_end: pd.Timestamp,
 ) -> pd.DataFrame:
-    """One row per cutoff (same index): ``label`` (int for binary, str for next_stage) and
-    ``eligible``. ``observation_end`` is the exclusive end of the data: windows reaching past
-    it are censored (ineligible) unless the answer is already known."""
-    ev = events if is_canonical(events) else to_canonical(events)
-    cust_codes, uniques = pd.factorize(ev[CUSTOMER_ID].astype(str), sort=True)
-    order = np.lexsort((ev[TIMESTAMP].to_numpy("datetime64[ns]").view(np.int64), cust_codes))
-    ev = ev.iloc[order]
-    cust = cust_codes[order].astype(np.int64)
-    ts = ev[TIMESTAMP].to_numpy("datetime64[ns]").view(np.int64)
-    tps = ev[TOUCHPOINT].to_numpy(dtype=object)
-    offsets = np.searchsorted(cust, np.arange(len(uniques) + 1))
-    index = TimeIndex(cust, ts)
-
-    q = pd.Index(uniques).get_indexer(cutoffs[CUSTOMER_ID].astype(str))
-    known = q >= 0
-    qc = np.where(known, q, 0)
-    as_of = pd.to_datetime(cutoffs[AS_OF], utc=True).to_numpy("datetime64[ns]").view(np.int64)
-    h = np.int64(round(task.horizon_days * NS_PER_DAY))
-    end_ns = pd.Timestamp(observation_end).tz_convert("UTC").value
-    start = np.where(known, offsets[qc], 0)
-    pos0 = np.where(known, index.first_at_or_after(qc, as_of), 0)
-    posh = np.where(known, index.first_at_or_after(qc, as_of + h), 0)
-    has_history = pos0 > start
-    observed = as_of + h <= end_ns
-    n = len(ts)
-
-    if N_EVENTS in cutoffs.columns:
-        return _prefix_labels(cutoffs, task, ev, tps, offsets, qc, known)
-
-    if task.name == "conversion":
-        c = prefix_sum(np.isin(tps, task.conversion_touchpoints).astype(np.int64))
-        label = (c[posh] - c[pos0] > 0).astype(np.int64)
-        eligible = known & has_history & observed
-        if task.eligibility == "not_converted":
-            eligible &= c[pos0] - c[start] == 0
-        return pd.DataFrame({"label": label, "eligible": eligible}, index=cutoffs.index)
-
-    if task.name == "churn":
-        c = prefix_sum(np.isin(tps, task.churn_touchpoints).astype(np.int64))
-        explicit = c[posh] - c[pos0] > 0
-        label = explicit | (task.inactivity & (posh == pos0))
-        last_ts = ts[np.clip(pos0 - 1, 0, max(n - 1, 0))] if n else np.zeros_like(as_of)
-        active = has_history & (as_of - last_ts <= h)
-        if task.eligibility == "any":
-            active = has_history
-        eligible = known & active & observed & (c[pos0] - c[start] == 0)
-        return pd.DataFrame(
-            {"label": label.astype(np.int64), "eligible": eligible}, index=cutoffs.index
-        )
-
-    # next_stage
-    col = ev[STAGE] if task.target == "stage" else ev[TOUCHPOINT]
-    values = col.to_numpy(dtype=object)
-    has_next = posh > pos0
-    nxt = values[np.clip(pos0, 0, max(n - 1, 0))] if n else np.full(len(as_of), None)
-    label_arr = np.where(has_next, nxt, NONE_CLASS).astype(object)
-    missing_target = has_next & pd.isna(pd.Series(label_arr)).to_numpy()
-    ended = np.zeros(len(as_of), dtype=bool)
-    if task.end_of_case:
-        ended = known & (pos0 == np.where(known, offsets[qc + 1], 0))
-        label_arr = np.where(ended, END_CLASS, label_arr).astype(object)
-    eligible = known & has_history & (observed | ended) & ~missing_target
-    labels = pd.Series(label_arr, index=cutoffs.index).where(eligible, None)
-    return pd.DataFrame({"label": labels.astype(object), "eligible": eligible}, index=cutoffs.index)
+    """One row per cutoff (same index): ``label`` (0/1 for binary tasks, the class for
+    ``next``; None where ineligible), ``eligible`` and ``in_population``.
+    ``observation_end`` is the exclusive end of the data."""
+    return labels_and_funnel(events, cutoffs, task, observation_end=observation_end)[0]
 
 
-def _prefix_labels(
+def labels_and_funnel(
+    events: pd.DataFrame,
     cutoffs: pd.DataFrame,
     task: TaskConfig,
-    ev: pd.DataFrame,
-    tps: np.ndarray,
-    offsets: np.ndarray,
-    qc: np.ndarray,
-    known: np.ndarray,
-) -> pd.DataFrame:
-    if task.name != "next_stage":
-        raise ConfigError(
-            f"expected prefix cutoffs (n_events) only for next_stage, got task {task.name!r}",
-            field="snapshots",
-        )
-    values = (ev[STAGE] if task.target == "stage" else ev[TOUCHPOINT]).to_numpy(dtype=object)
-    k = cutoffs[N_EVENTS].to_numpy(np.int64)
-    start = offsets[qc]
-    length = offsets[qc + 1] - start
-    nxt_idx = start + k
-    has_next = k < length
-    label = np.where(has_next, values[np.clip(nxt_idx, 0, max(len(values) - 1, 0))], END_CLASS)
-    eligible = known & (k >= 1) & (k <= length)
-    return pd.DataFrame(
-        {"label": pd.Series(label, index=cutoffs.index, dtype=object), "eligible": eligible},
-        index=cutoffs.index,
+    *,
+    observation_end: pd.Timestamp,
+) -> tuple[pd.DataFrame, Funnel]:
+    """:func:`make_labels` and how many cutoffs each filter kept (for diagnostics)."""
+    loc = Located.from_frame(events, cutoffs, task_attributes(task))
+    end_ns = pd.Timestamp(observation_end).tz_convert("UTC").value
+    population = population_steps(task, loc)
+    label, known = _label(task, loc, end_ns)
+    in_pop = np.logical_and.reduce([s.mask for s in population])
+    eligible = in_pop & np.logical_and.reduce([s.mask for s in known]) if known else in_pop
+    if task.output == "binary":
+        col = pd.Series(label.astype(np.int64), index=cutoffs.index)
+    else:
+        col = pd.Series(label, index=cutoffs.index, dtype=object).where(eligible, None)
+    frame = pd.DataFrame(
+        {"label": col, "eligible": eligible, "in_population": in_pop}, index=cutoffs.index
     )
+    funnel = Funnel.from_steps(task.name, [*population, *known], col[eligible].astype(str))
+    return frame, funnel
+
+
+def _horizon_ns(task: TaskConfig) -> int:
+    if task.horizon_days is None:
+        raise ConfigError(
+            f"expected horizon_days for task {task.name!r} with snapshot cutoffs (the next event "
+            "within how long?), got none. Give horizon_days, or use prefix cutoffs.",
+            field="horizon_days",
+        )
+    return round(task.horizon_days * NS_PER_DAY)
+
+
+def _observed(task: TaskConfig, loc: Located, h: int, end_ns: int) -> Step:
+    return Step(
+        "horizon_days",
+        f"the {task.horizon_days:g} days after as_of inside the data (not censored)",
+        loc.as_of + np.int64(h) <= end_ns,
+    )
+
+
+def _label(task: TaskConfig, loc: Located, end_ns: int) -> tuple[np.ndarray, list[Step]]:
+    """Label values, and the steps that make a label known (censoring, a missing target)."""
+    if task.kind == "case_outcome":
+        m = loc.match(task.outcome)
+        label = (loc.count(m, loc.pos0, loc.end) > 0) | (loc.count(m, loc.start, loc.pos0) > 0)
+        if task.complete_after_days is None:
+            return label, []
+        quiet = np.int64(round(task.complete_after_days * NS_PER_DAY))
+        last = loc.ts[np.clip(loc.end - 1, 0, max(len(loc.ts) - 1, 0))] if len(loc.ts) else 0
+        over = loc.known & (last + quiet <= end_ns)
+        rule = f"the case over (no event in the last {task.complete_after_days:g} days of the data)"
+        return label, [Step("complete_after_days", rule, over)]
+    if task.kind == "next":
+        return _next(task, loc, end_ns)
+    h = _horizon_ns(task)
+    posh = loc.window_end(h)
+    if task.kind == "occurs":
+        label = loc.count(loc.match(task.outcome), loc.pos0, posh) > 0
+    else:
+        label = loc.count(loc.match(task.churn), loc.pos0, posh) > 0
+        if task.inactivity:
+            act = task.activity_mask(loc.touchpoint, loc.stage, loc.attributes)
+            label |= loc.count(act, loc.pos0, posh) == 0
+    return label, [_observed(task, loc, h, end_ns)]
+
+
+def _next(task: TaskConfig, loc: Located, end_ns: int) -> tuple[np.ndarray, list[Step]]:
+    values = loc.stage if task.target == "stage" else loc.touchpoint
+    n = values.shape[0]
+    nxt = values[np.clip(loc.pos0, 0, max(n - 1, 0))] if n else np.full(len(loc.pos0), None)
+    steps: list[Step] = []
+    if loc.prefix:
+        has_next = loc.pos0 < loc.end
+        label = np.where(has_next, nxt, END_CLASS).astype(object)
+    else:
+        h = _horizon_ns(task)
+        has_next = loc.window_end(h) > loc.pos0
+        label = np.where(has_next, nxt, NONE_CLASS).astype(object)
+        observed = _observed(task, loc, h, end_ns)
+        if task.end_of_case:
+            ended = loc.known & (loc.pos0 == loc.end)
+            label = np.where(ended, END_CLASS, label).astype(object)
+            rule = observed.rule + " or the case over"
+            observed = Step(observed.key, rule, observed.mask | ended)
+        steps.append(observed)
+    missing = has_next & pd.isna(pd.Series(label, dtype=object)).to_numpy()
+    steps.append(Step("target", f"the next event has a {task.target}", ~missing))
+    return label, steps

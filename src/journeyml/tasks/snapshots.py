@@ -73,9 +73,12 @@ def fixed_dates(events: pd.DataFrame, dates: Sequence[str | pd.Timestamp]) -> pd
     return out.sort_values([CUSTOMER_ID, AS_OF], kind="stable").reset_index(drop=True)
 
 
-def at_each_event(events: pd.DataFrame, *, min_prefix: int = 1) -> pd.DataFrame:
+def at_each_event(
+    events: pd.DataFrame, *, min_prefix: int = 1, max_prefix: int | None = None
+) -> pd.DataFrame:
     """Prefix mode (process monitoring): a cutoff after each event, ``n_events`` = k for the
-    prefix of the first k events; ``as_of`` is just after the k-th event's time."""
+    prefix of the first k events; ``as_of`` is just after the k-th event's time. Prefixes
+    longer than ``max_prefix`` (if given) are left out."""
     ev = _canon(events)
     k = ev.groupby(CUSTOMER_ID, sort=False).cumcount().to_numpy() + 1
     out = pd.DataFrame(
@@ -85,18 +88,23 @@ def at_each_event(events: pd.DataFrame, *, min_prefix: int = 1) -> pd.DataFrame:
             N_EVENTS: k,
         }
     )
-    return out[out[N_EVENTS] >= min_prefix].reset_index(drop=True)
+    keep = out[N_EVENTS] >= min_prefix
+    if max_prefix is not None:
+        keep &= out[N_EVENTS] <= max_prefix
+    return out[keep].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
 class TemporalSplit:
-    """Boolean masks over cutoffs, and the dates that define them."""
+    """Boolean masks over cutoffs, and the dates that define them. ``by``: ``"time"`` (the
+    cutoffs' own times, with a gap) or ``"case_start"`` (whole cases, by when they started)."""
 
     train: np.ndarray
     valid: np.ndarray
     test: np.ndarray
     valid_start: pd.Timestamp
     test_start: pd.Timestamp
+    by: str = "time"
 
 
 def temporal_split(
@@ -119,14 +127,7 @@ def temporal_split(
             f"expected a gap of at least the horizon ({horizon_days} days), got {gap}",
             field="gap_days",
         )
-    if not (
-        0 < test_fraction < 1 and 0 < valid_fraction < 1 and test_fraction + valid_fraction < 1
-    ):
-        raise ConfigError(
-            "expected 0 < test_fraction, valid_fraction and their sum < 1, got "
-            f"{test_fraction} and {valid_fraction}",
-            field="test_fraction",
-        )
+    _check_fractions(test_fraction, valid_fraction)
     tv = pd.to_datetime(cutoffs[AS_OF], utc=True).to_numpy("datetime64[ns]")
     dates = np.unique(tv)
     if len(dates) < 3:
@@ -152,3 +153,76 @@ def temporal_split(
     return TemporalSplit(
         train, valid, test, pd.Timestamp(vs_, tz="UTC"), pd.Timestamp(ts_, tz="UTC")
     )
+
+
+def case_split(
+    events: pd.DataFrame,
+    cutoffs: pd.DataFrame,
+    *,
+    test_fraction: float = 0.2,
+    valid_fraction: float = 0.2,
+    eligible: np.ndarray | None = None,
+) -> TemporalSplit:
+    """Split whole cases by their start: the earliest-starting cases train, the next
+    validate, the latest test (prefix and case-outcome tasks, whose labels may lie far after
+    ``as_of``: no gap of a horizon is needed, and every prefix of a case stays on one side).
+    ``eligible`` (a mask over cutoffs): only cases with an eligible cutoff are shared out.
+
+    Training and validation prefixes that end at or after the first test case's start are
+    left out, so nothing the model learns from happened in the test period's time.
+
+    >>> ev = pd.DataFrame({"customer_id": list("abcde"), "touchpoint": "x",
+    ...     "timestamp": pd.date_range("2024-01-01", periods=5, freq="D", tz="UTC")})
+    >>> s = case_split(ev, at_each_event(ev), test_fraction=0.2, valid_fraction=0.2)
+    >>> s.train.tolist(), s.valid.tolist(), s.test.tolist()
+    ([True, True, True, False, False], [False, False, False, True, False], \
+[False, False, False, False, True])
+    >>> str(s.valid_start.date()), str(s.test_start.date())
+    ('2024-01-04', '2024-01-05')
+    """
+    _check_fractions(test_fraction, valid_fraction)
+    ev = _canon(events)
+    first = ev.groupby(CUSTOMER_ID, sort=True)[TIMESTAMP].min().sort_values(kind="stable")
+    if eligible is not None:
+        used = pd.unique(cutoffs[CUSTOMER_ID].astype(str).to_numpy()[np.asarray(eligible, bool)])
+        first = first[first.index.astype(str).isin(used)]
+    n = len(first)
+    if n < 3:
+        raise EmptyDataError(
+            f"expected 3 or more cases to split by case start, got {n}. Use a longer log."
+        )
+    n_test = max(1, round(n * test_fraction))
+    n_valid = max(1, round(n * valid_fraction))
+    n_train = n - n_test - n_valid
+    if n_train < 1:
+        raise EmptyDataError(
+            f"expected cases left for training after {n_test} test and {n_valid} validation "
+            f"cases, got {n_train} of {n}. Use a longer log or smaller fractions."
+        )
+    part = pd.Series(
+        np.repeat(np.array([0, 1, 2]), [n_train, n_valid, n_test]), index=first.index.astype(str)
+    )
+    where = part.reindex(cutoffs[CUSTOMER_ID].astype(str)).fillna(-1).to_numpy()
+    valid_start = pd.Timestamp(first.iloc[n_train])
+    test_start = pd.Timestamp(first.iloc[n_train + n_valid])
+    as_of = pd.to_datetime(cutoffs[AS_OF], utc=True)
+    before_test = (as_of <= test_start).to_numpy()
+    return TemporalSplit(
+        (where == 0) & before_test,
+        (where == 1) & before_test,
+        where == 2,
+        valid_start,
+        test_start,
+        by="case_start",
+    )
+
+
+def _check_fractions(test_fraction: float, valid_fraction: float) -> None:
+    if not (
+        0 < test_fraction < 1 and 0 < valid_fraction < 1 and test_fraction + valid_fraction < 1
+    ):
+        raise ConfigError(
+            "expected 0 < test_fraction, valid_fraction and their sum < 1, got "
+            f"{test_fraction} and {valid_fraction}",
+            field="test_fraction",
+        )

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from journeyml.errors import ConfigError, EmptyDataError
-from journeyml.tasks import at_each_event, every_n_days, fixed_dates, temporal_split
+from journeyml.tasks import at_each_event, case_split, every_n_days, fixed_dates, temporal_split
 
 EV = pd.DataFrame(
     {
@@ -81,3 +81,51 @@ def test_temporal_split_keeps_a_gap_of_the_horizon() -> None:
     with pytest.raises(EmptyDataError):
         temporal_split(cuts.iloc[:2], horizon_days=h)
     assert np.asarray(s.train).dtype == bool
+
+
+def test_case_split_keeps_cases_whole_and_orders_them_by_start() -> None:
+    # 10 cases starting a day apart, each with 3 events spread over 20 days (long cases:
+    # a time split with a gap of any horizon would cut through them)
+    rows = []
+    for i in range(10):
+        for d in (0, 10, 20):
+            rows.append((f"c{i}", pd.Timestamp("2024-01-01", tz="UTC") + pd.Timedelta(days=i + d)))
+    ev = pd.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "timestamp": [r[1] for r in rows],
+            "touchpoint": "x",
+        }
+    )
+    cut = at_each_event(ev)
+    s = case_split(ev, cut, test_fraction=0.2, valid_fraction=0.2)
+    assert s.by == "case_start"
+    part = {}
+    for cid, tr, va, te in zip(cut["customer_id"], s.train, s.valid, s.test, strict=True):
+        part.setdefault(cid, set()).add((tr, va, te))
+    # the two latest-starting cases are the test cases, with every prefix
+    assert [c for c in part if (False, False, True) in part[c]] == ["c8", "c9"]
+    assert s.test.sum() == 6
+    assert str(s.test_start.date()) == "2024-01-09" and str(s.valid_start.date()) == "2024-01-07"
+    # training and validation prefixes ending at or after the test start are left out
+    as_of = cut["as_of"]
+    assert (as_of[s.train | s.valid] <= s.test_start).all()
+    # c0 (events on 01-01, 01-11, 01-21) trains on its first prefix only
+    assert s.train[cut["customer_id"] == "c0"].tolist() == [True, False, False]
+    assert s.valid[cut["customer_id"] == "c7"].tolist() == [True, False, False]
+    assert s.train.sum() == 6 and s.valid.sum() == 2
+    # only the cases with an eligible cutoff are shared out
+    odd = cut["customer_id"].isin([f"c{i}" for i in range(1, 10, 2)]).to_numpy()
+    s2 = case_split(ev, cut, test_fraction=0.2, valid_fraction=0.2, eligible=odd)
+    assert set(cut["customer_id"][s2.test]) == {"c9"} and set(cut["customer_id"][s2.valid]) == {
+        "c7"
+    }
+    assert not (s2.train | s2.valid | s2.test)[~odd].any()
+    with pytest.raises(EmptyDataError):
+        case_split(ev[ev["customer_id"].isin(["c0", "c1"])], cut)
+    with pytest.raises(ConfigError):
+        case_split(ev, cut, test_fraction=0.7, valid_fraction=0.4)
+
+
+def test_at_each_event_max_prefix() -> None:
+    assert at_each_event(EV, max_prefix=2)["n_events"].tolist() == [1, 2, 1, 2]
