@@ -147,13 +147,13 @@ def op_engine_count_recency(ev: Any, spec: Any, args: argparse.Namespace) -> dic
 
     from journeyml.features import counts, recency
     from journeyml.features.arrays import encode_frame
-    from journeyml.features.build import _cutoff_arrays
+    from journeyml.features.build import cutoff_arrays
     from journeyml.features.context import Context
 
     cut = _end_cutoffs(ev)
     t = time.perf_counter()
     arr = encode_frame(ev, spec)
-    ids, as_of, _ = _cutoff_arrays(cut)
+    ids, as_of, _ = cutoff_arrays(cut)
     ctx = Context.build(arr, spec, arr.customer_codes(ids), as_of)
     cols = {**counts.compute(ctx), **recency.compute(ctx)}
     n = sum(1 if c.ndim == 1 else c.shape[1] for c in cols.values())
