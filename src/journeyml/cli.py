@@ -247,12 +247,16 @@ def _read_events(path: Path, mapping: str | None) -> Any:
 def benchmark(
     config: Path = typer.Argument(..., help="Benchmark config (pipelines/benchmarks/*.yaml)."),
     out: Path = typer.Option(..., "--out", help="JSON file for the result."),
+    seed: int | None = typer.Option(None, help="The models' random seed (default: the config's)."),
 ) -> None:
-    """Run a benchmark protocol (tax2017, chronological, calibration_holdout) on a real log."""
+    """Run a benchmark protocol (tax2017, chronological, calibration_holdout, teinemaa2019) on
+    a real log."""
     _quiet_libraries()
     from journeyml.bench import load_benchmark_config, run_benchmark, write_result
 
     cfg = load_benchmark_config(config)
+    if seed is not None:
+        cfg = cfg.model_copy(update={"seed": seed})
     console.print(f"[bold]benchmark[/] {cfg.dataset} · {cfg.task} · {cfg.protocol.name}")
     with console.status("working…") as status:
 
@@ -262,7 +266,14 @@ def benchmark(
 
         result = run_benchmark(cfg, progress=progress)
     for name, value in result["metrics"].items():
-        console.print(f"  {name}: {value}")
+        if name != "by_length":
+            console.print(f"  {name}: {value}")
+    m = result.get("margin") or {}
+    if m:
+        console.print(
+            f"  {m['metric']}: journeyml {m['journeyml']:.4f} vs best baseline "
+            f"{m['best_baseline']} {m['baseline']:.4f} (margin {m['margin']:+.4f})"
+        )
     write_result(result, out)
     console.print(f"[green]wrote[/] {out}")
 

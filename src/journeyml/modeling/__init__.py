@@ -8,11 +8,13 @@ from journeyml.modeling.calibration import Calibrator, choose_calibrator
 from journeyml.modeling.class_boosters import split_by_class
 from journeyml.modeling.evaluation import (
     binary_metrics,
+    ece_equal_mass,
     expected_calibration_error,
     metrics_by_segment,
     multiclass_metrics,
     reliability_curve,
 )
+from journeyml.modeling.linear import LinearPart, choose_blend, choose_weight, sigmoid
 from journeyml.modeling.training import TaskResult, train_task
 
 __all__ = [
@@ -20,18 +22,23 @@ __all__ = [
     "META_FILE",
     "MODEL_FILE",
     "Calibrator",
+    "LinearPart",
     "ModelBundle",
     "TaskResult",
     "baselines",
     "bgnbd",
     "binary_metrics",
+    "choose_blend",
     "choose_calibrator",
+    "choose_weight",
+    "ece_equal_mass",
     "expected_calibration_error",
     "fit_early_stopped",
     "lgb_params",
     "metrics_by_segment",
     "multiclass_metrics",
     "reliability_curve",
+    "sigmoid",
     "split_by_class",
     "train_task",
 ]

@@ -21,6 +21,7 @@ from journeyml.errors import FingerprintMismatchError, ModelNotFoundError
 from journeyml.features import FEATURE_CODE_VERSION, FeatureSpec
 from journeyml.modeling.calibration import Calibrator
 from journeyml.modeling.class_boosters import split_by_class
+from journeyml.modeling.linear import LinearPart, sigmoid
 from journeyml.tasks import TaskConfig
 
 MODEL_FILE = "model.txt"
@@ -36,6 +37,10 @@ class ModelBundle:
     calibrator: Calibrator = field(default_factory=Calibrator)
     metrics: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    #: binary: a linear model blended with the trees in log-odds (None: trees only)
+    linear: LinearPart | None = None
+    #: the linear model's share of the blend (0: trees only, 1: linear only)
+    linear_weight: float = 0.0
 
     @property
     def kind(self) -> str:
@@ -46,7 +51,24 @@ class ModelBundle:
     # --- prediction ------------------------------------------------------------------------
     def raw_proba(self, X: np.ndarray) -> np.ndarray:
         """Uncalibrated probabilities; binary → (n,), multiclass → (n, K)."""
+        if self._blended:
+            return sigmoid(self.margin(X))
         return np.asarray(self.booster.predict(X, num_threads=1))
+
+    @property
+    def _blended(self) -> bool:
+        return self.linear is not None and self.kind == "binary"
+
+    def margin(self, X: np.ndarray) -> np.ndarray:
+        """Binary: the log-odds before calibration, (n,): the trees' (times σ) blended with
+        the linear model's."""
+        f = np.asarray(self.booster.predict(X, raw_score=True, num_threads=1))
+        f = f * (self._sigmoid or 1.0)
+        if not self._blended:
+            return f
+        assert self.linear is not None
+        a = self.linear_weight
+        return np.asarray((1 - a) * f + a * self.linear.raw(X))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probabilities: binary → (n,) of the positive class, multiclass → (n, K)."""
@@ -59,6 +81,8 @@ class ModelBundle:
         """Binary: calibrated probabilities of rows ``X`` whose raw scores (the sum of each
         row's contributions and bias) are ``margin`` — equal to :meth:`predict_proba`, without
         a second pass over the trees when the objective's link is the plain sigmoid."""
+        if self._blended:
+            return self.calibrator.apply(sigmoid(margin))
         if self._sigmoid is None:
             return self.predict_proba(X)
         return self.calibrator.apply(1.0 / (1.0 + np.exp(-self._sigmoid * margin)))
@@ -76,6 +100,11 @@ class ModelBundle:
         c = np.asarray(self.booster.predict(X, pred_contrib=True, num_threads=1))
         if self.kind == "multiclass":
             return c.reshape(X.shape[0], len(self.classes), X.shape[1] + 1)
+        if self._blended:
+            assert self.linear is not None
+            a = self.linear_weight
+            trees = c * (self._sigmoid or 1.0)
+            return np.asarray((1 - a) * trees + a * self.linear.contributions(X))
         return c
 
     def class_contributions(self, X: np.ndarray, class_index: np.ndarray) -> np.ndarray:
@@ -118,6 +147,8 @@ class ModelBundle:
             "metrics": self.metrics,
             "info": self.info,
         }
+        if self.linear is not None:
+            meta["linear"] = {"weight": self.linear_weight, **self.linear.to_dict()}
         (path / META_FILE).write_text(json.dumps(meta, indent=1, default=_json_default))
         return path
 
@@ -142,6 +173,7 @@ class ModelBundle:
                 "model with this version of journeyml."
             )
         booster = lgb.Booster(model_str=(path / MODEL_FILE).read_text())
+        lin = meta.get("linear")
         return cls(
             task=TaskConfig.from_dict(meta["task"]),
             booster=booster,
@@ -150,6 +182,8 @@ class ModelBundle:
             calibrator=Calibrator.from_dict(meta["calibrator"]),
             metrics=meta.get("metrics", {}),
             info=meta.get("info", {}),
+            linear=None if lin is None else LinearPart.from_dict(lin),
+            linear_weight=0.0 if lin is None else float(lin["weight"]),
         )
 
 
