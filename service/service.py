@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from starlette.responses import Response
 
 from journeyml.errors import JourneyMLError, RequestError
 from journeyml.serving import (
+    EXIT_REFUSED,
     BatchRequest,
     EdgeMiddleware,
     PredictRequest,
@@ -74,9 +76,9 @@ class JourneyService:
     def __init__(self) -> None:
         try:
             self.predictor = load_or_exit(SETTINGS)
-        except JourneyMLError:
+        except JourneyMLError:  # already logged in one line (and told `journeyml serve`)
             stop_parent_server()  # refuse to start: no endless respawning
-            raise
+            os._exit(EXIT_REFUSED)  # no framework traceback after the one line
 
     def __is_alive__(self) -> bool:
         return True

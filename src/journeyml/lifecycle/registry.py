@@ -12,7 +12,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from journeyml.errors import FingerprintMismatchError, ModelNotFoundError
+from journeyml.errors import FingerprintMismatchError, ModelIntegrityError, ModelNotFoundError
 from journeyml.modeling import ModelBundle
 
 CHAMPION = "champion"
@@ -108,19 +108,29 @@ def load_bundle(task: str, *, alias: str = CHAMPION, dst: Path | None = None) ->
     resolved to is recorded in ``bundle.info["registry_version"]`` (the alias is resolved once,
     so a promotion happening meanwhile cannot mix versions)."""
     uri = f"models:/{model_name(task)}@{alias}"
-    try:
-        version = str(MlflowClient().get_model_version_by_alias(model_name(task), alias).version)
-        if dst is None:
-            dst = Path(tempfile.mkdtemp(prefix="journeyml-model-"))
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{model_name(task)}/{version}", dst_path=str(dst)
-        )
-    except MlflowException as exc:
-        raise ModelNotFoundError(
-            f"expected a registered model {uri}, got none ({exc.message}). "
-            "Train one with `journeyml train` (or `make demo`)."
-        ) from exc
-    bundle = ModelBundle.load(Path(local))
+    with tempfile.TemporaryDirectory(prefix="journeyml-model-") as tmp:  # removed after loading
+        try:
+            version = str(
+                MlflowClient().get_model_version_by_alias(model_name(task), alias).version
+            )
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{model_name(task)}/{version}",
+                dst_path=str(dst if dst is not None else tmp),
+            )
+        except MlflowException as exc:
+            raise ModelNotFoundError(
+                f"expected a registered model {uri}, got none ({exc.message}). "
+                "Train one with `journeyml train` (or `make demo`)."
+            ) from exc
+        try:
+            bundle = ModelBundle.load(Path(local))
+        except ModelIntegrityError as exc:
+            where = f"models:/{model_name(task)}/{version}"  # not the temporary download
+            raise ModelIntegrityError(
+                f"{model_name(task)} version {version} ({alias}): "
+                + exc.message.replace(str(local).rstrip("/"), where),
+                field=(exc.field or "").replace(str(local).rstrip("/"), where) or None,
+            ) from exc
     bundle.info["registry_version"] = version
     bundle.info["registry_alias"] = alias
     return bundle

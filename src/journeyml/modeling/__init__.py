@@ -13,9 +13,11 @@ from journeyml.modeling.evaluation import (
     multiclass_metrics,
     reliability_curve,
 )
+from journeyml.modeling.integrity import CHECKSUM_FILE, parse_in_child, write_checksums
 from journeyml.modeling.training import TaskResult, train_task
 
 __all__ = [
+    "CHECKSUM_FILE",
     "DEFAULT_LGB_PARAMS",
     "META_FILE",
     "MODEL_FILE",
@@ -31,7 +33,9 @@ __all__ = [
     "lgb_params",
     "metrics_by_segment",
     "multiclass_metrics",
+    "parse_in_child",
     "reliability_curve",
     "split_by_class",
     "train_task",
+    "write_checksums",
 ]

@@ -18,6 +18,7 @@ from journeyml.serving.edge import (
     check_api_key,
     framework_error,
 )
+from journeyml.serving.process import EXIT_REFUSED, run_server, write_refusal
 from journeyml.serving.settings import ServiceSettings
 from journeyml.serving.startup import (
     SERVICE_TARGET,
@@ -30,6 +31,7 @@ from journeyml.serving.startup import (
 )
 
 __all__ = [
+    "EXIT_REFUSED",
     "PREDICT_PATHS",
     "REQUEST_ID",
     "SERVICE_TARGET",
@@ -48,7 +50,9 @@ __all__ = [
     "load_predictor",
     "metadata",
     "requests_from_frame",
+    "run_server",
     "self_check",
     "serve_command",
     "stop_parent_server",
+    "write_refusal",
 ]

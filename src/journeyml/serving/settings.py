@@ -39,6 +39,8 @@ class ServiceSettings:
     #: largest request body accepted (bytes); larger bodies get 413 before parsing
     max_body_bytes: int = 20_000_000
     workers: int = 1
+    #: where a worker that refuses to start writes its reason (set by ``journeyml serve``)
+    refusal_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -69,4 +71,5 @@ class ServiceSettings:
             max_batch=num("MAX_BATCH", cls.max_batch),
             max_body_bytes=num("MAX_BODY_BYTES", cls.max_body_bytes),
             workers=num("WORKERS", cls.workers),
+            refusal_file=Path(refusal) if (refusal := e.get(PREFIX + "REFUSAL_FILE")) else None,
         )
