@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from journeyml.errors import ConfigError
+from journeyml.tasks import check_name
 
 PREFIX = "JOURNEYML_"
 
@@ -28,6 +29,8 @@ class ServiceSettings:
 
     #: MLflow tracking/registry URI of the champions; None = use the bundled copies only
     tracking_uri: str | None = None
+    #: the project whose champions are served; None: ``demo``, or the store's only project
+    project: str | None = None
     #: bundled copies (``journeyml export-models --out DIR``), used when the registry is down
     model_dir: Path | None = None
     #: seconds to wait for the tracking server before falling back to the bundled copies
@@ -62,6 +65,7 @@ class ServiceSettings:
         model_dir = e.get(PREFIX + "MODEL_DIR")
         return cls(
             tracking_uri=e.get(PREFIX + "TRACKING_URI") or None,
+            project=_project(e.get(PREFIX + "PROJECT") or None),
             model_dir=Path(model_dir) if model_dir else None,
             registry_timeout=num("REGISTRY_TIMEOUT", cls.registry_timeout),
             api_key=e.get(PREFIX + "API_KEY") or None,
@@ -70,3 +74,9 @@ class ServiceSettings:
             max_body_bytes=num("MAX_BODY_BYTES", cls.max_body_bytes),
             workers=num("WORKERS", cls.workers),
         )
+
+
+def _project(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    return check_name(raw, what="project", field=PREFIX + "PROJECT")
