@@ -66,12 +66,14 @@ def simulate(
     seed: int = typer.Option(0, help="Random seed (same seed, same journeys)."),
     days: int = typer.Option(180, help="Length of the simulated period in days."),
     start: str = typer.Option("2024-01-01", help="First day (UTC)."),
+    world: str = typer.Option(
+        "retail", help="Which business: retail (a B2C shop) or b2b (software trials)."
+    ),
 ) -> None:
     """Simulate customer journeys with planted causes; ground truth goes beside the events."""
-    from journeyml.sim import simulate as run
-    from journeyml.sim import write_simulation
+    from journeyml.sim import simulate_world, write_simulation
 
-    res = run(customers, seed=seed, start=start, days=days)
+    res = simulate_world(world, customers, seed=seed, start=start, days=days)
     write_simulation(res, out)
     ev = res.events
     console.print(
