@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from journeyml.errors import ConfigError
+from journeyml.store import normalize_uri
 from journeyml.tasks import check_name
 
 PREFIX = "JOURNEYML_"
@@ -42,6 +43,9 @@ class ServiceSettings:
     #: largest request body accepted (bytes); larger bodies get 413 before parsing
     max_body_bytes: int = 20_000_000
     workers: int = 1
+    #: the event store (``JOURNEYML_STORE_URI``); None = no store: nothing is logged and the
+    #: store endpoints answer 501 (``journeyml serve`` sets it to ./store/journeyml.db)
+    store_uri: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -63,6 +67,7 @@ class ServiceSettings:
             return v
 
         model_dir = e.get(PREFIX + "MODEL_DIR")
+        store = e.get(PREFIX + "STORE_URI") or None
         return cls(
             tracking_uri=e.get(PREFIX + "TRACKING_URI") or None,
             project=_project(e.get(PREFIX + "PROJECT") or None),
@@ -73,6 +78,7 @@ class ServiceSettings:
             max_batch=num("MAX_BATCH", cls.max_batch),
             max_body_bytes=num("MAX_BODY_BYTES", cls.max_body_bytes),
             workers=num("WORKERS", cls.workers),
+            store_uri=normalize_uri(store) if store else None,
         )
 
 
