@@ -82,9 +82,10 @@ def test_registry_champion_damaged_names_version_and_never_falls_back(
     uri = trained_store[0]
     mlflow.set_tracking_uri(uri)
     version = predictor.versions()["churn"]
+    name = f"journeyml-{predictor.bundles['churn'].info['project']}-churn"
     bundled = _copy(predictor, tmp_path)
     src = mlflow.artifacts.download_artifacts(
-        artifact_uri=f"models:/journeyml-churn/{version}", dst_path=str(tmp_path / "dl")
+        artifact_uri=f"models:/{name}/{version}", dst_path=str(tmp_path / "dl")
     )
     (local_model,) = Path(src).rglob(MODEL_FILE)
     # the stored artifact itself (file store beside the sqlite db)
@@ -96,7 +97,8 @@ def test_registry_champion_damaged_names_version_and_never_falls_back(
         target.write_bytes(target.read_bytes()[:-100])
         with pytest.raises(ModelIntegrityError) as err:
             load_predictor(ServiceSettings(tracking_uri=uri, model_dir=bundled))
-        assert f"journeyml-churn version {version}" in err.value.message
+        assert f"{name} version {version}" in err.value.message
+        assert f"models:/{name}/{version}" in err.value.message  # not a temporary path
         assert "model.txt" in err.value.message and "truncated" in err.value.message
     finally:
         shutil.copy(backup, target)
