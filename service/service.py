@@ -97,7 +97,7 @@ class JourneyService:
             stop_parent_server()  # refuse to start: no endless respawning
             raise
         self.store = StoreLink(SETTINGS.store_uri)  # opened on first use, in this worker
-        project = str(getattr(self.predictor, "project", None) or "demo")
+        project = self.predictor.project or SETTINGS.project or "demo"
         self.log = PredictionLog(self.store, project=project)
 
     @bentoml.on_shutdown
