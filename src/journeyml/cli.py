@@ -189,12 +189,10 @@ def score(
     explain: bool = typer.Option(True, help="Add root causes (jsonl output)."),
     top_k: int = typer.Option(3),
 ) -> None:
-    """Batch scoring with the champion models: the same code path as the API."""
+    """Batch scoring with the champion models: the same code path as the API, streamed
+    through customers in chunks (memory follows the chunk, not the log)."""
     _quiet_libraries()
-    import json
-
-    import pandas as pd
-
+    from journeyml.batch import write_scores
     from journeyml.lifecycle import default_tracking_uri
     from journeyml.scoring import Predictor, ScoreRequest
 
@@ -204,25 +202,9 @@ def score(
         if model_dir
         else Predictor.from_registry(tracking_uri or default_tracking_uri())
     )
-    last = ev.groupby("customer_id")["timestamp"].max()
-    t = pd.Timestamp(as_of, tz="UTC") if as_of else None
-    cut = pd.DataFrame(
-        {
-            "customer_id": last.index.astype(str),
-            "as_of": t if t is not None else last.to_numpy() + pd.Timedelta(1, "s"),
-        }
-    )
-    if out.suffix == ".jsonl":
-        rows = pred.score_frame(ev, cut, ScoreRequest(pred.tasks, explain=explain, top_k=top_k))
-        with out.open("w") as fh:
-            for r in rows:
-                fh.write(json.dumps(r) + "\n")
-    else:
-        probs = pred.probabilities(ev, cut)
-        probs.insert(0, "customer_id", cut["customer_id"].to_numpy())
-        probs.insert(1, "as_of", cut["as_of"].to_numpy())
-        probs.to_parquet(out) if out.suffix == ".parquet" else probs.to_csv(out, index=False)
-    console.print(f"[green]scored[/] {len(cut):,} customers → {out}")
+    req = ScoreRequest(pred.tasks, explain=explain, top_k=top_k)
+    n = write_scores(pred, ev, out, req, as_of=as_of)
+    console.print(f"[green]scored[/] {n:,} customers → {out}")
 
 
 def _read_events(path: Path, mapping: str | None) -> Any:
