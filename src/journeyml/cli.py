@@ -66,12 +66,14 @@ def simulate(
     seed: int = typer.Option(0, help="Random seed (same seed, same journeys)."),
     days: int = typer.Option(180, help="Length of the simulated period in days."),
     start: str = typer.Option("2024-01-01", help="First day (UTC)."),
+    world: str = typer.Option(
+        "retail", help="Which business: retail (a B2C shop) or b2b (software trials)."
+    ),
 ) -> None:
     """Simulate customer journeys with planted causes; ground truth goes beside the events."""
-    from journeyml.sim import simulate as run
-    from journeyml.sim import write_simulation
+    from journeyml.sim import simulate_world, write_simulation
 
-    res = run(customers, seed=seed, start=start, days=days)
+    res = simulate_world(world, customers, seed=seed, start=start, days=days)
     write_simulation(res, out)
     ev = res.events
     console.print(
@@ -281,6 +283,14 @@ app.add_typer(store_app, name="store")
 STORE_HELP = "Store URI (default: $JOURNEYML_STORE_URI or sqlite:///store/journeyml.db)."
 
 
+def _redacted(uri: str | None) -> str:
+    if uri is None:
+        return "none"
+    from journeyml.store import redact_uri
+
+    return redact_uri(uri)
+
+
 def _store_uri(uri: str | None) -> str:
     from journeyml.store import store_uri
 
@@ -375,12 +385,21 @@ def serve(
     port: int = typer.Option(3000),
     tracking_uri: str | None = typer.Option(None),
     service_dir: Path = typer.Option(Path("service"), help="Folder of service.py."),
+    store: str | None = typer.Option(None, "--store", help=STORE_HELP),
+    no_store: bool = typer.Option(
+        False, "--no-store", help="Serve without an event store (nothing is logged)."
+    ),
 ) -> None:
-    """Serve the champions over HTTP (BentoML): POST /predict."""
+    """Serve the champions over HTTP (BentoML): POST /predict, the event store's endpoints."""
     from journeyml.lifecycle import default_tracking_uri
+    from journeyml.store import absolute_uri
 
     env = dict(os.environ)
     env["JOURNEYML_TRACKING_URI"] = tracking_uri or default_tracking_uri()
+    if no_store:
+        env.pop("JOURNEYML_STORE_URI", None)
+    else:  # the service runs in service_dir: a relative SQLite path is made absolute here
+        env["JOURNEYML_STORE_URI"] = absolute_uri(_store_uri(store), Path.cwd())
     env.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     if not (service_dir / "service.py").exists():
         console.print(
@@ -389,7 +408,8 @@ def serve(
         )
         raise typer.Exit(2)
     console.print(
-        f"[bold]serving[/] on http://{host}:{port}  (models from {env['JOURNEYML_TRACKING_URI']})"
+        f"[bold]serving[/] on http://{host}:{port}  (models from {env['JOURNEYML_TRACKING_URI']}"
+        f"; event store {_redacted(env.get('JOURNEYML_STORE_URI'))})"
     )
     from journeyml.serving import serve_command
 

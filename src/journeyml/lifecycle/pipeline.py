@@ -75,20 +75,21 @@ def load_data(config: PipelineConfig, *, now: pd.Timestamp | None = None) -> Loa
     against the config file's folder; see :func:`journeyml.events.resolve_named_path`)."""
     d = config.data
     if d.simulate is not None:
-        from journeyml.sim import CHURN_TOUCHPOINTS, CONVERSION_TOUCHPOINTS, simulate
+        from journeyml.sim import simulate_world
 
         s = d.simulate
-        sim = simulate(s.customers, seed=s.seed, start=s.start, days=s.days)
+        sim = simulate_world(s.world, s.customers, seed=s.seed, start=s.start, days=s.days)
+        world = "" if s.world == "retail" else f"world={s.world}, "
         return LoadedData(
             sim.events,
             sim.end,
-            f"journeyml.sim.simulate(customers={s.customers}, seed={s.seed}, "
+            f"journeyml.sim.simulate({world}customers={s.customers}, seed={s.seed}, "
             f"days={s.days}, start={s.start})",
             sim.customers,
             DataDefaults(
-                CONVERSION_TOUCHPOINTS,
-                CHURN_TOUCHPOINTS,
-                tuple(getattr(sim, "company_sent", ())),
+                sim.conversion_touchpoints,
+                sim.churn_touchpoints,
+                sim.company_sent,
                 "the simulator",
             ),
         )

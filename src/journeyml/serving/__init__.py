@@ -18,6 +18,15 @@ from journeyml.serving.edge import (
     check_api_key,
     framework_error,
 )
+from journeyml.serving.journeys import (
+    IngestRequest,
+    StoredEventIn,
+    customer_request,
+    handle_customer_predictions,
+    handle_erase,
+    handle_ingest,
+)
+from journeyml.serving.prediction_log import PredictionLog, StoreLink
 from journeyml.serving.settings import ServiceSettings
 from journeyml.serving.startup import (
     SERVICE_TARGET,
@@ -36,13 +45,21 @@ __all__ = [
     "BatchRequest",
     "EdgeMiddleware",
     "EventIn",
+    "IngestRequest",
     "PredictRequest",
+    "PredictionLog",
     "ServiceSettings",
+    "StoreLink",
+    "StoredEventIn",
     "check_api_key",
+    "customer_request",
     "default_model_dir",
     "eligibility_warnings",
     "framework_error",
     "handle_batch",
+    "handle_customer_predictions",
+    "handle_erase",
+    "handle_ingest",
     "handle_predict",
     "load_or_exit",
     "load_predictor",

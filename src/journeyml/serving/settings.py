@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from journeyml.errors import ConfigError
+from journeyml.store import normalize_uri
 
 PREFIX = "JOURNEYML_"
 
@@ -39,6 +40,9 @@ class ServiceSettings:
     #: largest request body accepted (bytes); larger bodies get 413 before parsing
     max_body_bytes: int = 20_000_000
     workers: int = 1
+    #: the event store (``JOURNEYML_STORE_URI``); None = no store: nothing is logged and the
+    #: store endpoints answer 501 (``journeyml serve`` sets it to ./store/journeyml.db)
+    store_uri: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -60,6 +64,7 @@ class ServiceSettings:
             return v
 
         model_dir = e.get(PREFIX + "MODEL_DIR")
+        store = e.get(PREFIX + "STORE_URI") or None
         return cls(
             tracking_uri=e.get(PREFIX + "TRACKING_URI") or None,
             model_dir=Path(model_dir) if model_dir else None,
@@ -69,4 +74,5 @@ class ServiceSettings:
             max_batch=num("MAX_BATCH", cls.max_batch),
             max_body_bytes=num("MAX_BODY_BYTES", cls.max_body_bytes),
             workers=num("WORKERS", cls.workers),
+            store_uri=normalize_uri(store) if store else None,
         )
