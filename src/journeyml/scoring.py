@@ -35,7 +35,8 @@ from journeyml.modeling import ModelBundle
 from journeyml.tasks import TASKS
 
 __all__ = ["SCORE_CHUNK_EVENTS", "Predictor", "ScoreRequest", "iso_utc"]
-
+#: beside bundled copies (:meth:`Predictor.save`): the project they belong to
+PROJECT_FILE = "project.txt"
 #: events per chunk of batch scoring (:meth:`Predictor.score_chunks`): a few thousand customers
 SCORE_CHUNK_EVENTS = 200_000
 
@@ -52,15 +53,19 @@ class ScoreRequest:
 class Predictor:
     """Models of every task plus their shared FeatureSpec."""
 
-    def __init__(self, bundles: Mapping[str, ModelBundle]) -> None:
+    def __init__(self, bundles: Mapping[str, ModelBundle], *, project: str | None = None) -> None:
+        where = f" of project {project!r}" if project is not None else ""
         if not bundles:
-            raise ModelNotFoundError("expected at least one task model, got none.")
+            raise ModelNotFoundError(f"expected at least one task model{where}, got none.")
         prints = {t: b.spec.fingerprint for t, b in bundles.items()}
         if len(set(prints.values())) != 1:
             raise FingerprintMismatchError(
-                f"expected every task model to share one feature spec, got fingerprints {prints}."
-                " Retrain the tasks together (one `journeyml train` run) and promote them."
+                f"expected every task model{where} to share one feature spec, got fingerprints "
+                f"{prints}. Retrain the project's tasks together (one `journeyml train` run) and "
+                "promote them."
             )
+        #: the registry project the models came from (None: bundled copies without one)
+        self.project = project
         self.bundles = dict(bundles)
         self.spec: FeatureSpec = next(iter(bundles.values())).spec
         #: computed once: hashing the spec costs milliseconds
@@ -77,22 +82,32 @@ class Predictor:
     # --- construction ----------------------------------------------------------------------
     @classmethod
     def from_registry(
-        cls, tracking_uri: str, *, tasks: Iterable[str] = TASKS, alias: str = "champion"
+        cls,
+        tracking_uri: str,
+        *,
+        project: str | None = None,
+        tasks: Iterable[str] | None = None,
+        alias: str = "champion",
     ) -> Predictor:
+        """The ``alias`` models of ``project`` (None: ``demo``, or the store's only project);
+        every task of the project that has one, or just ``tasks``."""
         import mlflow
-        from mlflow import MlflowClient
 
         from journeyml.lifecycle import registry
 
         mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_registry_uri(tracking_uri)
-        bundles: dict[str, ModelBundle] = {}
-        for t in tasks:
-            b = registry.load_bundle(t, alias=alias)
-            mv = MlflowClient().get_model_version_by_alias(registry.model_name(t), alias)
-            b.info.setdefault("registry_version", str(mv.version))
-            bundles[t] = b
-        return cls(bundles)
+        proj = registry.resolve_project(project)
+        names = list(tasks) if tasks is not None else registry.project_tasks(proj, alias=alias)
+        if not names:
+            raise ModelNotFoundError(
+                f"expected {alias} models in project {proj!r}, got none (projects in this store: "
+                f"{registry.list_projects()}). Train the project with `journeyml train`, or "
+                "pass --project.",
+                field="project",
+            )
+        bundles = {t: registry.load_bundle(proj, t, alias=alias) for t in names}
+        return cls(bundles, project=proj)
 
     @classmethod
     def from_dir(cls, path: Path) -> Predictor:
@@ -108,11 +123,15 @@ class Predictor:
         )
         if not found:
             raise ModelNotFoundError(f"expected task model folders under {path}, found none.")
-        return cls(found)
+        named = path / PROJECT_FILE
+        project = named.read_text().strip() if named.exists() else None
+        return cls(found, project=project)
 
     def save(self, path: Path) -> Path:
         for t, b in self.bundles.items():
             b.save(path / t)
+        if self.project is not None:
+            (path / PROJECT_FILE).write_text(self.project + "\n")
         return path
 
     # --- metadata ------------------------------------------------------------------------
@@ -135,15 +154,17 @@ class Predictor:
         return tuple(dict.fromkeys(tasks))
 
     def check_classes(self, classes: Sequence[str]) -> tuple[str, ...]:
-        """Validate ``explain_classes`` against the next_stage model's classes."""
+        """Validate ``explain_classes`` against the classes of the multiclass tasks (each
+        multiclass task explains those of them it has)."""
         if not classes:
             return ()
-        b = self.bundles.get("next_stage")
-        known = list(b.classes) if b is not None else []
+        multi = [t for t in self.tasks if self.bundles[t].kind == "multiclass"]
+        known = list(dict.fromkeys(c for t in multi for c in self.bundles[t].classes))
         unknown = [c for c in classes if c not in known]
         if unknown:
             raise UnknownTaskError(
-                f"expected next_stage classes among {known}, got unknown {unknown}.",
+                f"expected classes of the multiclass tasks {multi} among {known}, got unknown "
+                f"{unknown}.",
                 field="explain_classes",
             )
         return tuple(dict.fromkeys(classes))
