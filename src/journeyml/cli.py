@@ -215,8 +215,9 @@ def score(
     ),
     project: str | None = _project_option(),
 ) -> None:
-    """Batch scoring with the champion models: the same code path as the API. With --store:
-    every customer active within --active-days, as of now, logged, into a scores table
+    """Batch scoring with the champion models: the same code path as the API, streamed
+    through customers in chunks (memory follows the chunk, not the log). With --store: every
+    customer active within --active-days, as of now, logged, into a scores table
     (probability, percentile, top causes, model versions) written to --out (.parquet/.csv)."""
     _quiet_libraries()
     if from_store:
@@ -226,36 +227,15 @@ def score(
     if data is None:
         console.print("[red]error[/]: expected a file of events, or --store.")
         raise typer.Exit(2)
-    import json
-
-    import pandas as pd
-
+    from journeyml.batch import write_scores
     from journeyml.scoring import ScoreRequest
 
     ev = _read_events(data, mapping)
     pred = _load_predictor(tracking_uri, model_dir, project)
-    last = ev.groupby("customer_id")["timestamp"].max()
-    t = pd.Timestamp(as_of, tz="UTC") if as_of else None
-    cut = pd.DataFrame(
-        {
-            "customer_id": last.index.astype(str),
-            "as_of": t if t is not None else last.to_numpy() + pd.Timedelta(1, "s"),
-        }
-    )
-    if out.suffix == ".jsonl":
-        rows = pred.score_frame(ev, cut, ScoreRequest(pred.tasks, explain=explain, top_k=top_k))
-        with out.open("w") as fh:
-            for r in rows:
-                fh.write(json.dumps(r) + "\n")
-    else:
-        probs = pred.probabilities(ev, cut)
-        probs.insert(0, "customer_id", cut["customer_id"].to_numpy())
-        probs.insert(1, "as_of", cut["as_of"].to_numpy())
-        probs.to_parquet(out) if out.suffix == ".parquet" else probs.to_csv(out, index=False)
+    req = ScoreRequest(pred.tasks, explain=explain, top_k=top_k)
+    n = write_scores(pred, ev, out, req, as_of=as_of)
     what = f"project {pred.project}: " if pred.project else ""
-    console.print(
-        f"[green]scored[/] {len(cut):,} customers ({what}{', '.join(pred.tasks)}) → {out}"
-    )
+    console.print(f"[green]scored[/] {n:,} customers ({what}{', '.join(pred.tasks)}) → {out}")
 
 
 def _score_store(
