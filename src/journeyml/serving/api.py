@@ -280,6 +280,7 @@ def metadata(predictor: Predictor) -> dict[str, Any]:
     """What ``GET /metadata`` returns: versions, fingerprint, horizons, classes, vocabulary."""
     spec = predictor.spec
     return {
+        "project": predictor.project,
         "tasks": {
             t: {
                 "version": predictor.versions()[t],
