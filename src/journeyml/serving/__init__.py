@@ -38,12 +38,14 @@ from journeyml.serving.startup import (
     serve_command,
     stop_parent_server,
 )
+from journeyml.serving.whatif import AddedTouchpoint, WhatIfRequest, handle_what_if
 
 __all__ = [
     "EXIT_REFUSED",
     "PREDICT_PATHS",
     "REQUEST_ID",
     "SERVICE_TARGET",
+    "AddedTouchpoint",
     "BatchRequest",
     "EdgeMiddleware",
     "EventIn",
@@ -53,6 +55,7 @@ __all__ = [
     "ServiceSettings",
     "StoreLink",
     "StoredEventIn",
+    "WhatIfRequest",
     "check_api_key",
     "customer_request",
     "default_model_dir",
@@ -63,6 +66,7 @@ __all__ = [
     "handle_erase",
     "handle_ingest",
     "handle_predict",
+    "handle_what_if",
     "load_or_exit",
     "load_predictor",
     "metadata",
