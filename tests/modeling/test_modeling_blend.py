@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from journeyml.explain.causes import task_contributions
+from journeyml.explain import model_of, task_contributions
 from journeyml.features import FeatureBuilder
 from journeyml.modeling import Calibrator, LinearPart, ModelBundle, choose_weight, train_task
 from journeyml.tasks import TaskConfig, TemporalSplit, task_from_block
@@ -59,7 +59,7 @@ def _bundle(weight: float) -> tuple[ModelBundle, np.ndarray]:
 @pytest.mark.parametrize("weight", [0.0, 0.3, 1.0])
 def test_blend_contributions_add_up_to_the_served_probability(weight: float) -> None:
     b, X = _bundle(weight)
-    c = b.contributions(X)
+    c = model_of(b).contributions(X)
     assert c.shape == (len(X), X.shape[1] + 1)
     margin = c.sum(axis=1)
     np.testing.assert_allclose(margin, b.margin(X), atol=1e-9)
@@ -78,7 +78,7 @@ def test_blend_round_trips_through_the_bundle_files(tmp_path: Path) -> None:
     again = ModelBundle.load(b.save(tmp_path / "m"))
     assert again.linear == b.linear and again.linear_weight == 0.4
     np.testing.assert_array_equal(again.predict_proba(X), b.predict_proba(X))
-    np.testing.assert_array_equal(again.contributions(X), b.contributions(X))
+    np.testing.assert_array_equal(model_of(again).contributions(X), model_of(b).contributions(X))
 
 
 def test_choose_weight_prefers_the_model_that_fits_validation() -> None:

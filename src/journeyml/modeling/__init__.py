@@ -1,11 +1,10 @@
 """One task's model: LightGBM fitting with early stopping, calibration, baselines, metrics,
-the saved bundle and the per-class boosters that explain one class at a time."""
+and the saved bundle."""
 
 from journeyml.modeling import baselines, bgnbd
 from journeyml.modeling.boosting import DEFAULT_LGB_PARAMS, fit_early_stopped, lgb_params
 from journeyml.modeling.bundle import META_FILE, MODEL_FILE, ModelBundle
 from journeyml.modeling.calibration import Calibrator, choose_calibrator
-from journeyml.modeling.class_boosters import split_by_class
 from journeyml.modeling.evaluation import (
     binary_metrics,
     ece_equal_mass,
@@ -14,10 +13,12 @@ from journeyml.modeling.evaluation import (
     multiclass_metrics,
     reliability_curve,
 )
+from journeyml.modeling.integrity import CHECKSUM_FILE, parse_in_child, write_checksums
 from journeyml.modeling.linear import LinearPart, choose_blend, choose_weight, sigmoid
 from journeyml.modeling.training import TaskResult, train_task
 
 __all__ = [
+    "CHECKSUM_FILE",
     "DEFAULT_LGB_PARAMS",
     "META_FILE",
     "MODEL_FILE",
@@ -37,8 +38,9 @@ __all__ = [
     "lgb_params",
     "metrics_by_segment",
     "multiclass_metrics",
+    "parse_in_child",
     "reliability_curve",
     "sigmoid",
-    "split_by_class",
     "train_task",
+    "write_checksums",
 ]

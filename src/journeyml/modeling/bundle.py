@@ -1,8 +1,9 @@
 """ModelBundle: one task's model as it is saved, logged to MLflow and served.
 
-A directory with ``model.txt`` (the LightGBM booster) and ``bundle.json`` (task, classes,
-calibrator, the FeatureSpec, metrics). Everything is text and numbers: nothing depends on
-pickles or on pandas dtypes surviving a round trip.
+A directory with ``model.txt`` (the LightGBM booster), ``bundle.json`` (task, classes,
+calibrator, the FeatureSpec, metrics) and ``checksums.json`` (SHA-256 of both, checked before
+anything is parsed: :mod:`journeyml.modeling.integrity`). Everything is text and numbers:
+nothing depends on pickles or on pandas dtypes surviving a round trip.
 """
 
 from __future__ import annotations
@@ -17,10 +18,15 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from journeyml.errors import FingerprintMismatchError, ModelNotFoundError
+from journeyml.errors import FingerprintMismatchError, ModelIntegrityError, ModelNotFoundError
 from journeyml.features import FEATURE_CODE_VERSION, FeatureSpec
 from journeyml.modeling.calibration import Calibrator
-from journeyml.modeling.class_boosters import split_by_class
+from journeyml.modeling.integrity import (
+    has_checksums,
+    parse_in_child,
+    verified_bytes,
+    write_checksums,
+)
 from journeyml.modeling.linear import LinearPart, sigmoid
 from journeyml.tasks import TaskConfig
 
@@ -60,15 +66,15 @@ class ModelBundle:
         return self.linear is not None and self.kind == "binary"
 
     def margin(self, X: np.ndarray) -> np.ndarray:
-        """Binary: the log-odds before calibration, (n,): the trees' (times σ) blended with
-        the linear model's."""
+        """Binary: the score before the link and calibration, (n,), that the contributions
+        add up to: the trees' raw score, or blended, the log-odds (the trees' times σ) mixed
+        with the linear model's."""
         f = np.asarray(self.booster.predict(X, raw_score=True, num_threads=1))
-        f = f * (self._sigmoid or 1.0)
         if not self._blended:
             return f
         assert self.linear is not None
         a = self.linear_weight
-        return np.asarray((1 - a) * f + a * self.linear.raw(X))
+        return np.asarray((1 - a) * f * (self._sigmoid or 1.0) + a * self.linear.raw(X))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probabilities: binary → (n,) of the positive class, multiclass → (n, K)."""
@@ -94,46 +100,17 @@ class ModelBundle:
         m = re.search(r"^objective=binary sigmoid:(\S+)$", head, flags=re.MULTILINE)
         return float(m.group(1)) if m else None
 
-    def contributions(self, X: np.ndarray) -> np.ndarray:
-        """TreeSHAP contributions in raw-score units (log-odds), bias last.
-        Binary → (n, F+1); multiclass → (n, K, F+1)."""
-        c = np.asarray(self.booster.predict(X, pred_contrib=True, num_threads=1))
-        if self.kind == "multiclass":
-            return c.reshape(X.shape[0], len(self.classes), X.shape[1] + 1)
-        if self._blended:
-            assert self.linear is not None
-            a = self.linear_weight
-            trees = c * (self._sigmoid or 1.0)
-            return np.asarray((1 - a) * trees + a * self.linear.contributions(X))
-        return c
-
-    def class_contributions(self, X: np.ndarray, class_index: np.ndarray) -> np.ndarray:
-        """Multiclass: the contributions (raw-score units, bias last) of class
-        ``class_index[row]`` for each row, (n, F+1). Equal to the matching slice of
-        :meth:`contributions` but K times cheaper: each row runs TreeSHAP over the trees of
-        its own class only (see :mod:`journeyml.modeling.class_boosters`)."""
-        out = np.empty((X.shape[0], X.shape[1] + 1))
-        parts = self._class_boosters
-        for k in np.unique(class_index):
-            rows = np.flatnonzero(class_index == k)
-            sub = X if len(rows) == X.shape[0] else X[rows]
-            out[rows] = parts[int(k)].predict(sub, pred_contrib=True, num_threads=1)
-        return out
-
-    @cached_property
-    def _class_boosters(self) -> list[lgb.Booster]:
-        return split_by_class(self.booster)
-
-    @cached_property
-    def expected_raw(self) -> np.ndarray:
-        """Multiclass: the TreeSHAP base value (expected raw score) of every class, (K,)."""
-        zero = np.zeros((1, self.booster.num_feature()))
-        return np.array(
-            [
-                float(np.asarray(b.predict(zero, pred_contrib=True, num_threads=1))[0, -1])
-                for b in self._class_boosters
-            ]
-        )
+    def served_contributions(self, trees: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Binary: the contributions (log-odds, bias last, (n, F+1)) of the served score,
+        from the trees' TreeSHAP contributions ``trees`` of rows ``X``: the trees' alone, or
+        blended with the linear model's exact per-feature contributions in the same shares
+        as the score (:mod:`journeyml.modeling.linear`). Rows add up to :meth:`margin`."""
+        if not self._blended:
+            return trees
+        assert self.linear is not None
+        a = self.linear_weight
+        t = trees * (self._sigmoid or 1.0)
+        return np.asarray((1 - a) * t + a * self.linear.contributions(X))
 
     # --- persistence -----------------------------------------------------------------------
     def save(self, path: Path) -> Path:
@@ -150,6 +127,7 @@ class ModelBundle:
         if self.linear is not None:
             meta["linear"] = {"weight": self.linear_weight, **self.linear.to_dict()}
         (path / META_FILE).write_text(json.dumps(meta, indent=1, default=_json_default))
+        write_checksums(path, [MODEL_FILE, META_FILE])
         return path
 
     @classmethod
@@ -164,15 +142,27 @@ class ModelBundle:
                 )
             path = found[0].parent
             meta_path = path / META_FILE
-        meta = json.loads(meta_path.read_text())
-        spec = FeatureSpec.from_dict(meta["spec"])
+        if has_checksums(path):
+            meta_raw, model_raw = verified_bytes(path, META_FILE), verified_bytes(path, MODEL_FILE)
+        else:  # a bundle from before checksums: LightGBM may abort on it, so try it in a child
+            parse_in_child(path / MODEL_FILE)
+            meta_raw, model_raw = meta_path.read_bytes(), (path / MODEL_FILE).read_bytes()
+        try:
+            meta = json.loads(meta_raw)
+            spec = FeatureSpec.from_dict(meta["spec"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelIntegrityError(
+                f"expected a journeyml bundle description in {meta_path}, got an unreadable file "
+                f"({type(exc).__name__}: {str(exc)[:100]}). Re-export or retrain the model.",
+                field=str(meta_path),
+            ) from exc
         if check_code and spec.code_version != FEATURE_CODE_VERSION:
             raise FingerprintMismatchError(
                 f"expected a model built for feature code version {FEATURE_CODE_VERSION}, got "
                 f"{spec.code_version!r} (feature fingerprint {spec.fingerprint}). Retrain the "
                 "model with this version of journeyml."
             )
-        booster = lgb.Booster(model_str=(path / MODEL_FILE).read_text())
+        booster = lgb.Booster(model_str=model_raw.decode())
         lin = meta.get("linear")
         return cls(
             task=TaskConfig.from_dict(meta["task"]),

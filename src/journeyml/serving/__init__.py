@@ -18,6 +18,16 @@ from journeyml.serving.edge import (
     check_api_key,
     framework_error,
 )
+from journeyml.serving.journeys import (
+    IngestRequest,
+    StoredEventIn,
+    customer_request,
+    handle_customer_predictions,
+    handle_erase,
+    handle_ingest,
+)
+from journeyml.serving.prediction_log import PredictionLog, StoreLink
+from journeyml.serving.process import EXIT_REFUSED, run_server, write_refusal
 from journeyml.serving.settings import ServiceSettings
 from journeyml.serving.startup import (
     SERVICE_TARGET,
@@ -28,27 +38,42 @@ from journeyml.serving.startup import (
     serve_command,
     stop_parent_server,
 )
+from journeyml.serving.whatif import AddedTouchpoint, WhatIfRequest, handle_what_if
 
 __all__ = [
+    "EXIT_REFUSED",
     "PREDICT_PATHS",
     "REQUEST_ID",
     "SERVICE_TARGET",
+    "AddedTouchpoint",
     "BatchRequest",
     "EdgeMiddleware",
     "EventIn",
+    "IngestRequest",
     "PredictRequest",
+    "PredictionLog",
     "ServiceSettings",
+    "StoreLink",
+    "StoredEventIn",
+    "WhatIfRequest",
     "check_api_key",
+    "customer_request",
     "default_model_dir",
     "eligibility_warnings",
     "framework_error",
     "handle_batch",
+    "handle_customer_predictions",
+    "handle_erase",
+    "handle_ingest",
     "handle_predict",
+    "handle_what_if",
     "load_or_exit",
     "load_predictor",
     "metadata",
     "requests_from_frame",
+    "run_server",
     "self_check",
     "serve_command",
     "stop_parent_server",
+    "write_refusal",
 ]

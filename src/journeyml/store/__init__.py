@@ -6,7 +6,14 @@ migrations with Alembic, bulk loads through the same readers and validation as t
 """
 
 from journeyml.store.bulk import BATCH_EVENTS, IngestReport, ingest_file, ingest_frame
-from journeyml.store.connect import DEFAULT_STORE_URI, STORE_URI_ENV, normalize_uri, store_uri
+from journeyml.store.connect import (
+    DEFAULT_STORE_URI,
+    STORE_URI_ENV,
+    absolute_uri,
+    normalize_uri,
+    redact_uri,
+    store_uri,
+)
 from journeyml.store.entries import (
     Erasure,
     IngestResult,
@@ -14,8 +21,16 @@ from journeyml.store.entries import (
     PredictionRecord,
     StoreSummary,
 )
-from journeyml.store.ids import EVENT_ID, content_id, journey_digest
+from journeyml.store.ids import EVENT_ID, content_id, is_missing, journey_digest
 from journeyml.store.migrate import SchemaState, head_revision, schema_state, upgrade_schema
+from journeyml.store.replay import Replay, UnknownRequestError, replay
+from journeyml.store.scores import (
+    Condition,
+    ScoringRun,
+    parse_segment,
+    score_active,
+    select_segment,
+)
 from journeyml.store.store import CHUNK_CUSTOMERS, EventStore, upgrade_store
 
 __all__ = [
@@ -24,21 +39,32 @@ __all__ = [
     "DEFAULT_STORE_URI",
     "EVENT_ID",
     "STORE_URI_ENV",
+    "Condition",
     "Erasure",
     "EventStore",
     "IngestReport",
     "IngestResult",
     "Outcome",
     "PredictionRecord",
+    "Replay",
     "SchemaState",
+    "ScoringRun",
     "StoreSummary",
+    "UnknownRequestError",
+    "absolute_uri",
     "content_id",
     "head_revision",
     "ingest_file",
     "ingest_frame",
+    "is_missing",
     "journey_digest",
     "normalize_uri",
+    "parse_segment",
+    "redact_uri",
+    "replay",
     "schema_state",
+    "score_active",
+    "select_segment",
     "store_uri",
     "upgrade_schema",
     "upgrade_store",
