@@ -154,13 +154,16 @@ def train(
     cfg = load_pipeline_config(config)
     uri = tracking_uri or default_tracking_uri()
     console.print(f"[bold]training[/] {cfg.name} → {uri}")
-    with console.status("working…") as status:
+    from journeyml.cli_progress import RichProgress
 
-        def progress(msg: str) -> None:
-            console.print(f"  {msg}")
-            status.update(msg[:80])
-
-        res = run_training(cfg, tracking_uri=uri, progress=progress, now=_now())
+    with RichProgress(console) as stages:
+        res = run_training(
+            cfg,
+            tracking_uri=uri,
+            progress=lambda msg: console.print(f"  {msg}", highlight=False),
+            now=_now(),
+            stages=stages,
+        )
     for d in res.decisions:
         mark = "[green]champion[/]" if d.promote else "[yellow]challenger only[/]"
         console.print(f"  {d.task}: v{d.version} {mark} — {d.reason}")
@@ -189,14 +192,15 @@ def score(
     explain: bool = typer.Option(True, help="Add root causes (jsonl output)."),
     top_k: int = typer.Option(3),
 ) -> None:
-    """Batch scoring with the champion models: the same code path as the API."""
+    """Batch scoring with the champion models: each customer gets what the API answers
+    (probabilities, root causes, warnings such as not_eligible, model versions, request id)."""
     _quiet_libraries()
-    import json
-
     import pandas as pd
 
+    from journeyml.cli_progress import RichProgress
     from journeyml.lifecycle import default_tracking_uri
     from journeyml.scoring import Predictor, ScoreRequest
+    from journeyml.serving import default_cutoffs, score_chunks, write_scores
 
     ev = _read_events(data, mapping)
     pred = (
@@ -204,25 +208,13 @@ def score(
         if model_dir
         else Predictor.from_registry(tracking_uri or default_tracking_uri())
     )
-    last = ev.groupby("customer_id")["timestamp"].max()
-    t = pd.Timestamp(as_of, tz="UTC") if as_of else None
-    cut = pd.DataFrame(
-        {
-            "customer_id": last.index.astype(str),
-            "as_of": t if t is not None else last.to_numpy() + pd.Timedelta(1, "s"),
-        }
-    )
-    if out.suffix == ".jsonl":
-        rows = pred.score_frame(ev, cut, ScoreRequest(pred.tasks, explain=explain, top_k=top_k))
-        with out.open("w") as fh:
-            for r in rows:
-                fh.write(json.dumps(r) + "\n")
-    else:
-        probs = pred.probabilities(ev, cut)
-        probs.insert(0, "customer_id", cut["customer_id"].to_numpy())
-        probs.insert(1, "as_of", cut["as_of"].to_numpy())
-        probs.to_parquet(out) if out.suffix == ".parquet" else probs.to_csv(out, index=False)
-    console.print(f"[green]scored[/] {len(cut):,} customers → {out}")
+    cut = default_cutoffs(ev, pd.Timestamp(as_of, tz="UTC") if as_of else None)
+    explain = explain and out.suffix == ".jsonl"  # tables carry no root causes
+    request = ScoreRequest(pred.tasks, explain=explain, top_k=top_k)
+    with RichProgress(console) as progress:
+        chunks = score_chunks(pred, ev, cut, request, progress=progress)
+        n = write_scores(chunks, out, pred.tasks)
+    console.print(f"[green]scored[/] {n:,} customers → {out}")
 
 
 def _read_events(path: Path, mapping: str | None) -> Any:
@@ -254,13 +246,12 @@ def benchmark(
 
     cfg = load_benchmark_config(config)
     console.print(f"[bold]benchmark[/] {cfg.dataset} · {cfg.task} · {cfg.protocol.name}")
-    with console.status("working…") as status:
+    from journeyml.cli_progress import RichProgress
 
-        def progress(msg: str) -> None:
-            console.print(f"  {msg}")
-            status.update(msg[:80])
-
-        result = run_benchmark(cfg, progress=progress)
+    with RichProgress(console) as stages:
+        result = run_benchmark(
+            cfg, progress=lambda msg: console.print(f"  {msg}", highlight=False), stages=stages
+        )
     for name, value in result["metrics"].items():
         console.print(f"  {name}: {value}")
     write_result(result, out)
@@ -289,7 +280,10 @@ def report(
 
     ev = _read_events(data, mapping)
     pred = Predictor.from_registry(tracking_uri or default_tracking_uri(), alias=model)
-    render_report(pred, ev, out)
+    from journeyml.cli_progress import RichProgress
+
+    with RichProgress(console) as progress:
+        render_report(pred, ev, out, progress=progress)
     where = f" and logged to runs {', '.join(log_report(out, pred.tasks, model))}" if log else ""
     console.print(f"[green]report[/] → {out}{where}")
 

@@ -11,6 +11,13 @@ from journeyml.serving.api import (
     metadata,
     requests_from_frame,
 )
+from journeyml.serving.batch import (
+    batch_results,
+    default_cutoffs,
+    flat_row,
+    score_chunks,
+    write_scores,
+)
 from journeyml.serving.edge import (
     PREDICT_PATHS,
     REQUEST_ID,
@@ -38,9 +45,12 @@ __all__ = [
     "EventIn",
     "PredictRequest",
     "ServiceSettings",
+    "batch_results",
     "check_api_key",
+    "default_cutoffs",
     "default_model_dir",
     "eligibility_warnings",
+    "flat_row",
     "framework_error",
     "handle_batch",
     "handle_predict",
@@ -48,7 +58,9 @@ __all__ = [
     "load_predictor",
     "metadata",
     "requests_from_frame",
+    "score_chunks",
     "self_check",
     "serve_command",
     "stop_parent_server",
+    "write_scores",
 ]
