@@ -6,6 +6,10 @@
 - ``GET /healthz`` (and ``/livez``): the process answers. ``GET /readyz``: the models are
   loaded (BentoML's built-in probes, wired to ``__is_alive__`` / ``__is_ready__``).
 - ``GET /metadata``: versions, feature fingerprint, horizons, classes, vocabulary.
+- With an event store (``JOURNEYML_STORE_URI``): ``POST /events``,
+  ``GET /customers/{customer_id}/predictions``, ``DELETE /customers/{customer_id}``,
+  ``"use_store": true`` on ``/predict``; every prediction is logged
+  (``journeyml.serving.journeys``).
 """
 
 from __future__ import annotations
@@ -16,19 +20,25 @@ from pathlib import Path
 from typing import Any
 
 import bentoml
-from fastapi import FastAPI
+from fastapi import FastAPI, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from journeyml.errors import JourneyMLError, RequestError
+from journeyml.errors import JourneyMLError, RequestError, StoreUnavailableError
 from journeyml.serving import (
     BatchRequest,
     EdgeMiddleware,
+    IngestRequest,
+    PredictionLog,
     PredictRequest,
     ServiceSettings,
+    StoreLink,
     default_model_dir,
     framework_error,
     handle_batch,
+    handle_customer_predictions,
+    handle_erase,
+    handle_ingest,
     handle_predict,
     load_or_exit,
     metadata,
@@ -42,10 +52,19 @@ if SETTINGS.model_dir is None:
 info_app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
 
-def _json(data: Any, status: int = 200) -> Response:
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     from pydantic_core import to_json
 
-    return Response(to_json(data), status_code=status, media_type="application/json")
+    return Response(
+        to_json(data), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+def _failure(exc: JourneyMLError) -> Response:
+    retry = (
+        {"Retry-After": str(exc.retry_after)} if isinstance(exc, StoreUnavailableError) else None
+    )
+    return _json(exc.to_dict(), exc.http_status, retry)
 
 
 def _error(ctx: bentoml.Context, exc: JourneyMLError | ValidationError) -> Response:
@@ -54,7 +73,7 @@ def _error(ctx: bentoml.Context, exc: JourneyMLError | ValidationError) -> Respo
         ctx.response.status_code = 422
         return _json(framework_error(422, _dumps(body)), 422)
     ctx.response.status_code = exc.http_status  # BentoML copies it onto the response
-    return _json(exc.to_dict(), exc.http_status)
+    return _failure(exc)
 
 
 def _dumps(data: Any) -> bytes:
@@ -77,6 +96,14 @@ class JourneyService:
         except JourneyMLError:
             stop_parent_server()  # refuse to start: no endless respawning
             raise
+        self.store = StoreLink(SETTINGS.store_uri)  # opened on first use, in this worker
+        project = str(getattr(self.predictor, "project", None) or "demo")
+        self.log = PredictionLog(self.store, project=project)
+
+    @bentoml.on_shutdown
+    def _flush_log(self) -> None:
+        self.log.close()
+        self.store.close()
 
     def __is_alive__(self) -> bool:
         return True
@@ -95,6 +122,8 @@ class JourneyService:
                     max_events=SETTINGS.max_events,
                     request_id=ctx.request.headers.get("x-request-id"),
                     now=datetime.now(UTC),
+                    store=self.store,
+                    log=self.log,
                 )
             )
         except (JourneyMLError, ValidationError) as exc:
@@ -111,10 +140,61 @@ class JourneyService:
                     max_events=SETTINGS.max_events,
                     request_id=ctx.request.headers.get("x-request-id"),
                     now=datetime.now(UTC),
+                    store=self.store,
+                    log=self.log,
                 )
             )
         except (JourneyMLError, ValidationError) as exc:
             return _error(ctx, exc)  # type: ignore[return-value]
+
+    @bentoml.api(route="/events", input_spec=IngestRequest)
+    def ingest(self, ctx: bentoml.Context, **fields: Any) -> dict[str, Any]:
+        try:
+            return _json(  # type: ignore[return-value]
+                handle_ingest(
+                    self.store,
+                    IngestRequest.model_construct(**fields),
+                    max_events=SETTINGS.max_events,
+                    now=datetime.now(UTC),
+                )
+            )
+        except (JourneyMLError, ValidationError) as exc:
+            return _error(ctx, exc)  # type: ignore[return-value]
+
+    @info_app.get("/customers/{customer_id}/predictions")
+    def customer_predictions(
+        self,
+        request: Request,
+        customer_id: str,
+        as_of: str | None = None,
+        tasks: list[str] | None = Query(None),  # noqa: B008
+        top_k: str | None = None,
+        explain: str | None = None,
+    ) -> Response:
+        try:
+            return _json(
+                handle_customer_predictions(
+                    self.predictor,
+                    self.store,
+                    customer_id,
+                    as_of=as_of,
+                    tasks=tasks,
+                    top_k=top_k,
+                    explain=explain,
+                    now=datetime.now(UTC),
+                    request_id=request.headers.get("x-request-id"),
+                    log=self.log,
+                )
+            )
+        except JourneyMLError as exc:
+            return _failure(exc)
+
+    @info_app.delete("/customers/{customer_id}")
+    def erase_customer(self, customer_id: str) -> Response:
+        try:
+            return _json(handle_erase(self.store, customer_id, log=self.log))
+        except JourneyMLError as exc:
+            return _failure(exc)
 
     @info_app.get("/metadata")
     def get_metadata(self) -> dict[str, Any]:

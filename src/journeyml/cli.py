@@ -52,6 +52,16 @@ def friendly_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+PROJECT_HELP = (
+    "The project whose models to use (default: $JOURNEYML_PROJECT, else demo, else the "
+    "store's only project)."
+)
+
+
+def _project_option() -> Any:
+    return typer.Option(None, "--project", envvar="JOURNEYML_PROJECT", help=PROJECT_HELP)
+
+
 def _now() -> Any:
     import pandas as pd
 
@@ -66,12 +76,14 @@ def simulate(
     seed: int = typer.Option(0, help="Random seed (same seed, same journeys)."),
     days: int = typer.Option(180, help="Length of the simulated period in days."),
     start: str = typer.Option("2024-01-01", help="First day (UTC)."),
+    world: str = typer.Option(
+        "retail", help="Which business: retail (a B2C shop) or b2b (software trials)."
+    ),
 ) -> None:
     """Simulate customer journeys with planted causes; ground truth goes beside the events."""
-    from journeyml.sim import simulate as run
-    from journeyml.sim import write_simulation
+    from journeyml.sim import simulate_world, write_simulation
 
-    res = run(customers, seed=seed, start=start, days=days)
+    res = simulate_world(world, customers, seed=seed, start=start, days=days)
     write_simulation(res, out)
     ev = res.events
     console.print(
@@ -153,7 +165,7 @@ def train(
 
     cfg = load_pipeline_config(config)
     uri = tracking_uri or default_tracking_uri()
-    console.print(f"[bold]training[/] {cfg.name} → {uri}")
+    console.print(f"[bold]training[/] {cfg.name} (project {cfg.project_name}) → {uri}")
     from journeyml.cli_progress import RichProgress
 
     with RichProgress(console) as stages:
@@ -191,6 +203,7 @@ def score(
     ),
     explain: bool = typer.Option(True, help="Add root causes (jsonl output)."),
     top_k: int = typer.Option(3),
+    project: str | None = _project_option(),
 ) -> None:
     """Batch scoring with the champion models: each customer gets what the API answers
     (probabilities, root causes, warnings such as not_eligible, model versions, request id)."""
@@ -206,7 +219,7 @@ def score(
     pred = (
         Predictor.from_dir(model_dir)
         if model_dir
-        else Predictor.from_registry(tracking_uri or default_tracking_uri())
+        else Predictor.from_registry(tracking_uri or default_tracking_uri(), project=project)
     )
     cut = default_cutoffs(ev, pd.Timestamp(as_of, tz="UTC") if as_of else None)
     explain = explain and out.suffix == ".jsonl"  # tables carry no root causes
@@ -214,7 +227,8 @@ def score(
     with RichProgress(console) as progress:
         chunks = score_chunks(pred, ev, cut, request, progress=progress)
         n = write_scores(chunks, out, pred.tasks)
-    console.print(f"[green]scored[/] {n:,} customers → {out}")
+    what = f"project {pred.project}: " if pred.project else ""
+    console.print(f"[green]scored[/] {n:,} customers ({what}{', '.join(pred.tasks)}) → {out}")
 
 
 def _read_events(path: Path, mapping: str | None) -> Any:
@@ -271,6 +285,7 @@ def report(
     ),
     tracking_uri: str | None = typer.Option(None),
     log: bool = typer.Option(True, help="Also log the report to the models' MLflow run."),
+    project: str | None = _project_option(),
 ) -> None:
     """The analysts' report: drivers, pain points, moments of truth, journey map (one HTML)."""
     _quiet_libraries()
@@ -279,18 +294,29 @@ def report(
     from journeyml.scoring import Predictor
 
     ev = _read_events(data, mapping)
-    pred = Predictor.from_registry(tracking_uri or default_tracking_uri(), alias=model)
+    pred = Predictor.from_registry(
+        tracking_uri or default_tracking_uri(), project=project, alias=model
+    )
     from journeyml.cli_progress import RichProgress
 
     with RichProgress(console) as progress:
         render_report(pred, ev, out, progress=progress)
-    where = f" and logged to runs {', '.join(log_report(out, pred.tasks, model))}" if log else ""
+    runs = log_report(out, pred.tasks, model, project=pred.project) if log else []
+    where = f" and logged to runs {', '.join(runs)}" if log else ""
     console.print(f"[green]report[/] → {out}{where}")
 
 
 store_app = typer.Typer(no_args_is_help=True, help="The event store: schema and contents.")
 app.add_typer(store_app, name="store")
 STORE_HELP = "Store URI (default: $JOURNEYML_STORE_URI or sqlite:///store/journeyml.db)."
+
+
+def _redacted(uri: str | None) -> str:
+    if uri is None:
+        return "none"
+    from journeyml.store import redact_uri
+
+    return redact_uri(uri)
 
 
 def _store_uri(uri: str | None) -> str:
@@ -367,16 +393,18 @@ def store_info(store: str | None = typer.Option(None, "--store", help=STORE_HELP
 def export_models(
     out: Path = typer.Option(Path("models/bundled"), "--out", help="Folder for the copies."),
     tracking_uri: str | None = typer.Option(None),
+    project: str | None = _project_option(),
 ) -> None:
     """Copy the champions out of the registry (the fallback bundled with the service)."""
     _quiet_libraries()
     from journeyml.lifecycle import default_tracking_uri
     from journeyml.scoring import Predictor
 
-    pred = Predictor.from_registry(tracking_uri or default_tracking_uri())
+    pred = Predictor.from_registry(tracking_uri or default_tracking_uri(), project=project)
     pred.save(out)
     console.print(
-        f"[green]exported[/] {', '.join(f'{t} v{v}' for t, v in pred.versions().items())} → {out}"
+        f"[green]exported[/] project {pred.project}: "
+        f"{', '.join(f'{t} v{v}' for t, v in pred.versions().items())} → {out}"
     )
 
 
@@ -387,12 +415,25 @@ def serve(
     port: int = typer.Option(3000),
     tracking_uri: str | None = typer.Option(None),
     service_dir: Path = typer.Option(Path("service"), help="Folder of service.py."),
+    project: str | None = _project_option(),
+    store: str | None = typer.Option(None, "--store", help=STORE_HELP),
+    no_store: bool = typer.Option(
+        False, "--no-store", help="Serve without an event store (nothing is logged)."
+    ),
 ) -> None:
-    """Serve the champions over HTTP (BentoML): POST /predict."""
+    """Serve a project's champions over HTTP (BentoML): POST /predict, the event store's
+    endpoints."""
     from journeyml.lifecycle import default_tracking_uri
+    from journeyml.store import absolute_uri
 
     env = dict(os.environ)
     env["JOURNEYML_TRACKING_URI"] = tracking_uri or default_tracking_uri()
+    if project is not None:
+        env["JOURNEYML_PROJECT"] = project
+    if no_store:
+        env.pop("JOURNEYML_STORE_URI", None)
+    else:  # the service runs in service_dir: a relative SQLite path is made absolute here
+        env["JOURNEYML_STORE_URI"] = absolute_uri(_store_uri(store), Path.cwd())
     env.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     if not (service_dir / "service.py").exists():
         console.print(
@@ -401,12 +442,134 @@ def serve(
         )
         raise typer.Exit(2)
     console.print(
-        f"[bold]serving[/] on http://{host}:{port}  (models from {env['JOURNEYML_TRACKING_URI']})"
+        f"[bold]serving[/] on http://{host}:{port}  (project "
+        f"{env.get('JOURNEYML_PROJECT', 'demo or the only one')}, models from "
+        f"{env['JOURNEYML_TRACKING_URI']}; event store "
+        f"{_redacted(env.get('JOURNEYML_STORE_URI'))})"
     )
     from journeyml.serving import serve_command
 
     cmd = serve_command(service_dir, host, port)
     raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+models_app = typer.Typer(
+    no_args_is_help=True, help="The registry: models per project, champion and challenger."
+)
+app.add_typer(models_app, name="models")
+TRACKING_HELP = "MLflow tracking URI (default: $JOURNEYML_TRACKING_URI or ./mlflow)."
+
+
+def _registry(tracking_uri: str | None) -> str:
+    _quiet_libraries()
+    import mlflow
+
+    from journeyml.lifecycle import default_tracking_uri
+
+    uri = tracking_uri or default_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+@models_app.command("list")
+@friendly_errors
+def models_list(
+    project: str | None = typer.Option(
+        None, "--project", envvar="JOURNEYML_PROJECT", help="Only this project (default: all)."
+    ),
+    tracking_uri: str | None = typer.Option(None, help=TRACKING_HELP),
+) -> None:
+    """Every project's models: versions, champion, challenger, champion history."""
+    from journeyml.lifecycle import catalog, registry
+
+    uri = _registry(tracking_uri)
+    rows = catalog.list_models(project)
+    legacy = registry.legacy_models()
+    if not rows and not legacy:
+        console.print(
+            f"no journeyml models in {uri}" + (f" for project {project}" if project else "")
+        )
+        return
+    out = Console(highlight=False, soft_wrap=True)
+    for proj in dict.fromkeys(r.project for r in rows):
+        out.print(f"[bold]project {proj}[/]")
+        for r in (r for r in rows if r.project == proj):
+            history = " → ".join(f"v{v}" for v in r.history) or "-"
+            out.print(
+                f"  {r.task}: {r.name}, {r.versions} versions; champion {_v(r.champion)}, "
+                f"challenger {_v(r.challenger)}; champions so far {history}"
+            )
+    if legacy:
+        console.print(
+            f"[yellow]models from before projects[/]: {', '.join(m.name for m in legacy)}; "
+            "`journeyml models adopt-legacy --project demo` makes them project demo's."
+        )
+
+
+def _v(v: str | None) -> str:
+    return "-" if v is None else f"v{v}"
+
+
+@models_app.command("promote")
+@friendly_errors
+def models_promote(
+    task: str = typer.Option(..., "--task", help="The task whose champion changes."),
+    version: str | None = typer.Option(
+        None, "--version", help="The version to make champion (default: the challenger)."
+    ),
+    project: str | None = _project_option(),
+    tracking_uri: str | None = typer.Option(None, help=TRACKING_HELP),
+) -> None:
+    """Make a version the champion by hand (no gate); the history keeps the previous one."""
+    from journeyml.lifecycle import catalog, registry
+
+    _registry(tracking_uri)
+    proj = registry.resolve_project(project)
+    before, after = catalog.promote(proj, task, version)
+    console.print(f"[green]{registry.model_name(proj, task)}[/]: champion {_v(before)} → v{after}")
+
+
+@models_app.command("rollback")
+@friendly_errors
+def models_rollback(
+    task: str = typer.Option(..., "--task", help="The task whose champion goes back."),
+    project: str | None = _project_option(),
+    tracking_uri: str | None = typer.Option(None, help=TRACKING_HELP),
+) -> None:
+    """The champion goes back to the previous champion version."""
+    from journeyml.lifecycle import catalog, registry
+
+    _registry(tracking_uri)
+    proj = registry.resolve_project(project)
+    before, after = catalog.rollback(proj, task)
+    console.print(
+        f"[green]{registry.model_name(proj, task)}[/]: champion v{before} → v{after} (rolled back)"
+    )
+
+
+@models_app.command("adopt-legacy")
+@friendly_errors
+def models_adopt_legacy(
+    project: str = typer.Option(
+        "demo", "--project", help="The project the models from before projects join."
+    ),
+    tracking_uri: str | None = typer.Option(None, help=TRACKING_HELP),
+) -> None:
+    """Models from before projects (journeyml-conversion...) join a project, champions kept."""
+    from journeyml.lifecycle import catalog
+
+    _registry(tracking_uri)
+    done = catalog.adopt_legacy(project)
+    if not done:
+        console.print("no models from before projects to adopt")
+        return
+    for a in done:
+        console.print(
+            f"[green]adopted[/] {a.legacy} → {a.name}: {len(a.versions)} versions, "
+            f"champion {_v(a.champion)}, challenger {_v(a.challenger)} "
+            f"(the old model stays, tagged journeyml.adopted_into)"
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -107,6 +107,13 @@ class PayloadTooLargeError(RequestError):
     http_status = 413
 
 
+class UnknownCustomerError(RequestError):
+    """The event store holds no events of this customer."""
+
+    code = "unknown_customer"
+    http_status = 404
+
+
 class UnauthorizedError(RequestError):
     code = "unauthorized"
     http_status = 401
@@ -152,6 +159,14 @@ class StoreUnavailableError(StoreError):
     def __init__(self, message: str, *, retry_after: int = 5, field: str | None = None) -> None:
         super().__init__(message, field=field, details={"retry_after": retry_after})
         self.retry_after = retry_after
+
+
+class StoreNotConfiguredError(StoreError):
+    """This service was started without an event store, so it cannot read or write stored
+    journeys (set ``JOURNEYML_STORE_URI``, or start it with ``journeyml serve``)."""
+
+    code = "store_not_configured"
+    http_status = 501
 
 
 class StoreSchemaError(StoreError):

@@ -1,7 +1,7 @@
 """Pipeline configs, MLflow runs, the registry and the promotion gate: how models are made,
 recorded and promoted."""
 
-from journeyml.lifecycle import registry, tracking
+from journeyml.lifecycle import catalog, registry, tracking
 from journeyml.lifecycle.config import (
     DataConfig,
     PipelineConfig,
@@ -24,6 +24,7 @@ __all__ = [
     "LoadedData",
     "PipelineConfig",
     "PipelineResult",
+    "catalog",
     "default_tracking_uri",
     "init_command",
     "load_data",

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from journeyml.errors import ConfigError
 from journeyml.events import Outcomes, resolve_named_path
@@ -35,6 +42,11 @@ class _Strict(BaseModel):
 class SimulateSource(_Strict):
     """Journeys from journeyml's simulator instead of a file (demos and tests)."""
 
+    world: Literal["retail", "b2b"] = Field(
+        default="retail",
+        description="Which simulated business: retail (a B2C shop) or b2b (software trials with "
+        "company-sent touchpoints and churn only after a contract).",
+    )
     customers: int = Field(default=2000, gt=0, description="Number of simulated customers.")
     seed: int = Field(default=0, description="Random seed: the same seed gives the same journeys.")
     days: int = Field(default=180, gt=7, description="Length of the simulated period in days.")
@@ -178,6 +190,12 @@ class PipelineConfig(_Strict):
 
     #: the pipeline's name (runs are named after it; the experiment is journeyml-<name>)
     name: str
+    project: str | None = Field(
+        default=None,
+        description="The project the models belong to: registered models are named "
+        "journeyml-<project>-<task>, so projects share one MLflow store without touching each "
+        "other. Lowercase letters, digits and '_'. Default: the name (with '-' read as '_').",
+    )
     data: DataConfig
     features: FeatureConfig = FeatureConfig()
     snapshots: SnapshotConfig = SnapshotConfig()
@@ -227,6 +245,35 @@ class PipelineConfig(_Strict):
                     "defaults: <a models/*.yaml file>. See docs/tasks.md."
                 )
         return self
+
+    @field_validator("project")
+    @classmethod
+    def _project_name(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                check_name(v, what="project", field="project")
+            except ConfigError as exc:
+                raise ValueError(exc.message) from None
+        return v
+
+    @model_validator(mode="after")
+    def _project_is_a_registry_name(self) -> PipelineConfig:
+        if self.project is not None:
+            return self
+        derived = self.name.replace("-", "_")
+        try:
+            check_name(derived, what="project", field="project")
+        except ConfigError as exc:
+            raise ValueError(
+                f"the project defaults to the name {self.name!r}, which is not a valid project "
+                f"name: {exc.message} Or set project: explicitly."
+            ) from None
+        return self
+
+    @property
+    def project_name(self) -> str:
+        """The project: ``project``, else the name with '-' read as '_'."""
+        return self.project or self.name.replace("-", "_")
 
     @property
     def segment_column(self) -> str | None:

@@ -79,20 +79,21 @@ def load_data(
     against the config file's folder; see :func:`journeyml.events.resolve_named_path`)."""
     d = config.data
     if d.simulate is not None:
-        from journeyml.sim import CHURN_TOUCHPOINTS, CONVERSION_TOUCHPOINTS, simulate
+        from journeyml.sim import simulate_world
 
         s = d.simulate
-        sim = simulate(s.customers, seed=s.seed, start=s.start, days=s.days)
+        sim = simulate_world(s.world, s.customers, seed=s.seed, start=s.start, days=s.days)
+        world = "" if s.world == "retail" else f"world={s.world}, "
         return LoadedData(
             sim.events,
             sim.end,
-            f"journeyml.sim.simulate(customers={s.customers}, seed={s.seed}, "
+            f"journeyml.sim.simulate({world}customers={s.customers}, seed={s.seed}, "
             f"days={s.days}, start={s.start})",
             sim.customers,
             DataDefaults(
-                CONVERSION_TOUCHPOINTS,
-                CHURN_TOUCHPOINTS,
-                tuple(getattr(sim, "company_sent", ())),
+                sim.conversion_touchpoints,
+                sim.churn_touchpoints,
+                sim.company_sent,
                 "the simulator",
             ),
         )
@@ -308,6 +309,13 @@ def run_training(
 
     segment_sets = {m: segment_labels(x, spec, config.segment_column) for m, x in X_sets.items()}
     tracking.configure(tracking_uri, config.experiment_name)
+    project = config.project_name
+    if not registry.project_models(project) and registry.legacy_models():
+        say(
+            "this store holds models from before projects (journeyml-conversion...): they stay "
+            f"as they are; `journeyml models adopt-legacy --project {project}` makes their "
+            "champions this project's, to be compared with"
+        )
     results: dict[str, TaskResult] = {}
     versions: dict[str, str] = {}
     run_ids: dict[str, str] = {}
@@ -317,6 +325,7 @@ def run_training(
         mlflow.log_params(
             {
                 "pipeline": config.name,
+                "project": project,
                 "n_events": len(ev),
                 "n_cutoffs": n_rows,
                 "feature_fingerprint": spec.fingerprint,
@@ -381,10 +390,11 @@ def run_training(
                     X_example=X[split.test],
                 )
                 run_ids[name] = run.info.run_id
-                versions[name] = registry.register(uri, name, run.info.run_id)
+                versions[name] = registry.register(uri, project, name, run.info.run_id)
                 elig = labels["eligible"].to_numpy(bool) & split.test
                 metric = _gate_metric(config.promotion.metric, task)
                 decision = registry.decide(
+                    project,
                     name,
                     versions[name],
                     float(res.metrics[metric]),
@@ -404,7 +414,7 @@ def run_training(
                     mlflow.log_metric(f"champion_{metric}", decision.champion_score)
                 decisions.append(decision)
                 say(
-                    f"{name}: registered {registry.model_name(name)} v{versions[name]} "
+                    f"{name}: registered {registry.model_name(project, name)} v{versions[name]} "
                     f"(challenger); {'promote' if decision.promote else 'keep champion'}: "
                     f"{decision.reason}"
                 )

@@ -180,17 +180,21 @@ def render_report(
     return out
 
 
-def log_report(path: Path, tasks: Sequence[str], alias: str = "champion") -> list[str]:
+def log_report(
+    path: Path, tasks: Sequence[str], alias: str = "champion", *, project: str | None = None
+) -> list[str]:
     """Log the report as an artefact (``report/``) of each MLflow run that trained one of the
-    ``alias`` models of ``tasks`` (the model version's ``run_id`` tag); returns the run ids."""
+    ``alias`` models of ``tasks`` in ``project`` (None: the default project; the model
+    version's ``run_id`` tag); returns the run ids."""
     from mlflow import MlflowClient
 
     from journeyml.lifecycle import registry
 
     client = MlflowClient()
+    proj = registry.resolve_project(project)
     runs: list[str] = []
     for task in tasks:
-        mv = client.get_model_version_by_alias(registry.model_name(task), alias)
+        mv = client.get_model_version_by_alias(registry.model_name(proj, task), alias)
         run_id = str(mv.tags.get("run_id") or mv.run_id)
         if run_id not in runs:
             client.log_artifact(run_id, str(path), artifact_path="report")

@@ -25,6 +25,15 @@ from journeyml.serving.edge import (
     check_api_key,
     framework_error,
 )
+from journeyml.serving.journeys import (
+    IngestRequest,
+    StoredEventIn,
+    customer_request,
+    handle_customer_predictions,
+    handle_erase,
+    handle_ingest,
+)
+from journeyml.serving.prediction_log import PredictionLog, StoreLink
 from journeyml.serving.settings import ServiceSettings
 from journeyml.serving.startup import (
     SERVICE_TARGET,
@@ -43,16 +52,24 @@ __all__ = [
     "BatchRequest",
     "EdgeMiddleware",
     "EventIn",
+    "IngestRequest",
     "PredictRequest",
+    "PredictionLog",
     "ServiceSettings",
+    "StoreLink",
+    "StoredEventIn",
     "batch_results",
     "check_api_key",
+    "customer_request",
     "default_cutoffs",
     "default_model_dir",
     "eligibility_warnings",
     "flat_row",
     "framework_error",
     "handle_batch",
+    "handle_customer_predictions",
+    "handle_erase",
+    "handle_ingest",
     "handle_predict",
     "load_or_exit",
     "load_predictor",

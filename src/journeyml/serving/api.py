@@ -30,6 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from journeyml.errors import PayloadTooLargeError, RequestError
 from journeyml.explain import humanize
 from journeyml.scoring import Predictor, ScoreRequest
+from journeyml.serving.prediction_log import PredictionLog, StoreLink
+from journeyml.serving.stored import merge_events
 from journeyml.tasks import journey_reasons
 
 MAX_STRING = 200
@@ -102,6 +104,8 @@ class PredictRequest(BaseModel):
     top_k: Annotated[int, Field(ge=1, le=20)] = 3
     #: next_stage: also explain these classes (the predicted class is always explained)
     explain_classes: list[Name] | None = None
+    #: merge the customer's stored journey (the event store) with the events sent
+    use_store: bool = False
 
     _time = field_validator("as_of")(_in_range)
 
@@ -132,11 +136,16 @@ def handle_predict(
     request_id: str | None = None,
     now: datetime | None = None,
     field_prefix: str = "",
+    store: StoreLink | None = None,
+    log: PredictionLog | _Answered | None = None,
+    item: int = 0,
 ) -> dict[str, Any]:
     """Score one journey request; raises :class:`RequestError` subclasses for bad input.
 
     ``now`` (aware) anchors a journey with neither events nor ``as_of``; the service passes
     the request time. ``field_prefix`` (e.g. ``"journeys.3."``) locates errors in a batch.
+    ``store``: where ``use_store`` requests find the customer's stored journey; ``log``: the
+    prediction log the answer is recorded in (``item``: its index in a batch request).
     """
     if len(req.events) > max_events:
         raise PayloadTooLargeError(
@@ -153,6 +162,8 @@ def handle_predict(
         raise
     warnings: list[Warning_] = []
     records, naive = _records(req)
+    if req.use_store:
+        records = _with_stored(store, req, records, warnings)
     if naive:
         warnings.append(
             _warn(
@@ -174,7 +185,45 @@ def handle_predict(
         ScoreRequest(tasks, explain=req.explain, top_k=req.top_k, explain_classes=explain_classes),
     )
     result["customer_id"] = req.customer_id
-    return respond(predictor, result, tasks, request_id or uuid.uuid4().hex, warnings)
+    respond(predictor, result, tasks, request_id or uuid.uuid4().hex, warnings)
+    if log is not None:
+        log.add(result, kept, item=item)
+    return result
+
+
+class _Answered:
+    """Collects the log entries of a batch until every journey in it is answered."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[dict[str, Any], list[dict[str, Any]], int]] = []
+
+    def add(self, response: dict[str, Any], used: list[dict[str, Any]], *, item: int = 0) -> None:
+        self.entries.append((response, used, item))
+
+
+def _with_stored(
+    store: StoreLink | None,
+    req: PredictRequest,
+    records: list[dict[str, Any]],
+    warnings: list[Warning_],
+) -> list[dict[str, Any]]:
+    """The customer's stored events (before ``as_of`` when given) merged with those sent."""
+    if store is None:
+        store = StoreLink(None)
+    before = None if req.as_of is None else _utc(req.as_of)[0]
+    stored = store.get().journey_records(req.customer_id, before=before)
+    if not records:  # nothing sent: the stored journey, as /predict would get it sent
+        return stored
+    merged, repeated = merge_events(stored, records)
+    warnings.append(
+        _warn(
+            "from_store",
+            "use_store",
+            f"{len(stored)} stored event(s) merged with the {len(records)} sent"
+            + (f" ({repeated} of which the store already held)" if repeated else ""),
+        )
+    )
+    return merged
 
 
 def handle_batch(
@@ -185,6 +234,8 @@ def handle_batch(
     max_events: int = 10_000,
     request_id: str | None = None,
     now: datetime | None = None,
+    store: StoreLink | None = None,
+    log: PredictionLog | None = None,
 ) -> dict[str, Any]:
     """Score many journeys; each result is exactly what :func:`handle_predict` returns for it
     (minus the shared ``request_id``). An error in one journey fails the call, naming it."""
@@ -197,6 +248,7 @@ def handle_batch(
         )
     rid = request_id or uuid.uuid4().hex
     results = []
+    answered = _Answered()  # logged once every journey is answered (an error fails them all)
     for i, j in enumerate(req.journeys):
         r = handle_predict(
             predictor,
@@ -205,8 +257,14 @@ def handle_batch(
             request_id=rid,
             now=now,
             field_prefix=f"journeys.{i}.",
+            store=store,
+            log=answered,
+            item=i,
         )
         results.append(r)
+    if log is not None:
+        for response, used, item in answered.entries:
+            log.add(response, used, item=item)
     return {"results": results, "request_id": rid, "feature_fingerprint": predictor.fingerprint}
 
 
@@ -214,6 +272,7 @@ def metadata(predictor: Predictor) -> dict[str, Any]:
     """What ``GET /metadata`` returns: versions, fingerprint, horizons, classes, vocabulary."""
     spec = predictor.spec
     return {
+        "project": predictor.project,
         "tasks": {
             t: {
                 "version": predictor.versions()[t],

@@ -21,6 +21,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PREDICT_PATHS = frozenset({"/predict", "/predict_batch"})
+#: paths behind the API key and the body limit, with the error shape: predictions and the store
+GUARDED_PATHS = PREDICT_PATHS | {"/events"}
+GUARDED_PREFIXES = ("/customers/",)
 REQUEST_ID = "x-request-id"
 
 
@@ -109,7 +112,7 @@ class EdgeMiddleware:
             raw_headers.append((REQUEST_ID.encode(), rid.encode()))
             scope["headers"] = raw_headers
         path = scope.get("path", "")
-        guarded = path in PREDICT_PATHS
+        guarded = path in GUARDED_PATHS or path.startswith(GUARDED_PREFIXES)
         if guarded:
             try:
                 check_api_key(self.api_key, headers)

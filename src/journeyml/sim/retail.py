@@ -184,7 +184,8 @@ class PlantedCause:
 
     ``log_hazard`` (> 0) is added, times ``direction``, to the log of the daily hazard of
     ``outcome`` per event of ``touchpoint`` in the ``window_days`` days before the day, for up to
-    :data:`EXPOSURE_CAP` events.
+    :data:`EXPOSURE_CAP` events. ``delay_days`` (a delayed effect, 0 in this world): an event on
+    day ``e`` acts on days ``e + 1 + delay_days .. e + window_days``.
     """
 
     name: str
@@ -194,6 +195,11 @@ class PlantedCause:
     log_hazard: float
     window_days: int
     strong: bool
+    delay_days: int = 0
+
+    def acts_on(self, event_age_days: float) -> bool:
+        """Whether an event ``event_age_days`` days old acts on the hazard today."""
+        return self.delay_days < event_age_days <= self.window_days
 
     @property
     def hazard_ratio(self) -> float:
@@ -222,6 +228,10 @@ class SimulationResult:
     customer: ``customer_id, segment, region, first_seen, last_seen, converted_at, n_purchases,
     total_value, churned_at, churn_kind, final_stage`` and, per planted cause,
     ``exposed_<name>`` and ``n_<name>``. ``end`` is exclusive: no event is at or after it.
+    ``world`` names the simulator; ``conversion_touchpoints``, ``churn_touchpoints`` and
+    ``company_sent`` are the world's outcome touchpoints and the touchpoints the company sends
+    (the defaults tasks read, like a mapping's ``outcomes:`` and ``company_sent:``);
+    ``no_effect_touchpoint`` has no planted effect on anything.
     """
 
     events: pd.DataFrame
@@ -229,6 +239,11 @@ class SimulationResult:
     causes: tuple[PlantedCause, ...]
     start: pd.Timestamp
     end: pd.Timestamp
+    world: str = "retail"
+    conversion_touchpoints: tuple[str, ...] = CONVERSION_TOUCHPOINTS
+    churn_touchpoints: tuple[str, ...] = CHURN_TOUCHPOINTS
+    company_sent: tuple[str, ...] = ()
+    no_effect_touchpoint: str = NO_EFFECT_TOUCHPOINT
 
 
 # --- parameters ----------------------------------------------------------------------------------

@@ -6,7 +6,14 @@ migrations with Alembic, bulk loads through the same readers and validation as t
 """
 
 from journeyml.store.bulk import BATCH_EVENTS, IngestReport, ingest_file, ingest_frame
-from journeyml.store.connect import DEFAULT_STORE_URI, STORE_URI_ENV, normalize_uri, store_uri
+from journeyml.store.connect import (
+    DEFAULT_STORE_URI,
+    STORE_URI_ENV,
+    absolute_uri,
+    normalize_uri,
+    redact_uri,
+    store_uri,
+)
 from journeyml.store.entries import (
     Erasure,
     IngestResult,
@@ -14,7 +21,7 @@ from journeyml.store.entries import (
     PredictionRecord,
     StoreSummary,
 )
-from journeyml.store.ids import EVENT_ID, content_id, journey_digest
+from journeyml.store.ids import EVENT_ID, content_id, is_missing, journey_digest
 from journeyml.store.migrate import SchemaState, head_revision, schema_state, upgrade_schema
 from journeyml.store.store import CHUNK_CUSTOMERS, EventStore, upgrade_store
 
@@ -32,12 +39,15 @@ __all__ = [
     "PredictionRecord",
     "SchemaState",
     "StoreSummary",
+    "absolute_uri",
     "content_id",
     "head_revision",
     "ingest_file",
     "ingest_frame",
+    "is_missing",
     "journey_digest",
     "normalize_uri",
+    "redact_uri",
     "schema_state",
     "store_uri",
     "upgrade_schema",

@@ -48,6 +48,30 @@ def store_uri(uri: str | None, environ: Mapping[str, str]) -> str:
     return normalize_uri(chosen)
 
 
+def absolute_uri(uri: str, cwd: Path) -> str:
+    """A SQLite URI whose relative path is made absolute against ``cwd`` (for a process that
+    runs elsewhere); other URIs unchanged.
+
+    >>> absolute_uri("sqlite:///store/journeyml.db", Path("/srv/app"))
+    'sqlite:////srv/app/store/journeyml.db'
+    >>> absolute_uri("sqlite:////data/j.db", Path("/srv/app"))
+    'sqlite:////data/j.db'
+    """
+    url = make_url(normalize_uri(uri))
+    if (
+        url.drivername.startswith("sqlite")
+        and url.database
+        and not Path(url.database).is_absolute()
+    ):
+        return f"sqlite:///{(cwd / url.database).resolve()}"
+    return normalize_uri(uri)
+
+
+def redact_uri(uri: str) -> str:
+    """``uri`` with its password hidden."""
+    return redact(uri)
+
+
 def normalize_uri(uri: str) -> str:
     """A URI SQLAlchemy can open with the drivers journeyml ships; ConfigError otherwise."""
     text = uri.strip()

@@ -1,0 +1,187 @@
+"""The HTTP endpoints over the event store: the service maps its routes onto these.
+
+- ``POST /events`` (:func:`handle_ingest`): ``{"events": [...]}`` → ``{"accepted",
+  "duplicates", "rejected": [{"index", "field", "reason"}]}``. Each event is checked on its own
+  (the rules of ``/predict``'s events, plus a ``customer_id`` and an optional ``event_id``); the
+  valid ones are stored in one transaction even when others are rejected. Every event sent is
+  counted once: accepted + duplicates + rejected = sent.
+- ``GET /customers/{customer_id}/predictions`` (:func:`handle_customer_predictions`): exactly
+  what ``/predict`` answers for the stored journey (it is that call, with ``use_store``),
+  ``as_of`` defaulting to the request time.
+- ``DELETE /customers/{customer_id}`` (:func:`handle_erase`): the customer's events,
+  prediction-log entries and outcomes erased, with counts of what was removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from journeyml.errors import PayloadTooLargeError, RequestError, UnknownCustomerError
+from journeyml.scoring import Predictor
+from journeyml.serving.api import EventIn, Name, PredictRequest, handle_predict
+from journeyml.serving.prediction_log import PredictionLog, StoreLink
+
+#: what ``POST /events`` stores as the events' source
+API_SOURCE = "api"
+
+
+class StoredEventIn(EventIn):
+    """One event sent to the store: a ``/predict`` event plus whose it is and, optionally,
+    the client's own id for it (else the store derives one from its content)."""
+
+    customer_id: Name
+    event_id: Name | None = None
+
+
+class IngestRequest(BaseModel):
+    """``POST /events``: events of any customers. Each is checked on its own, so one bad event
+    does not cost the others."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[Any]
+
+
+def _location(loc: Sequence[int | str]) -> str:
+    return ".".join(str(x) for x in loc) or "event"
+
+
+def handle_ingest(
+    store: StoreLink,
+    req: IngestRequest,
+    *,
+    max_events: int,
+    now: datetime,
+    source: str = API_SOURCE,
+) -> dict[str, Any]:
+    """Validate each event, store the valid ones (idempotent: an event the store holds is a
+    duplicate) and say what became of every event."""
+    if len(req.events) > max_events:
+        raise PayloadTooLargeError(
+            f"expected at most {max_events} events per request, got {len(req.events)}. "
+            "Send them in several requests.",
+            field="events",
+            details={"limit": max_events, "got": len(req.events)},
+        )
+    records: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    for i, raw in enumerate(req.events):
+        try:
+            ev = StoredEventIn.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False, include_input=False)[0]
+            rejected.append({"index": i, "field": _location(first["loc"]), "reason": first["msg"]})
+            continue
+        ts = ev.timestamp if ev.timestamp.tzinfo else ev.timestamp.replace(tzinfo=UTC)
+        rec: dict[str, Any] = {
+            "customer_id": ev.customer_id,
+            "timestamp": ts,
+            "touchpoint": ev.touchpoint,
+            "channel": ev.channel,
+            "stage": ev.stage,
+            "value": ev.value,
+        }
+        if ev.event_id is not None:
+            rec["event_id"] = ev.event_id
+        if ev.attributes:
+            rec["attributes"] = ev.attributes
+        records.append(rec)
+    accepted = duplicates = 0
+    if records:
+        result = store.get().ingest_records(records, source=source, now=now)
+        accepted, duplicates = result.accepted, result.duplicates
+    return {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
+
+
+def _query_tasks(tasks: Sequence[str] | str | None) -> list[str] | None:
+    """``tasks=churn,conversion`` or ``tasks=churn&tasks=conversion``."""
+    if tasks is None:
+        return None
+    items = [tasks] if isinstance(tasks, str) else list(tasks)
+    return [t.strip() for item in items for t in item.split(",") if t.strip()]
+
+
+def customer_request(
+    customer_id: str,
+    *,
+    as_of: str | None,
+    tasks: Sequence[str] | str | None,
+    now: datetime,
+    top_k: str | None = None,
+    explain: str | None = None,
+) -> PredictRequest:
+    """The ``/predict`` request that ``GET /customers/{id}/predictions`` stands for: no events
+    sent, the stored journey merged in, ``as_of`` the request time unless given."""
+    body: dict[str, Any] = {
+        "customer_id": customer_id,
+        "events": [],
+        "as_of": as_of if as_of is not None else now,
+        "use_store": True,
+    }
+    task_list = _query_tasks(tasks)
+    if task_list is not None:
+        body["tasks"] = task_list
+    if top_k is not None:
+        body["top_k"] = top_k
+    if explain is not None:
+        body["explain"] = explain
+    try:
+        return PredictRequest.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        field = _location(first["loc"])
+        err = RequestError(
+            f"expected a valid {field} in the query or path, got: {first['msg']}.",
+            field=field,
+        )
+        err.http_status = 400
+        raise err from None
+
+
+def handle_customer_predictions(
+    predictor: Predictor,
+    store: StoreLink,
+    customer_id: str,
+    *,
+    as_of: str | None,
+    tasks: Sequence[str] | str | None,
+    now: datetime,
+    request_id: str | None,
+    log: PredictionLog | None = None,
+    top_k: str | None = None,
+    explain: str | None = None,
+) -> dict[str, Any]:
+    """``/predict`` for the customer's stored journey (what :func:`customer_request` says);
+    :class:`UnknownCustomerError` (404) when the store holds no event of the customer."""
+    req = customer_request(
+        customer_id, as_of=as_of, tasks=tasks, now=now, top_k=top_k, explain=explain
+    )
+    if store.get().count_events(customer_id) == 0:
+        raise UnknownCustomerError(
+            f"expected a customer the event store knows, got {customer_id!r} with no stored "
+            "events. Send their events to POST /events first (or check the id).",
+            field="customer_id",
+        )
+    return handle_predict(predictor, req, request_id=request_id, now=now, store=store, log=log)
+
+
+def handle_erase(
+    store: StoreLink, customer_id: str, *, log: PredictionLog | None = None
+) -> dict[str, Any]:
+    """Erase the customer (right to erasure): events, prediction-log entries (buffered ones
+    too) and outcomes; says how many of each were removed."""
+    es = store.get()
+    buffered = log.discard_customer(customer_id) if log is not None else 0
+    erased = es.erase_customer(customer_id)
+    return {
+        "customer_id": customer_id,
+        "erased": {
+            "events": erased.events,
+            "predictions": erased.predictions + buffered,
+            "outcomes": erased.outcomes,
+        },
+    }

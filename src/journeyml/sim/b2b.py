@@ -1,0 +1,531 @@
+"""A second world: B2B software trials, built to differ from :mod:`journeyml.sim.retail`.
+
+Explanations are judged on journeys nobody here designed. This world is written to break the
+habits the first one allows: other vocabulary and channels, accounts whose *activity level*
+differs tenfold between personas, touchpoints the company sends (never the account's own
+activity), churn possible only after a contract, delayed effects, and engagement, tenure and
+recency that move the outcomes **on their own** (generic signal that no touchpoint owns).
+
+One day at a time for all accounts at once (numpy arrays, no Python loop over accounts):
+
+* **Accounts** arrive over the window, each with a ``company_size`` (startup, smb, agency,
+  enterprise: the persona) and an ``industry`` (no effect). A persona sets how often the account
+  shows up (a startup is active on 30 % of days, an enterprise on 6 %), how many touchpoints a
+  session has, which touchpoints it favours, its base hazards and its contract value.
+* **Arrival**: 70 % first see an ``ad_impression``, then everyone signs up for a trial
+  (``trial_signup``) on their first day.
+* **States**: trial → customer (``contract_signed``, the conversion, with the contract value)
+  → gone (``cancellation``, explicit churn) or silent (inactivity churn: no activity of its
+  own any more, while newsletters keep coming). A trial account can also go *dormant* (stop
+  showing up); that is not churn, which needs a contract.
+* **Company-sent touchpoints** (:data:`COMPANY_SENT`): ``newsletter`` (weekly-ish, to every
+  account not cancelled, silent and dormant ones included) and ``ad_impression`` (retargeting:
+  frequent for new trials, fading with the trial's age, rare once there is a contract: the
+  company targets by what it knows, the account's age and whether it signed).
+  ``ad_impression`` is the **no-effect touchpoint** (:data:`NO_EFFECT_TOUCHPOINT`): frequent,
+  the first touch of most journeys, its frequency a function of the trial's age, and no effect
+  on anything. A model may use it as a clock; an explanation must not call it a cause.
+* **Generic signal** (real, not planted on any touchpoint): with ``A`` the account's own events
+  in the last 14 days (capped at 15) and ``age`` the days since arrival, the daily hazards are::
+
+      conversion(d) = c0(persona) * exp(-age / 40) * exp(0.07 A) * exp(planted)   (trials)
+      churn(d)      = k0(persona) * exp(-0.06 A) * exp(planted)                      (customers)
+
+  so engagement, tenure and recency predict both outcomes whatever the touchpoints.
+* **Planted causes** act through recent exposure counts like in retail, but with an optional
+  **delay**: an event on day ``e`` acts on days ``e + 1 + delay_days .. e + window_days``, up to
+  :data:`EXPOSURE_CAP` events at once.
+
+=================  ==========  =========  ===========  ======  =====  ======
+cause              outcome     direction  log_hazard   window  delay  strong
+=================  ==========  =========  ===========  ======  =====  ======
+sales_call         conversion  +1         1.5 (×4.5)   21 d    0 d    yes
+integration_error  conversion  −1         1.6 (×0.2)   30 d    0 d    yes
+webinar            conversion  +1         0.6 (×1.8)   24 d    3 d    no
+billing_dispute    churn       +1         1.5 (×4.5)   30 d    0 d    yes
+ticket_opened      churn       +1         1.2 (×3.3)   40 d    5 d    yes
+training_session   churn       −1         0.6 (×0.55)  30 d    0 d    no
+=================  ==========  =========  ===========  ======  =====  ======
+
+(× = hazard ratio for one exposure.) ``docs_visit`` and ``product_login`` are the bulk of the
+accounts' activity: they have no effect of their own beyond counting as activity.
+
+>>> res = simulate(300, seed=1, days=60)
+>>> list(res.events.columns)
+['customer_id', 'timestamp', 'touchpoint', 'channel', 'stage', 'value', 'company_size', 'industry']
+>>> res.world, res.company_sent, res.conversion_touchpoints, res.churn_touchpoints
+('b2b', ('ad_impression', 'newsletter'), ('contract_signed',), ('cancellation',))
+>>> sorted(c.name for c in res.causes if c.strong)
+['billing_dispute', 'integration_error', 'sales_call', 'ticket_opened']
+>>> simulate(300, seed=1, days=60).events.equals(res.events)
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from journeyml.errors import ConfigError
+from journeyml.events import CANONICAL_STAGES
+from journeyml.sim.retail import EXPOSURE_CAP, PlantedCause, SimulationResult
+
+__all__ = [
+    "CHANNELS",
+    "CHURN_TOUCHPOINTS",
+    "COMPANY_SENT",
+    "CONVERSION_TOUCHPOINTS",
+    "EXPOSURE_CAP",
+    "INDUSTRIES",
+    "NO_EFFECT_TOUCHPOINT",
+    "PAIN_POINTS",
+    "PERSONAS",
+    "PLANTED_CAUSES",
+    "TOUCHPOINTS",
+    "TOUCHPOINT_STAGE",
+    "simulate",
+]
+
+IntArr = npt.NDArray[np.int64]
+FloatArr = npt.NDArray[np.float64]
+BoolArr = npt.NDArray[np.bool_]
+
+CONVERSION_TOUCHPOINTS: tuple[str, ...] = ("contract_signed",)
+CHURN_TOUCHPOINTS: tuple[str, ...] = ("cancellation",)
+COMPANY_SENT: tuple[str, ...] = ("ad_impression", "newsletter")
+NO_EFFECT_TOUCHPOINT: str = "ad_impression"
+
+TOUCHPOINT_STAGE: dict[str, str] = {
+    "ad_impression": "awareness",
+    "newsletter": "awareness",
+    "trial_signup": "consideration",
+    "docs_visit": "consideration",
+    "pricing_page": "consideration",
+    "webinar": "consideration",
+    "sales_call": "consideration",
+    "integration_error": "consideration",
+    "contract_signed": "conversion",
+    "product_login": "retention",
+    "ticket_opened": "retention",
+    "billing_dispute": "retention",
+    "training_session": "retention",
+    "cancellation": "retention",
+    "community_post": "advocacy",
+    "partner_referral": "advocacy",
+}
+TOUCHPOINTS: tuple[str, ...] = tuple(TOUCHPOINT_STAGE)
+PAIN_POINTS: tuple[str, ...] = ("integration_error", "ticket_opened", "billing_dispute")
+
+CHANNELS: tuple[str, ...] = ("web", "product", "email", "phone", "video", "display", "onsite")
+PERSONAS: tuple[str, ...] = ("startup", "smb", "agency", "enterprise")
+INDUSTRIES: tuple[str, ...] = ("software", "finance", "retail", "health", "education")
+
+PLANTED_CAUSES: tuple[PlantedCause, ...] = (
+    PlantedCause("sales_call", "sales_call", "conversion", +1, 1.5, 21, True),
+    PlantedCause("integration_error", "integration_error", "conversion", -1, 1.6, 30, True),
+    PlantedCause("webinar", "webinar", "conversion", +1, 0.6, 24, False, delay_days=3),
+    PlantedCause("billing_dispute", "billing_dispute", "churn", +1, 1.5, 30, True),
+    PlantedCause("ticket_opened", "ticket_opened", "churn", +1, 1.2, 40, True, delay_days=5),
+    PlantedCause("training_session", "training_session", "churn", -1, 0.6, 30, False),
+)
+
+# --- parameters ------------------------------------------------------------------------------
+_TRIAL, _CUSTOMER, _DORMANT, _SILENT, _GONE = 0, 1, 2, 3, 4
+_STATE_NAMES: Final = ("trial", "customer", "dormant", "churned", "churned")
+
+_PERSONA_SHARE: Final = (0.30, 0.35, 0.15, 0.20)
+# Daily probability of a session of the account's own (trial, customer), per persona.
+_P_ACTIVE: Final = np.array([[0.30, 0.26], [0.14, 0.12], [0.20, 0.18], [0.06, 0.06]])
+_SESSION_LAMBDA: Final = np.array([1.6, 1.0, 1.3, 0.8])
+# Base daily hazards per persona.
+_CONV_BASE: Final = np.array([0.0045, 0.0070, 0.0055, 0.0090])
+_CHURN_BASE: Final = np.array([0.0050, 0.0030, 0.0036, 0.0020])
+_DORMANT_BASE: Final = 0.012  # a trial stops showing up (times exp(-0.1 A))
+_AGE_SCALE: Final = 40.0
+_ENGAGE_CONV, _ENGAGE_CHURN, _ENGAGE_DORMANT = 0.07, -0.06, -0.10
+_ENGAGE_DAYS, _ENGAGE_CAP = 14, 15
+_P_EXPLICIT: Final = 0.6
+_P_FIRST_AD: Final = 0.7
+# Company-sent: retargeting by age (no contract: 0.03 + 0.25 exp(-age/20); contract: 0.02).
+_AD_TRIAL, _AD_DECAY, _AD_FLOOR, _AD_CUSTOMER = 0.25, 20.0, 0.03, 0.02
+_P_NEWSLETTER: Final = 1 / 7
+_CONTRACT_MEDIAN: Final = np.array([3000.0, 8000.0, 6000.0, 40000.0])
+
+# Session mix (relative weights) for trials and customers.
+_MIX: Final[dict[str, tuple[float, float]]] = {
+    "docs_visit": (30.0, 12.0),
+    "pricing_page": (8.0, 1.0),
+    "webinar": (3.0, 1.0),
+    "sales_call": (2.2, 0.6),
+    "integration_error": (2.0, 0.8),
+    "product_login": (12.0, 35.0),
+    "ticket_opened": (0.8, 3.4),
+    "billing_dispute": (0.0, 1.4),
+    "training_session": (0.3, 2.6),
+    "community_post": (3.0, 4.0),
+    "partner_referral": (0.0, 0.8),
+}
+_PERSONA_MIX: Final[dict[str, dict[str, float]]] = {
+    "startup": {"docs_visit": 1.5, "community_post": 2.0, "sales_call": 0.5, "pricing_page": 1.3},
+    "smb": {"billing_dispute": 1.3, "pricing_page": 1.2},
+    "agency": {"partner_referral": 2.0, "integration_error": 1.3},
+    "enterprise": {"sales_call": 2.5, "training_session": 1.6, "docs_visit": 0.7},
+}
+_ALLOWED: Final[dict[str, tuple[str, ...]]] = {
+    "ad_impression": ("display",),
+    "newsletter": ("email",),
+    "trial_signup": ("web",),
+    "docs_visit": ("web",),
+    "pricing_page": ("web",),
+    "webinar": ("video",),
+    "sales_call": ("phone", "video"),
+    "integration_error": ("product",),
+    "contract_signed": ("web", "onsite"),
+    "product_login": ("product",),
+    "ticket_opened": ("email", "product", "phone"),
+    "billing_dispute": ("email", "phone"),
+    "training_session": ("video", "onsite"),
+    "cancellation": ("email", "phone", "web"),
+    "community_post": ("web",),
+    "partner_referral": ("email", "web"),
+}
+# Working hours, weekday-agnostic (UTC).
+_HOUR_WEIGHTS: Final = np.array(
+    [0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 2, 5, 8, 9, 9, 6, 8, 9, 9, 8, 6, 3, 1.5, 1, 0.6, 0.4, 0.3]
+)
+_DAY: Final = 86_400
+
+_TP: Final = {tp: i for i, tp in enumerate(TOUCHPOINTS)}
+_CH: Final = {ch: i for i, ch in enumerate(CHANNELS)}
+
+
+def _cdf(weights: FloatArr) -> FloatArr:
+    cdf = np.cumsum(weights, axis=-1)
+    cdf = cdf / cdf[..., -1:]
+    cdf[..., -1] = 1.0
+    return cdf
+
+
+def _tables() -> tuple[FloatArr, FloatArr]:
+    """Touchpoint CDF per (persona * 2 + trial/customer); channel CDF per touchpoint."""
+    mix = np.zeros((len(PERSONAS), 2, len(TOUCHPOINTS)))
+    for tp, w in _MIX.items():
+        mix[:, :, _TP[tp]] = w
+    for p, persona in enumerate(PERSONAS):
+        for tp, mult in _PERSONA_MIX[persona].items():
+            mix[p, :, _TP[tp]] *= mult
+    allowed = np.zeros((len(TOUCHPOINTS), len(CHANNELS)))
+    for tp, chans in _ALLOWED.items():
+        allowed[_TP[tp], [_CH[c] for c in chans]] = 1.0
+    return _cdf(mix.reshape(-1, len(TOUCHPOINTS))), _cdf(allowed)
+
+
+_TP_CDF, _CH_CDF = _tables()
+_HOUR_CDF: Final = _cdf(_HOUR_WEIGHTS)
+_INITIATED: Final = np.array([tp not in COMPANY_SENT for tp in TOUCHPOINTS])
+
+
+def _pick(cdf: FloatArr, u: FloatArr) -> IntArr:
+    return (u[:, None] >= cdf).sum(axis=1).astype(np.int64)
+
+
+class _Days:
+    """Event columns collected day by day."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.day = 0
+        self.parts: list[tuple[IntArr, IntArr, IntArr, FloatArr]] = []
+
+    def seconds(self, m: int) -> IntArr:
+        hour = np.searchsorted(_HOUR_CDF, self.rng.random(m), side="right")
+        return (hour * 3600 + self.rng.integers(0, 3600, m)).astype(np.int64)
+
+    def add(self, cust: IntArr, tp: IntArr, sec: IntArr, value: FloatArr | None = None) -> None:
+        if len(cust):
+            val = np.full(len(cust), np.nan) if value is None else value
+            abs_sec = self.day * _DAY + np.minimum(sec, _DAY - 1)
+            self.parts.append((cust, tp, abs_sec.astype(np.int64), val))
+
+    def channels(self, tp: IntArr) -> IntArr:
+        return _pick(_CH_CDF[tp], self.rng.random(len(tp)))
+
+
+def _check(n_customers: int, days: int, start: str | pd.Timestamp) -> pd.Timestamp:
+    if n_customers < 1:
+        raise ConfigError(
+            f"expected n_customers >= 1, got {n_customers}. Ask for at least one account.",
+            field="n_customers",
+        )
+    if days < 1:
+        raise ConfigError(
+            f"expected days >= 1, got {days}. Give the length of the window in days.",
+            field="days",
+        )
+    try:
+        ts = pd.Timestamp(start)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"expected a start date like '2024-01-01', got {start!r}.", field="start"
+        ) from exc
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def simulate(
+    n_customers: int = 2000, *, seed: int = 0, start: str = "2024-01-01", days: int = 180
+) -> SimulationResult:
+    """Simulate ``n_customers`` B2B trial accounts over ``days`` days from ``start`` (UTC).
+
+    Seeded (``numpy.random.default_rng(seed)`` only): the same arguments give identical frames.
+    Raises :class:`~journeyml.errors.ConfigError` on a bad size, length or start. The model and
+    the planted causes are in the module docstring.
+    """
+    t0 = _check(n_customers, days, start)
+    rng = np.random.default_rng(seed)
+    n = int(n_customers)
+    persona = rng.choice(len(PERSONAS), size=n, p=_PERSONA_SHARE).astype(np.int64)
+    industry = rng.integers(0, len(INDUSTRIES), size=n).astype(np.int64)
+    arrival = rng.integers(0, days, size=n).astype(np.int64)
+    order = np.argsort(arrival, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(arrival, minlength=days))])
+    state = np.full(n, -1, np.int64)  # -1: not arrived yet
+    churn_day = np.full(n, -1, np.int64)
+
+    # recent counts, as of the start of the day: one row per planted cause, then activity
+    causes = PLANTED_CAUSES
+    n_rows = len(causes) + 1
+    recent = np.zeros((n_rows, n), np.int32)
+    starts = [1 + c.delay_days for c in causes] + [1]
+    ends = [c.window_days + 1 for c in causes] + [_ENGAGE_DAYS + 1]
+    pending: dict[int, list[tuple[IntArr, int]]] = {}  # day -> (flat indices, +1/-1)
+    beta = np.array([c.direction * c.log_hazard for c in causes] + [0.0])
+    beta_conv = np.where([c.outcome == "conversion" for c in causes] + [False], beta, 0.0)
+    beta_churn = np.where([c.outcome == "churn" for c in causes] + [False], beta, 0.0)
+    row_of_tp = np.full(len(TOUCHPOINTS), -1, np.int64)
+    for k, c in enumerate(causes):
+        row_of_tp[_TP[c.touchpoint]] = k
+    activity_row = len(causes)
+
+    out = _Days(rng)
+    for d in range(days):
+        out.day = d
+        for flat, sign in pending.pop(d, []):
+            np.add.at(recent.reshape(-1), flat, sign)
+        new = order[bounds[d] : bounds[d + 1]]
+        state[new] = _TRIAL
+        day_cust: list[IntArr] = []
+        day_tp: list[IntArr] = []
+        day_sec: list[IntArr] = []
+        # arrival: an ad first (most), then the trial signup
+        ad_first = new[rng.random(len(new)) < _P_FIRST_AD]
+        s_new = out.seconds(len(new))
+        first_ad_sec = (
+            np.maximum(s_new[np.searchsorted(new, ad_first)] - 3600, 0)
+            if len(ad_first)
+            else np.zeros(0, np.int64)
+        )
+        day_cust += [ad_first, new]
+        day_tp += [
+            np.full(len(ad_first), _TP["ad_impression"]),
+            np.full(len(new), _TP["trial_signup"]),
+        ]
+        day_sec += [first_ad_sec, s_new]
+
+        live = np.flatnonzero((state == _TRIAL) | (state == _CUSTOMER))
+        live = live[arrival[live] < d]  # arrivals start tomorrow
+        per, st = persona[live], state[live]
+        x = np.minimum(recent[:, live], EXPOSURE_CAP).astype(np.float64)
+        act = np.minimum(recent[activity_row, live], _ENGAGE_CAP).astype(np.float64)
+        age = (d - arrival[live]).astype(np.float64)
+        trial = st == _TRIAL
+        # conversion (trials), churn (customers), dormancy (trials)
+        h_conv = _CONV_BASE[per] * np.exp(-age / _AGE_SCALE + _ENGAGE_CONV * act + beta_conv @ x)
+        h_churn = _CHURN_BASE[per] * np.exp(_ENGAGE_CHURN * act + beta_churn @ x)
+        u = rng.random(len(live))
+        converts = trial & (u < -np.expm1(-h_conv))
+        churns = ~trial & (u < -np.expm1(-h_churn))
+        sleeps = (
+            trial
+            & ~converts
+            & (rng.random(len(live)) < _DORMANT_BASE * np.exp(_ENGAGE_DORMANT * act))
+        )
+        explicit = churns & (rng.random(len(live)) < _P_EXPLICIT)
+        buyers, leavers, cancels = live[converts], live[churns], live[explicit]
+        state[buyers] = _CUSTOMER
+        state[leavers] = np.where(explicit[churns], _GONE, _SILENT)
+        state[live[sleeps]] = _DORMANT
+        churn_day[leavers] = d
+        values = np.round(
+            np.exp(
+                np.log(_CONTRACT_MEDIAN[persona[buyers]]) + 0.5 * rng.standard_normal(len(buyers))
+            )
+        )
+        out.add(
+            buyers, np.full(len(buyers), _TP["contract_signed"]), out.seconds(len(buyers)), values
+        )
+        day_cust.append(cancels)
+        day_tp.append(np.full(len(cancels), _TP["cancellation"]))
+        day_sec.append(out.seconds(len(cancels)))
+
+        # sessions of the account's own (not on the day it leaves or goes quiet)
+        stays = ~churns & ~sleeps
+        idx = np.flatnonzero(stays & (rng.random(len(live)) < _P_ACTIVE[per, np.minimum(st, 1)]))
+        sess, size = live[idx], 1 + rng.poisson(_SESSION_LAMBDA[per[idx]])
+        ev_cust = np.repeat(sess, size)
+        row = np.repeat(per[idx] * 2 + np.minimum(st[idx], 1), size)
+        ev_tp = _pick(_TP_CDF[row], rng.random(len(ev_cust)))
+        gaps = np.cumsum(rng.integers(30, 400, len(ev_cust)))
+        first = np.repeat(np.cumsum(size) - size, size)
+        ev_sec = np.repeat(out.seconds(len(sess)), size) + gaps - gaps[first]
+        day_cust.append(ev_cust)
+        day_tp.append(ev_tp)
+        day_sec.append(ev_sec)
+
+        # company-sent: newsletters to everyone not cancelled, retargeting ads
+        reach = np.flatnonzero((state >= _TRIAL) & (state != _GONE) & (arrival < d))
+        news = reach[rng.random(len(reach)) < _P_NEWSLETTER]
+        st_r, age_r = state[reach], (d - arrival[reach]).astype(np.float64)
+        # retargeting knows only the trial's age and whether there is a contract
+        p_ad = np.where(
+            (st_r == _TRIAL) | (st_r == _DORMANT),
+            _AD_FLOOR + _AD_TRIAL * np.exp(-age_r / _AD_DECAY),
+            _AD_CUSTOMER,
+        )
+        ads = reach[rng.random(len(reach)) < p_ad]
+        day_cust += [news, ads]
+        day_tp += [np.full(len(news), _TP["newsletter"]), np.full(len(ads), _TP["ad_impression"])]
+        day_sec += [out.seconds(len(news)), out.seconds(len(ads))]
+
+        cust = np.concatenate(day_cust).astype(np.int64)
+        tp = np.concatenate(day_tp).astype(np.int64)
+        out.add(cust, tp, np.concatenate(day_sec).astype(np.int64) + 0)
+        # schedule today's events into the recent counts
+        own = _INITIATED[tp]
+        rows = [(row_of_tp[tp[row_of_tp[tp] >= 0]], cust[row_of_tp[tp] >= 0])]
+        rows.append(
+            (
+                np.full(int(own.sum()) + len(buyers), activity_row),
+                np.concatenate([cust[own], buyers]),
+            )
+        )
+        for r, who in rows:
+            for k_row in np.unique(r).tolist():
+                flat = k_row * n + who[r == k_row]
+                for when, sign in ((d + starts[k_row], 1), (d + ends[k_row], -1)):
+                    if when < days:
+                        pending.setdefault(when, []).append((flat, sign))
+
+    return _assemble(out, n, persona, industry, state, churn_day, t0, days)
+
+
+def _assemble(
+    out: _Days,
+    n: int,
+    persona: IntArr,
+    industry: IntArr,
+    state: IntArr,
+    churn_day: IntArr,
+    t0: pd.Timestamp,
+    days: int,
+) -> SimulationResult:
+    if out.parts:
+        cust, tp, sec, value = (np.concatenate(a) for a in zip(*out.parts, strict=True))
+    else:
+        cust = tp = sec = np.zeros(0, np.int64)
+        value = np.zeros(0)
+    # canonical order: account, time, touchpoint name
+    tp_rank = np.argsort(np.argsort(np.array(TOUCHPOINTS)))
+    idx = np.lexsort((tp_rank[tp], sec, cust))
+    cust, tp, sec, value = cust[idx], tp[idx], sec[idx], value[idx]
+    ids = np.array([f"acct-{i:05d}" for i in range(n)], dtype=object)
+    ts_ns = t0.value + sec * 1_000_000_000
+    events = pd.DataFrame(
+        {
+            "customer_id": pd.Series(ids[cust], dtype=object),
+            "timestamp": pd.DatetimeIndex(ts_ns.view("datetime64[ns]")).tz_localize("UTC"),
+            "touchpoint": pd.Series(np.array(TOUCHPOINTS, dtype=object)[tp], dtype=object),
+            "channel": pd.Series(
+                np.array(CHANNELS, dtype=object)[_channels(tp, sec)], dtype=object
+            ),
+            "stage": pd.Series(
+                np.array([TOUCHPOINT_STAGE[t] for t in TOUCHPOINTS], dtype=object)[tp], dtype=object
+            ),
+            "value": value.astype(np.float64),
+            "company_size": pd.Series(
+                np.array(PERSONAS, dtype=object)[persona[cust]], dtype=object
+            ),
+            "industry": pd.Series(np.array(INDUSTRIES, dtype=object)[industry[cust]], dtype=object),
+        }
+    )
+
+    def first_of(mask: BoolArr) -> FloatArr:
+        res = np.full(n, np.nan)
+        uniq, first = np.unique(cust[mask], return_index=True)
+        res[uniq] = ts_ns[mask][first]
+        return res
+
+    def to_ts(ns: FloatArr) -> pd.DatetimeIndex:
+        vals = np.where(np.isnan(ns), np.iinfo(np.int64).min, ns).astype(np.int64)
+        return pd.DatetimeIndex(vals.view("datetime64[ns]")).tz_localize("UTC")
+
+    last_seen = np.full(n, np.nan)
+    if len(cust):
+        ends = np.flatnonzero(np.r_[cust[1:] != cust[:-1], True])
+        last_seen[cust[ends]] = ts_ns[ends]
+    signed = tp == _TP["contract_signed"]
+    kind = np.array([None, "explicit", "inactivity"], dtype=object)[
+        np.where(state == _GONE, 1, np.where(state == _SILENT, 2, 0))
+    ]
+    churned_at = np.where(
+        state == _GONE,
+        first_of(tp == _TP["cancellation"]),
+        np.where(state == _SILENT, t0.value + churn_day * _DAY * 1_000_000_000, np.nan),
+    ).astype(np.float64)
+    customers = pd.DataFrame(
+        {
+            "customer_id": pd.Series(ids, dtype=object),
+            "company_size": pd.Series(np.array(PERSONAS, dtype=object)[persona], dtype=object),
+            "industry": pd.Series(np.array(INDUSTRIES, dtype=object)[industry], dtype=object),
+            "first_seen": to_ts(first_of(np.ones(len(cust), bool))),
+            "last_seen": to_ts(last_seen),
+            "converted_at": to_ts(first_of(signed)),
+            "contract_value": np.bincount(cust[signed], weights=value[signed], minlength=n),
+            "churned_at": to_ts(churned_at),
+            "churn_kind": pd.Series(kind, dtype=object),
+            "final_stage": pd.Series(
+                np.array(_STATE_NAMES, dtype=object)[np.maximum(state, 0)], dtype=object
+            ),
+        }
+    )
+    extra: dict[str, Any] = {}
+    for cause in PLANTED_CAUSES:
+        counts = np.bincount(cust[tp == _TP[cause.touchpoint]], minlength=n)
+        extra[f"exposed_{cause.name}"] = counts > 0
+        extra[f"n_{cause.name}"] = counts.astype(np.int64)
+    customers = pd.concat([customers, pd.DataFrame(extra)], axis=1)
+    return SimulationResult(
+        events=events,
+        customers=customers,
+        causes=PLANTED_CAUSES,
+        start=t0,
+        end=t0 + pd.Timedelta(days=days),
+        world="b2b",
+        conversion_touchpoints=CONVERSION_TOUCHPOINTS,
+        churn_touchpoints=CHURN_TOUCHPOINTS,
+        company_sent=COMPANY_SENT,
+        no_effect_touchpoint=NO_EFFECT_TOUCHPOINT,
+    )
+
+
+def _channels(tp: IntArr, sec: IntArr) -> IntArr:
+    """A channel per event, drawn from the touchpoint's channels by a hash of the event's time
+    (deterministic, after the fact: channels carry no planted signal)."""
+    u = ((sec * 2654435761 + tp * 40503) % 1_000_003) / 1_000_003.0
+    return _pick(_CH_CDF[tp], u)
+
+
+assert set(TOUCHPOINT_STAGE.values()) <= set(CANONICAL_STAGES)
+assert set(_ALLOWED) == set(TOUCHPOINT_STAGE)
