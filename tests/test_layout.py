@@ -26,6 +26,7 @@ RANK = {
     "lifecycle": 7,
     "scoring": 8,
     "store": 9,
+    "batch": 9,
     "engine": 10,
     "serving": 11,
     "report": 12,

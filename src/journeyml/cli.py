@@ -213,7 +213,7 @@ def score(
     from journeyml.cli_progress import RichProgress
     from journeyml.lifecycle import default_tracking_uri
     from journeyml.scoring import Predictor, ScoreRequest
-    from journeyml.serving import default_cutoffs, score_chunks, write_scores
+    from journeyml.serving import default_cutoffs, score_chunks, write_responses
 
     ev = _read_events(data, mapping)
     pred = (
@@ -226,7 +226,7 @@ def score(
     request = ScoreRequest(pred.tasks, explain=explain, top_k=top_k)
     with RichProgress(console) as progress:
         chunks = score_chunks(pred, ev, cut, request, progress=progress)
-        n = write_scores(chunks, out, pred.tasks)
+        n = write_responses(chunks, out, pred.tasks)
     what = f"project {pred.project}: " if pred.project else ""
     console.print(f"[green]scored[/] {n:,} customers ({what}{', '.join(pred.tasks)}) → {out}")
 

@@ -16,7 +16,7 @@ from journeyml.serving.batch import (
     default_cutoffs,
     flat_row,
     score_chunks,
-    write_scores,
+    write_responses,
 )
 from journeyml.serving.edge import (
     PREDICT_PATHS,
@@ -79,5 +79,5 @@ __all__ = [
     "self_check",
     "serve_command",
     "stop_parent_server",
-    "write_scores",
+    "write_responses",
 ]

@@ -4,7 +4,7 @@
 functions of :mod:`journeyml.serving.api` and decided by the same eligibility rules.
 
 Customers are scored in chunks (whole customers), so a progress listener hears an ETA and a
-caller can write each chunk as it comes (:func:`write_scores`).
+caller can write each chunk as it comes (:func:`write_responses`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from journeyml.errors import ConfigError
 from journeyml.events import (
     CHANNEL,
     CUSTOMER_ID,
@@ -45,6 +46,8 @@ from journeyml.serving.api import (
 from journeyml.tasks import reasons_by_cutoff
 
 AS_OF = "as_of"
+#: output suffixes: API answers with root causes (JSON lines) or tables
+FORMATS = (".jsonl", ".csv", ".parquet")
 #: customers per chunk: small enough for a lively ETA and bounded memory
 CHUNK_CUSTOMERS = 2_000
 
@@ -153,9 +156,15 @@ def flat_row(row: dict[str, Any], tasks: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def write_scores(chunks: Iterator[list[dict[str, Any]]], out: Path, tasks: Sequence[str]) -> int:
+def write_responses(chunks: Iterator[list[dict[str, Any]]], out: Path, tasks: Sequence[str]) -> int:
     """Write responses as they come: ``.jsonl`` one response per line (root causes
     included), ``.csv`` / ``.parquet`` one :func:`flat_row` per customer. Returns the rows."""
+    if out.suffix not in FORMATS:
+        raise ConfigError(
+            f"expected an output file ending in {', '.join(FORMATS)}, got {out.name!r}. "
+            "Use .jsonl for explanations, .csv or .parquet for probabilities.",
+            field="out",
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     n = 0
     if out.suffix == ".jsonl":
