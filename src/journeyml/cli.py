@@ -27,6 +27,7 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
+STORE_HELP = "Store URI (default: $JOURNEYML_STORE_URI or sqlite:///store/journeyml.db)."
 
 
 def _quiet_libraries() -> None:
@@ -185,8 +186,8 @@ def train(
 @app.command()
 @friendly_errors
 def score(
-    data: Path = typer.Argument(
-        ..., help="Events: a file with the canonical columns, or any log with --mapping."
+    data: Path | None = typer.Argument(
+        None, help="Events: a file with the canonical columns, or any log with --mapping."
     ),
     out: Path = typer.Option(
         ..., "--out", help="Output file (.jsonl with explanations, or .csv/.parquet probabilities)."
@@ -195,7 +196,9 @@ def score(
         None, help="Mapping file or built-in name for raw logs (default: canonical columns)."
     ),
     as_of: str | None = typer.Option(
-        None, help="Score every customer as of this time (default: after the last event)."
+        None,
+        help="Score every customer as of this time (default: after the last event; with "
+        "--store: now).",
     ),
     tracking_uri: str | None = typer.Option(None),
     model_dir: Path | None = typer.Option(
@@ -203,24 +206,39 @@ def score(
     ),
     explain: bool = typer.Option(True, help="Add root causes (jsonl output)."),
     top_k: int = typer.Option(3),
+    from_store: bool = typer.Option(
+        False, "--store", help="Score the customers of the event store instead of a file."
+    ),
+    store_uri: str | None = typer.Option(None, "--store-uri", help=STORE_HELP),
+    active_days: float = typer.Option(
+        90.0, "--active-days", help="--store: customers with an event within this many days."
+    ),
+    segment: str | None = typer.Option(
+        None, "--segment", help="--store: export only this audience, e.g. 'churn >= 0.6'."
+    ),
     project: str | None = _project_option(),
 ) -> None:
     """Batch scoring with the champion models: each customer gets what the API answers
-    (probabilities, root causes, warnings such as not_eligible, model versions, request id)."""
+    (probabilities, root causes, warnings such as not_eligible, model versions, request id),
+    streamed through customers in chunks. With --store: every customer active within
+    --active-days, as of now, logged, into a scores table (probability, percentile, top
+    causes, model versions) written to --out (.parquet/.csv)."""
     _quiet_libraries()
+    if from_store:
+        _score_store(out, as_of, tracking_uri, model_dir, top_k, store_uri, active_days,
+                     segment, project)  # fmt: skip
+        return
+    if data is None:
+        console.print("[red]error[/]: expected a file of events, or --store.")
+        raise typer.Exit(2)
     import pandas as pd
 
     from journeyml.cli_progress import RichProgress
-    from journeyml.lifecycle import default_tracking_uri
-    from journeyml.scoring import Predictor, ScoreRequest
+    from journeyml.scoring import ScoreRequest
     from journeyml.serving import default_cutoffs, score_chunks, write_responses
 
     ev = _read_events(data, mapping)
-    pred = (
-        Predictor.from_dir(model_dir)
-        if model_dir
-        else Predictor.from_registry(tracking_uri or default_tracking_uri(), project=project)
-    )
+    pred = _load_predictor(tracking_uri, model_dir, project)
     cut = default_cutoffs(ev, pd.Timestamp(as_of, tz="UTC") if as_of else None)
     explain = explain and out.suffix == ".jsonl"  # tables carry no root causes
     request = ScoreRequest(pred.tasks, explain=explain, top_k=top_k)
@@ -229,6 +247,46 @@ def score(
         n = write_responses(chunks, out, pred.tasks)
     what = f"project {pred.project}: " if pred.project else ""
     console.print(f"[green]scored[/] {n:,} customers ({what}{', '.join(pred.tasks)}) → {out}")
+
+
+def _score_store(
+    out: Path,
+    as_of: str | None,
+    tracking_uri: str | None,
+    model_dir: Path | None,
+    top_k: int,
+    store_uri: str | None,
+    active_days: float,
+    segment: str | None,
+    project: str | None,
+) -> None:
+    from journeyml.store import EventStore, parse_segment, score_active, select_segment
+
+    conditions = parse_segment(segment) if segment else None
+    if out.suffix not in (".parquet", ".csv"):
+        console.print(f"[red]error[/]: expected --out to end in .parquet or .csv, got {out}.")
+        raise typer.Exit(2)
+    pred = _load_predictor(tracking_uri, model_dir, project)
+    now = _now()
+    with EventStore.open(_store_uri(store_uri), create=False) as es:
+        run = score_active(
+            es, pred, as_of=as_of or now, days=active_days, project=pred.project or project
+            or "demo", created_at=now,
+            top_k=top_k,
+        )  # fmt: skip
+    table = run.scores
+    if conditions is not None and len(table):
+        table = select_segment(table, conditions)
+    table.to_parquet(out, index=False) if out.suffix == ".parquet" else table.to_csv(
+        out, index=False
+    )
+    what = f"segment '{segment}': {len(table):,} of " if conditions is not None else ""
+    console.print(
+        f"[green]scored[/] {what}{len(run.scores):,} customers active within {active_days:g} "
+        f"days as of {run.as_of.isoformat()} → {out}; {run.logged:,} predictions logged as "
+        f"request {run.run_id}",
+        highlight=False,
+    )
 
 
 def _read_events(path: Path, mapping: str | None) -> Any:
@@ -308,7 +366,6 @@ def report(
 
 store_app = typer.Typer(no_args_is_help=True, help="The event store: schema and contents.")
 app.add_typer(store_app, name="store")
-STORE_HELP = "Store URI (default: $JOURNEYML_STORE_URI or sqlite:///store/journeyml.db)."
 
 
 def _redacted(uri: str | None) -> str:
@@ -386,6 +443,47 @@ def store_info(store: str | None = typer.Option(None, "--store", help=STORE_HELP
         f"predictions logged: {s.predictions:,}; outcomes: {s.outcomes:,}",
         highlight=False,
     )
+
+
+def _load_predictor(
+    tracking_uri: str | None, model_dir: Path | None, project: str | None = None
+) -> Any:
+    from journeyml.lifecycle import default_tracking_uri
+    from journeyml.scoring import Predictor
+
+    if model_dir is not None:
+        return Predictor.from_dir(model_dir)
+    return Predictor.from_registry(tracking_uri or default_tracking_uri(), project=project)
+
+
+@app.command()
+@friendly_errors
+def replay(
+    request_id: str = typer.Argument(..., help="The request id of a logged prediction."),
+    item: int = typer.Option(0, help="The journey's index in a batch request."),
+    store: str | None = typer.Option(None, "--store", help=STORE_HELP),
+    tracking_uri: str | None = typer.Option(None),
+    model_dir: Path | None = typer.Option(
+        None, help="Replay with bundled models from here instead of the registry's champions."
+    ),
+    project: str | None = typer.Option(
+        None, "--project", help="The project's champions (default: the one logged)."
+    ),
+) -> None:
+    """Recompute a logged prediction from the store: identical, or what changed (models,
+    events, answer). Exit code 0 when identical, 1 when something changed."""
+    _quiet_libraries()
+    from journeyml.store import EventStore
+    from journeyml.store import replay as replay_prediction
+
+    with EventStore.open(_store_uri(store), create=False) as es:
+        logged = es.prediction(request_id, item)
+        logged_project = logged.project if logged is not None else None
+        pred = _load_predictor(tracking_uri, model_dir, project or logged_project)
+        result = replay_prediction(es, pred, request_id, item)
+    print(result.to_text())
+    if not result.identical:
+        raise typer.Exit(1)
 
 
 @app.command("export-models")

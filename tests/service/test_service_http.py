@@ -138,6 +138,27 @@ def test_accepted_with_warnings_over_http(bento_server: Any) -> None:
     assert r.headers["x-request-id"] == r.json()["request_id"]
 
 
+def test_what_if_over_http(bento_server: Any) -> None:
+    """``POST /whatif``: both answers side by side, said to be model sensitivity; a bad edit is
+    a 4xx naming its field, like any bad ``/predict`` input."""
+    r = post(bento_server.url, "/whatif", {**EXAMPLE, "remove": 9})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["edit"]["removed"]["touchpoint"] == EXAMPLE["events"][9]["touchpoint"]
+    assert set(out["change"]) == set(out["before"]) & {"conversion", "churn", "next_stage"}
+    assert "not causal effect" in out["meaning"]
+    assert r.headers["x-request-id"] == out["request_id"]
+    for body, status, field in (
+        ({**EXAMPLE, "remove": 1, "add": {"touchpoint": "x"}}, 422, "remove"),
+        ({**EXAMPLE, "remove": 99}, 422, "remove"),
+        ({**EXAMPLE, "add": {"touchpoint": ""}}, 400, "add.touchpoint"),
+        ({**EXAMPLE, "add": {"touchpoint": "x", "when": "now"}}, 400, "add.when"),
+    ):
+        r = post(bento_server.url, "/whatif", body)
+        assert r.status_code == status, r.text
+        assert r.json()["field"] == field, r.json()
+
+
 def test_batch_limits_and_probes(bento_server: Any) -> None:
     r = post(
         bento_server.url,

@@ -44,11 +44,13 @@ from journeyml.serving.startup import (
     serve_command,
     stop_parent_server,
 )
+from journeyml.serving.whatif import AddedTouchpoint, WhatIfRequest, handle_what_if
 
 __all__ = [
     "PREDICT_PATHS",
     "REQUEST_ID",
     "SERVICE_TARGET",
+    "AddedTouchpoint",
     "BatchRequest",
     "EdgeMiddleware",
     "EventIn",
@@ -58,6 +60,7 @@ __all__ = [
     "ServiceSettings",
     "StoreLink",
     "StoredEventIn",
+    "WhatIfRequest",
     "batch_results",
     "check_api_key",
     "customer_request",
@@ -71,6 +74,7 @@ __all__ = [
     "handle_erase",
     "handle_ingest",
     "handle_predict",
+    "handle_what_if",
     "load_or_exit",
     "load_predictor",
     "metadata",
