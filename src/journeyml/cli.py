@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -539,16 +539,25 @@ def serve(
             "or pass --service-dir."
         )
         raise typer.Exit(2)
+    from journeyml.serving import EXIT_REFUSED, ServiceSettings, run_server, serve_command
+
+    try:
+        ServiceSettings.from_env(env)
+    except JourneyMLError as exc:
+        console.print(f"[bold red]error[/] ({exc.code}): refusing to start: {exc.message}")
+        raise typer.Exit(EXIT_REFUSED) from None
     console.print(
         f"[bold]serving[/] on http://{host}:{port}  (project "
         f"{env.get('JOURNEYML_PROJECT', 'demo or the only one')}, models from "
         f"{env['JOURNEYML_TRACKING_URI']}; event store "
         f"{_redacted(env.get('JOURNEYML_STORE_URI'))})"
     )
-    from journeyml.serving import serve_command
 
-    cmd = serve_command(service_dir, host, port)
-    raise typer.Exit(subprocess.call(cmd, env=env))
+    def refused(line: str) -> None:
+        sys.stderr.write(f"error: {line} (exit {EXIT_REFUSED})\n")  # one line, never wrapped
+
+    code = run_server(serve_command(service_dir, host, port), env, on_refusal=refused)
+    raise typer.Exit(code)
 
 
 models_app = typer.Typer(

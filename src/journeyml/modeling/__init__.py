@@ -12,9 +12,11 @@ from journeyml.modeling.evaluation import (
     multiclass_metrics,
     reliability_curve,
 )
+from journeyml.modeling.integrity import CHECKSUM_FILE, parse_in_child, write_checksums
 from journeyml.modeling.training import TaskResult, train_task
 
 __all__ = [
+    "CHECKSUM_FILE",
     "DEFAULT_LGB_PARAMS",
     "META_FILE",
     "MODEL_FILE",
@@ -30,6 +32,8 @@ __all__ = [
     "lgb_params",
     "metrics_by_segment",
     "multiclass_metrics",
+    "parse_in_child",
     "reliability_curve",
     "train_task",
+    "write_checksums",
 ]

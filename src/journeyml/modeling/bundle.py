@@ -1,8 +1,9 @@
 """ModelBundle: one task's model as it is saved, logged to MLflow and served.
 
-A directory with ``model.txt`` (the LightGBM booster) and ``bundle.json`` (task, classes,
-calibrator, the FeatureSpec, metrics). Everything is text and numbers: nothing depends on
-pickles or on pandas dtypes surviving a round trip.
+A directory with ``model.txt`` (the LightGBM booster), ``bundle.json`` (task, classes,
+calibrator, the FeatureSpec, metrics) and ``checksums.json`` (SHA-256 of both, checked before
+anything is parsed: :mod:`journeyml.modeling.integrity`). Everything is text and numbers:
+nothing depends on pickles or on pandas dtypes surviving a round trip.
 """
 
 from __future__ import annotations
@@ -17,9 +18,15 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from journeyml.errors import FingerprintMismatchError, ModelNotFoundError
+from journeyml.errors import FingerprintMismatchError, ModelIntegrityError, ModelNotFoundError
 from journeyml.features import FEATURE_CODE_VERSION, FeatureSpec
 from journeyml.modeling.calibration import Calibrator
+from journeyml.modeling.integrity import (
+    has_checksums,
+    parse_in_child,
+    verified_bytes,
+    write_checksums,
+)
 from journeyml.tasks import TaskConfig
 
 MODEL_FILE = "model.txt"
@@ -82,6 +89,7 @@ class ModelBundle:
             "info": self.info,
         }
         (path / META_FILE).write_text(json.dumps(meta, indent=1, default=_json_default))
+        write_checksums(path, [MODEL_FILE, META_FILE])
         return path
 
     @classmethod
@@ -96,15 +104,27 @@ class ModelBundle:
                 )
             path = found[0].parent
             meta_path = path / META_FILE
-        meta = json.loads(meta_path.read_text())
-        spec = FeatureSpec.from_dict(meta["spec"])
+        if has_checksums(path):
+            meta_raw, model_raw = verified_bytes(path, META_FILE), verified_bytes(path, MODEL_FILE)
+        else:  # a bundle from before checksums: LightGBM may abort on it, so try it in a child
+            parse_in_child(path / MODEL_FILE)
+            meta_raw, model_raw = meta_path.read_bytes(), (path / MODEL_FILE).read_bytes()
+        try:
+            meta = json.loads(meta_raw)
+            spec = FeatureSpec.from_dict(meta["spec"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelIntegrityError(
+                f"expected a journeyml bundle description in {meta_path}, got an unreadable file "
+                f"({type(exc).__name__}: {str(exc)[:100]}). Re-export or retrain the model.",
+                field=str(meta_path),
+            ) from exc
         if check_code and spec.code_version != FEATURE_CODE_VERSION:
             raise FingerprintMismatchError(
                 f"expected a model built for feature code version {FEATURE_CODE_VERSION}, got "
                 f"{spec.code_version!r} (feature fingerprint {spec.fingerprint}). Retrain the "
                 "model with this version of journeyml."
             )
-        booster = lgb.Booster(model_str=(path / MODEL_FILE).read_text())
+        booster = lgb.Booster(model_str=model_raw.decode())
         return cls(
             task=TaskConfig.from_dict(meta["task"]),
             booster=booster,

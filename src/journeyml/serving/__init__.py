@@ -34,6 +34,7 @@ from journeyml.serving.journeys import (
     handle_ingest,
 )
 from journeyml.serving.prediction_log import PredictionLog, StoreLink
+from journeyml.serving.process import EXIT_REFUSED, run_server, write_refusal
 from journeyml.serving.settings import ServiceSettings
 from journeyml.serving.startup import (
     SERVICE_TARGET,
@@ -47,6 +48,7 @@ from journeyml.serving.startup import (
 from journeyml.serving.whatif import AddedTouchpoint, WhatIfRequest, handle_what_if
 
 __all__ = [
+    "EXIT_REFUSED",
     "PREDICT_PATHS",
     "REQUEST_ID",
     "SERVICE_TARGET",
@@ -79,9 +81,11 @@ __all__ = [
     "load_predictor",
     "metadata",
     "requests_from_frame",
+    "run_server",
     "score_chunks",
     "self_check",
     "serve_command",
     "stop_parent_server",
+    "write_refusal",
     "write_responses",
 ]
