@@ -15,6 +15,8 @@ import numpy as np
 
 from journeyml.bench.config import BenchmarkConfig
 from journeyml.errors import ConfigError
+from journeyml.progress import NO_PROGRESS
+from journeyml.progress import Progress as Stages
 
 Progress = Callable[[str], None]
 
@@ -31,8 +33,11 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def run_benchmark(config: BenchmarkConfig, *, progress: Progress | None = None) -> dict[str, Any]:
-    """Run ``config``; returns the JSON-ready result."""
+def run_benchmark(
+    config: BenchmarkConfig, *, progress: Progress | None = None, stages: Stages = NO_PROGRESS
+) -> dict[str, Any]:
+    """Run ``config``; returns the JSON-ready result. ``progress`` gets a line per finished
+    step, ``stages`` the stages (``reading`` the log, ``training and scoring`` the models)."""
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
     path = config.resolved_path()
@@ -49,17 +54,20 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Progress | None = None) 
         from journeyml.bench.holdout import run_calibration_holdout
         from journeyml.events import load_events
 
-        events = load_events(path, config.resolved_mapping(), policy="lenient").events
+        events = load_events(
+            path, config.resolved_mapping(), policy="lenient", progress=stages
+        ).events
         say(f"loaded {len(events):,} events of {events['customer_id'].nunique():,} customers")
         assert proto.calibration_end is not None and proto.holdout_end is not None
-        res = run_calibration_holdout(
-            events,
-            blend_linear=config.blend_linear,
-            calibration_end=proto.calibration_end,
-            holdout_end=proto.holdout_end,
-            snapshot_every_days=proto.snapshot_every_days,
-            **common,
-        )
+        with stages.stage("training and scoring", unit="steps"):
+            res = run_calibration_holdout(
+                events,
+                blend_linear=config.blend_linear,
+                calibration_end=proto.calibration_end,
+                holdout_end=proto.holdout_end,
+                snapshot_every_days=proto.snapshot_every_days,
+                **common,
+            )
         metrics, base, info = res.metrics, res.baselines, res.info
         details: dict[str, Any] = {"variants": res.variants}
     elif proto.name == "teinemaa2019":
@@ -67,7 +75,8 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Progress | None = None) 
         from journeyml.bench.ordered import load_ordered
         from journeyml.bench.teinemaa import teinemaa_split
 
-        log = load_ordered(path, config.resolved_mapping())
+        with stages.stage("reading"):
+            log = load_ordered(path, config.resolved_mapping())
         say(f"loaded {len(log.events):,} events of {len(log.file_order):,} cases")
         osplit = teinemaa_split(
             log,
@@ -81,7 +90,8 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Progress | None = None) 
             f"({len(osplit.train):,} prefixes), {len(osplit.test_cases):,} test cases "
             f"({len(osplit.test):,} scored prefixes of length 1 … {osplit.max_length})"
         )
-        co = run_case_outcome(osplit, log.events, blend_linear=config.blend_linear, **common)
+        with stages.stage("training and scoring", unit="steps"):
+            co = run_case_outcome(osplit, log.events, blend_linear=config.blend_linear, **common)
         metrics, base, info = co.metrics, co.baselines, co.info
         details = {**osplit.details, "variants": co.variants}
     else:
@@ -89,7 +99,9 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Progress | None = None) 
         from journeyml.bench.ordered import load_ordered
         from journeyml.bench.prefixes import chronological_split, tax2017_split
 
-        log = load_ordered(path, config.resolved_mapping())
+        with stages.stage("reading", unit="events") as stage:
+            log = load_ordered(path, config.resolved_mapping())
+            stage.update(len(log.events), total=len(log.events))
         say(f"loaded {len(log.events):,} events of {len(log.file_order):,} cases")
         if proto.name == "tax2017":
             if proto.min_prefix != 1 or proto.score_end:
@@ -112,12 +124,13 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Progress | None = None) 
             f"({len(split.train):,} prefixes), {len(split.test_cases):,} test cases "
             f"({len(split.test):,} scored prefixes)"
         )
-        na = run_next_activity(
-            split,
-            log.events,
-            target=config.target,
-            **common,
-        )
+        with stages.stage("training and scoring", unit="steps"):
+            na = run_next_activity(
+                split,
+                log.events,
+                target=config.target,
+                **common,
+            )
         metrics, base, info = na.metrics, na.baselines, na.info
         details = {**split.details, "variants": na.variants}
     elapsed = time.perf_counter() - t0

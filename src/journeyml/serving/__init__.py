@@ -11,6 +11,13 @@ from journeyml.serving.api import (
     metadata,
     requests_from_frame,
 )
+from journeyml.serving.batch import (
+    batch_results,
+    default_cutoffs,
+    flat_row,
+    score_chunks,
+    write_responses,
+)
 from journeyml.serving.edge import (
     PREDICT_PATHS,
     REQUEST_ID,
@@ -56,10 +63,13 @@ __all__ = [
     "StoreLink",
     "StoredEventIn",
     "WhatIfRequest",
+    "batch_results",
     "check_api_key",
     "customer_request",
+    "default_cutoffs",
     "default_model_dir",
     "eligibility_warnings",
+    "flat_row",
     "framework_error",
     "handle_batch",
     "handle_customer_predictions",
@@ -72,8 +82,10 @@ __all__ = [
     "metadata",
     "requests_from_frame",
     "run_server",
+    "score_chunks",
     "self_check",
     "serve_command",
     "stop_parent_server",
     "write_refusal",
+    "write_responses",
 ]
