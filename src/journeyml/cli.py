@@ -288,7 +288,10 @@ def report(
     pred = Predictor.from_registry(
         tracking_uri or default_tracking_uri(), project=project, alias=model
     )
-    render_report(pred, ev, out)
+    from journeyml.cli_progress import RichProgress
+
+    with RichProgress(console) as progress:
+        render_report(pred, ev, out, progress=progress)
     runs = log_report(out, pred.tasks, model, project=pred.project) if log else []
     where = f" and logged to runs {', '.join(runs)}" if log else ""
     console.print(f"[green]report[/] → {out}{where}")
