@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -167,13 +167,16 @@ def train(
     cfg = load_pipeline_config(config)
     uri = tracking_uri or default_tracking_uri()
     console.print(f"[bold]training[/] {cfg.name} (project {cfg.project_name}) → {uri}")
-    with console.status("working…") as status:
+    from journeyml.cli_progress import RichProgress
 
-        def progress(msg: str) -> None:
-            console.print(f"  {msg}")
-            status.update(msg[:80])
-
-        res = run_training(cfg, tracking_uri=uri, progress=progress, now=_now())
+    with RichProgress(console) as stages:
+        res = run_training(
+            cfg,
+            tracking_uri=uri,
+            progress=lambda msg: console.print(f"  {msg}", highlight=False),
+            now=_now(),
+            stages=stages,
+        )
     for d in res.decisions:
         mark = "[green]champion[/]" if d.promote else "[yellow]challenger only[/]"
         console.print(f"  {d.task}: v{d.version} {mark} — {d.reason}")
@@ -215,10 +218,11 @@ def score(
     ),
     project: str | None = _project_option(),
 ) -> None:
-    """Batch scoring with the champion models: the same code path as the API, streamed
-    through customers in chunks (memory follows the chunk, not the log). With --store: every
-    customer active within --active-days, as of now, logged, into a scores table
-    (probability, percentile, top causes, model versions) written to --out (.parquet/.csv)."""
+    """Batch scoring with the champion models: each customer gets what the API answers
+    (probabilities, root causes, warnings such as not_eligible, model versions, request id),
+    streamed through customers in chunks. With --store: every customer active within
+    --active-days, as of now, logged, into a scores table (probability, percentile, top
+    causes, model versions) written to --out (.parquet/.csv)."""
     _quiet_libraries()
     if from_store:
         _score_store(out, as_of, tracking_uri, model_dir, top_k, store_uri, active_days,
@@ -227,13 +231,20 @@ def score(
     if data is None:
         console.print("[red]error[/]: expected a file of events, or --store.")
         raise typer.Exit(2)
-    from journeyml.batch import write_scores
+    import pandas as pd
+
+    from journeyml.cli_progress import RichProgress
     from journeyml.scoring import ScoreRequest
+    from journeyml.serving import default_cutoffs, score_chunks, write_responses
 
     ev = _read_events(data, mapping)
     pred = _load_predictor(tracking_uri, model_dir, project)
-    req = ScoreRequest(pred.tasks, explain=explain, top_k=top_k)
-    n = write_scores(pred, ev, out, req, as_of=as_of)
+    cut = default_cutoffs(ev, pd.Timestamp(as_of, tz="UTC") if as_of else None)
+    explain = explain and out.suffix == ".jsonl"  # tables carry no root causes
+    request = ScoreRequest(pred.tasks, explain=explain, top_k=top_k)
+    with RichProgress(console) as progress:
+        chunks = score_chunks(pred, ev, cut, request, progress=progress)
+        n = write_responses(chunks, out, pred.tasks)
     what = f"project {pred.project}: " if pred.project else ""
     console.print(f"[green]scored[/] {n:,} customers ({what}{', '.join(pred.tasks)}) → {out}")
 
@@ -300,22 +311,32 @@ def _read_events(path: Path, mapping: str | None) -> Any:
 def benchmark(
     config: Path = typer.Argument(..., help="Benchmark config (pipelines/benchmarks/*.yaml)."),
     out: Path = typer.Option(..., "--out", help="JSON file for the result."),
+    seed: int | None = typer.Option(None, help="The models' random seed (default: the config's)."),
 ) -> None:
-    """Run a benchmark protocol (tax2017, chronological, calibration_holdout) on a real log."""
+    """Run a benchmark protocol (tax2017, chronological, calibration_holdout, teinemaa2019) on
+    a real log."""
     _quiet_libraries()
     from journeyml.bench import load_benchmark_config, run_benchmark, write_result
 
     cfg = load_benchmark_config(config)
+    if seed is not None:
+        cfg = cfg.model_copy(update={"seed": seed})
     console.print(f"[bold]benchmark[/] {cfg.dataset} · {cfg.task} · {cfg.protocol.name}")
-    with console.status("working…") as status:
+    from journeyml.cli_progress import RichProgress
 
-        def progress(msg: str) -> None:
-            console.print(f"  {msg}")
-            status.update(msg[:80])
-
-        result = run_benchmark(cfg, progress=progress)
+    with RichProgress(console) as stages:
+        result = run_benchmark(
+            cfg, progress=lambda msg: console.print(f"  {msg}", highlight=False), stages=stages
+        )
     for name, value in result["metrics"].items():
-        console.print(f"  {name}: {value}")
+        if name != "by_length":
+            console.print(f"  {name}: {value}")
+    m = result.get("margin") or {}
+    if m:
+        console.print(
+            f"  {m['metric']}: journeyml {m['journeyml']:.4f} vs best baseline "
+            f"{m['best_baseline']} {m['baseline']:.4f} (margin {m['margin']:+.4f})"
+        )
     write_result(result, out)
     console.print(f"[green]wrote[/] {out}")
 
@@ -345,7 +366,10 @@ def report(
     pred = Predictor.from_registry(
         tracking_uri or default_tracking_uri(), project=project, alias=model
     )
-    render_report(pred, ev, out)
+    from journeyml.cli_progress import RichProgress
+
+    with RichProgress(console) as progress:
+        render_report(pred, ev, out, progress=progress)
     runs = log_report(out, pred.tasks, model, project=pred.project) if log else []
     where = f" and logged to runs {', '.join(runs)}" if log else ""
     console.print(f"[green]report[/] → {out}{where}")
@@ -590,16 +614,25 @@ def serve(
             "or pass --service-dir."
         )
         raise typer.Exit(2)
+    from journeyml.serving import EXIT_REFUSED, ServiceSettings, run_server, serve_command
+
+    try:
+        ServiceSettings.from_env(env)
+    except JourneyMLError as exc:
+        console.print(f"[bold red]error[/] ({exc.code}): refusing to start: {exc.message}")
+        raise typer.Exit(EXIT_REFUSED) from None
     console.print(
         f"[bold]serving[/] on http://{host}:{port}  (project "
         f"{env.get('JOURNEYML_PROJECT', 'demo or the only one')}, models from "
         f"{env['JOURNEYML_TRACKING_URI']}; event store "
         f"{_redacted(env.get('JOURNEYML_STORE_URI'))})"
     )
-    from journeyml.serving import serve_command
 
-    cmd = serve_command(service_dir, host, port)
-    raise typer.Exit(subprocess.call(cmd, env=env))
+    def refused(line: str) -> None:
+        sys.stderr.write(f"error: {line} (exit {EXIT_REFUSED})\n")  # one line, never wrapped
+
+    code = run_server(serve_command(service_dir, host, port), env, on_refusal=refused)
+    raise typer.Exit(code)
 
 
 models_app = typer.Typer(
