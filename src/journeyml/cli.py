@@ -172,11 +172,31 @@ def train(
             console.print(f"  {msg}")
             status.update(msg[:80])
 
-        res = run_training(cfg, tracking_uri=uri, progress=progress, now=_now())
+        if cfg.engine.kind == "dask":
+            res = _train_on_dask(cfg, uri, progress)
+        else:
+            res = run_training(cfg, tracking_uri=uri, progress=progress, now=_now())
     for d in res.decisions:
         mark = "[green]champion[/]" if d.promote else "[yellow]challenger only[/]"
         console.print(f"  {d.task}: v{d.version} {mark} — {d.reason}")
     console.print(f"[green]done[/] in {res.timings['total']:.0f}s")
+
+
+def _train_on_dask(cfg: Any, uri: str, progress: Any) -> Any:
+    """``engine: dask``: features per partition on the cluster, the rest as usual."""
+    from journeyml.engine import DaskFeatures, connect
+    from journeyml.lifecycle import run_training
+
+    e = cfg.engine
+    with connect(e.scheduler, n_workers=e.n_workers) as client:
+        progress(f"Dask engine: {e.scheduler or f'LocalCluster of {e.n_workers} workers'}")
+        return run_training(
+            cfg,
+            tracking_uri=uri,
+            progress=progress,
+            now=_now(),
+            features=DaskFeatures(client, e.partitions),
+        )
 
 
 @app.command()

@@ -201,3 +201,48 @@ def test_lightgbm_dask_model_is_within_noise_of_a_local_one(client: Any, world: 
     )
     assert auc_local > 0.65
     assert abs(auc_dask - auc_local) < 0.03
+
+
+def test_dask_features_step_equals_build_features_for_any_cutoffs(
+    client: Any, world: dict, tmp_path: Path
+) -> None:
+    from journeyml.engine import DaskFeatures
+    from journeyml.tasks import at_each_event
+
+    ev, spec = world["ev"], world["spec"]
+    rng = np.random.default_rng(1)
+    prefixes = at_each_event(ev, max_prefix=20)
+    cut = prefixes.iloc[rng.permutation(len(prefixes))[:3000]]  # any order
+    cut = pd.concat(  # and a customer without events
+        [cut, pd.DataFrame({"customer_id": ["nobody"], "as_of": [world["end"]]})]
+    )
+    engine = DaskFeatures(client, n_partitions=3, workdir=tmp_path)
+    got = engine(ev, cut, spec)
+    want = build_features(ev, cut, spec)
+    assert got.index.equals(want.index) and list(got.columns) == list(want.columns)
+    assert got.to_numpy().tobytes() == want.to_numpy().tobytes()
+    assert engine.dataset(ev) is engine.dataset(ev)  # events partitioned once per frame
+
+
+def test_train_with_engine_dask_from_the_cli(tmp_path: Path) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from journeyml.cli import app
+
+    cfg = {
+        "name": "dask-tiny",
+        "data": {"simulate": {"customers": 300, "seed": 3, "days": 240}},
+        "features": {"windows_days": [7, 30]},
+        "snapshots": {"mode": "every_n_days", "every_days": 7},
+        "tasks": {"churn": {"kind": "lapses", "horizon_days": 14}},
+        "num_boost_round": 20,
+        "engine": {"kind": "dask", "n_workers": 1, "partitions": 2},
+    }
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    res = CliRunner().invoke(app, ["train", str(path), "--tracking-uri", uri])
+    assert res.exit_code == 0, res.output
+    assert "Dask engine: LocalCluster of 1 workers" in res.output
+    assert "churn: AUC" in res.output

@@ -4,6 +4,7 @@ LocalCluster). Every partition goes through the same numpy feature core as the s
 path (:func:`journeyml.features.build_features`); models are trained with ``lightgbm.dask``."""
 
 from journeyml.engine.cluster import connect
+from journeyml.engine.features import DaskFeatures
 from journeyml.engine.frames import (
     Cutoffs,
     at_time,
@@ -16,6 +17,7 @@ from journeyml.engine.training import train_dask
 
 __all__ = [
     "Cutoffs",
+    "DaskFeatures",
     "at_time",
     "connect",
     "partition_frame",

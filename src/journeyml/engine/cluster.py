@@ -36,7 +36,7 @@ def connect(
             n_workers=n_workers,
             threads_per_worker=threads_per_worker,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: several clusters may run at once
             **local_kwargs,
         )
         return Client(cluster)

@@ -48,6 +48,8 @@ from journeyml.tasks import (
 )
 
 Progress = Callable[[str], None]
+#: (events, cutoffs, spec) -> the feature frame, one row per cutoff in cutoff order
+FeatureEngine = Callable[[pd.DataFrame, pd.DataFrame, FeatureSpec], pd.DataFrame]
 
 
 @dataclass
@@ -258,10 +260,13 @@ def run_training(
     progress: Progress | None = None,
     now: pd.Timestamp | None = None,
     after_task: Callable[[str], None] | None = None,
+    features: FeatureEngine | None = None,
 ) -> PipelineResult:
     """Train every task of ``config``, log to MLflow, register and gate.
 
     ``after_task`` is called after each task is logged (tests use it to interrupt a run).
+    ``features`` computes the feature frame (default :func:`build_features`; ``engine: dask``
+    passes :class:`journeyml.engine.DaskFeatures`, which runs it per partition on a cluster).
     """
     say = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
@@ -279,7 +284,8 @@ def run_training(
     builder = builder_from(config).fit(ev[ev[TIMESTAMP] < fit_until])
     spec = builder.spec_
     # features once per distinct cutoff set (snapshots and/or prefixes), with one spec
-    X_sets = {m: build_features(ev, c, spec).to_numpy() for m, c in cutoff_sets.items()}
+    build = features or build_features  # the Dask engine passes its own, same feature code
+    X_sets = {m: build(ev, c, spec).to_numpy() for m, c in cutoff_sets.items()}
     timings["features"] = time.perf_counter() - t1
     n_rows = sum(x.shape[0] for x in X_sets.values())
     n_features = next(iter(X_sets.values())).shape[1]
