@@ -18,7 +18,7 @@ import pandas as pd
 
 from journeyml.errors import FingerprintMismatchError, ModelNotFoundError, UnknownTaskError
 from journeyml.events import CUSTOMER_ID, is_canonical, to_canonical
-from journeyml.explain import Batch, Explainer, Explanation, Target, iso_utc
+from journeyml.explain import Batch, Edit, Explainer, Explanation, Target, iso_utc, whatif
 from journeyml.features import (
     Context,
     EventArrays,
@@ -182,6 +182,30 @@ class Predictor:
         arr = encode_records(customer_id, records, self.spec)
         t = np.array([to_ns(as_of)], dtype=np.int64)
         return self._predict(arr, np.zeros(1, np.int64), t, req)[0]
+
+    def what_if(
+        self,
+        customer_id: str,
+        records: Sequence[Mapping[str, Any]],
+        as_of: Any,
+        edit: Edit,
+        request: ScoreRequest | None = None,
+    ) -> dict[str, Any]:
+        """One journey scored as it is and with one ``edit`` (remove one of its events, or add
+        a touchpoint now), at the same ``as_of``: ``before`` and ``after`` (each what
+        :meth:`predict_journey` returns), the ``change`` per task, the ``edit`` made, and what
+        it means (``meaning``: model sensitivity, not causal effect)."""
+        edited, what = edit.apply(records, as_of)
+        before = self.predict_journey(customer_id, records, as_of, request)
+        after = self.predict_journey(customer_id, edited, as_of, request)
+        return {
+            "as_of": before["as_of"],
+            "edit": what,
+            "change": whatif.change(before, after),
+            "before": before,
+            "after": after,
+            "meaning": whatif.MEANING,
+        }
 
     def score_frame(
         self, events: pd.DataFrame, cutoffs: pd.DataFrame, request: ScoreRequest | None = None

@@ -19,6 +19,7 @@ from journeyml.explain import Composition, insights
 from journeyml.explain import journey_map as insights_map
 from journeyml.features import AS_OF, build_features, encode_frame
 from journeyml.modeling import reliability_curve
+from journeyml.progress import NO_PROGRESS, Progress
 from journeyml.scoring import Predictor, ScoreRequest
 from journeyml.tasks import make_labels
 
@@ -62,8 +63,15 @@ def report_cutoffs(events: pd.DataFrame, horizon_days: float) -> pd.DataFrame:
 
 
 def gather(
-    predictor: Predictor, events: pd.DataFrame, *, n_examples: int = 3, seed: int = 0
+    predictor: Predictor,
+    events: pd.DataFrame,
+    *,
+    n_examples: int = 3,
+    seed: int = 0,
+    progress: Progress = NO_PROGRESS,
 ) -> ReportData:
+    """Everything the report shows; ``progress`` hears the stages (``features``,
+    ``explaining`` per task, ``journey map``, ``examples``)."""
     ev = events if is_canonical(events) else to_canonical(events)
     tasks = [t for t in BINARY if t in predictor.bundles]
     horizon = max(predictor.bundles[t].task.horizon_days or 0.0 for t in predictor.tasks)
@@ -71,7 +79,8 @@ def gather(
     as_of = pd.Timestamp(cut[AS_OF].iloc[0]) if len(cut) else ev[TIMESTAMP].max()
     end = ev[TIMESTAMP].max() + pd.Timedelta(1, "s")
     spec = predictor.spec
-    X = build_features(ev, cut, spec).to_numpy()
+    with progress.stage("features", total=len(cut), unit="customers"):
+        X = build_features(ev, cut, spec).to_numpy()
     arr = encode_frame(ev, spec)
     comp = Composition.from_codes(spec, arr.touchpoint, arr.channel, arr.stage)
     conv_tps: tuple[str, ...] = ("purchase",)
@@ -89,29 +98,32 @@ def gather(
     exposed = insights.exposure(predictor.bundles[tasks[0]], X, max(windows)) if tasks else None
     effects: dict[str, pd.DataFrame] = {}
     outcomes = pd.DataFrame(index=cut[CUSTOMER_ID].to_numpy())
-    for t in tasks:
-        b = predictor.bundles[t]
-        lab = make_labels(ev, cut, b.task, observation_end=end)
-        elig = lab["eligible"].to_numpy(bool)
-        if elig.sum() == 0:
-            continue
-        Xe = X[elig]
-        m = insights.cause_matrix(b, Xe, comp)
-        data.matrices[t] = m
-        data.drivers[t] = insights.global_drivers(m)
-        y = lab["label"].to_numpy()[elig].astype(int)
-        data.reliability[t] = reliability_curve(y, m.probability)
-        ids = cut[CUSTOMER_ID].to_numpy()[elig]
-        outcomes.loc[ids, "converted" if t == "conversion" else "churned"] = y
-        outcomes.loc[ids, f"p_{t}"] = m.probability
-        if "segment" in ev.columns:
-            seg = ev.groupby(CUSTOMER_ID)["segment"].first().reindex(ids)
-            data.segments[t] = insights.drivers_by_segment(m, seg, top=4)
-        assert exposed is not None
-        ex = exposed[elig].reset_index(drop=True)
-        effects[t] = insights.touchpoint_effects(m, ex, seed=seed)
-        top_causes = list(data.drivers[t]["cause"].head(8))
-        data.present[t] = _presence(m.points[top_causes], ex)
+    with progress.stage("explaining", total=len(tasks), unit="tasks") as stage:
+        for t in tasks:
+            b = predictor.bundles[t]
+            lab = make_labels(ev, cut, b.task, observation_end=end)
+            elig = lab["eligible"].to_numpy(bool)
+            if elig.sum() == 0:
+                stage.advance()
+                continue
+            Xe = X[elig]
+            m = insights.cause_matrix(b, Xe, comp)
+            data.matrices[t] = m
+            data.drivers[t] = insights.global_drivers(m)
+            y = lab["label"].to_numpy()[elig].astype(int)
+            data.reliability[t] = reliability_curve(y, m.probability)
+            ids = cut[CUSTOMER_ID].to_numpy()[elig]
+            outcomes.loc[ids, "converted" if t == "conversion" else "churned"] = y
+            outcomes.loc[ids, f"p_{t}"] = m.probability
+            if "segment" in ev.columns:
+                seg = ev.groupby(CUSTOMER_ID)["segment"].first().reindex(ids)
+                data.segments[t] = insights.drivers_by_segment(m, seg, top=4)
+            assert exposed is not None
+            ex = exposed[elig].reset_index(drop=True)
+            effects[t] = insights.touchpoint_effects(m, ex, seed=seed)
+            top_causes = list(data.drivers[t]["cause"].head(8))
+            data.present[t] = _presence(m.points[top_causes], ex)
+            stage.advance()
     # the outcomes themselves (a purchase, a cancellation) are what is predicted, not friction
     # or a decision on the way to it: they are left out of pain points and moments of truth
     outcome_tps = {tp for b in predictor.bundles.values() for tp in b.task.outcome_touchpoints}
@@ -128,15 +140,17 @@ def gather(
         data.moments = insights.moments_of_truth(
             data.matrices["conversion"], effects["conversion"], trans, seed=seed
         )
-    paths = insights_map.stage_paths(ev, as_of)
-    data.paths = insights_map.main_paths(paths, outcomes)
-    data.flow = insights_map.flow_links(paths, list(data.paths["path"]))
-    tp_paths = insights_map.touchpoint_paths(ev, as_of, last=TOUCHPOINT_STEPS)
-    data.touchpoint_paths = insights_map.main_paths(tp_paths, outcomes, top=10)
-    data.touchpoint_flow = insights_map.flow_links(
-        tp_paths, list(data.touchpoint_paths["path"]), end=None
-    )
-    data.examples = _examples(predictor, ev, cut, outcomes, n_examples)
+    with progress.stage("journey map", unit="steps"):
+        paths = insights_map.stage_paths(ev, as_of)
+        data.paths = insights_map.main_paths(paths, outcomes)
+        data.flow = insights_map.flow_links(paths, list(data.paths["path"]))
+        tp_paths = insights_map.touchpoint_paths(ev, as_of, last=TOUCHPOINT_STEPS)
+        data.touchpoint_paths = insights_map.main_paths(tp_paths, outcomes, top=10)
+        data.touchpoint_flow = insights_map.flow_links(
+            tp_paths, list(data.touchpoint_paths["path"]), end=None
+        )
+    with progress.stage("examples", total=n_examples, unit="customers"):
+        data.examples = _examples(predictor, ev, cut, outcomes, n_examples)
     return data
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from journeyml.explain import humanize
+from journeyml.progress import NO_PROGRESS, Progress
 from journeyml.report import svg
 from journeyml.report.build import TOUCHPOINT_STEPS, ReportData, gather
 from journeyml.scoring import Predictor
@@ -168,9 +169,12 @@ def _example(e: dict[str, Any]) -> dict[str, Any]:
     return {**e, "tasks": tasks}
 
 
-def render_report(predictor: Predictor, events: pd.DataFrame, out: Path) -> Path:
-    """Build the report for ``events`` and write it to ``out`` (one HTML file)."""
-    html = render(gather(predictor, events))
+def render_report(
+    predictor: Predictor, events: pd.DataFrame, out: Path, *, progress: Progress = NO_PROGRESS
+) -> Path:
+    """Build the report for ``events`` and write it to ``out`` (one HTML file); ``progress``
+    hears its stages."""
+    html = render(gather(predictor, events, progress=progress))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     return out
