@@ -12,6 +12,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -169,18 +170,33 @@ def train(
     console.print(f"[bold]training[/] {cfg.name} (project {cfg.project_name}) → {uri}")
     from journeyml.cli_progress import RichProgress
 
-    with RichProgress(console) as stages:
+    with ExitStack() as stack, RichProgress(console) as stages:
         res = run_training(
             cfg,
             tracking_uri=uri,
             progress=lambda msg: console.print(f"  {msg}", highlight=False),
             now=_now(),
             stages=stages,
+            features=_feature_engine(cfg, stack),
         )
     for d in res.decisions:
         mark = "[green]champion[/]" if d.promote else "[yellow]challenger only[/]"
         console.print(f"  {d.task}: v{d.version} {mark} — {d.reason}")
     console.print(f"[green]done[/] in {res.timings['total']:.0f}s")
+
+
+def _feature_engine(cfg: Any, stack: ExitStack) -> Any:
+    """``engine: dask``: features per partition on a cluster (closed with ``stack``);
+    None: this machine."""
+    if cfg.engine.kind != "dask":
+        return None
+    from journeyml.engine import DaskFeatures, connect
+
+    e = cfg.engine
+    client = stack.enter_context(connect(e.scheduler, n_workers=e.n_workers))
+    where = e.scheduler or f"LocalCluster of {e.n_workers} workers"
+    console.print(f"  Dask engine: {where}", highlight=False)
+    return DaskFeatures(client, e.partitions)
 
 
 @app.command()
