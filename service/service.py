@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from starlette.responses import Response
 
 from journeyml.errors import JourneyMLError, RequestError, StoreUnavailableError
 from journeyml.serving import (
+    EXIT_REFUSED,
     BatchRequest,
     EdgeMiddleware,
     IngestRequest,
@@ -97,11 +99,11 @@ class JourneyService:
     def __init__(self) -> None:
         try:
             self.predictor = load_or_exit(SETTINGS)
-        except JourneyMLError:
+        except JourneyMLError:  # already logged in one line (and told `journeyml serve`)
             stop_parent_server()  # refuse to start: no endless respawning
-            raise
+            os._exit(EXIT_REFUSED)  # no framework traceback after the one line
         self.store = StoreLink(SETTINGS.store_uri)  # opened on first use, in this worker
-        project = str(getattr(self.predictor, "project", None) or "demo")
+        project = self.predictor.project or SETTINGS.project or "demo"
         self.log = PredictionLog(self.store, project=project)
 
     @bentoml.on_shutdown

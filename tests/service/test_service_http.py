@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from journeyml.modeling import META_FILE, MODEL_FILE, write_checksums
 from journeyml.serving import requests_from_frame
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("bento")]
@@ -245,6 +246,7 @@ def test_refuses_to_start_on_feature_mismatch(predictor: Any, tmp_path: Path) ->
     d = json.loads(meta.read_text())
     d["spec"]["code_version"] = "0"
     meta.write_text(json.dumps(d))
+    write_checksums(meta.parent, [MODEL_FILE, META_FILE])  # a consistent bundle of another version
     with pytest.raises(RuntimeError, match=r"server exited(.|\n)*feature code version"):
         start_bento_server(
             {"JOURNEYML_MODEL_DIR": str(bundled), "JOURNEYML_TRACKING_URI": ""},

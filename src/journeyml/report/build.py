@@ -130,6 +130,8 @@ def gather(
     seed: int = 0,
     progress: Progress = NO_PROGRESS,
 ) -> ReportData:
+    """Everything the report shows; ``progress`` hears the stages (``features``,
+    ``explaining`` per task, ``journey map``, ``examples``)."""
     ev = events if is_canonical(events) else to_canonical(events)
     cut = report_cutoffs(ev, report_horizon(predictor, ev), cases=_is_case_log(predictor))
     as_of = pd.Timestamp(cut[AS_OF].iloc[0]) if len(cut) else ev[TIMESTAMP].max()
@@ -137,8 +139,9 @@ def gather(
     spec = predictor.spec
     arr = encode_frame(ev, spec)
     ids_all, as_of_ns, _ = cutoff_arrays(cut)
-    ctx = Context.build(arr, spec, arr.customer_codes(ids_all), as_of_ns)
-    X = features_from_context(ctx)
+    with progress.stage("features", total=len(cut), unit="customers"):
+        ctx = Context.build(arr, spec, arr.customer_codes(ids_all), as_of_ns)
+        X = features_from_context(ctx)
     tasks = {t: predictor.bundles[t].task for t in predictor.tasks}
     metrics, notes = insights_map.task_metrics(ev, list(tasks.values()))
     data = ReportData(
@@ -205,17 +208,19 @@ def gather(
                 sec.segments[a] = insights.drivers_by_segment(m, seg.fillna("(none)"), top=3)
         data.tasks.append(sec)
     in_report = pd.Index(cust)
-    paths = insights_map.stage_paths(ev, as_of)
-    paths = paths[paths.index.astype(str).isin(in_report)]
-    data.paths = insights_map.main_paths(paths, outcomes)
-    data.flow = insights_map.flow_links(paths, list(data.paths["path"]))
-    tp_paths = insights_map.touchpoint_paths(ev, as_of, last=TOUCHPOINT_STEPS)
-    tp_paths = tp_paths[tp_paths.index.astype(str).isin(in_report)]
-    data.touchpoint_paths = insights_map.main_paths(tp_paths, outcomes, top=10)
-    data.touchpoint_flow = insights_map.flow_links(
-        tp_paths, list(data.touchpoint_paths["path"]), end=None
-    )
-    data.examples = _examples(predictor, ev, cut, outcomes, n_examples)
+    with progress.stage("journey map", unit="steps"):
+        paths = insights_map.stage_paths(ev, as_of)
+        paths = paths[paths.index.astype(str).isin(in_report)]
+        data.paths = insights_map.main_paths(paths, outcomes)
+        data.flow = insights_map.flow_links(paths, list(data.paths["path"]))
+        tp_paths = insights_map.touchpoint_paths(ev, as_of, last=TOUCHPOINT_STEPS)
+        tp_paths = tp_paths[tp_paths.index.astype(str).isin(in_report)]
+        data.touchpoint_paths = insights_map.main_paths(tp_paths, outcomes, top=10)
+        data.touchpoint_flow = insights_map.flow_links(
+            tp_paths, list(data.touchpoint_paths["path"]), end=None
+        )
+    with progress.stage("examples", total=n_examples, unit="customers"):
+        data.examples = _examples(predictor, ev, cut, outcomes, n_examples)
     return data
 
 

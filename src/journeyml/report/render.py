@@ -254,7 +254,8 @@ def _example(e: dict[str, Any], data: ReportData) -> dict[str, Any]:
 def render_report(
     predictor: Predictor, events: pd.DataFrame, out: Path, *, progress: Progress = NO_PROGRESS
 ) -> Path:
-    """Build the report for ``events`` and write it to ``out`` (one HTML file)."""
+    """Build the report for ``events`` and write it to ``out`` (one HTML file); ``progress``
+    hears its stages."""
     html = render(gather(predictor, events, progress=progress))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
