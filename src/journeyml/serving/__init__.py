@@ -14,10 +14,13 @@ from journeyml.serving.api import (
 from journeyml.serving.edge import (
     PREDICT_PATHS,
     REQUEST_ID,
+    EdgeConfig,
     EdgeMiddleware,
+    EdgeState,
     check_api_key,
     framework_error,
 )
+from journeyml.serving.endpoints import service_endpoints
 from journeyml.serving.journeys import (
     IngestRequest,
     StoredEventIn,
@@ -26,6 +29,7 @@ from journeyml.serving.journeys import (
     handle_erase,
     handle_ingest,
 )
+from journeyml.serving.openapi import Endpoint, document, documents
 from journeyml.serving.prediction_log import PredictionLog, StoreLink
 from journeyml.serving.process import EXIT_REFUSED, run_server, write_refusal
 from journeyml.serving.settings import ServiceSettings
@@ -47,7 +51,10 @@ __all__ = [
     "SERVICE_TARGET",
     "AddedTouchpoint",
     "BatchRequest",
+    "EdgeConfig",
     "EdgeMiddleware",
+    "EdgeState",
+    "Endpoint",
     "EventIn",
     "IngestRequest",
     "PredictRequest",
@@ -59,6 +66,8 @@ __all__ = [
     "check_api_key",
     "customer_request",
     "default_model_dir",
+    "document",
+    "documents",
     "eligibility_warnings",
     "framework_error",
     "handle_batch",
@@ -74,6 +83,7 @@ __all__ = [
     "run_server",
     "self_check",
     "serve_command",
+    "service_endpoints",
     "stop_parent_server",
     "write_refusal",
 ]
