@@ -120,6 +120,53 @@ def child_score(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _dataset(cache: Path, customers: int, days: int, seed: int, parts: int) -> Path:
+    """A partitioned dataset of ``customers`` simulated customers, generated and written in
+    chunks of 30,000 customers (≈ 1 M events): the log never sits in memory at once."""
+    from journeyml.events import PartitionWriter
+    from journeyml.sim import simulate
+
+    path = cache / f"journeyml-scale-parts-{customers}-{days}-{seed}-{parts}"
+    if (path / "_journeyml_partitions.json").exists():
+        return path
+    step = 30_000
+    with PartitionWriter(path, parts) as w:
+        for k, first in enumerate(range(0, customers, step)):
+            ev = simulate(min(step, customers - first), seed=seed + k, days=days).events
+            ev["customer_id"] = f"k{k}-" + ev["customer_id"].astype(str)
+            w.write(ev)
+    return path
+
+
+def child_features(args: argparse.Namespace) -> dict[str, Any]:
+    """Features of every customer (one cutoff after its last event) of a partitioned dataset
+    on a LocalCluster of ``--workers`` processes; peak RSS of each worker."""
+    from journeyml.engine import at_time, connect, partition_frames
+    from journeyml.events import open_partitioned, read_partition
+    from journeyml.features import FeatureBuilder
+
+    ds = open_partitioned(Path(args.events))
+    first = read_partition(ds, 0)
+    spec = FeatureBuilder(attributes=("segment", "region")).fit(first).spec_
+    del first
+    with connect(n_workers=args.workers, threads_per_worker=1, memory_limit=0) as client:
+        frame = partition_frames(ds, spec, at_time())
+        t0 = time.perf_counter()
+        rows = int(frame.map_partitions(len).sum().compute())
+        seconds = time.perf_counter() - t0
+        rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    meta = json.loads((Path(args.events) / "_journeyml_partitions.json").read_text())
+    return {
+        "events": meta["n_events"],
+        "customers": rows,
+        "partitions": ds.n_partitions,
+        "workers": args.workers,
+        "seconds": seconds,
+        "events_per_s": meta["n_events"] / seconds,
+        "worker_peak_rss_mb": sorted(rss.values()),
+    }
+
+
 def run_child(kind: str, **kw: Any) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--child", kind]
     for k, v in kw.items():
@@ -132,7 +179,9 @@ def run_child(kind: str, **kw: Any) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=["train", "score"], nargs="?", default="train")
+    ap.add_argument("what", choices=["train", "score", "features"], nargs="?", default="train")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--partitions", type=int, default=16)
     ap.add_argument("--child", default=None)
     ap.add_argument("--customers", type=int, default=29_000)
     ap.add_argument("--days", type=int, default=180)
@@ -142,13 +191,20 @@ def main() -> None:
     ap.add_argument("--models", default="")
     args = ap.parse_args()
     if args.child:
-        out = {"train": child_train, "score": child_score}[args.child](args)
+        kinds = {"train": child_train, "score": child_score, "features": child_features}
+        out = kinds[args.child](args)
         out["peak_rss_mb"] = _rss_mb()
         print(json.dumps(out))
         return
     cache = Path(args.cache)
     if args.what == "train":
         res = run_child("train", customers=args.customers, days=args.days, seed=args.seed)
+    elif args.what == "features":
+        t0 = time.perf_counter()
+        parts = _dataset(cache, args.customers, args.days, args.seed, args.partitions)
+        written = time.perf_counter() - t0
+        res = run_child("features", events=parts, workers=args.workers)
+        res["generate_and_write_seconds"] = written
     else:
         events = _events(cache, args.customers, args.days, args.seed)
         models = _models(cache)
