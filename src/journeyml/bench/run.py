@@ -43,6 +43,7 @@ def run_benchmark(
     path = config.resolved_path()
     proto = config.protocol
     common: dict[str, Any] = {
+        "features": config.feature_config().model_dump(),
         "lgb_overrides": config.lightgbm,
         "num_boost_round": config.num_boost_round,
         "early_stopping_rounds": config.early_stopping_rounds,
@@ -61,13 +62,38 @@ def run_benchmark(
         with stages.stage("training and scoring", unit="steps"):
             res = run_calibration_holdout(
                 events,
+                blend_linear=config.blend_linear,
                 calibration_end=proto.calibration_end,
                 holdout_end=proto.holdout_end,
                 snapshot_every_days=proto.snapshot_every_days,
                 **common,
             )
         metrics, base, info = res.metrics, res.baselines, res.info
-        details: dict[str, Any] = {}
+        details: dict[str, Any] = {"variants": res.variants}
+    elif proto.name == "teinemaa2019":
+        from journeyml.bench.case_outcome import run_case_outcome
+        from journeyml.bench.ordered import load_ordered
+        from journeyml.bench.teinemaa import teinemaa_split
+
+        with stages.stage("reading"):
+            log = load_ordered(path, config.resolved_mapping())
+        say(f"loaded {len(log.events):,} events of {len(log.file_order):,} cases")
+        osplit = teinemaa_split(
+            log,
+            config.outcome_task(),
+            train_fraction=proto.train_fraction,
+            max_prefix=proto.max_prefix,
+            quantile=proto.positive_length_quantile,
+        )
+        say(
+            f"teinemaa2019: {len(osplit.train_cases):,} training cases "
+            f"({len(osplit.train):,} prefixes), {len(osplit.test_cases):,} test cases "
+            f"({len(osplit.test):,} scored prefixes of length 1 … {osplit.max_length})"
+        )
+        with stages.stage("training and scoring", unit="steps"):
+            co = run_case_outcome(osplit, log.events, blend_linear=config.blend_linear, **common)
+        metrics, base, info = co.metrics, co.baselines, co.info
+        details = {**osplit.details, "variants": co.variants}
     else:
         from journeyml.bench.next_activity import run_next_activity
         from journeyml.bench.ordered import load_ordered
@@ -103,7 +129,6 @@ def run_benchmark(
                 split,
                 log.events,
                 target=config.target,
-                attributes=config.attributes,
                 **common,
             )
         metrics, base, info = na.metrics, na.baselines, na.info
@@ -120,12 +145,42 @@ def run_benchmark(
             "data": {"path": str(path), "mapping": str(config.data.mapping)},
             "metrics": metrics,
             "baselines": base,
+            "margin": best_baseline_margin(metrics, base),
             "details": {**details, **info},
             "published": [p.model_dump() for p in config.published],
             "seconds": round(elapsed, 1),
             "machine": {"python": platform.python_version(), "machine": platform.machine()},
         }
     )
+
+
+#: the headline metric of each kind of result (higher is better)
+HEADLINES = ("roc_auc_weighted", "accuracy", "roc_auc")
+
+
+def best_baseline_margin(
+    metrics: dict[str, Any], baselines: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """The headline metric, the best baseline on it, and journeyml's margin over it."""
+    for key in HEADLINES:
+        if key in metrics:
+            scores = {
+                n: float(b[key])
+                for n, b in baselines.items()
+                if key in b and b[key] is not None and np.isfinite(b[key])
+            }
+            if not scores:
+                break
+            best = max(scores, key=lambda n: scores[n])
+            ours = float(metrics[key])
+            return {
+                "metric": key,
+                "journeyml": ours,
+                "best_baseline": best,
+                "baseline": scores[best],
+                "margin": ours - scores[best],
+            }
+    return {}
 
 
 def write_result(result: dict[str, Any], out: Path) -> Path:
