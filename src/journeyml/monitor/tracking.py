@@ -21,8 +21,10 @@ def log_to_mlflow(result: MonitorResult, tracking_uri: str, page: Path | None = 
     """Log ``result`` (and ``page``) to a new MLflow run; returns its id."""
     import mlflow
 
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(f"journeyml-monitor-{result.project or 'all'}")
+    from journeyml.lifecycle import tracking
+
+    # artefacts beside the tracking database, as training's (never ./mlruns in the cwd)
+    tracking.configure(tracking_uri, f"journeyml-monitor-{result.project or 'all'}")
     with mlflow.start_run(run_name=f"monitor {result.now.date()}") as run:
         mlflow.set_tags({"journeyml.kind": "monitor", "journeyml.breaches": len(result.breaches)})
         weekly = result.weekly
