@@ -12,6 +12,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -167,17 +168,38 @@ def train(
     cfg = load_pipeline_config(config)
     uri = tracking_uri or default_tracking_uri()
     console.print(f"[bold]training[/] {cfg.name} (project {cfg.project_name}) → {uri}")
-    with console.status("working…") as status:
+    from journeyml.cli_progress import RichProgress
 
-        def progress(msg: str) -> None:
-            console.print(f"  {msg}")
-            status.update(msg[:80])
-
-        res = run_training(cfg, tracking_uri=uri, progress=progress, now=_now())
+    with ExitStack() as stack, RichProgress(console) as stages:
+        res = run_training(
+            cfg,
+            tracking_uri=uri,
+            progress=lambda msg: console.print(f"  {msg}", highlight=False),
+            now=_now(),
+            stages=stages,
+            features=_feature_engine(cfg, stack),
+        )
     for d in res.decisions:
         mark = "[green]champion[/]" if d.promote else "[yellow]challenger only[/]"
         console.print(f"  {d.task}: v{d.version} {mark} — {d.reason}")
     console.print(f"[green]done[/] in {res.timings['total']:.0f}s")
+
+
+def _feature_engine(cfg: Any, stack: ExitStack) -> Any:
+    """``engine: dask``: features per partition on a cluster (closed with ``stack``);
+    None: this machine."""
+    if cfg.engine.kind != "dask":
+        return None
+    from journeyml.engine import DaskFeatures, connect
+
+    e = cfg.engine
+    client = stack.enter_context(connect(e.scheduler, n_workers=e.n_workers))
+    where = e.scheduler or f"LocalCluster of {e.n_workers} workers"
+    console.print(f"  Dask engine: {where}", highlight=False)
+    workdir = (
+        None if e.workdir is None else Path(cfg.base_dir) / e.workdir
+    )  # relative: to the config
+    return DaskFeatures(client, e.partitions, workdir)
 
 
 @app.command()
@@ -215,10 +237,11 @@ def score(
     ),
     project: str | None = _project_option(),
 ) -> None:
-    """Batch scoring with the champion models: the same code path as the API, streamed
-    through customers in chunks (memory follows the chunk, not the log). With --store: every
-    customer active within --active-days, as of now, logged, into a scores table
-    (probability, percentile, top causes, model versions) written to --out (.parquet/.csv)."""
+    """Batch scoring with the champion models: each customer gets what the API answers
+    (probabilities, root causes, warnings such as not_eligible, model versions, request id),
+    streamed through customers in chunks. With --store: every customer active within
+    --active-days, as of now, logged, into a scores table (probability, percentile, top
+    causes, model versions) written to --out (.parquet/.csv)."""
     _quiet_libraries()
     if from_store:
         _score_store(out, as_of, tracking_uri, model_dir, top_k, store_uri, active_days,
@@ -227,13 +250,20 @@ def score(
     if data is None:
         console.print("[red]error[/]: expected a file of events, or --store.")
         raise typer.Exit(2)
-    from journeyml.batch import write_scores
+    import pandas as pd
+
+    from journeyml.cli_progress import RichProgress
     from journeyml.scoring import ScoreRequest
+    from journeyml.serving import default_cutoffs, score_chunks, write_responses
 
     ev = _read_events(data, mapping)
     pred = _load_predictor(tracking_uri, model_dir, project)
-    req = ScoreRequest(pred.tasks, explain=explain, top_k=top_k)
-    n = write_scores(pred, ev, out, req, as_of=as_of)
+    cut = default_cutoffs(ev, pd.Timestamp(as_of, tz="UTC") if as_of else None)
+    explain = explain and out.suffix == ".jsonl"  # tables carry no root causes
+    request = ScoreRequest(pred.tasks, explain=explain, top_k=top_k)
+    with RichProgress(console) as progress:
+        chunks = score_chunks(pred, ev, cut, request, progress=progress)
+        n = write_responses(chunks, out, pred.tasks)
     what = f"project {pred.project}: " if pred.project else ""
     console.print(f"[green]scored[/] {n:,} customers ({what}{', '.join(pred.tasks)}) → {out}")
 
@@ -300,22 +330,32 @@ def _read_events(path: Path, mapping: str | None) -> Any:
 def benchmark(
     config: Path = typer.Argument(..., help="Benchmark config (pipelines/benchmarks/*.yaml)."),
     out: Path = typer.Option(..., "--out", help="JSON file for the result."),
+    seed: int | None = typer.Option(None, help="The models' random seed (default: the config's)."),
 ) -> None:
-    """Run a benchmark protocol (tax2017, chronological, calibration_holdout) on a real log."""
+    """Run a benchmark protocol (tax2017, chronological, calibration_holdout, teinemaa2019) on
+    a real log."""
     _quiet_libraries()
     from journeyml.bench import load_benchmark_config, run_benchmark, write_result
 
     cfg = load_benchmark_config(config)
+    if seed is not None:
+        cfg = cfg.model_copy(update={"seed": seed})
     console.print(f"[bold]benchmark[/] {cfg.dataset} · {cfg.task} · {cfg.protocol.name}")
-    with console.status("working…") as status:
+    from journeyml.cli_progress import RichProgress
 
-        def progress(msg: str) -> None:
-            console.print(f"  {msg}")
-            status.update(msg[:80])
-
-        result = run_benchmark(cfg, progress=progress)
+    with RichProgress(console) as stages:
+        result = run_benchmark(
+            cfg, progress=lambda msg: console.print(f"  {msg}", highlight=False), stages=stages
+        )
     for name, value in result["metrics"].items():
-        console.print(f"  {name}: {value}")
+        if name != "by_length":
+            console.print(f"  {name}: {value}")
+    m = result.get("margin") or {}
+    if m:
+        console.print(
+            f"  {m['metric']}: journeyml {m['journeyml']:.4f} vs best baseline "
+            f"{m['best_baseline']} {m['baseline']:.4f} (margin {m['margin']:+.4f})"
+        )
     write_result(result, out)
     console.print(f"[green]wrote[/] {out}")
 
@@ -345,7 +385,10 @@ def report(
     pred = Predictor.from_registry(
         tracking_uri or default_tracking_uri(), project=project, alias=model
     )
-    render_report(pred, ev, out)
+    from journeyml.cli_progress import RichProgress
+
+    with RichProgress(console) as progress:
+        render_report(pred, ev, out, progress=progress)
     runs = log_report(out, pred.tasks, model, project=pred.project) if log else []
     where = f" and logged to runs {', '.join(runs)}" if log else ""
     console.print(f"[green]report[/] → {out}{where}")
@@ -470,6 +513,70 @@ def replay(
         result = replay_prediction(es, pred, request_id, item)
     print(result.to_text())
     if not result.identical:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly_errors
+def monitor(
+    out: Path = typer.Option(Path("monitor.html"), "--out", help="The HTML page."),
+    store: str | None = typer.Option(None, "--store", help=STORE_HELP),
+    project: str | None = _project_option(),
+    tracking_uri: str | None = typer.Option(None),
+    model_dir: Path | None = typer.Option(
+        None, help="Bundled models (top features, task rules) instead of the registry's."
+    ),
+    sample_per_week: int = typer.Option(
+        5000, help="Predictions per week sampled for features, labels and explanations."
+    ),
+    max_feature_psi: float | None = typer.Option(0.25, help="Thresholds: 'nan' turns one off."),
+    max_prediction_psi: float | None = typer.Option(0.25),
+    min_auc: float | None = typer.Option(None),
+    max_ece: float | None = typer.Option(None),
+    max_explanation_shift: float | None = typer.Option(0.2),
+    min_matured: int = typer.Option(50, help="Matured predictions a week needs for quality."),
+    log_mlflow: bool = typer.Option(True, "--mlflow/--no-mlflow", help="Log to MLflow."),
+) -> None:
+    """Quality once outcomes matured, feature/prediction drift (PSI) and explanation drift per
+    project, task and week, from the prediction log; an HTML page, MLflow metrics, and exit
+    code 1 when a threshold is crossed."""
+    _quiet_libraries()
+    from journeyml.lifecycle import default_tracking_uri
+    from journeyml.monitor import Thresholds, log_to_mlflow, render_page
+    from journeyml.monitor import monitor as run_monitor
+    from journeyml.store import EventStore
+
+    def _set(v: float | None) -> float | None:
+        return None if v is None or v != v else v
+
+    th = Thresholds(
+        max_feature_psi=_set(max_feature_psi),
+        max_prediction_psi=_set(max_prediction_psi),
+        min_auc=_set(min_auc),
+        max_ece=_set(max_ece),
+        max_explanation_shift=_set(max_explanation_shift),
+        min_matured=min_matured,
+    )
+    pred = _load_predictor(tracking_uri, model_dir, project)
+    with EventStore.open(_store_uri(store), create=False) as es:
+        result = run_monitor(
+            es, pred, now=_now(), project=project or pred.project, thresholds=th,
+            sample_per_week=sample_per_week,
+        )  # fmt: skip
+    page = render_page(result, out)
+    where = ""
+    if log_mlflow:
+        run_id = log_to_mlflow(result, tracking_uri or default_tracking_uri(), page)
+        where = f"; MLflow run {run_id}"
+    n_weeks = result.weekly["week"].nunique() if not result.weekly.empty else 0
+    console.print(
+        f"[green]monitored[/] {result.n_predictions:,} predictions over {n_weeks} week(s) → "
+        f"{page}{where}",
+        highlight=False,
+    )
+    for b in result.breaches:
+        console.print(f"[bold red]threshold crossed[/]: {b}", highlight=False)
+    if result.breaches:
         raise typer.Exit(1)
 
 

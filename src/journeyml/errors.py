@@ -207,3 +207,10 @@ class NotFittedError(JourneyMLError):
 class TrainingError(JourneyMLError):
     code = "training_failed"
     http_status = 500
+
+
+class EngineUnavailableError(JourneyMLError):
+    """The distributed engine (a Dask scheduler) cannot be reached or is not installed."""
+
+    code = "engine_unavailable"
+    http_status = 503

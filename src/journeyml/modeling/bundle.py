@@ -27,6 +27,7 @@ from journeyml.modeling.integrity import (
     verified_bytes,
     write_checksums,
 )
+from journeyml.modeling.linear import LinearPart, sigmoid
 from journeyml.tasks import TaskConfig
 
 MODEL_FILE = "model.txt"
@@ -42,6 +43,10 @@ class ModelBundle:
     calibrator: Calibrator = field(default_factory=Calibrator)
     metrics: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    #: binary: a linear model blended with the trees in log-odds (None: trees only)
+    linear: LinearPart | None = None
+    #: the linear model's share of the blend (0: trees only, 1: linear only)
+    linear_weight: float = 0.0
 
     @property
     def kind(self) -> str:
@@ -52,7 +57,24 @@ class ModelBundle:
     # --- prediction ------------------------------------------------------------------------
     def raw_proba(self, X: np.ndarray) -> np.ndarray:
         """Uncalibrated probabilities; binary → (n,), multiclass → (n, K)."""
+        if self._blended:
+            return sigmoid(self.margin(X))
         return np.asarray(self.booster.predict(X, num_threads=1))
+
+    @property
+    def _blended(self) -> bool:
+        return self.linear is not None and self.kind == "binary"
+
+    def margin(self, X: np.ndarray) -> np.ndarray:
+        """Binary: the score before the link and calibration, (n,), that the contributions
+        add up to: the trees' raw score, or blended, the log-odds (the trees' times σ) mixed
+        with the linear model's."""
+        f = np.asarray(self.booster.predict(X, raw_score=True, num_threads=1))
+        if not self._blended:
+            return f
+        assert self.linear is not None
+        a = self.linear_weight
+        return np.asarray((1 - a) * f * (self._sigmoid or 1.0) + a * self.linear.raw(X))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probabilities: binary → (n,) of the positive class, multiclass → (n, K)."""
@@ -65,6 +87,8 @@ class ModelBundle:
         """Binary: calibrated probabilities of rows ``X`` whose raw scores (the sum of each
         row's contributions and bias) are ``margin`` — equal to :meth:`predict_proba`, without
         a second pass over the trees when the objective's link is the plain sigmoid."""
+        if self._blended:
+            return self.calibrator.apply(sigmoid(margin))
         if self._sigmoid is None:
             return self.predict_proba(X)
         return self.calibrator.apply(1.0 / (1.0 + np.exp(-self._sigmoid * margin)))
@@ -75,6 +99,18 @@ class ModelBundle:
         head = self.booster.model_to_string(num_iteration=1).partition("\nTree=")[0]
         m = re.search(r"^objective=binary sigmoid:(\S+)$", head, flags=re.MULTILINE)
         return float(m.group(1)) if m else None
+
+    def served_contributions(self, trees: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Binary: the contributions (log-odds, bias last, (n, F+1)) of the served score,
+        from the trees' TreeSHAP contributions ``trees`` of rows ``X``: the trees' alone, or
+        blended with the linear model's exact per-feature contributions in the same shares
+        as the score (:mod:`journeyml.modeling.linear`). Rows add up to :meth:`margin`."""
+        if not self._blended:
+            return trees
+        assert self.linear is not None
+        a = self.linear_weight
+        t = trees * (self._sigmoid or 1.0)
+        return np.asarray((1 - a) * t + a * self.linear.contributions(X))
 
     # --- persistence -----------------------------------------------------------------------
     def save(self, path: Path) -> Path:
@@ -88,6 +124,8 @@ class ModelBundle:
             "metrics": self.metrics,
             "info": self.info,
         }
+        if self.linear is not None:
+            meta["linear"] = {"weight": self.linear_weight, **self.linear.to_dict()}
         (path / META_FILE).write_text(json.dumps(meta, indent=1, default=_json_default))
         write_checksums(path, [MODEL_FILE, META_FILE])
         return path
@@ -125,6 +163,7 @@ class ModelBundle:
                 "model with this version of journeyml."
             )
         booster = lgb.Booster(model_str=model_raw.decode())
+        lin = meta.get("linear")
         return cls(
             task=TaskConfig.from_dict(meta["task"]),
             booster=booster,
@@ -133,6 +172,8 @@ class ModelBundle:
             calibrator=Calibrator.from_dict(meta["calibrator"]),
             metrics=meta.get("metrics", {}),
             info=meta.get("info", {}),
+            linear=None if lin is None else LinearPart.from_dict(lin),
+            linear_weight=0.0 if lin is None else float(lin["weight"]),
         )
 
 

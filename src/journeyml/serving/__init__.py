@@ -11,6 +11,13 @@ from journeyml.serving.api import (
     metadata,
     requests_from_frame,
 )
+from journeyml.serving.batch import (
+    batch_results,
+    default_cutoffs,
+    flat_row,
+    score_chunks,
+    write_responses,
+)
 from journeyml.serving.edge import (
     PREDICT_PATHS,
     REQUEST_ID,
@@ -63,12 +70,15 @@ __all__ = [
     "StoreLink",
     "StoredEventIn",
     "WhatIfRequest",
+    "batch_results",
     "check_api_key",
     "customer_request",
+    "default_cutoffs",
     "default_model_dir",
     "document",
     "documents",
     "eligibility_warnings",
+    "flat_row",
     "framework_error",
     "handle_batch",
     "handle_customer_predictions",
@@ -81,9 +91,11 @@ __all__ = [
     "metadata",
     "requests_from_frame",
     "run_server",
+    "score_chunks",
     "self_check",
     "serve_command",
     "service_endpoints",
     "stop_parent_server",
     "write_refusal",
+    "write_responses",
 ]
