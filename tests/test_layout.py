@@ -31,6 +31,7 @@ RANK = {
     "serving": 11,
     "report": 12,
     "bench": 12,
+    "monitor": 12.5,
     "cli": 13,
     "cli_progress": 12,
     "demo": 13,

@@ -12,6 +12,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -169,18 +170,36 @@ def train(
     console.print(f"[bold]training[/] {cfg.name} (project {cfg.project_name}) → {uri}")
     from journeyml.cli_progress import RichProgress
 
-    with RichProgress(console) as stages:
+    with ExitStack() as stack, RichProgress(console) as stages:
         res = run_training(
             cfg,
             tracking_uri=uri,
             progress=lambda msg: console.print(f"  {msg}", highlight=False),
             now=_now(),
             stages=stages,
+            features=_feature_engine(cfg, stack),
         )
     for d in res.decisions:
         mark = "[green]champion[/]" if d.promote else "[yellow]challenger only[/]"
         console.print(f"  {d.task}: v{d.version} {mark} — {d.reason}")
     console.print(f"[green]done[/] in {res.timings['total']:.0f}s")
+
+
+def _feature_engine(cfg: Any, stack: ExitStack) -> Any:
+    """``engine: dask``: features per partition on a cluster (closed with ``stack``);
+    None: this machine."""
+    if cfg.engine.kind != "dask":
+        return None
+    from journeyml.engine import DaskFeatures, connect
+
+    e = cfg.engine
+    client = stack.enter_context(connect(e.scheduler, n_workers=e.n_workers))
+    where = e.scheduler or f"LocalCluster of {e.n_workers} workers"
+    console.print(f"  Dask engine: {where}", highlight=False)
+    workdir = (
+        None if e.workdir is None else Path(cfg.base_dir) / e.workdir
+    )  # relative: to the config
+    return DaskFeatures(client, e.partitions, workdir)
 
 
 @app.command()
@@ -494,6 +513,70 @@ def replay(
         result = replay_prediction(es, pred, request_id, item)
     print(result.to_text())
     if not result.identical:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly_errors
+def monitor(
+    out: Path = typer.Option(Path("monitor.html"), "--out", help="The HTML page."),
+    store: str | None = typer.Option(None, "--store", help=STORE_HELP),
+    project: str | None = _project_option(),
+    tracking_uri: str | None = typer.Option(None),
+    model_dir: Path | None = typer.Option(
+        None, help="Bundled models (top features, task rules) instead of the registry's."
+    ),
+    sample_per_week: int = typer.Option(
+        5000, help="Predictions per week sampled for features, labels and explanations."
+    ),
+    max_feature_psi: float | None = typer.Option(0.25, help="Thresholds: 'nan' turns one off."),
+    max_prediction_psi: float | None = typer.Option(0.25),
+    min_auc: float | None = typer.Option(None),
+    max_ece: float | None = typer.Option(None),
+    max_explanation_shift: float | None = typer.Option(0.2),
+    min_matured: int = typer.Option(50, help="Matured predictions a week needs for quality."),
+    log_mlflow: bool = typer.Option(True, "--mlflow/--no-mlflow", help="Log to MLflow."),
+) -> None:
+    """Quality once outcomes matured, feature/prediction drift (PSI) and explanation drift per
+    project, task and week, from the prediction log; an HTML page, MLflow metrics, and exit
+    code 1 when a threshold is crossed."""
+    _quiet_libraries()
+    from journeyml.lifecycle import default_tracking_uri
+    from journeyml.monitor import Thresholds, log_to_mlflow, render_page
+    from journeyml.monitor import monitor as run_monitor
+    from journeyml.store import EventStore
+
+    def _set(v: float | None) -> float | None:
+        return None if v is None or v != v else v
+
+    th = Thresholds(
+        max_feature_psi=_set(max_feature_psi),
+        max_prediction_psi=_set(max_prediction_psi),
+        min_auc=_set(min_auc),
+        max_ece=_set(max_ece),
+        max_explanation_shift=_set(max_explanation_shift),
+        min_matured=min_matured,
+    )
+    pred = _load_predictor(tracking_uri, model_dir, project)
+    with EventStore.open(_store_uri(store), create=False) as es:
+        result = run_monitor(
+            es, pred, now=_now(), project=project or pred.project, thresholds=th,
+            sample_per_week=sample_per_week,
+        )  # fmt: skip
+    page = render_page(result, out)
+    where = ""
+    if log_mlflow:
+        run_id = log_to_mlflow(result, tracking_uri or default_tracking_uri(), page)
+        where = f"; MLflow run {run_id}"
+    n_weeks = result.weekly["week"].nunique() if not result.weekly.empty else 0
+    console.print(
+        f"[green]monitored[/] {result.n_predictions:,} predictions over {n_weeks} week(s) → "
+        f"{page}{where}",
+        highlight=False,
+    )
+    for b in result.breaches:
+        console.print(f"[bold red]threshold crossed[/]: {b}", highlight=False)
+    if result.breaches:
         raise typer.Exit(1)
 
 

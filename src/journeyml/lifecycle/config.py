@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -185,6 +186,37 @@ class PromotionConfig(_Strict):
     metric: Literal["log_loss", "roc_auc", "accuracy", "brier"] = "log_loss"
 
 
+class EngineConfig(_Strict):
+    """Where features are computed: on this machine (default) or on a Dask cluster."""
+
+    kind: Literal["local", "dask"] = Field(
+        default="local",
+        description="local: one process, chunks of whole customers. dask: features per "
+        "partition of customers on a Dask cluster (the same feature code); needs the dask "
+        "extra (pip install 'journeyml[dask]'). See docs/scale.md.",
+    )
+    scheduler: str | None = Field(
+        default=None,
+        description="Address of a running Dask scheduler (tcp://host:8786). Empty: a "
+        "LocalCluster of n_workers processes on this machine.",
+    )
+    n_workers: int = Field(
+        default=2, ge=1, description="Worker processes of the LocalCluster (no scheduler)."
+    )
+    partitions: int = Field(
+        default=8,
+        ge=1,
+        description="Partitions of customers (by a hash of the id): the units of work; a few "
+        "per worker core.",
+    )
+    workdir: str | None = Field(
+        default=None,
+        description="Folder for the partitioned events, readable by every worker at the same "
+        "path (shared storage for a remote cluster). Default: a temporary folder on this "
+        "machine, which only a LocalCluster can read.",
+    )
+
+
 class PipelineConfig(_Strict):
     """A training pipeline: data, features, cutoffs, split, tasks, model settings."""
 
@@ -210,11 +242,17 @@ class PipelineConfig(_Strict):
     #: random seed of the models
     seed: int = 0
     promotion: PromotionConfig = PromotionConfig()
+    engine: EngineConfig = Field(
+        default_factory=EngineConfig,
+        description="Where features are computed: this machine or a Dask cluster.",
+    )
     #: the MLflow experiment (default: journeyml-<name>)
     experiment: str | None = None
     #: an attribute whose latest value splits the test metrics by segment / persona; default:
     #: "segment" when it is among features.attributes
     segment_attribute: str | None = None
+    #: the file the config was read from (logged with every training run), None when built in code
+    _source_file: str | None = PrivateAttr(default=None)
     base_dir: str = Field(
         default=".",
         description="The folder relative paths in this config resolve against; set by the "
@@ -348,7 +386,9 @@ def load_yaml_model(path: str | Path, model: type[M]) -> M:
 
 def load_pipeline_config(path: str | Path) -> PipelineConfig:
     """Read and validate a pipeline config; errors name the file and the offending key."""
-    return load_yaml_model(path, PipelineConfig)
+    config = load_yaml_model(path, PipelineConfig)
+    config._source_file = str(Path(path).resolve())
+    return config
 
 
 def default_tracking_uri(root: Path | None = None) -> str:

@@ -50,6 +50,8 @@ from journeyml.tasks import (
 )
 
 Progress = Callable[[str], None]
+#: (events, cutoffs, spec) -> the feature frame, one row per cutoff in cutoff order
+FeatureEngine = Callable[[pd.DataFrame, pd.DataFrame, FeatureSpec], pd.DataFrame]
 
 
 @dataclass
@@ -263,13 +265,16 @@ def run_training(
     now: pd.Timestamp | None = None,
     after_task: Callable[[str], None] | None = None,
     stages: Stages = NO_PROGRESS,
+    features: FeatureEngine | None = None,
 ) -> PipelineResult:
     """Train every task of ``config``, log to MLflow, register and gate.
 
     ``progress`` receives one line per finished step (what was found); ``stages`` the stages
     with counts and an ETA (``reading``/``validating`` the log, ``labels``, ``features``,
     ``training``, ``promotion``: see :mod:`journeyml.progress`). ``after_task`` is called after
-    each task is logged (tests use it to interrupt a run).
+    each task is logged (tests use it to interrupt a run). ``features`` computes the feature
+    frame (default :func:`build_features`; ``engine: dask`` passes
+    :class:`journeyml.engine.DaskFeatures`, which runs it per partition on a cluster).
     """
     say = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
@@ -293,11 +298,12 @@ def run_training(
     builder = builder_from(config).fit(ev[ev[TIMESTAMP] < fit_until])
     spec = builder.spec_
     # features once per distinct cutoff set (snapshots and/or prefixes), with one spec
+    build = features or build_features  # the Dask engine passes its own, same feature code
     n_cut = sum(len(c) for c in cutoff_sets.values())
     X_sets: dict[CutoffMode, np.ndarray] = {}
     with stages.stage("features", total=n_cut, unit="cutoffs") as stage:
         for m, c in cutoff_sets.items():
-            X_sets[m] = build_features(ev, c, spec).to_numpy()
+            X_sets[m] = build(ev, c, spec).to_numpy()
             stage.advance(len(c))
     timings["features"] = time.perf_counter() - t1
     n_rows = sum(x.shape[0] for x in X_sets.values())
@@ -321,7 +327,11 @@ def run_training(
     run_ids: dict[str, str] = {}
     decisions: list[registry.GateDecision] = []
     training = stages.stage("training", total=len(tasks), unit="tasks")
+    provenance = tracking.provenance_tags(ev, config.base_dir)
+    resolved = config.model_dump(mode="json")
     with mlflow.start_run(run_name=f"{config.name}-pipeline"), training as train_stage:
+        mlflow.set_tags(provenance)
+        tracking.log_config(resolved, config._source_file)
         mlflow.log_params(
             {
                 "pipeline": config.name,
@@ -381,13 +391,17 @@ def run_training(
                     "best_iteration": res.bundle.info.get("best_iteration"),
                     "test_start": str(split.test_start),
                     "valid_start": str(split.valid_start),
+                    "num_boost_round": config.num_boost_round,
+                    "early_stopping_rounds": config.early_stopping_rounds,
+                    **tracking.booster_parameters(res.bundle.booster),
                 }
+                mlflow.set_tags(provenance)
+                tracking.log_config(resolved, config._source_file)
                 uri = tracking.log_task(
                     res,
                     params=params,
                     dataset=ev,
                     dataset_source=data.source,
-                    X_example=X[split.test],
                 )
                 run_ids[name] = run.info.run_id
                 versions[name] = registry.register(uri, project, name, run.info.run_id)
