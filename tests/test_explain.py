@@ -12,6 +12,7 @@ from journeyml.explain import (
     allocate,
     cause_totals,
     humanize,
+    model_of,
     plural,
     root_causes,
     task_contributions,
@@ -32,7 +33,7 @@ def test_pred_contrib_equals_shap_tree_explainer(predictor, small_simulation, ta
     shap = pytest.importorskip("shap")
     b = predictor.bundles[task]
     X = _X(predictor, small_simulation, 30)
-    ours = b.contributions(X)
+    ours = model_of(b).contributions(X)
     sv = shap.TreeExplainer(b.booster).shap_values(X)
     sv = np.asarray(sv)
     if b.kind == "binary":
@@ -48,7 +49,7 @@ def test_probability_points_add_up_and_keep_signs(predictor, small_simulation) -
         psi, p, p0 = task_contributions(b, X)
         np.testing.assert_allclose(psi.sum(axis=1), p - p0, atol=1e-9)
         np.testing.assert_allclose(p, b.predict_proba(X))  # calibrated probability
-        phi = b.contributions(X)[:, :-1]
+        phi = model_of(b).contributions(X)[:, :-1]
         moved = np.abs(p - p0) > 1e-6
         same = (
             np.sign(psi[moved])

@@ -12,10 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from journeyml.explain import Plan, allocate, task_contributions
+from journeyml.explain import Plan, allocate, iso_utc, model_of, split_by_class, task_contributions
 from journeyml.features import build_features
-from journeyml.modeling import split_by_class
-from journeyml.scoring import Predictor, iso_utc
+from journeyml.scoring import Predictor
 
 
 def _X(predictor: Predictor, sim: Any, n: int = 80) -> np.ndarray:
@@ -29,8 +28,9 @@ def test_class_boosters_give_the_slices_of_the_full_contributions(
     predictor: Predictor, small_simulation: Any
 ) -> None:
     b = predictor.bundles["next_stage"]
+    m = model_of(b)
     X = _X(predictor, small_simulation)
-    full = b.contributions(X)  # (n, K, F+1): every class, every tree
+    full = m.contributions(X)  # (n, K, F+1): every class, every tree
     parts = split_by_class(b.booster)
     assert len(parts) == len(b.classes)
     assert sum(p.num_trees() for p in parts) == b.booster.num_trees()
@@ -41,9 +41,9 @@ def test_class_boosters_give_the_slices_of_the_full_contributions(
     # a different class per row, as when explaining each row's predicted class
     k_row = np.arange(len(X)) % len(b.classes)
     np.testing.assert_allclose(
-        b.class_contributions(X, k_row), full[np.arange(len(X)), k_row], atol=1e-12
+        m.class_contributions(X, k_row), full[np.arange(len(X)), k_row], atol=1e-12
     )
-    np.testing.assert_allclose(b.expected_raw, full[0, :, -1], atol=1e-12)
+    np.testing.assert_allclose(m.expected_raw, full[0, :, -1], atol=1e-12)
 
 
 def test_split_refuses_a_model_without_trees() -> None:

@@ -9,8 +9,7 @@ journeys into probabilities and root causes. Both entry points — a frame of ma
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pandas as pd
 
 from journeyml.errors import FingerprintMismatchError, ModelNotFoundError, UnknownTaskError
 from journeyml.events import CUSTOMER_ID, is_canonical, to_canonical
-from journeyml.explain import Composition, Plan, root_causes, task_contributions
+from journeyml.explain import Batch, Explainer, Explanation, Target, iso_utc
 from journeyml.features import (
     Context,
     EventArrays,
@@ -34,7 +33,7 @@ from journeyml.features import (
 from journeyml.modeling import ModelBundle
 from journeyml.tasks import TASKS
 
-MAX_EVIDENCE = 5
+__all__ = ["Predictor", "ScoreRequest", "iso_utc"]
 
 
 @dataclass(frozen=True)
@@ -44,17 +43,6 @@ class ScoreRequest:
     top_k: int = 3
     #: multiclass: also explain these classes (the predicted class is always explained)
     explain_classes: tuple[str, ...] = ()
-
-
-@dataclass
-class _Rows:
-    """The journeys being scored: their events, each row's event range, and the allocation
-    plan of each row once built (shared by the tasks explained for it)."""
-
-    arr: EventArrays
-    start: np.ndarray
-    end: np.ndarray
-    plans: dict[int, Plan] = field(default_factory=dict)
 
 
 class Predictor:
@@ -75,9 +63,9 @@ class Predictor:
         self.fingerprint: str = self.spec.fingerprint
         self.touchpoint_set = frozenset(self.spec.touchpoints)
         self.channel_set = frozenset(self.spec.channels)
-        for b in self.bundles.values():
-            if b.kind == "multiclass":
-                _ = b.expected_raw  # builds the per-class boosters now, not on the first request
+        #: the one entry point of explanations (cuts per-class boosters now, not on the first
+        #: request)
+        self.explainer = Explainer(self.bundles)
         self._versions = {
             t: str(b.info.get("registry_version", "local")) for t, b in self.bundles.items()
         }
@@ -204,119 +192,65 @@ class Predictor:
         self, arr: EventArrays, q_cust: np.ndarray, as_of: np.ndarray, req: ScoreRequest
     ) -> list[dict[str, Any]]:
         tasks = self.check_tasks(req.tasks)
+        classes = self.check_classes(req.explain_classes) if req.explain else ()
         ctx = Context.build(arr, self.spec, q_cust, as_of)
         X = features_from_context(ctx)
         n = X.shape[0]
-        rows = _Rows(arr, ctx.start, ctx.end)
         out: list[dict[str, Any]] = [
             {"as_of": t, "n_events_used": int(hi - lo)}
             for t, lo, hi in zip(iso_utc(as_of), ctx.start, ctx.end, strict=True)
         ]
+        # probabilities; what to explain (binary tasks get their probability from the
+        # explanation: the contributions add up to the raw score, one pass over the trees)
+        targets: list[Target] = []
+        keys: list[tuple[str, str | None]] = []  # (task, extra class) of each target
         for t in tasks:
             b = self.bundles[t]
             if b.kind == "binary":
-                psi, p, p0 = (
-                    task_contributions(b, X) if req.explain else (None, b.predict_proba(X), None)
-                )
-                for i in range(n):
-                    res: dict[str, Any] = {"probability": float(p[i])}
-                    if psi is not None and p0 is not None:
-                        res["base_rate"] = float(p0[i])
-                        res["root_causes"] = self._causes(rows, i, X[i], psi[i], t, req.top_k)
-                    out[i][t] = res
-            else:
-                proba = b.predict_proba(X)
-                best = np.argmax(proba, axis=1)
-                for i in range(n):
-                    out[i][t] = {
-                        "distribution": {c: float(proba[i, j]) for j, c in enumerate(b.classes)},
-                        "predicted": b.classes[best[i]],
-                        "probability": float(proba[i, best[i]]),
-                    }
                 if req.explain:
-                    self._explain_classes(b, X, proba, best, rows, out, t, req)
+                    targets.append(Target(t))
+                    keys.append((t, None))
+                    for i in range(n):
+                        out[i][t] = {}  # filled in below, in the order of the tasks
+                else:
+                    p = b.predict_proba(X)
+                    for i in range(n):
+                        out[i][t] = {"probability": float(p[i])}
+                continue
+            proba = b.predict_proba(X)
+            best = np.argmax(proba, axis=1)
+            for i in range(n):
+                out[i][t] = {
+                    "distribution": {c: float(proba[i, j]) for j, c in enumerate(b.classes)},
+                    "predicted": b.classes[best[i]],
+                    "probability": float(proba[i, best[i]]),
+                }
+            if req.explain:
+                targets.append(Target(t, best, proba))
+                keys.append((t, None))
+                for c in classes:
+                    if c in b.classes:
+                        targets.append(Target(t, np.full(n, b.classes.index(c)), proba))
+                        keys.append((t, c))
+        if targets:
+            batch = Batch(X, arr, ctx.start, ctx.end)
+            found = self.explainer.explain(batch, targets, top_k=req.top_k)
+            for (task, extra), e in zip(keys, found, strict=True):
+                _attach(out, task, extra, e, binary=self.bundles[task].kind == "binary")
         return out
 
-    def _explain_classes(
-        self,
-        b: ModelBundle,
-        X: np.ndarray,
-        proba: np.ndarray,
-        best: np.ndarray,
-        rows: _Rows,
-        out: list[dict[str, Any]],
-        t: str,
-        req: ScoreRequest,
-    ) -> None:
-        self.check_classes(req.explain_classes)
-        psi, _, p0 = task_contributions(b, X, best, proba)
-        for i in range(X.shape[0]):
-            out[i][t]["base_rate"] = float(p0[i])
-            out[i][t]["root_causes"] = self._causes(
-                rows, i, X[i], psi[i], t, req.top_k, b.classes[best[i]]
-            )
-        for c in req.explain_classes:
-            k = np.full(X.shape[0], b.classes.index(c))
-            psi_c, _, _ = task_contributions(b, X, k, proba)
-            for i in range(X.shape[0]):
-                out[i][t].setdefault("root_causes_by_class", {})[c] = self._causes(
-                    rows, i, X[i], psi_c[i], t, req.top_k, c
-                )
 
-    def _causes(
-        self,
-        rows: _Rows,
-        i: int,
-        x: np.ndarray,
-        psi: np.ndarray,
-        task: str,
-        top_k: int,
-        class_name: str | None = None,
-    ) -> list[dict[str, Any]]:
-        arr = rows.arr
-        lo, hi = int(rows.start[i]), int(rows.end[i])
-        plan = rows.plans.get(i)
-        if plan is None:  # once per row, shared by every task explained for it
-            comp = Composition.from_codes(
-                self.spec, arr.touchpoint[lo:hi], arr.channel[lo:hi], arr.stage[lo:hi]
-            )
-            plan = rows.plans[i] = Plan.for_row(self.spec, x, comp)
-        causes = root_causes(
-            self.spec,
-            x,
-            psi,
-            task=self.bundles[task].task,
-            top_k=top_k,
-            class_name=class_name,
-            plan=plan,
-        )
-        for c in causes:
-            c.events = _evidence(self.spec, arr, lo, hi, c.kind, c.name)
-        return [c.to_dict() for c in causes]
-
-
-def _evidence(
-    spec: FeatureSpec, arr: EventArrays, lo: int, hi: int, kind: str, name: str
-) -> list[str]:
-    """Timestamps (ISO, UTC) of the latest events behind a touchpoint/channel/stage cause."""
-    if hi <= lo or kind not in ("touchpoint", "channel", "stage"):
-        return []
-    vocab = list(spec.vocabulary(kind))
-    if name not in vocab:
-        return []
-    codes = {"touchpoint": arr.touchpoint, "channel": arr.channel, "stage": arr.stage}[kind]
-    idx = lo + np.flatnonzero(codes[lo:hi] == vocab.index(name))
-    return iso_utc(arr.ts[idx[-MAX_EVIDENCE:]])
-
-
-def iso_utc(ns: np.ndarray) -> list[str]:
-    """Nanosecond epoch times as ISO strings in UTC, exactly as ``pd.Timestamp.isoformat``
-    writes them (the fast path for whole seconds skips one Timestamp per value).
-
-    >>> iso_utc(np.array([0, 1_700_000_000_000_000_000, 1_500_000_000]))
-    ['1970-01-01T00:00:00+00:00', '2023-11-14T22:13:20+00:00', '1970-01-01T00:00:01.500000+00:00']
-    """
-    ns = np.asarray(ns, dtype=np.int64)
-    if not (ns % 1_000_000_000).any():
-        return [datetime.fromtimestamp(s, UTC).isoformat() for s in (ns // 10**9).tolist()]
-    return [pd.Timestamp(int(t), tz="UTC").isoformat() for t in ns]
+def _attach(
+    out: list[dict[str, Any]], task: str, extra: str | None, e: Explanation, *, binary: bool
+) -> None:
+    """Put one explained target into each row's answer."""
+    assert e.causes is not None
+    for i, causes in enumerate(e.causes):
+        res = [c.to_dict() for c in causes]
+        if extra is not None:
+            out[i][task].setdefault("root_causes_by_class", {})[extra] = res
+            continue
+        if binary:
+            out[i][task]["probability"] = float(e.probability[i])
+        out[i][task]["base_rate"] = float(e.base_rate[i])
+        out[i][task]["root_causes"] = res

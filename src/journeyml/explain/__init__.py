@@ -1,5 +1,6 @@
-"""Why: TreeSHAP contributions → allocation to root causes → sentences; population insights
-(drivers, pain points, moments of truth) and the journey map."""
+"""Why: one entry point (:class:`Explainer`) runs contributions → allocation to root causes →
+phrasing, one module per step; population insights (drivers, pain points, moments of truth)
+and the journey map build on it."""
 
 from journeyml.explain import insights, journey_map
 from journeyml.explain.allocation import (
@@ -10,40 +11,66 @@ from journeyml.explain.allocation import (
     coupled_touchpoints,
     group_key,
 )
-from journeyml.explain.causes import (
-    RootCause,
+from journeyml.explain.class_boosters import split_by_class
+from journeyml.explain.contributions import (
+    ExplainedModel,
+    Points,
+    model_of,
+    probability_points,
+    task_contributions,
+)
+from journeyml.explain.explainer import (
+    Batch,
+    Explainer,
+    Explanation,
+    Target,
     cause_totals,
-    composition_of,
     explain_rows,
+    root_causes,
+)
+from journeyml.explain.phrasing import (
+    MAX_EVIDENCE,
+    RootCause,
+    evidence,
     format_points,
     humanize,
+    iso_utc,
+    phrase,
     plural,
-    probability_points,
-    root_causes,
     span,
-    task_contributions,
     task_phrase,
 )
 
 __all__ = [
+    "MAX_EVIDENCE",
     "Allocation",
+    "Batch",
     "Composition",
+    "ExplainedModel",
+    "Explainer",
+    "Explanation",
     "Plan",
+    "Points",
     "RootCause",
+    "Target",
     "allocate",
     "cause_totals",
-    "composition_of",
     "coupled_touchpoints",
+    "evidence",
     "explain_rows",
     "format_points",
     "group_key",
     "humanize",
     "insights",
+    "iso_utc",
     "journey_map",
+    "model_of",
+    "phrase",
     "plural",
     "probability_points",
     "root_causes",
     "span",
+    "split_by_class",
     "task_contributions",
     "task_phrase",
 ]

@@ -3,7 +3,7 @@
 Everything starts from a :class:`CauseMatrix`: one row per customer (cutoff), one column per
 root cause, holding the cause's contribution to that customer's prediction in probability
 points — the same grouping as the per-prediction explanations
-(:func:`journeyml.explain.allocation.allocate`).
+(:meth:`journeyml.explain.Explainer.explain`).
 
 * **Global drivers**: mean absolute contribution per cause (how much it moves predictions) and
   mean signed contribution (which way).
@@ -22,8 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from journeyml.explain.allocation import Composition, allocate
-from journeyml.explain.causes import humanize, task_contributions
+from journeyml.explain.allocation import Composition
+from journeyml.explain.explainer import Batch, Explainer, Target
+from journeyml.explain.phrasing import humanize
 from journeyml.features import slug, window_label
 from journeyml.modeling import ModelBundle
 
@@ -46,14 +47,21 @@ def cause_matrix(
     composition: Composition | None = None,
     class_index: np.ndarray | None = None,
 ) -> CauseMatrix:
-    """Root-cause contributions of every row (binary tasks, or one class per row)."""
-    psi, p, p0 = task_contributions(bundle, X, class_index)
-    rows = []
-    for r in range(X.shape[0]):
-        groups = allocate(bundle.spec, X[r], psi[r], composition)
-        rows.append({f"{k}:{n}": 100 * t for (k, n), t in groups.totals().items()})
-    pts = pd.DataFrame(rows).fillna(0.0)
-    return CauseMatrix(bundle.task.name, pts, p, p0)
+    """Root-cause contributions of every row (binary tasks, or one class per row), with one
+    ``composition`` for every row."""
+    explainer = Explainer({bundle.task.name: bundle})
+    return matrix_of(
+        explainer, Batch(X, composition=composition), Target(bundle.task.name, class_index)
+    )
+
+
+def matrix_of(explainer: Explainer, batch: Batch, target: Target) -> CauseMatrix:
+    """The :class:`CauseMatrix` of one target over a batch, through the explanation's entry
+    point (:meth:`Explainer.explain`, every cause's total)."""
+    (e,) = explainer.explain(batch, [target], top_k=None)
+    rows = [{f"{k}:{n}": 100 * t for (k, n), t in tot.items()} for tot in e.totals()]
+    pts = pd.DataFrame(rows, index=range(len(rows))).fillna(0.0)
+    return CauseMatrix(target.task, pts, e.probability, e.base_rate)
 
 
 def global_drivers(m: CauseMatrix, top: int = 12) -> pd.DataFrame:

@@ -1,11 +1,10 @@
 """One task's model: LightGBM fitting with early stopping, calibration, baselines, metrics,
-the saved bundle and the per-class boosters that explain one class at a time."""
+and the saved bundle."""
 
 from journeyml.modeling import baselines, bgnbd
 from journeyml.modeling.boosting import DEFAULT_LGB_PARAMS, fit_early_stopped, lgb_params
 from journeyml.modeling.bundle import META_FILE, MODEL_FILE, ModelBundle
 from journeyml.modeling.calibration import Calibrator, choose_calibrator
-from journeyml.modeling.class_boosters import split_by_class
 from journeyml.modeling.evaluation import (
     binary_metrics,
     expected_calibration_error,
@@ -32,6 +31,5 @@ __all__ = [
     "metrics_by_segment",
     "multiclass_metrics",
     "reliability_curve",
-    "split_by_class",
     "train_task",
 ]

@@ -20,7 +20,6 @@ import numpy as np
 from journeyml.errors import FingerprintMismatchError, ModelNotFoundError
 from journeyml.features import FEATURE_CODE_VERSION, FeatureSpec
 from journeyml.modeling.calibration import Calibrator
-from journeyml.modeling.class_boosters import split_by_class
 from journeyml.tasks import TaskConfig
 
 MODEL_FILE = "model.txt"
@@ -69,42 +68,6 @@ class ModelBundle:
         head = self.booster.model_to_string(num_iteration=1).partition("\nTree=")[0]
         m = re.search(r"^objective=binary sigmoid:(\S+)$", head, flags=re.MULTILINE)
         return float(m.group(1)) if m else None
-
-    def contributions(self, X: np.ndarray) -> np.ndarray:
-        """TreeSHAP contributions in raw-score units (log-odds), bias last.
-        Binary → (n, F+1); multiclass → (n, K, F+1)."""
-        c = np.asarray(self.booster.predict(X, pred_contrib=True, num_threads=1))
-        if self.kind == "multiclass":
-            return c.reshape(X.shape[0], len(self.classes), X.shape[1] + 1)
-        return c
-
-    def class_contributions(self, X: np.ndarray, class_index: np.ndarray) -> np.ndarray:
-        """Multiclass: the contributions (raw-score units, bias last) of class
-        ``class_index[row]`` for each row, (n, F+1). Equal to the matching slice of
-        :meth:`contributions` but K times cheaper: each row runs TreeSHAP over the trees of
-        its own class only (see :mod:`journeyml.modeling.class_boosters`)."""
-        out = np.empty((X.shape[0], X.shape[1] + 1))
-        parts = self._class_boosters
-        for k in np.unique(class_index):
-            rows = np.flatnonzero(class_index == k)
-            sub = X if len(rows) == X.shape[0] else X[rows]
-            out[rows] = parts[int(k)].predict(sub, pred_contrib=True, num_threads=1)
-        return out
-
-    @cached_property
-    def _class_boosters(self) -> list[lgb.Booster]:
-        return split_by_class(self.booster)
-
-    @cached_property
-    def expected_raw(self) -> np.ndarray:
-        """Multiclass: the TreeSHAP base value (expected raw score) of every class, (K,)."""
-        zero = np.zeros((1, self.booster.num_feature()))
-        return np.array(
-            [
-                float(np.asarray(b.predict(zero, pred_contrib=True, num_threads=1))[0, -1])
-                for b in self._class_boosters
-            ]
-        )
 
     # --- persistence -----------------------------------------------------------------------
     def save(self, path: Path) -> Path:

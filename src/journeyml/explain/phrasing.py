@@ -1,38 +1,25 @@
-"""Root causes: TreeSHAP contributions grouped by touchpoint, channel, stage and family, in
-probability points, with a plain sentence each.
-
-**Method (probability points).** LightGBM's ``pred_contrib`` gives exact TreeSHAP values φᵢ in
-raw-score units (log-odds; per class for multiclass) that add up with the bias b to the raw
-score f. The model's probability is p = g(f) (sigmoid or softmax, then calibration) and the base
-rate p₀ = g(b). We spread Δ = p − p₀ over the features in proportion to their raw contributions,
-ψᵢ = φᵢ · Δ / (f − b) (when f ≈ b, ψᵢ = φᵢ · p(1 − p)), so contributions are additive in
-probability: Σψᵢ = p − p₀ exactly, signs are kept, and rankings equal the log-odds rankings.
-
-**Grouping** into root causes (by touchpoint, channel, stage, transition, attribute and
-journey-level family, aggregates credited to the touchpoints they are made of) is
-:mod:`journeyml.explain.allocation`.
+"""Step 3 of an explanation: root causes in words. The largest causes of one row's
+:class:`~journeyml.explain.allocation.Allocation` become :class:`RootCause` entries, each with a
+sentence in the customer's own touchpoints ("2 support calls in the last 30 days raised churn
+risk by 9 points"), the features behind it and the timestamps of the events behind it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from journeyml.explain.allocation import (
-    Composition,
-    Plan,
-    _Index,
-    _index,
-    _label,
-    allocate,
-)
-from journeyml.features import FeatureDef, FeatureSpec
-from journeyml.modeling import ModelBundle
+from journeyml.explain.allocation import Allocation, _Index, _index, _label
+from journeyml.features import EventArrays, FeatureDef, FeatureSpec, spec_cache
 from journeyml.tasks import LEGACY_TASKS, TaskConfig, legacy_task
+
+#: timestamps given per cause (the latest events behind it)
+MAX_EVIDENCE = 5
 
 
 def humanize(name: str) -> str:
@@ -167,89 +154,28 @@ def task_phrase(task: TaskConfig | str, class_name: str | None = None) -> str:
     return task.phrase(class_name, humanize)
 
 
-def probability_points(
-    contrib: np.ndarray, raw: np.ndarray, p: np.ndarray, p0: np.ndarray
-) -> np.ndarray:
-    """Spread ``p - p0`` over features in proportion to raw contributions (rows × F).
-
-    >>> phi = np.array([[1.0, -0.5]])
-    >>> psi = probability_points(phi, phi.sum(axis=1), np.array([0.7]), np.array([0.5]))
-    >>> psi.round(3).tolist(), round(float(psi.sum()), 9)
-    ([[0.4, -0.2]], 0.2)
-    """
-    denom = raw[:, None]
-    delta = (p - p0)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scaled = contrib * delta / denom
-    small = np.abs(denom[:, 0]) < 1e-9
-    if small.any():
-        scaled[small] = contrib[small] * (p * (1 - p))[small, None]
-    return np.asarray(scaled)
-
-
-def task_contributions(
-    bundle: ModelBundle,
-    X: np.ndarray,
-    class_index: np.ndarray | None = None,
-    proba: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(ψ in probability units rows × F, p rows, p0 rows) for binary tasks, or for the class
-    ``class_index[row]`` of a multiclass task (``proba``: its rows × K probabilities, when
-    already computed)."""
-    if bundle.kind == "binary":
-        c = bundle.contributions(X)
-        phi, bias = c[:, :-1], c[:, -1]
-        raw = phi.sum(axis=1)
-        p = bundle.binary_proba(X, raw + bias)
-        p0 = bundle.calibrator.apply(1.0 / (1.0 + np.exp(-bias)))
-        return probability_points(phi, raw, p, p0), p, p0
-    assert class_index is not None
-    rows = np.arange(X.shape[0])
-    bias_all = bundle.expected_raw
-    e0 = np.exp(bias_all - bias_all.max())
-    p0 = (e0 / e0.sum())[class_index]
-    phi = bundle.class_contributions(X, class_index)[:, :-1]
-    p = (bundle.predict_proba(X) if proba is None else proba)[rows, class_index]
-    return probability_points(phi, phi.sum(axis=1), p, p0), p, p0
-
-
-def cause_totals(
+def phrase(
     spec: FeatureSpec,
     x: np.ndarray,
-    psi: np.ndarray,
-    composition: Composition | None = None,
-) -> dict[tuple[str, str], float]:
-    """Every root cause of one row with its total contribution (probability units)."""
-    return allocate(spec, x, psi, composition).totals()
-
-
-def root_causes(
-    spec: FeatureSpec,
-    x: np.ndarray,
-    psi: np.ndarray,
+    allocation: Allocation,
     *,
     task: TaskConfig | str,
     top_k: int = 3,
     class_name: str | None = None,
-    composition: Composition | None = None,
-    plan: Plan | None = None,
 ) -> list[RootCause]:
-    """Group one row's contributions (probability units) and keep the ``top_k`` largest.
-    ``task``: its :class:`TaskConfig` words the sentences (see :func:`task_phrase`).
-    ``plan``: the row's :class:`Plan` when several tasks explain the same row (else built
-    from ``x`` and ``composition``)."""
-    groups = (plan or Plan.for_row(spec, x, composition)).apply(psi)
+    """The ``top_k`` largest causes of one row (feature values ``x``) in words.
+    ``task``: its :class:`TaskConfig` words the sentences (see :func:`task_phrase`)."""
     ix = _index(spec)
-    phrase = task_phrase(task, class_name)
+    moved = task_phrase(task, class_name)
     out: list[RootCause] = []
-    for (kind, name), total, parts in groups.top(top_k):
+    for (kind, name), total, parts in allocation.top(top_k):
         if kind == "touchpoint":
             what = _touchpoint_phrase(spec, ix, x, name)
         else:
             lead = max(parts, key=lambda i: abs(parts[i]))
             what = _describe(spec, spec.features[lead], float(x[lead]))
         verb = "raised" if total > 0 else "lowered"
-        sentence = f"{what} {verb} {phrase} by {format_points(total * 100)}"
+        sentence = f"{what} {verb} {moved} by {format_points(total * 100)}"
         out.append(
             RootCause(
                 f"{kind}:{name}",
@@ -263,32 +189,40 @@ def root_causes(
     return out
 
 
-def explain_rows(
-    bundle: ModelBundle,
-    X: np.ndarray,
-    *,
-    top_k: int = 3,
-    class_index: np.ndarray | None = None,
-    composition: Composition | None = None,
-) -> list[list[RootCause]]:
-    """Root causes of many rows of one task (the predicted class for multiclass tasks)."""
-    if bundle.kind == "multiclass" and class_index is None:
-        class_index = np.argmax(bundle.predict_proba(X), axis=1)
-    psi, _, _ = task_contributions(bundle, X, class_index)
-    return [
-        root_causes(
-            bundle.spec,
-            X[r],
-            psi[r],
-            task=bundle.task,
-            top_k=top_k,
-            class_name=None if class_index is None else bundle.classes[int(class_index[r])],
-            composition=composition,
-        )
-        for r in range(X.shape[0])
-    ]
+def evidence(
+    spec: FeatureSpec, arr: EventArrays, lo: int, hi: int, kind: str, name: str
+) -> list[str]:
+    """Timestamps (ISO, UTC) of the latest events ``arr[lo:hi]`` behind a touchpoint, channel
+    or stage cause (none for other kinds)."""
+    if hi <= lo or kind not in ("touchpoint", "channel", "stage"):
+        return []
+    pos = _vocab_codes(spec)[kind].get(name)
+    if pos is None:
+        return []
+    codes = {"touchpoint": arr.touchpoint, "channel": arr.channel, "stage": arr.stage}[kind]
+    idx = lo + np.flatnonzero(codes[lo:hi] == pos)
+    return iso_utc(arr.ts[idx[-MAX_EVIDENCE:]])
 
 
-def composition_of(spec: FeatureSpec, codes: Mapping[str, np.ndarray]) -> Composition:
-    """:class:`Composition` from arrays ``touchpoint``, ``channel``, ``stage`` (spec codes)."""
-    return Composition.from_codes(spec, codes["touchpoint"], codes["channel"], codes["stage"])
+def _vocab_codes(spec: FeatureSpec) -> dict[str, dict[str, int]]:
+    return spec_cache(
+        spec,
+        "vocab_codes",
+        lambda: {
+            d: {v: j for j, v in reversed(list(enumerate(spec.vocabulary(d))))}
+            for d in ("touchpoint", "channel", "stage")
+        },
+    )
+
+
+def iso_utc(ns: np.ndarray) -> list[str]:
+    """Nanosecond epoch times as ISO strings in UTC, exactly as ``pd.Timestamp.isoformat``
+    writes them (the fast path for whole seconds skips one Timestamp per value).
+
+    >>> iso_utc(np.array([0, 1_700_000_000_000_000_000, 1_500_000_000]))
+    ['1970-01-01T00:00:00+00:00', '2023-11-14T22:13:20+00:00', '1970-01-01T00:00:01.500000+00:00']
+    """
+    ns = np.asarray(ns, dtype=np.int64)
+    if not (ns % 1_000_000_000).any():
+        return [datetime.fromtimestamp(s, UTC).isoformat() for s in (ns // 10**9).tolist()]
+    return [pd.Timestamp(int(t), tz="UTC").isoformat() for t in ns]

@@ -1,0 +1,153 @@
+"""Step 1 of an explanation: each feature's contribution to one prediction, in probability
+points.
+
+**Method.** LightGBM's ``pred_contrib`` gives exact TreeSHAP values φᵢ in raw-score units
+(log-odds; per class for multiclass) that add up with the bias b to the raw score f. The model's
+probability is p = g(f) (sigmoid or softmax, then calibration) and the base rate p₀ = g(b). We
+spread Δ = p − p₀ over the features in proportion to their raw contributions,
+ψᵢ = φᵢ · Δ / (f − b) (when f ≈ b, ψᵢ = φᵢ · p(1 − p)), so contributions are additive in
+probability: Σψᵢ = p − p₀ exactly, signs are kept, and rankings equal the log-odds rankings.
+
+A multiclass model is explained one class per row through boosters that hold the trees of one
+class each (:mod:`journeyml.explain.class_boosters`): the same numbers at 1/K of the cost. They
+are cut once per model (:func:`model_of`) and kept with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numpy as np
+
+from journeyml.explain.class_boosters import split_by_class
+from journeyml.features import spec_cache
+from journeyml.modeling import ModelBundle
+
+
+@dataclass(frozen=True)
+class Points:
+    """Contributions of the rows of one task (or one class per row): ψ (rows × F, probability
+    units), the probability p explained (rows) and the base rate p₀ (rows); Σψ = p − p₀."""
+
+    psi: np.ndarray
+    probability: np.ndarray
+    base_rate: np.ndarray
+
+
+def probability_points(
+    contrib: np.ndarray, raw: np.ndarray, p: np.ndarray, p0: np.ndarray
+) -> np.ndarray:
+    """Spread ``p - p0`` over features in proportion to raw contributions (rows × F).
+
+    >>> phi = np.array([[1.0, -0.5]])
+    >>> psi = probability_points(phi, phi.sum(axis=1), np.array([0.7]), np.array([0.5]))
+    >>> psi.round(3).tolist(), round(float(psi.sum()), 9)
+    ([[0.4, -0.2]], 0.2)
+    """
+    denom = raw[:, None]
+    delta = (p - p0)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = contrib * delta / denom
+    small = np.abs(denom[:, 0]) < 1e-9
+    if small.any():
+        scaled[small] = contrib[small] * (p * (1 - p))[small, None]
+    return np.asarray(scaled)
+
+
+class ExplainedModel:
+    """One task's model as the explanation sees it: TreeSHAP contributions of the whole model
+    or of one class per row, and the base values."""
+
+    def __init__(self, bundle: ModelBundle) -> None:
+        self.bundle = bundle
+        self._parts: list[lgb.Booster] | None = None
+        self._expected: np.ndarray | None = None
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """TreeSHAP contributions in raw-score units (log-odds), bias last.
+        Binary → (n, F+1); multiclass → (n, K, F+1)."""
+        b = self.bundle
+        c = np.asarray(b.booster.predict(X, pred_contrib=True, num_threads=1))
+        if b.kind == "multiclass":
+            return c.reshape(X.shape[0], len(b.classes), X.shape[1] + 1)
+        return c
+
+    @property
+    def class_boosters(self) -> list[lgb.Booster]:
+        if self._parts is None:
+            self._parts = split_by_class(self.bundle.booster)
+        return self._parts
+
+    def class_contributions(self, X: np.ndarray, class_index: np.ndarray) -> np.ndarray:
+        """Multiclass: the contributions (raw-score units, bias last) of class
+        ``class_index[row]`` for each row, (n, F+1): the matching slice of
+        :meth:`contributions`, K times cheaper (each row runs over its class's trees only)."""
+        out = np.empty((X.shape[0], X.shape[1] + 1))
+        parts = self.class_boosters
+        for k in np.unique(class_index):
+            rows = np.flatnonzero(class_index == k)
+            sub = X if len(rows) == X.shape[0] else X[rows]
+            out[rows] = parts[int(k)].predict(sub, pred_contrib=True, num_threads=1)
+        return out
+
+    @property
+    def expected_raw(self) -> np.ndarray:
+        """Multiclass: the TreeSHAP base value (expected raw score) of every class, (K,)."""
+        if self._expected is None:
+            zero = np.zeros((1, self.bundle.booster.num_feature()))
+            self._expected = np.array(
+                [
+                    float(np.asarray(b.predict(zero, pred_contrib=True, num_threads=1))[0, -1])
+                    for b in self.class_boosters
+                ]
+            )
+        return self._expected
+
+    def warm(self) -> ExplainedModel:
+        """Cut the per-class boosters now (at start-up, not on the first request)."""
+        if self.bundle.kind == "multiclass":
+            _ = self.expected_raw
+        return self
+
+    def points(
+        self,
+        X: np.ndarray,
+        class_index: np.ndarray | None = None,
+        proba: np.ndarray | None = None,
+    ) -> Points:
+        """ψ, p and p₀ for binary tasks, or for the class ``class_index[row]`` of a multiclass
+        task (``proba``: its rows × K probabilities, when already computed)."""
+        b = self.bundle
+        if b.kind == "binary":
+            c = self.contributions(X)
+            phi, bias = c[:, :-1], c[:, -1]
+            raw = phi.sum(axis=1)
+            p = b.binary_proba(X, raw + bias)
+            p0 = b.calibrator.apply(1.0 / (1.0 + np.exp(-bias)))
+            return Points(probability_points(phi, raw, p, p0), p, p0)
+        if class_index is None:
+            raise ValueError("expected the class to explain for each row of a multiclass task")
+        rows = np.arange(X.shape[0])
+        bias_all = self.expected_raw
+        e0 = np.exp(bias_all - bias_all.max())
+        p0 = (e0 / e0.sum())[class_index]
+        phi = self.class_contributions(X, class_index)[:, :-1]
+        p = (b.predict_proba(X) if proba is None else proba)[rows, class_index]
+        return Points(probability_points(phi, phi.sum(axis=1), p, p0), p, p0)
+
+
+def model_of(bundle: ModelBundle) -> ExplainedModel:
+    """The :class:`ExplainedModel` of a bundle, made once per booster and reused."""
+    return spec_cache(bundle.booster, "explained_model", lambda: ExplainedModel(bundle))
+
+
+def task_contributions(
+    bundle: ModelBundle,
+    X: np.ndarray,
+    class_index: np.ndarray | None = None,
+    proba: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ψ rows × F, p rows, p₀ rows): :meth:`ExplainedModel.points` as a tuple."""
+    pts = model_of(bundle).points(X, class_index, proba)
+    return pts.psi, pts.probability, pts.base_rate
