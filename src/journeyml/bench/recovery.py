@@ -23,6 +23,7 @@ A cause is **recovered** when ``touchpoint:<name>`` is among the prediction's to
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,7 +193,7 @@ def run_recovery(
         tr = TaskRecovery(task, res.bundle, rows, top3, exp)
         tasks[name] = tr
         for tp, (m, a) in loose.items():
-            for lo, hi in zip(AGE_BINS[:-1], AGE_BINS[1:], strict=True):
+            for lo, hi in itertools.pairwise(AGE_BINS):
                 sel = np.flatnonzero(m & (a > lo) & (a <= hi))
                 if len(sel):
                     hit = np.mean([f"touchpoint:{tp}" in top3[int(r)] for r in sel])
