@@ -208,7 +208,7 @@ def main() -> None:
             "models",
             "serve",
             "-m",
-            f"models:/{registry.model_name('conversion')}@champion",
+            f"models:/{registry.model_name(pred.project or 'demo', 'conversion')}@champion",
             "--env-manager",
             "local",
             "--host",

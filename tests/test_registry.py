@@ -14,6 +14,8 @@ from mlflow import MlflowClient
 from journeyml.lifecycle import PipelineConfig, registry, run_training
 from journeyml.tasks import TASKS
 
+PROJECT = "test_small"  # conftest.SMALL_PIPELINE's name, with "-" read as "_"
+
 
 def _use(uri: str) -> None:
     mlflow.set_tracking_uri(uri)
@@ -63,12 +65,12 @@ def test_gate_compares_on_the_same_window(
         return champion
 
     d = registry.decide(
-        "churn", "999", challenger, metric="log_loss", margin=margin, score_champion=score
+        PROJECT, "churn", "999", challenger, metric="log_loss", margin=margin, score_champion=score
     )
     assert seen == ["churn"]  # the champion itself was rescored
     assert d.promote is promote
     assert d.champion_score == champion and d.challenger_score == challenger
-    assert d.champion_version == registry.champion_version("churn")
+    assert d.champion_version == registry.champion_version(PROJECT, "churn")
 
 
 def test_a_champion_this_code_cannot_serve_is_replaced(
@@ -82,12 +84,12 @@ def test_a_champion_this_code_cannot_serve_is_replaced(
     uri, _ = trained_store
     _use(uri)
 
-    def refuse(task: str, **_: object) -> None:
+    def refuse(project: str, task: str, **_: object) -> None:
         raise FingerprintMismatchError("built for feature code version 0")
 
     monkeypatch.setattr(registry, "load_bundle", refuse)
     d = registry.decide(
-        "churn", "999", 0.5, metric="log_loss", margin=0.0, score_champion=lambda b: 0.0
+        PROJECT, "churn", "999", 0.5, metric="log_loss", margin=0.0, score_champion=lambda b: 0.0
     )
     assert d.promote and d.champion_score is None
     assert "cannot be served" in d.reason and "version 0" in d.reason
@@ -124,11 +126,15 @@ def test_interrupted_run_leaves_champion_unchanged(tmp_path) -> None:  # type: i
     _use(uri)
     client = MlflowClient()
     for task in ("churn", "conversion"):
-        assert registry.champion_version(task) == first.versions[task]
+        assert registry.champion_version("test_interrupt", task) == first.versions[task]
     # the first task got registered as challenger, but champion did not move
-    churn = registry.model_name("churn")
+    churn = registry.model_name("test_interrupt", "churn")
     assert str(client.get_model_version_by_alias(churn, registry.CHALLENGER).version) == "2"
     # a full run with the negative margin does move it
     again = run_training(better, tracking_uri=uri)
     assert all(d.promote for d in again.decisions)
-    assert registry.champion_version("churn") == again.versions["churn"] != first.versions["churn"]
+    assert (
+        registry.champion_version("test_interrupt", "churn")
+        == again.versions["churn"]
+        != first.versions["churn"]
+    )

@@ -1,7 +1,8 @@
 """Helpers for ``make demo``: is there a champion for every task already, and the curl example.
 
 ``python -m journeyml.demo check`` exits 0 if ./mlflow (or ``$JOURNEYML_TRACKING_URI``) holds a
-champion for every task that this code can serve (same feature code version);
+champion for every task of project ``demo`` that this code can serve (same feature code
+version); a store from before projects has its models adopted into ``demo`` first;
 ``python -m journeyml.demo curl HOST PORT`` prints the URL and a
 ready-to-paste request.
 """
@@ -16,6 +17,8 @@ import warnings
 from pathlib import Path
 
 EXAMPLE = Path("service/example_request.json")
+#: the project of pipelines/demo.yaml
+PROJECT = "demo"
 
 
 def has_champions() -> bool:
@@ -24,7 +27,7 @@ def has_champions() -> bool:
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     import mlflow
 
-    from journeyml.lifecycle import default_tracking_uri, registry
+    from journeyml.lifecycle import catalog, default_tracking_uri, registry
     from journeyml.tasks import TASKS
 
     uri = default_tracking_uri()
@@ -32,13 +35,16 @@ def has_champions() -> bool:
         return False
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    if not all(registry.champion_version(t) is not None for t in TASKS):
+    if registry.legacy_models() and not registry.project_models(PROJECT):
+        for a in catalog.adopt_legacy(PROJECT):  # a store from before projects: keep its models
+            print(f"adopted {a.legacy} as {a.name} (champion v{a.champion})")
+    if not all(registry.champion_version(PROJECT, t) is not None for t in TASKS):
         return False
     from journeyml.errors import JourneyMLError
     from journeyml.scoring import Predictor
 
     try:  # champions built by another feature code version cannot be served: retrain
-        Predictor.from_registry(uri)
+        Predictor.from_registry(uri, project=PROJECT)
     except JourneyMLError as exc:
         print(f"champions found but not servable ({exc.message}): retraining")
         return False

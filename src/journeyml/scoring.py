@@ -8,7 +8,7 @@ journeys into probabilities and root causes. Both entry points — a frame of ma
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +18,13 @@ import pandas as pd
 
 from journeyml.errors import FingerprintMismatchError, ModelNotFoundError, UnknownTaskError
 from journeyml.events import CUSTOMER_ID, is_canonical, to_canonical
-from journeyml.explain import Batch, Explainer, Explanation, Target, iso_utc
+from journeyml.explain import Batch, Edit, Explainer, Explanation, Target, iso_utc, whatif
 from journeyml.features import (
     Context,
     EventArrays,
     FeatureSpec,
     compute_features,
+    customer_chunks,
     cutoff_arrays,
     encode_frame,
     encode_records,
@@ -33,7 +34,11 @@ from journeyml.features import (
 from journeyml.modeling import ModelBundle
 from journeyml.tasks import TASKS
 
-__all__ = ["Predictor", "ScoreRequest", "iso_utc"]
+__all__ = ["SCORE_CHUNK_EVENTS", "Predictor", "ScoreRequest", "iso_utc"]
+#: beside bundled copies (:meth:`Predictor.save`): the project they belong to
+PROJECT_FILE = "project.txt"
+#: events per chunk of batch scoring (:meth:`Predictor.score_chunks`): a few thousand customers
+SCORE_CHUNK_EVENTS = 200_000
 
 
 @dataclass(frozen=True)
@@ -48,15 +53,19 @@ class ScoreRequest:
 class Predictor:
     """Models of every task plus their shared FeatureSpec."""
 
-    def __init__(self, bundles: Mapping[str, ModelBundle]) -> None:
+    def __init__(self, bundles: Mapping[str, ModelBundle], *, project: str | None = None) -> None:
+        where = f" of project {project!r}" if project is not None else ""
         if not bundles:
-            raise ModelNotFoundError("expected at least one task model, got none.")
+            raise ModelNotFoundError(f"expected at least one task model{where}, got none.")
         prints = {t: b.spec.fingerprint for t, b in bundles.items()}
         if len(set(prints.values())) != 1:
             raise FingerprintMismatchError(
-                f"expected every task model to share one feature spec, got fingerprints {prints}."
-                " Retrain the tasks together (one `journeyml train` run) and promote them."
+                f"expected every task model{where} to share one feature spec, got fingerprints "
+                f"{prints}. Retrain the project's tasks together (one `journeyml train` run) and "
+                "promote them."
             )
+        #: the registry project the models came from (None: bundled copies without one)
+        self.project = project
         self.bundles = dict(bundles)
         self.spec: FeatureSpec = next(iter(bundles.values())).spec
         #: computed once: hashing the spec costs milliseconds
@@ -73,22 +82,32 @@ class Predictor:
     # --- construction ----------------------------------------------------------------------
     @classmethod
     def from_registry(
-        cls, tracking_uri: str, *, tasks: Iterable[str] = TASKS, alias: str = "champion"
+        cls,
+        tracking_uri: str,
+        *,
+        project: str | None = None,
+        tasks: Iterable[str] | None = None,
+        alias: str = "champion",
     ) -> Predictor:
+        """The ``alias`` models of ``project`` (None: ``demo``, or the store's only project);
+        every task of the project that has one, or just ``tasks``."""
         import mlflow
-        from mlflow import MlflowClient
 
         from journeyml.lifecycle import registry
 
         mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_registry_uri(tracking_uri)
-        bundles: dict[str, ModelBundle] = {}
-        for t in tasks:
-            b = registry.load_bundle(t, alias=alias)
-            mv = MlflowClient().get_model_version_by_alias(registry.model_name(t), alias)
-            b.info.setdefault("registry_version", str(mv.version))
-            bundles[t] = b
-        return cls(bundles)
+        proj = registry.resolve_project(project)
+        names = list(tasks) if tasks is not None else registry.project_tasks(proj, alias=alias)
+        if not names:
+            raise ModelNotFoundError(
+                f"expected {alias} models in project {proj!r}, got none (projects in this store: "
+                f"{registry.list_projects()}). Train the project with `journeyml train`, or "
+                "pass --project.",
+                field="project",
+            )
+        bundles = {t: registry.load_bundle(proj, t, alias=alias) for t in names}
+        return cls(bundles, project=proj)
 
     @classmethod
     def from_dir(cls, path: Path) -> Predictor:
@@ -104,11 +123,15 @@ class Predictor:
         )
         if not found:
             raise ModelNotFoundError(f"expected task model folders under {path}, found none.")
-        return cls(found)
+        named = path / PROJECT_FILE
+        project = named.read_text().strip() if named.exists() else None
+        return cls(found, project=project)
 
     def save(self, path: Path) -> Path:
         for t, b in self.bundles.items():
             b.save(path / t)
+        if self.project is not None:
+            (path / PROJECT_FILE).write_text(self.project + "\n")
         return path
 
     # --- metadata ------------------------------------------------------------------------
@@ -131,15 +154,17 @@ class Predictor:
         return tuple(dict.fromkeys(tasks))
 
     def check_classes(self, classes: Sequence[str]) -> tuple[str, ...]:
-        """Validate ``explain_classes`` against the next_stage model's classes."""
+        """Validate ``explain_classes`` against the classes of the multiclass tasks (each
+        multiclass task explains those of them it has)."""
         if not classes:
             return ()
-        b = self.bundles.get("next_stage")
-        known = list(b.classes) if b is not None else []
+        multi = [t for t in self.tasks if self.bundles[t].kind == "multiclass"]
+        known = list(dict.fromkeys(c for t in multi for c in self.bundles[t].classes))
         unknown = [c for c in classes if c not in known]
         if unknown:
             raise UnknownTaskError(
-                f"expected next_stage classes among {known}, got unknown {unknown}.",
+                f"expected classes of the multiclass tasks {multi} among {known}, got unknown "
+                f"{unknown}.",
                 field="explain_classes",
             )
         return tuple(dict.fromkeys(classes))
@@ -158,6 +183,30 @@ class Predictor:
         t = np.array([to_ns(as_of)], dtype=np.int64)
         return self._predict(arr, np.zeros(1, np.int64), t, req)[0]
 
+    def what_if(
+        self,
+        customer_id: str,
+        records: Sequence[Mapping[str, Any]],
+        as_of: Any,
+        edit: Edit,
+        request: ScoreRequest | None = None,
+    ) -> dict[str, Any]:
+        """One journey scored as it is and with one ``edit`` (remove one of its events, or add
+        a touchpoint now), at the same ``as_of``: ``before`` and ``after`` (each what
+        :meth:`predict_journey` returns), the ``change`` per task, the ``edit`` made, and what
+        it means (``meaning``: model sensitivity, not causal effect)."""
+        edited, what = edit.apply(records, as_of)
+        before = self.predict_journey(customer_id, records, as_of, request)
+        after = self.predict_journey(customer_id, edited, as_of, request)
+        return {
+            "as_of": before["as_of"],
+            "edit": what,
+            "change": whatif.change(before, after),
+            "before": before,
+            "after": after,
+            "meaning": whatif.MEANING,
+        }
+
     def score_frame(
         self, events: pd.DataFrame, cutoffs: pd.DataFrame, request: ScoreRequest | None = None
     ) -> list[dict[str, Any]]:
@@ -171,12 +220,54 @@ class Predictor:
             o["customer_id"] = cid
         return out
 
+    def score_chunks(
+        self,
+        arr: EventArrays,
+        q_cust: np.ndarray,
+        as_of: np.ndarray,
+        request: ScoreRequest | None = None,
+        *,
+        chunk_events: int = SCORE_CHUNK_EVENTS,
+    ) -> Iterator[tuple[np.ndarray, list[dict[str, Any]]]]:
+        """Predictions in chunks of whole customers, for batch scoring in bounded memory.
+
+        ``arr``: encoded events (:func:`~journeyml.features.encode_frame`); ``q_cust`` and
+        ``as_of``: each cutoff's customer code in ``arr`` and time (ns). Yields ``(rows,
+        predictions)``: the positions of a chunk's cutoffs and their prediction dicts (with
+        ``customer_id``), exactly what :meth:`score_frame` returns for them. Memory follows the
+        chunk (about ``chunk_events`` events), not the log.
+        """
+        req = request or ScoreRequest(self.tasks)
+        for chunk in customer_chunks(arr, q_cust, chunk_events):
+            out = self._predict(chunk.events, chunk.q_cust, as_of[chunk.rows], req)
+            ids = chunk.events.customer_ids
+            for o, q in zip(out, chunk.q_cust.tolist(), strict=True):
+                o["customer_id"] = str(ids[q]) if q >= 0 else None
+            yield chunk.rows, out
+
+    def probability_chunks(
+        self,
+        arr: EventArrays,
+        q_cust: np.ndarray,
+        as_of: np.ndarray,
+        *,
+        chunk_events: int = SCORE_CHUNK_EVENTS,
+    ) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
+        """:meth:`probabilities` in chunks of whole customers: ``(rows, frame)`` per chunk."""
+        for chunk in customer_chunks(arr, q_cust, chunk_events):
+            X = compute_features(chunk.events, self.spec, chunk.q_cust, as_of[chunk.rows])
+            yield chunk.rows, self.probability_frame(X, pd.RangeIndex(len(chunk.rows)))
+
     def probabilities(self, events: pd.DataFrame, cutoffs: pd.DataFrame) -> pd.DataFrame:
         """Batch probabilities without explanations (fast path), one row per cutoff."""
         ev = events if is_canonical(events) else to_canonical(events)
         arr = encode_frame(ev, self.spec)
         ids, as_of, _ = cutoff_arrays(cutoffs)
         X = compute_features(arr, self.spec, arr.customer_codes(ids), as_of)
+        return self.probability_frame(X, cutoffs.index)
+
+    def probability_frame(self, X: np.ndarray, index: pd.Index) -> pd.DataFrame:
+        """One probability column per binary task, one per class of a multiclass task."""
         cols: dict[str, np.ndarray] = {}
         for t in self.tasks:
             b = self.bundles[t]
@@ -186,7 +277,7 @@ class Predictor:
             else:
                 for j, c in enumerate(b.classes):
                     cols[f"{t}:{c}"] = p[:, j]
-        return pd.DataFrame(cols, index=cutoffs.index)
+        return pd.DataFrame(cols, index=index)
 
     def _predict(
         self, arr: EventArrays, q_cust: np.ndarray, as_of: np.ndarray, req: ScoreRequest
@@ -233,7 +324,7 @@ class Predictor:
                         targets.append(Target(t, np.full(n, b.classes.index(c)), proba))
                         keys.append((t, c))
         if targets:
-            batch = Batch(X, arr, ctx.start, ctx.end)
+            batch = Batch(X, arr, ctx.start, ctx.end, as_of=as_of)
             found = self.explainer.explain(batch, targets, top_k=req.top_k)
             for (task, extra), e in zip(keys, found, strict=True):
                 _attach(out, task, extra, e, binary=self.bundles[task].kind == "binary")

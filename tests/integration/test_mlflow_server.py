@@ -19,6 +19,7 @@ from journeyml.lifecycle import PipelineConfig, registry, run_training
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("mlflow_server")]
 
+PROJECT = "test_http"  # the name test-http, with "-" read as "_"
 CONFIG = {
     "name": "test-http",
     "data": {"simulate": {"customers": 400, "seed": 5, "days": 150}},
@@ -91,8 +92,8 @@ def test_train_over_http_and_load_the_champion(mlflow_server: str, tmp_path: Pat
     assert result.decisions[0].promote
     mlflow.set_tracking_uri(mlflow_server)
     mlflow.set_registry_uri(mlflow_server)
-    assert registry.champion_version("churn") == result.versions["churn"]
-    bundle = registry.load_bundle("churn", dst=tmp_path / "model")
+    assert registry.champion_version(PROJECT, "churn") == result.versions["churn"]
+    bundle = registry.load_bundle(PROJECT, "churn", dst=tmp_path / "model")
     X = np.zeros((2, len(bundle.spec.names)))
     np.testing.assert_allclose(
         bundle.predict_proba(X), result.results["churn"].bundle.predict_proba(X)

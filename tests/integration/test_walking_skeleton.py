@@ -15,6 +15,8 @@ from journeyml.tasks import TASKS
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("bento")]
 
+#: the project of conftest.SMALL_PIPELINE (its name test-small, with "-" read as "_")
+PROJECT = "test_small"
 EXAMPLE = Path(__file__).resolve().parents[2] / "service" / "example_request.json"
 
 
@@ -25,8 +27,8 @@ def test_each_task_loads_back_by_champion_alias(trained_store) -> None:  # type:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     for task in TASKS:
-        assert registry.champion_version(task) == result.versions[task]
-        bundle = registry.load_bundle(task)
+        assert registry.champion_version(PROJECT, task) == result.versions[task]
+        bundle = registry.load_bundle(PROJECT, task)
         assert bundle.task.name == task
         assert bundle.info["registry_version"] == result.versions[task]
         assert bundle.spec.fingerprint == result.spec.fingerprint

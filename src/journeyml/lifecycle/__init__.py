@@ -1,9 +1,10 @@
 """Pipeline configs, MLflow runs, the registry and the promotion gate: how models are made,
 recorded and promoted."""
 
-from journeyml.lifecycle import registry, tracking
+from journeyml.lifecycle import catalog, registry, tracking
 from journeyml.lifecycle.config import (
     DataConfig,
+    FeatureConfig,
     PipelineConfig,
     default_tracking_uri,
     load_pipeline_config,
@@ -21,9 +22,11 @@ from journeyml.lifecycle.pipeline import (
 
 __all__ = [
     "DataConfig",
+    "FeatureConfig",
     "LoadedData",
     "PipelineConfig",
     "PipelineResult",
+    "catalog",
     "default_tracking_uri",
     "init_command",
     "load_data",

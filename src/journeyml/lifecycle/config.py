@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from journeyml.errors import ConfigError
 from journeyml.events import Outcomes, resolve_named_path
@@ -178,11 +185,42 @@ class PromotionConfig(_Strict):
     metric: Literal["log_loss", "roc_auc", "accuracy", "brier"] = "log_loss"
 
 
+class EngineConfig(_Strict):
+    """Where features are computed: on this machine (default) or on a Dask cluster."""
+
+    kind: Literal["local", "dask"] = Field(
+        default="local",
+        description="local: one process, chunks of whole customers. dask: features per "
+        "partition of customers on a Dask cluster (the same feature code); needs the dask "
+        "extra (pip install 'journeyml[dask]'). See docs/scale.md.",
+    )
+    scheduler: str | None = Field(
+        default=None,
+        description="Address of a running Dask scheduler (tcp://host:8786). Empty: a "
+        "LocalCluster of n_workers processes on this machine.",
+    )
+    n_workers: int = Field(
+        default=2, ge=1, description="Worker processes of the LocalCluster (no scheduler)."
+    )
+    partitions: int = Field(
+        default=8,
+        ge=1,
+        description="Partitions of customers (by a hash of the id): the units of work; a few "
+        "per worker core.",
+    )
+
+
 class PipelineConfig(_Strict):
     """A training pipeline: data, features, cutoffs, split, tasks, model settings."""
 
     #: the pipeline's name (runs are named after it; the experiment is journeyml-<name>)
     name: str
+    project: str | None = Field(
+        default=None,
+        description="The project the models belong to: registered models are named "
+        "journeyml-<project>-<task>, so projects share one MLflow store without touching each "
+        "other. Lowercase letters, digits and '_'. Default: the name (with '-' read as '_').",
+    )
     data: DataConfig
     features: FeatureConfig = FeatureConfig()
     snapshots: SnapshotConfig = SnapshotConfig()
@@ -197,6 +235,10 @@ class PipelineConfig(_Strict):
     #: random seed of the models
     seed: int = 0
     promotion: PromotionConfig = PromotionConfig()
+    engine: EngineConfig = Field(
+        default_factory=EngineConfig,
+        description="Where features are computed: this machine or a Dask cluster.",
+    )
     #: the MLflow experiment (default: journeyml-<name>)
     experiment: str | None = None
     #: an attribute whose latest value splits the test metrics by segment / persona; default:
@@ -232,6 +274,35 @@ class PipelineConfig(_Strict):
                     "defaults: <a models/*.yaml file>. See docs/tasks.md."
                 )
         return self
+
+    @field_validator("project")
+    @classmethod
+    def _project_name(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                check_name(v, what="project", field="project")
+            except ConfigError as exc:
+                raise ValueError(exc.message) from None
+        return v
+
+    @model_validator(mode="after")
+    def _project_is_a_registry_name(self) -> PipelineConfig:
+        if self.project is not None:
+            return self
+        derived = self.name.replace("-", "_")
+        try:
+            check_name(derived, what="project", field="project")
+        except ConfigError as exc:
+            raise ValueError(
+                f"the project defaults to the name {self.name!r}, which is not a valid project "
+                f"name: {exc.message} Or set project: explicitly."
+            ) from None
+        return self
+
+    @property
+    def project_name(self) -> str:
+        """The project: ``project``, else the name with '-' read as '_'."""
+        return self.project or self.name.replace("-", "_")
 
     @property
     def segment_column(self) -> str | None:

@@ -1,5 +1,15 @@
-"""The model registry: versions, the ``challenger`` / ``champion`` aliases and the promotion
-gate, and loading a task's champion bundle back (with a feature fingerprint check)."""
+"""The model registry: one registered model per project and task (``journeyml-<project>-<task>``),
+its versions, the ``challenger`` / ``champion`` aliases and the promotion gate, and loading a
+task's champion bundle back (with a feature fingerprint check).
+
+Project and task names are ``[a-z][a-z0-9_]*`` (no ``-``), so a name reads back unambiguously;
+every registered model also carries its project and task as tags, which is what listing reads.
+
+>>> model_name("demo", "next_stage")
+'journeyml-demo-next_stage'
+>>> legacy_model_name("next_stage")
+'journeyml-next-stage'
+"""
 
 from __future__ import annotations
 
@@ -10,18 +20,37 @@ from pathlib import Path
 
 import mlflow
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import RegisteredModel
 from mlflow.exceptions import MlflowException
 
-from journeyml.errors import FingerprintMismatchError, ModelNotFoundError
+from journeyml.errors import (
+    ConfigError,
+    FingerprintMismatchError,
+    ModelIntegrityError,
+    ModelNotFoundError,
+)
 from journeyml.modeling import ModelBundle
+from journeyml.tasks import LEGACY_TASKS, check_name
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 HIGHER_IS_BETTER = {"roc_auc": True, "accuracy": True, "log_loss": False, "brier": False}
+#: the project a store's single set of models belonged to before projects existed
+DEFAULT_PROJECT = "demo"
+PROJECT_TAG = "journeyml.project"
+TASK_TAG = "journeyml.task"
+#: the versions that were champion, oldest first (comma-separated): what rollback goes back to
+HISTORY_TAG = "journeyml.champion_history"
+MAX_HISTORY = 200
 
 
-def model_name(task: str) -> str:
-    """``next_stage`` → ``journeyml-next-stage``."""
+def model_name(project: str, task: str) -> str:
+    """The registered model of ``task`` in ``project``."""
+    return f"journeyml-{project}-{task}"
+
+
+def legacy_model_name(task: str) -> str:
+    """The name a task's model had before projects (one set of models per store)."""
     return f"journeyml-{task.replace('_', '-')}"
 
 
@@ -36,23 +65,111 @@ class GateDecision:
     champion_version: str | None
     margin: float
     reason: str
+    project: str = DEFAULT_PROJECT
 
 
-def register(model_uri: str, task: str, run_id: str) -> str:
+# --- what the store holds -----------------------------------------------------------------
+def registered_models() -> list[RegisteredModel]:
+    """Every registered model of the store (all pages)."""
+    client = MlflowClient()
+    out: list[RegisteredModel] = []
+    token: str | None = None
+    while True:
+        page = client.search_registered_models(max_results=1000, page_token=token)
+        out.extend(page)
+        token = page.token
+        if not token:
+            return out
+
+
+def list_projects() -> list[str]:
+    """The projects with at least one registered model, sorted."""
+    return sorted({str(m.tags[PROJECT_TAG]) for m in registered_models() if PROJECT_TAG in m.tags})
+
+
+def project_models(project: str) -> dict[str, RegisteredModel]:
+    """task → registered model, for the models of ``project``."""
+    return {
+        str(m.tags.get(TASK_TAG)): m
+        for m in registered_models()
+        if m.tags.get(PROJECT_TAG) == project and TASK_TAG in m.tags
+    }
+
+
+def project_tasks(project: str, *, alias: str = CHAMPION) -> list[str]:
+    """The tasks of ``project`` that have a version with ``alias``."""
+    return [t for t, m in project_models(project).items() if alias in (m.aliases or {})]
+
+
+def legacy_models() -> list[RegisteredModel]:
+    """Models named as before projects (``journeyml-conversion``...) not yet adopted."""
+    names = {legacy_model_name(t) for t in LEGACY_TASKS}
+    return [
+        m
+        for m in registered_models()
+        if m.name in names and "journeyml.adopted_into" not in m.tags and PROJECT_TAG not in m.tags
+    ]
+
+
+def resolve_project(project: str | None) -> str:
+    """``project`` if given (checked as a name); else ``demo`` if the store has it, else the
+    store's only project; otherwise an error that lists the projects and how to choose."""
+    if project is not None:
+        return check_name(project, what="project", field="project")
+    projects = list_projects()
+    if DEFAULT_PROJECT in projects:
+        return DEFAULT_PROJECT
+    if len(projects) == 1:
+        return projects[0]
+    if projects:
+        raise ConfigError(
+            f"expected a project (--project or JOURNEYML_PROJECT), got none, and the store "
+            f"holds several: {projects}. Choose one of them.",
+            field="project",
+        )
+    legacy = legacy_models()
+    if legacy:
+        raise ModelNotFoundError(
+            f"expected models of a project, got only models from before projects "
+            f"({sorted(m.name for m in legacy)}). Adopt them into a project with "
+            f"`journeyml models adopt-legacy --project {DEFAULT_PROJECT}`; their champions "
+            "stay champions.",
+            field="project",
+        )
+    raise ModelNotFoundError(
+        "expected registered models, got none in this store. Train with `journeyml train "
+        "<config>` (or `make demo`).",
+        field="project",
+    )
+
+
+# --- versions and aliases ------------------------------------------------------------------
+def register(model_uri: str, project: str, task: str, run_id: str) -> str:
     """Register a new version and give it the ``challenger`` alias; return the version."""
-    mv = mlflow.register_model(model_uri, model_name(task), tags={"run_id": run_id})
-    MlflowClient().set_registered_model_alias(model_name(task), CHALLENGER, str(mv.version))
+    name = model_name(project, task)
+    mv = mlflow.register_model(model_uri, name, tags={"run_id": run_id})
+    client = MlflowClient()
+    client.set_registered_model_tag(name, PROJECT_TAG, project)
+    client.set_registered_model_tag(name, TASK_TAG, task)
+    client.set_registered_model_alias(name, CHALLENGER, str(mv.version))
     return str(mv.version)
 
 
-def champion_version(task: str) -> str | None:
+def alias_version(project: str, task: str, alias: str) -> str | None:
     try:
-        return str(MlflowClient().get_model_version_by_alias(model_name(task), CHAMPION).version)
+        return str(
+            MlflowClient().get_model_version_by_alias(model_name(project, task), alias).version
+        )
     except MlflowException:
         return None
 
 
+def champion_version(project: str, task: str) -> str | None:
+    return alias_version(project, task, CHAMPION)
+
+
 def decide(
+    project: str,
     task: str,
     version: str,
     challenger_score: float,
@@ -63,13 +180,22 @@ def decide(
 ) -> GateDecision:
     """Promote if there is no champion, or if the challenger beats it by ``margin`` on
     ``metric`` — the champion scored on the same held-out window by ``score_champion``."""
-    current = champion_version(task)
+    current = champion_version(project, task)
     if current is None:
         return GateDecision(
-            task, version, True, metric, challenger_score, None, None, margin, "no champion yet"
+            task,
+            version,
+            True,
+            metric,
+            challenger_score,
+            None,
+            None,
+            margin,
+            "no champion yet",
+            project,
         )
     try:
-        champ = load_bundle(task, alias=CHAMPION)
+        champ = load_bundle(project, task, alias=CHAMPION)
     except FingerprintMismatchError as exc:
         return GateDecision(
             task,
@@ -81,6 +207,7 @@ def decide(
             current,
             margin,
             f"champion v{current} cannot be served by this code: {exc.message}",
+            project,
         )
     champ_score = float(score_champion(champ))
     higher = HIGHER_IS_BETTER[metric]
@@ -91,36 +218,78 @@ def decide(
         f"gain {gain:+.4f} {'>' if promote else '<='} margin {margin}"
     )
     return GateDecision(
-        task, version, promote, metric, challenger_score, champ_score, current, margin, reason
+        task,
+        version,
+        promote,
+        metric,
+        challenger_score,
+        champ_score,
+        current,
+        margin,
+        reason,
+        project,
     )
 
 
 def apply(decisions: list[GateDecision]) -> None:
     """Move ``champion`` for every promoted decision (called last, once all tasks succeeded)."""
-    client = MlflowClient()
     for d in decisions:
         if d.promote:
-            client.set_registered_model_alias(model_name(d.task), CHAMPION, d.version)
+            set_champion(d.project, d.task, d.version)
 
 
-def load_bundle(task: str, *, alias: str = CHAMPION, dst: Path | None = None) -> ModelBundle:
-    """Download ``models:/journeyml-<task>@<alias>`` and load its bundle; the version it
-    resolved to is recorded in ``bundle.info["registry_version"]`` (the alias is resolved once,
-    so a promotion happening meanwhile cannot mix versions)."""
-    uri = f"models:/{model_name(task)}@{alias}"
-    try:
-        version = str(MlflowClient().get_model_version_by_alias(model_name(task), alias).version)
-        if dst is None:
-            dst = Path(tempfile.mkdtemp(prefix="journeyml-model-"))
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{model_name(task)}/{version}", dst_path=str(dst)
-        )
-    except MlflowException as exc:
-        raise ModelNotFoundError(
-            f"expected a registered model {uri}, got none ({exc.message}). "
-            "Train one with `journeyml train` (or `make demo`)."
-        ) from exc
-    bundle = ModelBundle.load(Path(local))
+def champion_history(project: str, task: str) -> list[str]:
+    """The versions that have been champion, oldest first (the model's history tag)."""
+    m = MlflowClient().get_registered_model(model_name(project, task))
+    raw = str(m.tags.get(HISTORY_TAG, ""))
+    return [v for v in raw.split(",") if v]
+
+
+def set_champion(
+    project: str, task: str, version: str, *, history: list[str] | None = None
+) -> None:
+    """Give ``version`` the ``champion`` alias and append it to the champion history (or
+    write ``history`` as given: rollback shortens it)."""
+    name = model_name(project, task)
+    client = MlflowClient()
+    if history is None:
+        history = [*champion_history(project, task), version]
+    client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_registered_model_tag(name, HISTORY_TAG, ",".join(history[-MAX_HISTORY:]))
+
+
+def load_bundle(
+    project: str, task: str, *, alias: str = CHAMPION, dst: Path | None = None
+) -> ModelBundle:
+    """Download ``models:/journeyml-<project>-<task>@<alias>`` and load its bundle; the version
+    it resolved to is recorded in ``bundle.info["registry_version"]`` (the alias is resolved
+    once, so a promotion happening meanwhile cannot mix versions). The download goes to a
+    temporary folder removed after loading (or to ``dst``)."""
+    name = model_name(project, task)
+    uri = f"models:/{name}@{alias}"
+    with tempfile.TemporaryDirectory(prefix="journeyml-model-") as tmp:
+        try:
+            version = str(MlflowClient().get_model_version_by_alias(name, alias).version)
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{name}/{version}",
+                dst_path=str(dst if dst is not None else tmp),
+            )
+        except MlflowException as exc:
+            raise ModelNotFoundError(
+                f"expected a registered model {uri} (project {project!r}, task {task!r}), got "
+                f"none ({exc.message}). Train one with `journeyml train` (or `make demo`); "
+                "`journeyml models list` shows what the store holds."
+            ) from exc
+        try:
+            bundle = ModelBundle.load(Path(local))
+        except ModelIntegrityError as exc:
+            where = f"models:/{name}/{version}"  # not the temporary download
+            raise ModelIntegrityError(
+                f"{name} version {version} ({alias}): "
+                + exc.message.replace(str(local).rstrip("/"), where),
+                field=(exc.field or "").replace(str(local).rstrip("/"), where) or None,
+            ) from exc
     bundle.info["registry_version"] = version
     bundle.info["registry_alias"] = alias
+    bundle.info["project"] = project
     return bundle

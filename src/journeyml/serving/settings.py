@@ -19,6 +19,7 @@ from pathlib import Path
 
 from journeyml.errors import ConfigError
 from journeyml.store import normalize_uri
+from journeyml.tasks import check_name
 
 PREFIX = "JOURNEYML_"
 
@@ -29,6 +30,8 @@ class ServiceSettings:
 
     #: MLflow tracking/registry URI of the champions; None = use the bundled copies only
     tracking_uri: str | None = None
+    #: the project whose champions are served; None: ``demo``, or the store's only project
+    project: str | None = None
     #: bundled copies (``journeyml export-models --out DIR``), used when the registry is down
     model_dir: Path | None = None
     #: seconds to wait for the tracking server before falling back to the bundled copies
@@ -40,6 +43,8 @@ class ServiceSettings:
     #: largest request body accepted (bytes); larger bodies get 413 before parsing
     max_body_bytes: int = 20_000_000
     workers: int = 1
+    #: where a worker that refuses to start writes its reason (set by ``journeyml serve``)
+    refusal_file: Path | None = None
     #: the event store (``JOURNEYML_STORE_URI``); None = no store: nothing is logged and the
     #: store endpoints answer 501 (``journeyml serve`` sets it to ./store/journeyml.db)
     store_uri: str | None = None
@@ -67,6 +72,7 @@ class ServiceSettings:
         store = e.get(PREFIX + "STORE_URI") or None
         return cls(
             tracking_uri=e.get(PREFIX + "TRACKING_URI") or None,
+            project=_project(e.get(PREFIX + "PROJECT") or None),
             model_dir=Path(model_dir) if model_dir else None,
             registry_timeout=num("REGISTRY_TIMEOUT", cls.registry_timeout),
             api_key=e.get(PREFIX + "API_KEY") or None,
@@ -74,5 +80,12 @@ class ServiceSettings:
             max_batch=num("MAX_BATCH", cls.max_batch),
             max_body_bytes=num("MAX_BODY_BYTES", cls.max_body_bytes),
             workers=num("WORKERS", cls.workers),
+            refusal_file=Path(refusal) if (refusal := e.get(PREFIX + "REFUSAL_FILE")) else None,
             store_uri=normalize_uri(store) if store else None,
         )
+
+
+def _project(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    return check_name(raw, what="project", field=PREFIX + "PROJECT")

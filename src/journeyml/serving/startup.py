@@ -16,10 +16,12 @@ import numpy as np
 from journeyml.errors import (
     FingerprintMismatchError,
     JourneyMLError,
+    ModelIntegrityError,
     ModelNotFoundError,
 )
 from journeyml.features import FEATURE_CODE_VERSION
 from journeyml.scoring import Predictor, ScoreRequest
+from journeyml.serving.process import write_refusal
 from journeyml.serving.settings import ServiceSettings
 
 log = logging.getLogger("journeyml.serving")
@@ -62,10 +64,10 @@ def load_predictor(settings: ServiceSettings) -> tuple[Predictor, str]:
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(settings.registry_timeout))
         try:
-            pred = Predictor.from_registry(settings.tracking_uri)
+            pred = Predictor.from_registry(settings.tracking_uri, project=settings.project)
             source = f"registry {settings.tracking_uri}"
-        except FingerprintMismatchError:
-            raise
+        except (FingerprintMismatchError, ModelIntegrityError):
+            raise  # a wrong or damaged champion is never silently replaced
         except Exception as exc:  # unreachable, no champion, broken artifact...
             if bundled is None or not bundled.exists():
                 raise ModelNotFoundError(
@@ -81,15 +83,26 @@ def load_predictor(settings: ServiceSettings) -> tuple[Predictor, str]:
                 str(exc)[:200],
                 bundled,
             )
-            pred, source = Predictor.from_dir(bundled), f"bundled {bundled}"
+            pred, source = _bundled(bundled, settings.project), f"bundled {bundled}"
     elif bundled is not None:
-        pred, source = Predictor.from_dir(bundled), f"bundled {bundled}"
+        pred, source = _bundled(bundled, settings.project), f"bundled {bundled}"
     else:
         raise ModelNotFoundError(
             "expected JOURNEYML_TRACKING_URI or JOURNEYML_MODEL_DIR, got neither."
         )
     self_check(pred)
     return pred, source
+
+
+def _bundled(folder: Path, project: str | None) -> Predictor:
+    pred = Predictor.from_dir(folder)
+    if project is not None and pred.project is not None and pred.project != project:
+        raise ModelNotFoundError(
+            f"expected bundled copies of project {project!r} in {folder}, got project "
+            f"{pred.project!r}. Export that project's champions with `journeyml export-models "
+            f"--project {project} --out {folder}`, or unset JOURNEYML_PROJECT."
+        )
+    return pred
 
 
 def self_check(pred: Predictor) -> None:
@@ -128,14 +141,18 @@ def self_check(pred: Predictor) -> None:
 
 
 def load_or_exit(settings: ServiceSettings) -> Predictor:
-    """:func:`load_predictor` with the refusal logged in one clear line before re-raising."""
+    """:func:`load_predictor` with the refusal logged in one clear line (and written to
+    ``settings.refusal_file`` for ``journeyml serve``) before re-raising."""
     try:
         pred, source = load_predictor(settings)
     except JourneyMLError as exc:
-        log.critical("journeyml: refusing to start: [%s] %s", exc.code, exc.message)
+        line = f"journeyml: refusing to start: [{exc.code}] {exc.message}"
+        log.critical("%s", line)
+        write_refusal(settings.refusal_file, line)
         raise
     log.info(
-        "journeyml: serving %s (fingerprint %s) from %s",
+        "journeyml: serving project %s: %s (fingerprint %s) from %s",
+        pred.project or "(unnamed)",
         ", ".join(f"{t} v{v}" for t, v in pred.versions().items()),
         pred.fingerprint,
         source,
