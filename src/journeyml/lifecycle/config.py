@@ -211,6 +211,12 @@ class EngineConfig(_Strict):
         description="Partitions of customers (by a hash of the id): the units of work; a few "
         "per worker core.",
     )
+    workdir: str | None = Field(
+        default=None,
+        description="Folder for the partitioned events, readable by every worker at the same "
+        "path (shared storage for a remote cluster). Default: a temporary folder on this "
+        "machine, which only a LocalCluster can read.",
+    )
 
 
 class PipelineConfig(_Strict):
