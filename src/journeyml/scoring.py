@@ -324,7 +324,7 @@ class Predictor:
                         targets.append(Target(t, np.full(n, b.classes.index(c)), proba))
                         keys.append((t, c))
         if targets:
-            batch = Batch(X, arr, ctx.start, ctx.end)
+            batch = Batch(X, arr, ctx.start, ctx.end, as_of=as_of)
             found = self.explainer.explain(batch, targets, top_k=req.top_k)
             for (task, extra), e in zip(keys, found, strict=True):
                 _attach(out, task, extra, e, binary=self.bundles[task].kind == "binary")
