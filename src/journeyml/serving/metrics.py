@@ -1,6 +1,5 @@
-"""Prometheus gauges and counters of the event store's side of the service, exported with
-BentoML's own on ``GET /metrics`` (each worker writes to the multiprocess directory BentoML sets
-up; gauges are summed over live workers).
+"""Prometheus gauges and counters of the event store's side of the service, appended to the
+service's own on ``GET /metrics`` (values of the worker that answers, like the others there).
 
 - ``journeyml_store_events_total{result}``: events received by ``POST /events``: ``accepted``,
   ``duplicate``, ``rejected``;
@@ -11,25 +10,38 @@ up; gauges are summed over live workers).
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
+REGISTRY = CollectorRegistry(auto_describe=True)
 EVENTS = Counter(
-    "journeyml_store_events", "Events received by POST /events, by result.", ["result"]
+    "journeyml_store_events",
+    "Events received by POST /events, by result.",
+    ["result"],
+    registry=REGISTRY,
 )
-LOG_WRITTEN = Counter("journeyml_prediction_log_written", "Prediction-log entries written.")
+LOG_WRITTEN = Counter(
+    "journeyml_prediction_log_written", "Prediction-log entries written.", registry=REGISTRY
+)
 LOG_DROPPED = Counter(
-    "journeyml_prediction_log_dropped", "Prediction-log entries dropped (buffer full)."
+    "journeyml_prediction_log_dropped",
+    "Prediction-log entries dropped (buffer full).",
+    registry=REGISTRY,
 )
 LOG_PENDING = Gauge(
     "journeyml_prediction_log_pending",
     "Prediction-log entries waiting to be written.",
-    multiprocess_mode="livesum",
+    registry=REGISTRY,
 )
 STORE_UP = Gauge(
     "journeyml_store_up",
     "1 when the last write to the event store succeeded, 0 when it failed.",
-    multiprocess_mode="livemin",
+    registry=REGISTRY,
 )
+
+
+def render() -> str:
+    """The store's metrics in the Prometheus text format."""
+    return generate_latest(REGISTRY).decode()
 
 
 def ingested(accepted: int, duplicates: int, rejected: int) -> None:
