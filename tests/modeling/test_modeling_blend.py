@@ -93,7 +93,9 @@ def test_choose_weight_prefers_the_model_that_fits_validation() -> None:
 def test_training_blends_in_the_linear_model_when_validation_extrapolates() -> None:
     spec = _spec(4)
     F = len(spec.names)
-    parts = [_data(3000, F, 0, 1, 2), _data(1000, F, 1, 2, 3), _data(1000, F, 2, 3, 4)]
+    # validation and test beyond the training range (the linear part extrapolates up to one
+    # training range past it)
+    parts = [_data(3000, F, 0, 1, 2), _data(1000, F, 1, 1.5, 3), _data(1000, F, 1.5, 2, 4)]
     X = np.vstack([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
     n = len(y)
@@ -112,3 +114,20 @@ def test_training_blends_in_the_linear_model_when_validation_extrapolates() -> N
     from sklearn.metrics import roc_auc_score
 
     assert res.metrics["roc_auc"] > roc_auc_score(y[mask[2]], trees_only) + 0.01
+    # but not without end: far beyond, the linear score stops growing
+    lin = res.bundle.linear
+    assert lin is not None
+    far = np.zeros((2, F))
+    far[:, 0] = [10.0, 1e6]
+    assert lin.raw(far[:1])[0] == lin.raw(far[1:])[0]
+
+
+def test_isotonic_calibration_keeps_the_order_of_every_score() -> None:
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.2, 0.8, 500)
+    y = (rng.random(500) < p).astype(int)
+    cal = Calibrator.isotonic(p, y)
+    grid = np.r_[0.001, 0.05, np.linspace(0.2, 0.8, 200), 0.95, 0.999]
+    out = cal.apply(grid)
+    assert (np.diff(out) > 0).all()  # no flat steps, inside or outside the fitted range
+    assert ((out > 0) & (out < 1)).all()

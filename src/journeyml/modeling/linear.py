@@ -55,6 +55,10 @@ class LinearPart:
     scale: tuple[float, ...]
     coef: tuple[float, ...]
     intercept: float
+    #: standardised values are kept within these bounds: the training range widened by its own
+    #: width on each side (extrapolation, but not without end)
+    low: tuple[float, ...] = ()
+    high: tuple[float, ...] = ()
 
     @classmethod
     def fit(
@@ -80,24 +84,32 @@ class LinearPart:
         mu = Xi.mean(axis=0)
         sd = Xi.std(axis=0)
         sd = np.where(sd > 0, sd, 1.0)
-        lr = LogisticRegression(C=C, max_iter=500).fit((Xi - mu) / sd, y)
+        Z = (Xi - mu) / sd
+        lr = LogisticRegression(C=C, max_iter=500).fit(Z, y)
+        zmin, zmax = Z.min(axis=0), Z.max(axis=0)
+        width = zmax - zmin
         return cls(
             tuple(med.tolist()),
             tuple(mu.tolist()),
             tuple(sd.tolist()),
             tuple(lr.coef_[0].tolist()),
             float(lr.intercept_[0]),
+            tuple((zmin - width).tolist()),
+            tuple((zmax + width).tolist()),
         )
 
     def __post_init__(self) -> None:
         # numpy copies made once: a request pays arithmetic only (a few µs per row)
         arrays = {k: np.asarray(getattr(self, k), dtype=float) for k in _ARRAYS}
+        n = len(self.coef)
+        arrays["low"] = np.asarray(self.low, dtype=float) if self.low else np.full(n, -np.inf)
+        arrays["high"] = np.asarray(self.high, dtype=float) if self.high else np.full(n, np.inf)
         object.__setattr__(self, "_np", arrays)
 
     def _z(self, X: np.ndarray) -> np.ndarray:
         a: dict[str, np.ndarray] = self._np  # type: ignore[attr-defined]
         Xi = np.where(np.isfinite(X), X, a["median"])
-        return np.asarray((Xi - a["mean"]) / a["scale"])
+        return np.asarray(np.clip((Xi - a["mean"]) / a["scale"], a["low"], a["high"]))
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """Log-odds, (n,)."""
@@ -119,6 +131,8 @@ class LinearPart:
             "scale": list(self.scale),
             "coef": list(self.coef),
             "intercept": self.intercept,
+            "low": list(self.low),
+            "high": list(self.high),
         }
 
     @classmethod
@@ -129,6 +143,8 @@ class LinearPart:
             tuple(float(v) for v in d["scale"]),
             tuple(float(v) for v in d["coef"]),
             float(d["intercept"]),
+            tuple(float(v) for v in d.get("low", ())),
+            tuple(float(v) for v in d.get("high", ())),
         )
 
 
