@@ -38,6 +38,10 @@ def _quiet_libraries() -> None:
 
     for name in ("mlflow", "alembic", "urllib3"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # a failing store (full disk, read-only) makes these log whole tracebacks at ERROR: the CLI
+    # reports the failure in one line and writes the details to a log file instead
+    for name in ("mlflow.store", "mlflow.tracking", "mlflow.utils", "sqlalchemy"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def friendly_errors(fn: F) -> F:
@@ -55,11 +59,12 @@ def friendly_errors(fn: F) -> F:
                 raise
             log = _write_details(exc)
             console.print(
-                f"[bold red]error[/] (storage): expected to read and write the store and "
-                f"working files, got {type(exc).__name__}: {_first_line(exc)}. Free disk space "
-                f"or fix the permissions, then run again; details in {log}.",
+                "error (storage): expected to read and write the store and working files, "
+                f"got {type(exc).__name__}: {_first_line(exc)}. Free disk space or fix the "
+                f"permissions, then run again; details in {log}.",
                 markup=False,
                 highlight=False,
+                soft_wrap=True,
             )
             raise typer.Exit(2) from None
 

@@ -19,14 +19,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("bento")]
 @pytest.fixture(scope="module")
 def full_server(trained_store: Any, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The service as `journeyml serve` runs it: champions and an event store."""
-    from journey_servers import start_full_server, stop_server
+    from journey_servers import start_bento_server, stop_server
 
     folder = tmp_path_factory.mktemp("st-server")
     env = {
         "JOURNEYML_TRACKING_URI": trained_store[0],
         "JOURNEYML_STORE_URI": f"sqlite:///{folder / 'journeyml.db'}",
     }
-    h = start_full_server(env, folder / "server.log")
+    h = start_bento_server(env, folder / "server.log")
     yield h
     stop_server(h.proc)
 
