@@ -183,6 +183,8 @@ class PromotionConfig(_Strict):
 
     #: the challenger must beat the champion's log loss on the same test window by this much
     margin: float = 0.0
+    #: the metric the gate compares (on the test window); multiclass tasks use log_loss for
+    #: roc_auc and brier, binary tasks log_loss for accuracy
     metric: Literal["log_loss", "roc_auc", "accuracy", "brier"] = "log_loss"
 
 
