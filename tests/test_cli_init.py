@@ -107,7 +107,12 @@ def test_a_fresh_canonical_csv_goes_through_init_validate_and_train(
     code, out = invoke("train", str(config), "--tracking-uri", uri)
     assert code == 0, out
     for task in ("conversion", "churn", "next_stage"):
-        assert f"{task}: v1 champion" in out
+        # champion, or kept out by the gate with the comparison that failed (300 customers:
+        # the trees can trail logistic regression)
+        assert f"{task}: v1 champion" in out or (
+            f"{task}: v1 challenger only — below the best baseline: challenger" in out
+        ), out
+    assert "champion —" in out  # at least one task is served
 
 
 def test_init_on_the_simulators_own_output(tmp_path: Path) -> None:
