@@ -5,6 +5,8 @@
 - ``POST /predict``, ``POST /predict_batch``: API key checked when ``JOURNEYML_API_KEY`` is set.
 - ``GET /healthz`` (and ``/livez``): the process answers. ``GET /readyz``: the models are
   loaded (BentoML's built-in probes, wired to ``__is_alive__`` / ``__is_ready__``).
+- ``POST /whatif``: one journey as sent and with one edit (remove an event, or add a touchpoint
+  now): both answers side by side — model sensitivity, not causal effect.
 - ``GET /metadata``: versions, feature fingerprint, horizons, classes, vocabulary.
 - With an event store (``JOURNEYML_STORE_URI``): ``POST /events``,
   ``GET /customers/{customer_id}/predictions``, ``DELETE /customers/{customer_id}``,
@@ -14,6 +16,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +29,7 @@ from starlette.responses import Response
 
 from journeyml.errors import JourneyMLError, RequestError, StoreUnavailableError
 from journeyml.serving import (
+    EXIT_REFUSED,
     BatchRequest,
     EdgeMiddleware,
     IngestRequest,
@@ -33,6 +37,7 @@ from journeyml.serving import (
     PredictRequest,
     ServiceSettings,
     StoreLink,
+    WhatIfRequest,
     default_model_dir,
     framework_error,
     handle_batch,
@@ -40,6 +45,7 @@ from journeyml.serving import (
     handle_erase,
     handle_ingest,
     handle_predict,
+    handle_what_if,
     load_or_exit,
     metadata,
     stop_parent_server,
@@ -93,11 +99,11 @@ class JourneyService:
     def __init__(self) -> None:
         try:
             self.predictor = load_or_exit(SETTINGS)
-        except JourneyMLError:
+        except JourneyMLError:  # already logged in one line (and told `journeyml serve`)
             stop_parent_server()  # refuse to start: no endless respawning
-            raise
+            os._exit(EXIT_REFUSED)  # no framework traceback after the one line
         self.store = StoreLink(SETTINGS.store_uri)  # opened on first use, in this worker
-        project = str(getattr(self.predictor, "project", None) or "demo")
+        project = self.predictor.project or SETTINGS.project or "demo"
         self.log = PredictionLog(self.store, project=project)
 
     @bentoml.on_shutdown
@@ -124,6 +130,22 @@ class JourneyService:
                     now=datetime.now(UTC),
                     store=self.store,
                     log=self.log,
+                )
+            )
+        except (JourneyMLError, ValidationError) as exc:
+            return _error(ctx, exc)  # type: ignore[return-value]
+
+    @bentoml.api(route="/whatif", input_spec=WhatIfRequest)
+    async def what_if(self, ctx: bentoml.Context, **fields: Any) -> dict[str, Any]:
+        try:
+            return _json(  # type: ignore[return-value]
+                handle_what_if(
+                    self.predictor,
+                    WhatIfRequest.model_construct(**fields),
+                    max_events=SETTINGS.max_events,
+                    request_id=ctx.request.headers.get("x-request-id"),
+                    now=datetime.now(UTC),
+                    store=self.store,
                 )
             )
         except (JourneyMLError, ValidationError) as exc:

@@ -56,11 +56,26 @@ def trained_store(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     from journeyml.lifecycle import PipelineConfig, run_training
+    from journeyml.progress import Progress
 
     root = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{root / 'mlflow.db'}"
-    result = run_training(PipelineConfig.model_validate(SMALL_PIPELINE), tracking_uri=uri)
+    result = run_training(
+        PipelineConfig.model_validate(SMALL_PIPELINE),
+        tracking_uri=uri,
+        stages=Progress(TRAINING_STAGES.append),
+    )
     return uri, result
+
+
+#: the progress updates the training of :func:`trained_store` reported
+TRAINING_STAGES: list = []  # type: ignore[type-arg]
+
+
+@pytest.fixture(scope="session")
+def training_stages(trained_store):  # type: ignore[no-untyped-def]
+    """The :class:`~journeyml.progress.ProgressUpdate` s of the :func:`trained_store` run."""
+    return list(TRAINING_STAGES)
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from journeyml.errors import (
     UnauthorizedError,
     UnknownTaskError,
 )
+from journeyml.modeling import META_FILE, MODEL_FILE, write_checksums
 from journeyml.serving import (
     BatchRequest,
     PredictRequest,
@@ -234,5 +235,6 @@ def test_start_up_falls_back_to_bundled_copies_and_refuses_mismatches(
     d = json.loads(meta.read_text())
     d["spec"]["code_version"] = "0"
     meta.write_text(json.dumps(d))
+    write_checksums(meta.parent, [MODEL_FILE, META_FILE])  # a consistent bundle of another version
     with pytest.raises(FingerprintMismatchError, match="feature code version"):
         load_predictor(ServiceSettings(model_dir=bundled))

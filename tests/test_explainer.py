@@ -5,6 +5,7 @@ from the event frame itself. 300 journeys × every task (and two extra next-stag
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -73,13 +74,22 @@ def _one_row(predictor: Predictor, ev: pd.DataFrame, cid: str, as_of: pd.Timesta
             rows = []
             for c in causes:
                 d = c.to_dict()
-                col = {"touchpoint": "touchpoint", "channel": "channel", "stage": "stage"}
-                if c.kind in col:
-                    ts = hist.loc[hist[col[c.kind]] == c.name, "timestamp"].tail(5)
-                    d["events"] = [pd.Timestamp(v).isoformat() for v in ts]
+                if c.kind in ("touchpoint", "channel", "stage"):
+                    mine = hist[hist[c.kind] == c.name]
+                    w = _window(d["sentence"]) if c.kind == "touchpoint" else None
+                    if w is not None:  # the events the sentence counts
+                        mine = mine[mine["timestamp"] >= as_of - pd.Timedelta(days=w)]
+                    d["events"] = [pd.Timestamp(v).isoformat() for v in mine["timestamp"].tail(5)]
                 rows.append(d)
             out[f"{t}:{extra}"] = (float(p[0]), float(p0[0]), rows)
     return out
+
+
+def _window(sentence: str) -> float | None:
+    m = re.match(r"^[\d.]+ .*? in the last (day|([\d.]+) days) ", sentence)
+    if m is None:
+        return None
+    return 1.0 if m.group(1) == "day" else float(m.group(2))
 
 
 def test_the_entry_point_gives_what_each_step_gives_row_by_row(
@@ -107,6 +117,10 @@ def test_the_entry_point_gives_what_each_step_gives_row_by_row(
                 assert a["features"] == b["features"]
                 if a["kind"] in ("touchpoint", "channel", "stage"):
                     assert a["events"] == b["events"]
+                counted = re.match(r"^(\d+) .* in the last", a["sentence"])
+                if a["kind"] == "touchpoint" and counted:  # the count agrees with the list
+                    assert len(a["events"]) == min(int(counted.group(1)), 5), a
+                assert not re.search(r"(?<![\d.])1 (events|sessions|times|days)\b", a["sentence"])
                 n_causes += 1
     assert n_causes > 300 * 3 * 4
 

@@ -81,3 +81,27 @@ def test_rich_progress_follows_stages_to_the_end() -> None:
     tasks = view.bars.tasks
     assert [t.description for t in tasks] == ["reading", "reading"]
     assert all(t.finished for t in tasks) and view._open == {}
+
+
+def test_training_reports_its_stages_with_counts(training_stages: list[ProgressUpdate]) -> None:
+    """``run_training`` (the session's trained store) says where it is: each stage starts and
+    ends, features count cutoffs, training counts tasks (so the ETA is per task)."""
+    ends = {u.stage: u for u in training_stages if u.finished}
+    assert list(ends) == ["simulating", "labels", "features", "training"]
+    assert not any(u.failed for u in training_stages)
+    assert ends["training"].total == 3 and ends["training"].unit == "tasks"
+    assert ends["features"].unit == "cutoffs" and ends["features"].total > 1_000
+    steps = [u.done for u in training_stages if u.stage == "training"]
+    assert steps == sorted(steps) and set(steps) >= {0, 1, 2, 3}
+
+
+def test_rich_progress_is_quiet_when_not_a_terminal() -> None:
+    """Piped to a file (CI, a log), the bars draw nothing: only what the work printed."""
+    out = io.StringIO()
+    console = Console(file=out, width=100)
+    assert not console.is_terminal
+    with RichProgress(console) as progress, progress.stage("training", total=3) as stage:
+        stage.advance()
+        console.print("conversion: AUC 0.81")
+        stage.advance(2)
+    assert out.getvalue().split() == ["conversion:", "AUC", "0.81"]

@@ -95,8 +95,11 @@ def test_outcomes_are_not_pain_points_or_moments(predictor, small_simulation) ->
     from journeyml.report.build import TOUCHPOINT_STEPS, gather
 
     data = gather(predictor, small_simulation.events)
-    listed = set(data.pain_points["touchpoint"]) | set(data.moments.get("moment", []))
-    assert not listed & {"purchase", "cancellation"}
+    assert [s.name for s in data.tasks] == ["conversion", "churn"]
+    for sec in data.tasks:
+        listed = set(sec.pain["touchpoint"]) | set(sec.helps["touchpoint"])
+        listed |= set(sec.moments.get("moment", []))
+        assert not listed & {"purchase", "cancellation"}
     assert len(data.touchpoint_paths) > 0
     assert all(len(p.split(" › ")) <= TOUCHPOINT_STEPS for p in data.touchpoint_paths["path"])
     # touchpoint paths end at the moment of prediction: no "(left)" node

@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import subprocess
+import sys
 import warnings
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
+STORE_HELP = "Store URI (default: $JOURNEYML_STORE_URI or sqlite:///store/journeyml.db)."
 
 
 def _quiet_libraries() -> None:
@@ -166,13 +168,17 @@ def train(
     cfg = load_pipeline_config(config)
     uri = tracking_uri or default_tracking_uri()
     console.print(f"[bold]training[/] {cfg.name} (project {cfg.project_name}) → {uri}")
-    with console.status("working…") as status:
+    from journeyml.cli_progress import RichProgress
 
-        def progress(msg: str) -> None:
-            console.print(f"  {msg}")
-            status.update(msg[:80])
-
-        res = run_training(cfg, tracking_uri=uri, progress=progress, now=_now())
+    with ExitStack() as stack, RichProgress(console) as stages:
+        res = run_training(
+            cfg,
+            tracking_uri=uri,
+            progress=lambda msg: console.print(f"  {msg}", highlight=False),
+            now=_now(),
+            stages=stages,
+            features=_feature_engine(cfg, stack),
+        )
     for d in res.decisions:
         mark = "[green]champion[/]" if d.promote else "[yellow]challenger only[/]"
         console.print(f"  {d.task}: v{d.version} {mark} — {d.reason}", highlight=False)
@@ -188,11 +194,25 @@ def train(
     console.print(f"[green]done[/] in {res.timings['total']:.0f}s")
 
 
+def _feature_engine(cfg: Any, stack: ExitStack) -> Any:
+    """``engine: dask``: features per partition on a cluster (closed with ``stack``);
+    None: this machine."""
+    if cfg.engine.kind != "dask":
+        return None
+    from journeyml.engine import DaskFeatures, connect
+
+    e = cfg.engine
+    client = stack.enter_context(connect(e.scheduler, n_workers=e.n_workers))
+    where = e.scheduler or f"LocalCluster of {e.n_workers} workers"
+    console.print(f"  Dask engine: {where}", highlight=False)
+    return DaskFeatures(client, e.partitions)
+
+
 @app.command()
 @friendly_errors
 def score(
-    data: Path = typer.Argument(
-        ..., help="Events: a file with the canonical columns, or any log with --mapping."
+    data: Path | None = typer.Argument(
+        None, help="Events: a file with the canonical columns, or any log with --mapping."
     ),
     out: Path = typer.Option(
         ..., "--out", help="Output file (.jsonl with explanations, or .csv/.parquet probabilities)."
@@ -201,7 +221,9 @@ def score(
         None, help="Mapping file or built-in name for raw logs (default: canonical columns)."
     ),
     as_of: str | None = typer.Option(
-        None, help="Score every customer as of this time (default: after the last event)."
+        None,
+        help="Score every customer as of this time (default: after the last event; with "
+        "--store: now).",
     ),
     tracking_uri: str | None = typer.Option(None),
     model_dir: Path | None = typer.Option(
@@ -209,44 +231,86 @@ def score(
     ),
     explain: bool = typer.Option(True, help="Add root causes (jsonl output)."),
     top_k: int = typer.Option(3),
+    from_store: bool = typer.Option(
+        False, "--store", help="Score the customers of the event store instead of a file."
+    ),
+    store_uri: str | None = typer.Option(None, "--store-uri", help=STORE_HELP),
+    active_days: float = typer.Option(
+        90.0, "--active-days", help="--store: customers with an event within this many days."
+    ),
+    segment: str | None = typer.Option(
+        None, "--segment", help="--store: export only this audience, e.g. 'churn >= 0.6'."
+    ),
     project: str | None = _project_option(),
 ) -> None:
-    """Batch scoring with the champion models: the same code path as the API."""
+    """Batch scoring with the champion models: each customer gets what the API answers
+    (probabilities, root causes, warnings such as not_eligible, model versions, request id),
+    streamed through customers in chunks. With --store: every customer active within
+    --active-days, as of now, logged, into a scores table (probability, percentile, top
+    causes, model versions) written to --out (.parquet/.csv)."""
     _quiet_libraries()
-    import json
-
+    if from_store:
+        _score_store(out, as_of, tracking_uri, model_dir, top_k, store_uri, active_days,
+                     segment, project)  # fmt: skip
+        return
+    if data is None:
+        console.print("[red]error[/]: expected a file of events, or --store.")
+        raise typer.Exit(2)
     import pandas as pd
 
-    from journeyml.lifecycle import default_tracking_uri
-    from journeyml.scoring import Predictor, ScoreRequest
+    from journeyml.cli_progress import RichProgress
+    from journeyml.scoring import ScoreRequest
+    from journeyml.serving import default_cutoffs, score_chunks, write_responses
 
     ev = _read_events(data, mapping)
-    pred = (
-        Predictor.from_dir(model_dir)
-        if model_dir
-        else Predictor.from_registry(tracking_uri or default_tracking_uri(), project=project)
-    )
-    last = ev.groupby("customer_id")["timestamp"].max()
-    t = pd.Timestamp(as_of, tz="UTC") if as_of else None
-    cut = pd.DataFrame(
-        {
-            "customer_id": last.index.astype(str),
-            "as_of": t if t is not None else last.to_numpy() + pd.Timedelta(1, "s"),
-        }
-    )
-    if out.suffix == ".jsonl":
-        rows = pred.score_frame(ev, cut, ScoreRequest(pred.tasks, explain=explain, top_k=top_k))
-        with out.open("w") as fh:
-            for r in rows:
-                fh.write(json.dumps(r) + "\n")
-    else:
-        probs = pred.probabilities(ev, cut)
-        probs.insert(0, "customer_id", cut["customer_id"].to_numpy())
-        probs.insert(1, "as_of", cut["as_of"].to_numpy())
-        probs.to_parquet(out) if out.suffix == ".parquet" else probs.to_csv(out, index=False)
+    pred = _load_predictor(tracking_uri, model_dir, project)
+    cut = default_cutoffs(ev, pd.Timestamp(as_of, tz="UTC") if as_of else None)
+    explain = explain and out.suffix == ".jsonl"  # tables carry no root causes
+    request = ScoreRequest(pred.tasks, explain=explain, top_k=top_k)
+    with RichProgress(console) as progress:
+        chunks = score_chunks(pred, ev, cut, request, progress=progress)
+        n = write_responses(chunks, out, pred.tasks)
     what = f"project {pred.project}: " if pred.project else ""
+    console.print(f"[green]scored[/] {n:,} customers ({what}{', '.join(pred.tasks)}) → {out}")
+
+
+def _score_store(
+    out: Path,
+    as_of: str | None,
+    tracking_uri: str | None,
+    model_dir: Path | None,
+    top_k: int,
+    store_uri: str | None,
+    active_days: float,
+    segment: str | None,
+    project: str | None,
+) -> None:
+    from journeyml.store import EventStore, parse_segment, score_active, select_segment
+
+    conditions = parse_segment(segment) if segment else None
+    if out.suffix not in (".parquet", ".csv"):
+        console.print(f"[red]error[/]: expected --out to end in .parquet or .csv, got {out}.")
+        raise typer.Exit(2)
+    pred = _load_predictor(tracking_uri, model_dir, project)
+    now = _now()
+    with EventStore.open(_store_uri(store_uri), create=False) as es:
+        run = score_active(
+            es, pred, as_of=as_of or now, days=active_days, project=pred.project or project
+            or "demo", created_at=now,
+            top_k=top_k,
+        )  # fmt: skip
+    table = run.scores
+    if conditions is not None and len(table):
+        table = select_segment(table, conditions)
+    table.to_parquet(out, index=False) if out.suffix == ".parquet" else table.to_csv(
+        out, index=False
+    )
+    what = f"segment '{segment}': {len(table):,} of " if conditions is not None else ""
     console.print(
-        f"[green]scored[/] {len(cut):,} customers ({what}{', '.join(pred.tasks)}) → {out}"
+        f"[green]scored[/] {what}{len(run.scores):,} customers active within {active_days:g} "
+        f"days as of {run.as_of.isoformat()} → {out}; {run.logged:,} predictions logged as "
+        f"request {run.run_id}",
+        highlight=False,
     )
 
 
@@ -272,22 +336,32 @@ def _read_events(path: Path, mapping: str | None) -> Any:
 def benchmark(
     config: Path = typer.Argument(..., help="Benchmark config (pipelines/benchmarks/*.yaml)."),
     out: Path = typer.Option(..., "--out", help="JSON file for the result."),
+    seed: int | None = typer.Option(None, help="The models' random seed (default: the config's)."),
 ) -> None:
-    """Run a benchmark protocol (tax2017, chronological, calibration_holdout) on a real log."""
+    """Run a benchmark protocol (tax2017, chronological, calibration_holdout, teinemaa2019) on
+    a real log."""
     _quiet_libraries()
     from journeyml.bench import load_benchmark_config, run_benchmark, write_result
 
     cfg = load_benchmark_config(config)
+    if seed is not None:
+        cfg = cfg.model_copy(update={"seed": seed})
     console.print(f"[bold]benchmark[/] {cfg.dataset} · {cfg.task} · {cfg.protocol.name}")
-    with console.status("working…") as status:
+    from journeyml.cli_progress import RichProgress
 
-        def progress(msg: str) -> None:
-            console.print(f"  {msg}")
-            status.update(msg[:80])
-
-        result = run_benchmark(cfg, progress=progress)
+    with RichProgress(console) as stages:
+        result = run_benchmark(
+            cfg, progress=lambda msg: console.print(f"  {msg}", highlight=False), stages=stages
+        )
     for name, value in result["metrics"].items():
-        console.print(f"  {name}: {value}")
+        if name != "by_length":
+            console.print(f"  {name}: {value}")
+    m = result.get("margin") or {}
+    if m:
+        console.print(
+            f"  {m['metric']}: journeyml {m['journeyml']:.4f} vs best baseline "
+            f"{m['best_baseline']} {m['baseline']:.4f} (margin {m['margin']:+.4f})"
+        )
     write_result(result, out)
     console.print(f"[green]wrote[/] {out}")
 
@@ -317,7 +391,10 @@ def report(
     pred = Predictor.from_registry(
         tracking_uri or default_tracking_uri(), project=project, alias=model
     )
-    render_report(pred, ev, out)
+    from journeyml.cli_progress import RichProgress
+
+    with RichProgress(console) as progress:
+        render_report(pred, ev, out, progress=progress)
     runs = log_report(out, pred.tasks, model, project=pred.project) if log else []
     where = f" and logged to runs {', '.join(runs)}" if log else ""
     console.print(f"[green]report[/] → {out}{where}")
@@ -325,7 +402,6 @@ def report(
 
 store_app = typer.Typer(no_args_is_help=True, help="The event store: schema and contents.")
 app.add_typer(store_app, name="store")
-STORE_HELP = "Store URI (default: $JOURNEYML_STORE_URI or sqlite:///store/journeyml.db)."
 
 
 def _redacted(uri: str | None) -> str:
@@ -405,6 +481,111 @@ def store_info(store: str | None = typer.Option(None, "--store", help=STORE_HELP
     )
 
 
+def _load_predictor(
+    tracking_uri: str | None, model_dir: Path | None, project: str | None = None
+) -> Any:
+    from journeyml.lifecycle import default_tracking_uri
+    from journeyml.scoring import Predictor
+
+    if model_dir is not None:
+        return Predictor.from_dir(model_dir)
+    return Predictor.from_registry(tracking_uri or default_tracking_uri(), project=project)
+
+
+@app.command()
+@friendly_errors
+def replay(
+    request_id: str = typer.Argument(..., help="The request id of a logged prediction."),
+    item: int = typer.Option(0, help="The journey's index in a batch request."),
+    store: str | None = typer.Option(None, "--store", help=STORE_HELP),
+    tracking_uri: str | None = typer.Option(None),
+    model_dir: Path | None = typer.Option(
+        None, help="Replay with bundled models from here instead of the registry's champions."
+    ),
+    project: str | None = typer.Option(
+        None, "--project", help="The project's champions (default: the one logged)."
+    ),
+) -> None:
+    """Recompute a logged prediction from the store: identical, or what changed (models,
+    events, answer). Exit code 0 when identical, 1 when something changed."""
+    _quiet_libraries()
+    from journeyml.store import EventStore
+    from journeyml.store import replay as replay_prediction
+
+    with EventStore.open(_store_uri(store), create=False) as es:
+        logged = es.prediction(request_id, item)
+        logged_project = logged.project if logged is not None else None
+        pred = _load_predictor(tracking_uri, model_dir, project or logged_project)
+        result = replay_prediction(es, pred, request_id, item)
+    print(result.to_text())
+    if not result.identical:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly_errors
+def monitor(
+    out: Path = typer.Option(Path("monitor.html"), "--out", help="The HTML page."),
+    store: str | None = typer.Option(None, "--store", help=STORE_HELP),
+    project: str | None = _project_option(),
+    tracking_uri: str | None = typer.Option(None),
+    model_dir: Path | None = typer.Option(
+        None, help="Bundled models (top features, task rules) instead of the registry's."
+    ),
+    sample_per_week: int = typer.Option(
+        5000, help="Predictions per week sampled for features, labels and explanations."
+    ),
+    max_feature_psi: float | None = typer.Option(0.25, help="Thresholds: 'nan' turns one off."),
+    max_prediction_psi: float | None = typer.Option(0.25),
+    min_auc: float | None = typer.Option(None),
+    max_ece: float | None = typer.Option(None),
+    max_explanation_shift: float | None = typer.Option(0.2),
+    min_matured: int = typer.Option(50, help="Matured predictions a week needs for quality."),
+    log_mlflow: bool = typer.Option(True, "--mlflow/--no-mlflow", help="Log to MLflow."),
+) -> None:
+    """Quality once outcomes matured, feature/prediction drift (PSI) and explanation drift per
+    project, task and week, from the prediction log; an HTML page, MLflow metrics, and exit
+    code 1 when a threshold is crossed."""
+    _quiet_libraries()
+    from journeyml.lifecycle import default_tracking_uri
+    from journeyml.monitor import Thresholds, log_to_mlflow, render_page
+    from journeyml.monitor import monitor as run_monitor
+    from journeyml.store import EventStore
+
+    def _set(v: float | None) -> float | None:
+        return None if v is None or v != v else v
+
+    th = Thresholds(
+        max_feature_psi=_set(max_feature_psi),
+        max_prediction_psi=_set(max_prediction_psi),
+        min_auc=_set(min_auc),
+        max_ece=_set(max_ece),
+        max_explanation_shift=_set(max_explanation_shift),
+        min_matured=min_matured,
+    )
+    pred = _load_predictor(tracking_uri, model_dir, project)
+    with EventStore.open(_store_uri(store), create=False) as es:
+        result = run_monitor(
+            es, pred, now=_now(), project=project or pred.project, thresholds=th,
+            sample_per_week=sample_per_week,
+        )  # fmt: skip
+    page = render_page(result, out)
+    where = ""
+    if log_mlflow:
+        run_id = log_to_mlflow(result, tracking_uri or default_tracking_uri(), page)
+        where = f"; MLflow run {run_id}"
+    n_weeks = result.weekly["week"].nunique() if not result.weekly.empty else 0
+    console.print(
+        f"[green]monitored[/] {result.n_predictions:,} predictions over {n_weeks} week(s) → "
+        f"{page}{where}",
+        highlight=False,
+    )
+    for b in result.breaches:
+        console.print(f"[bold red]threshold crossed[/]: {b}", highlight=False)
+    if result.breaches:
+        raise typer.Exit(1)
+
+
 @app.command("export-models")
 @friendly_errors
 def export_models(
@@ -458,16 +639,25 @@ def serve(
             "or pass --service-dir."
         )
         raise typer.Exit(2)
+    from journeyml.serving import EXIT_REFUSED, ServiceSettings, run_server, serve_command
+
+    try:
+        ServiceSettings.from_env(env)
+    except JourneyMLError as exc:
+        console.print(f"[bold red]error[/] ({exc.code}): refusing to start: {exc.message}")
+        raise typer.Exit(EXIT_REFUSED) from None
     console.print(
         f"[bold]serving[/] on http://{host}:{port}  (project "
         f"{env.get('JOURNEYML_PROJECT', 'demo or the only one')}, models from "
         f"{env['JOURNEYML_TRACKING_URI']}; event store "
         f"{_redacted(env.get('JOURNEYML_STORE_URI'))})"
     )
-    from journeyml.serving import serve_command
 
-    cmd = serve_command(service_dir, host, port)
-    raise typer.Exit(subprocess.call(cmd, env=env))
+    def refused(line: str) -> None:
+        sys.stderr.write(f"error: {line} (exit {EXIT_REFUSED})\n")  # one line, never wrapped
+
+    code = run_server(serve_command(service_dir, host, port), env, on_refusal=refused)
+    raise typer.Exit(code)
 
 
 models_app = typer.Typer(

@@ -129,6 +129,13 @@ class ModelNotFoundError(ModelError):
     code = "model_not_found"
 
 
+class ModelIntegrityError(ModelError):
+    """A model file is not the file training wrote (checksum mismatch, truncated, missing) or
+    LightGBM cannot parse it; ``field`` names the file."""
+
+    code = "model_integrity"
+
+
 class FingerprintMismatchError(ModelError):
     """A model was trained on other features than this code builds."""
 
@@ -184,3 +191,10 @@ class NotFittedError(JourneyMLError):
 class TrainingError(JourneyMLError):
     code = "training_failed"
     http_status = 500
+
+
+class EngineUnavailableError(JourneyMLError):
+    """The distributed engine (a Dask scheduler) cannot be reached or is not installed."""
+
+    code = "engine_unavailable"
+    http_status = 503

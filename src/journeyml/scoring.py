@@ -8,7 +8,7 @@ journeys into probabilities and root causes. Both entry points — a frame of ma
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +18,13 @@ import pandas as pd
 
 from journeyml.errors import FingerprintMismatchError, ModelNotFoundError, UnknownTaskError
 from journeyml.events import CUSTOMER_ID, is_canonical, to_canonical
-from journeyml.explain import Batch, Explainer, Explanation, Target, iso_utc
+from journeyml.explain import Batch, Edit, Explainer, Explanation, Target, iso_utc, whatif
 from journeyml.features import (
     Context,
     EventArrays,
     FeatureSpec,
     compute_features,
+    customer_chunks,
     cutoff_arrays,
     encode_frame,
     encode_records,
@@ -33,9 +34,11 @@ from journeyml.features import (
 from journeyml.modeling import ModelBundle
 from journeyml.tasks import TASKS
 
-__all__ = ["Predictor", "ScoreRequest", "iso_utc"]
+__all__ = ["SCORE_CHUNK_EVENTS", "Predictor", "ScoreRequest", "iso_utc"]
 #: beside bundled copies (:meth:`Predictor.save`): the project they belong to
 PROJECT_FILE = "project.txt"
+#: events per chunk of batch scoring (:meth:`Predictor.score_chunks`): a few thousand customers
+SCORE_CHUNK_EVENTS = 200_000
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,30 @@ class Predictor:
         t = np.array([to_ns(as_of)], dtype=np.int64)
         return self._predict(arr, np.zeros(1, np.int64), t, req)[0]
 
+    def what_if(
+        self,
+        customer_id: str,
+        records: Sequence[Mapping[str, Any]],
+        as_of: Any,
+        edit: Edit,
+        request: ScoreRequest | None = None,
+    ) -> dict[str, Any]:
+        """One journey scored as it is and with one ``edit`` (remove one of its events, or add
+        a touchpoint now), at the same ``as_of``: ``before`` and ``after`` (each what
+        :meth:`predict_journey` returns), the ``change`` per task, the ``edit`` made, and what
+        it means (``meaning``: model sensitivity, not causal effect)."""
+        edited, what = edit.apply(records, as_of)
+        before = self.predict_journey(customer_id, records, as_of, request)
+        after = self.predict_journey(customer_id, edited, as_of, request)
+        return {
+            "as_of": before["as_of"],
+            "edit": what,
+            "change": whatif.change(before, after),
+            "before": before,
+            "after": after,
+            "meaning": whatif.MEANING,
+        }
+
     def score_frame(
         self, events: pd.DataFrame, cutoffs: pd.DataFrame, request: ScoreRequest | None = None
     ) -> list[dict[str, Any]]:
@@ -193,12 +220,54 @@ class Predictor:
             o["customer_id"] = cid
         return out
 
+    def score_chunks(
+        self,
+        arr: EventArrays,
+        q_cust: np.ndarray,
+        as_of: np.ndarray,
+        request: ScoreRequest | None = None,
+        *,
+        chunk_events: int = SCORE_CHUNK_EVENTS,
+    ) -> Iterator[tuple[np.ndarray, list[dict[str, Any]]]]:
+        """Predictions in chunks of whole customers, for batch scoring in bounded memory.
+
+        ``arr``: encoded events (:func:`~journeyml.features.encode_frame`); ``q_cust`` and
+        ``as_of``: each cutoff's customer code in ``arr`` and time (ns). Yields ``(rows,
+        predictions)``: the positions of a chunk's cutoffs and their prediction dicts (with
+        ``customer_id``), exactly what :meth:`score_frame` returns for them. Memory follows the
+        chunk (about ``chunk_events`` events), not the log.
+        """
+        req = request or ScoreRequest(self.tasks)
+        for chunk in customer_chunks(arr, q_cust, chunk_events):
+            out = self._predict(chunk.events, chunk.q_cust, as_of[chunk.rows], req)
+            ids = chunk.events.customer_ids
+            for o, q in zip(out, chunk.q_cust.tolist(), strict=True):
+                o["customer_id"] = str(ids[q]) if q >= 0 else None
+            yield chunk.rows, out
+
+    def probability_chunks(
+        self,
+        arr: EventArrays,
+        q_cust: np.ndarray,
+        as_of: np.ndarray,
+        *,
+        chunk_events: int = SCORE_CHUNK_EVENTS,
+    ) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
+        """:meth:`probabilities` in chunks of whole customers: ``(rows, frame)`` per chunk."""
+        for chunk in customer_chunks(arr, q_cust, chunk_events):
+            X = compute_features(chunk.events, self.spec, chunk.q_cust, as_of[chunk.rows])
+            yield chunk.rows, self.probability_frame(X, pd.RangeIndex(len(chunk.rows)))
+
     def probabilities(self, events: pd.DataFrame, cutoffs: pd.DataFrame) -> pd.DataFrame:
         """Batch probabilities without explanations (fast path), one row per cutoff."""
         ev = events if is_canonical(events) else to_canonical(events)
         arr = encode_frame(ev, self.spec)
         ids, as_of, _ = cutoff_arrays(cutoffs)
         X = compute_features(arr, self.spec, arr.customer_codes(ids), as_of)
+        return self.probability_frame(X, cutoffs.index)
+
+    def probability_frame(self, X: np.ndarray, index: pd.Index) -> pd.DataFrame:
+        """One probability column per binary task, one per class of a multiclass task."""
         cols: dict[str, np.ndarray] = {}
         for t in self.tasks:
             b = self.bundles[t]
@@ -208,7 +277,7 @@ class Predictor:
             else:
                 for j, c in enumerate(b.classes):
                     cols[f"{t}:{c}"] = p[:, j]
-        return pd.DataFrame(cols, index=cutoffs.index)
+        return pd.DataFrame(cols, index=index)
 
     def _predict(
         self, arr: EventArrays, q_cust: np.ndarray, as_of: np.ndarray, req: ScoreRequest
@@ -255,7 +324,7 @@ class Predictor:
                         targets.append(Target(t, np.full(n, b.classes.index(c)), proba))
                         keys.append((t, c))
         if targets:
-            batch = Batch(X, arr, ctx.start, ctx.end)
+            batch = Batch(X, arr, ctx.start, ctx.end, as_of=as_of)
             found = self.explainer.explain(batch, targets, top_k=req.top_k)
             for (task, extra), e in zip(keys, found, strict=True):
                 _attach(out, task, extra, e, binary=self.bundles[task].kind == "binary")

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from journeyml.modeling import META_FILE, MODEL_FILE, write_checksums
 from journeyml.serving import requests_from_frame
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("bento")]
@@ -138,6 +139,27 @@ def test_accepted_with_warnings_over_http(bento_server: Any) -> None:
     assert r.headers["x-request-id"] == r.json()["request_id"]
 
 
+def test_what_if_over_http(bento_server: Any) -> None:
+    """``POST /whatif``: both answers side by side, said to be model sensitivity; a bad edit is
+    a 4xx naming its field, like any bad ``/predict`` input."""
+    r = post(bento_server.url, "/whatif", {**EXAMPLE, "remove": 9})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["edit"]["removed"]["touchpoint"] == EXAMPLE["events"][9]["touchpoint"]
+    assert set(out["change"]) == set(out["before"]) & {"conversion", "churn", "next_stage"}
+    assert "not causal effect" in out["meaning"]
+    assert r.headers["x-request-id"] == out["request_id"]
+    for body, status, field in (
+        ({**EXAMPLE, "remove": 1, "add": {"touchpoint": "x"}}, 422, "remove"),
+        ({**EXAMPLE, "remove": 99}, 422, "remove"),
+        ({**EXAMPLE, "add": {"touchpoint": ""}}, 400, "add.touchpoint"),
+        ({**EXAMPLE, "add": {"touchpoint": "x", "when": "now"}}, 400, "add.when"),
+    ):
+        r = post(bento_server.url, "/whatif", body)
+        assert r.status_code == status, r.text
+        assert r.json()["field"] == field, r.json()
+
+
 def test_batch_limits_and_probes(bento_server: Any) -> None:
     r = post(
         bento_server.url,
@@ -224,6 +246,7 @@ def test_refuses_to_start_on_feature_mismatch(predictor: Any, tmp_path: Path) ->
     d = json.loads(meta.read_text())
     d["spec"]["code_version"] = "0"
     meta.write_text(json.dumps(d))
+    write_checksums(meta.parent, [MODEL_FILE, META_FILE])  # a consistent bundle of another version
     with pytest.raises(RuntimeError, match=r"server exited(.|\n)*feature code version"):
         start_bento_server(
             {"JOURNEYML_MODEL_DIR": str(bundled), "JOURNEYML_TRACKING_URI": ""},

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from journeyml.errors import ConfigError
 from journeyml.events import resolve_mapping_ref, resolve_named_path, shared_data_dir
-from journeyml.lifecycle import load_yaml_model
+from journeyml.lifecycle import FeatureConfig, load_yaml_model
+from journeyml.tasks import TaskConfig, task_from_block
 
 SHARED_PREFIX = "shared:"
 
@@ -48,15 +49,24 @@ class Protocol(_Strict):
       k = ``min_prefix`` … n−1 scored (``score_end`` adds k = n with end of case as the truth).
     - ``calibration_holdout``: purchases up to ``calibration_end`` (inclusive day) describe the
       customer; the label is any purchase in the holdout up to ``holdout_end`` (inclusive).
+    - ``teinemaa2019`` (outcome-oriented predictive process monitoring, Teinemaa et al. 2019):
+      cases ordered by start, the first ``train_fraction`` train; training events at or after
+      the first test case's start dropped; prefixes of 1 … min(``max_prefix``, the
+      ``positive_length_quantile`` of positive case lengths, rounded up); ROC AUC per prefix
+      length, their mean weighted by the prefixes at each length, and pooled.
     """
 
-    name: Literal["tax2017", "chronological", "calibration_holdout"]
+    name: Literal["tax2017", "chronological", "calibration_holdout", "teinemaa2019"]
     train_fraction: float = Field(0.8, gt=0, lt=1)
     min_prefix: int = Field(1, ge=1)
     score_end: bool = False
     calibration_end: str | None = None
     holdout_end: str | None = None
     snapshot_every_days: float = Field(7.0, gt=0)
+    #: teinemaa2019: the longest prefix scored (40 in the paper)
+    max_prefix: int = Field(40, ge=1)
+    #: teinemaa2019: prefixes up to this quantile of the positive cases' lengths (0.9)
+    positive_length_quantile: float = Field(0.9, gt=0, le=1)
 
     @model_validator(mode="after")
     def _dates(self) -> Protocol:
@@ -83,13 +93,19 @@ class BenchmarkConfig(_Strict):
     #: what the benchmark measures, for people
     description: str = ""
     data: BenchData
-    #: next_activity (process logs, protocols tax2017 and chronological) or buys_again
-    #: (calibration_holdout)
-    task: Literal["next_activity", "buys_again"]
+    #: next_activity (process logs, protocols tax2017 and chronological), buys_again
+    #: (calibration_holdout) or case_outcome (teinemaa2019)
+    task: Literal["next_activity", "buys_again", "case_outcome"]
     protocol: Protocol
+    #: case_outcome: the task block of a ``case_outcome`` task (docs/tasks.md) without its
+    #: kind, e.g. ``{outcome: [Wait], cut_before_outcome: true}``
+    case_outcome: dict[str, Any] | None = None
     #: next_activity: predict the touchpoint (activity) or its stage
     target: Literal["touchpoint", "stage"] = "touchpoint"
-    #: attributes used as features (names from the mapping)
+    #: the features, as in a pipeline config (windows, last k, attributes...)
+    features: FeatureConfig = FeatureConfig()
+    #: attributes used as features (names from the mapping); the same as
+    #: ``features.attributes`` (kept for older configs: give one or the other)
     attributes: tuple[str, ...] = ()
     #: LightGBM parameters over journeyml's defaults
     lightgbm: dict[str, Any] = Field(default_factory=dict)
@@ -99,6 +115,9 @@ class BenchmarkConfig(_Strict):
     early_stopping_rounds: int = 50
     #: share of training cases (the latest ones) held out for early stopping
     valid_fraction: float = Field(0.2, gt=0, lt=1)
+    #: binary tasks: blend a linear model with the trees in log-odds where the validation
+    #: rows prefer it (as ``journeyml train`` does); false: trees only
+    blend_linear: bool = True
     #: random seed of the models
     seed: int = 0
     #: published figures printed beside ours (documentation only)
@@ -110,14 +129,49 @@ class BenchmarkConfig(_Strict):
     )
 
     @model_validator(mode="after")
-    def _task_protocol(self) -> BenchmarkConfig:
-        holdout = self.protocol.name == "calibration_holdout"
-        if holdout != (self.task == "buys_again"):
+    def _attributes(self) -> BenchmarkConfig:
+        if self.attributes and self.features.attributes:
             raise ValueError(
-                f"task {self.task!r} does not go with protocol {self.protocol.name!r}: "
-                "buys_again needs calibration_holdout; next_activity tax2017 or chronological"
+                "give attributes once: either attributes or features.attributes, not both"
             )
         return self
+
+    def feature_config(self) -> FeatureConfig:
+        """The features (``attributes`` folded into ``features.attributes``)."""
+        if not self.attributes:
+            return self.features
+        return self.features.model_copy(update={"attributes": self.attributes})
+
+    @model_validator(mode="after")
+    def _task_protocol(self) -> BenchmarkConfig:
+        wanted = {
+            "calibration_holdout": "buys_again",
+            "teinemaa2019": "case_outcome",
+            "tax2017": "next_activity",
+            "chronological": "next_activity",
+        }[self.protocol.name]
+        if self.task != wanted:
+            raise ValueError(
+                f"task {self.task!r} does not go with protocol {self.protocol.name!r}: "
+                "buys_again needs calibration_holdout; case_outcome teinemaa2019; "
+                "next_activity tax2017 or chronological"
+            )
+        if (self.case_outcome is None) == (self.task == "case_outcome"):
+            raise ValueError(
+                "case_outcome (the outcome's task block, e.g. {outcome: [Wait]}) goes with "
+                "task case_outcome, and only with it"
+            )
+        if self.case_outcome is not None:
+            try:
+                self.outcome_task()
+            except ConfigError as exc:
+                raise ValueError(exc.message) from None
+        return self
+
+    def outcome_task(self) -> TaskConfig:
+        """The ``case_outcome`` task the benchmark predicts (named ``outcome``)."""
+        block = {**(self.case_outcome or {}), "kind": "case_outcome"}
+        return task_from_block("outcome", block, field="case_outcome")
 
     def resolved_path(self) -> Path:
         p = self.data.path

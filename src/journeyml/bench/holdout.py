@@ -9,13 +9,13 @@ BG/NBD baseline is fitted on the calibration RFM summary of the same customers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from journeyml.bench.refit import probe_and_refit
+from journeyml.bench.binary import fit_binary
 from journeyml.events import CUSTOMER_ID, TIMESTAMP
 from journeyml.features import AS_OF, FeatureBuilder, build_features
 from journeyml.modeling import baselines, bgnbd, binary_metrics, lgb_params
@@ -26,6 +26,7 @@ class HoldoutResult:
     metrics: dict[str, float]
     baselines: dict[str, dict[str, float]]
     info: dict[str, Any]
+    variants: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def _day(s: str) -> pd.Timestamp:
@@ -106,10 +107,12 @@ def run_calibration_holdout(
     calibration_end: str,
     holdout_end: str,
     snapshot_every_days: float = 7.0,
+    features: dict[str, Any] | None = None,
     lgb_overrides: dict[str, Any] | None = None,
     num_boost_round: int = 2000,
     early_stopping_rounds: int = 50,
     valid_fraction: float = 0.2,
+    blend_linear: bool = True,
     seed: int = 0,
 ) -> HoldoutResult:
     w = holdout_window(events, calibration_end, holdout_end)
@@ -126,14 +129,14 @@ def run_calibration_holdout(
         in_win = ts[(ts[TIMESTAMP] >= t) & (ts[TIMESTAMP] < t + horizon)]
         buyers = set(in_win[CUSTOMER_ID])
         y_cut[cut.index.get_indexer(idx)] = cut.loc[idx, CUSTOMER_ID].isin(buyers).to_numpy()
-    spec = FeatureBuilder().fit(cal).spec_
+    spec = FeatureBuilder(**(features or {})).fit(cal).spec_
     X = build_features(cal, cut, spec).to_numpy()
     rng = np.random.default_rng(seed)
     custs = cut[CUSTOMER_ID].unique()
     valid_c = set(rng.choice(custs, int(len(custs) * valid_fraction), replace=False))
     va = cut[CUSTOMER_ID].isin(valid_c).to_numpy()
     params = lgb_params("binary", 2, lgb_overrides, seed)
-    booster, best, rounds = probe_and_refit(
+    model = fit_binary(
         params,
         X,
         y_cut,
@@ -142,18 +145,21 @@ def run_calibration_holdout(
         num_boost_round=num_boost_round,
         early_stopping_rounds=early_stopping_rounds,
         valid_fraction=valid_fraction,
+        blend_linear=blend_linear,
+        seed=seed,
     )
 
     # evaluation: every calibration customer, as of the end of the calibration period
     customers, y = w.customers, w.labels
     ev_cut = pd.DataFrame({CUSTOMER_ID: customers, AS_OF: cal_end})
     X_ev = build_features(cal, ev_cut, spec).to_numpy()
-    p = np.asarray(booster.predict(X_ev, num_threads=1))
+    p = model.predict(X_ev)
 
     params_bg, bg = bgnbd_baseline(w)
     expected = bg["expected"]
     m_expected = binary_metrics(y, np.clip(expected / (1 + expected), 0, 1))
     return HoldoutResult(
+        variants={"lightgbm_only_uncalibrated": binary_metrics(y, model.trees_only(X_ev))},
         metrics=binary_metrics(y, p),
         baselines={
             "bgnbd": binary_metrics(y, bg["p_any"]),
@@ -169,8 +175,7 @@ def run_calibration_holdout(
             "holdout": f"{cal_end.date()} → {(hold_end - pd.Timedelta(days=1)).date()}",
             "training_horizon_days": horizon.days,
             "n_training_snapshots": len(cut),
-            "best_iteration": best,
-            "refit_rounds": rounds,
+            **model.info,
             "bgnbd_params": params_bg.as_dict(),
             "n_features": len(spec.names),
         },

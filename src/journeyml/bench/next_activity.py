@@ -37,15 +37,16 @@ def run_next_activity(
     events: pd.DataFrame,
     *,
     target: str = "touchpoint",
-    attributes: tuple[str, ...] = (),
+    features: dict[str, Any] | None = None,
     lgb_overrides: dict[str, Any] | None = None,
     num_boost_round: int = 2000,
     early_stopping_rounds: int = 50,
     valid_fraction: float = 0.2,
     seed: int = 0,
 ) -> NextActivityResult:
-    """Fit on ``split.train`` and score ``split.test`` (and the ``test_all`` variant)."""
-    spec = FeatureBuilder(attributes=attributes).fit(split.train_events).spec_
+    """Fit on ``split.train`` and score ``split.test`` (and the ``test_all`` variant).
+    ``features``: :class:`~journeyml.features.FeatureBuilder` parameters."""
+    spec = FeatureBuilder(**(features or {})).fit(split.train_events).spec_
     X_tr = build_features(split.train_events, split.train, spec).to_numpy()
     X_te = build_features(events, split.test, spec).to_numpy()
     X_all = build_features(events, split.test_all, spec).to_numpy()

@@ -19,6 +19,15 @@ from journeyml.events.mapping import (
     read_for_mapping,
     resolve_mapping,
 )
+from journeyml.events.partitioned import (
+    PartitionedEvents,
+    PartitionWriter,
+    open_partitioned,
+    partition_of,
+    read_partition,
+    repartition,
+    write_partitioned,
+)
 from journeyml.events.paths import resolve_mapping_ref, resolve_named_path
 from journeyml.events.proposal import mapping_yaml, yaml_scalar
 from journeyml.events.readers import ReaderOptions, detect_format, read_raw
@@ -56,6 +65,8 @@ __all__ = [
     "LoadResult",
     "MappingRef",
     "Outcomes",
+    "PartitionWriter",
+    "PartitionedEvents",
     "ReaderOptions",
     "ValidationReport",
     "builtin_mapping",
@@ -70,14 +81,19 @@ __all__ = [
     "load_mapping",
     "map_events",
     "mapping_yaml",
+    "open_partitioned",
+    "partition_of",
     "plural",
     "read_for_mapping",
+    "read_partition",
     "read_raw",
+    "repartition",
     "resolve_mapping",
     "resolve_mapping_ref",
     "resolve_named_path",
     "shared_data_dir",
     "to_canonical",
     "validate_command",
+    "write_partitioned",
     "yaml_scalar",
 ]

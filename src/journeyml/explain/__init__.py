@@ -2,7 +2,7 @@
 phrasing, one module per step; population insights (drivers, pain points, moments of truth)
 and the journey map build on it."""
 
-from journeyml.explain import insights, journey_map
+from journeyml.explain import insights, journey_map, whatif
 from journeyml.explain.allocation import (
     Allocation,
     Composition,
@@ -40,12 +40,15 @@ from journeyml.explain.phrasing import (
     span,
     task_phrase,
 )
+from journeyml.explain.whatif import MEANING, Edit
 
 __all__ = [
     "MAX_EVIDENCE",
+    "MEANING",
     "Allocation",
     "Batch",
     "Composition",
+    "Edit",
     "ExplainedModel",
     "Explainer",
     "Explanation",
@@ -73,4 +76,5 @@ __all__ = [
     "split_by_class",
     "task_contributions",
     "task_phrase",
+    "whatif",
 ]

@@ -71,7 +71,8 @@ class ExplainedModel:
         c = np.asarray(b.booster.predict(X, pred_contrib=True, num_threads=1))
         if b.kind == "multiclass":
             return c.reshape(X.shape[0], len(b.classes), X.shape[1] + 1)
-        return c
+        # a blend with a linear model: the served score's contributions, still exact
+        return b.served_contributions(c, X)
 
     @property
     def class_boosters(self) -> list[lgb.Booster]:

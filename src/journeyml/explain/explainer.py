@@ -22,7 +22,7 @@ import numpy as np
 from journeyml.explain.allocation import Allocation, Composition, Plan
 from journeyml.explain.contributions import model_of
 from journeyml.explain.phrasing import RootCause, evidence, phrase
-from journeyml.features import EventArrays, FeatureSpec
+from journeyml.features import NS_PER_DAY, EventArrays, FeatureSpec
 from journeyml.modeling import ModelBundle
 from journeyml.tasks import TaskConfig
 
@@ -31,13 +31,15 @@ from journeyml.tasks import TaskConfig
 class Batch:
     """The rows to explain: their feature values ``X`` and what each row's stage and channel
     aggregates are made of — its own events ``events[start[r]:end[r]]`` (these also give the
-    causes their timestamps), or one ``composition`` for every row (a population's)."""
+    causes their timestamps; ``as_of``, ns per row: the moment the sentences count back
+    from), or one ``composition`` for every row (a population's)."""
 
     X: np.ndarray
     events: EventArrays | None = None
     start: np.ndarray | None = None
     end: np.ndarray | None = None
     composition: Composition | None = None
+    as_of: np.ndarray | None = None
     _plans: dict[int, Plan] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -114,7 +116,10 @@ class Explainer:
                         assert batch.start is not None and batch.end is not None
                         lo, hi = int(batch.start[r]), int(batch.end[r])
                         for c in row:
-                            c.events = evidence(spec, batch.events, lo, hi, c.kind, c.name)
+                            since = None
+                            if c.window_days is not None and batch.as_of is not None:
+                                since = int(batch.as_of[r]) - round(c.window_days * NS_PER_DAY)
+                            c.events = evidence(spec, batch.events, lo, hi, c.kind, c.name, since)
                     causes.append(row)
             out.append(Explanation(tg, pts.probability, pts.base_rate, allocs, causes))
         return out

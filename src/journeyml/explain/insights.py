@@ -1,18 +1,26 @@
-"""Across a population: global drivers, drivers per segment, pain points, moments of truth.
+"""Across a population, per task: global drivers, drivers per segment, pain points, moments
+of truth.
 
-Everything starts from a :class:`CauseMatrix`: one row per customer (cutoff), one column per
-root cause, holding the cause's contribution to that customer's prediction in probability
-points — the same grouping as the per-prediction explanations
+Everything starts from a :class:`CauseMatrix` of one task: one row per customer (cutoff), one
+column per root cause, holding the cause's contribution to that customer's prediction in
+probability points — the same grouping as the per-prediction explanations
 (:meth:`journeyml.explain.Explainer.explain`).
 
 * **Global drivers**: mean absolute contribution per cause (how much it moves predictions) and
   mean signed contribution (which way).
-* **Pain points**: touchpoints whose presence (at least one event in the last ``window_days``)
-  raises churn risk or lowers the chance of converting the most. The effect is the mean
-  contribution of the touchpoint's cause among exposed customers, with a bootstrap 95 % interval
-  (percentiles of 400 resamples of the exposed customers, seeded).
-* **Moments of truth**: touchpoints and stage transitions with the largest mean effect, either
-  way, on conversion among the customers who went through them.
+* **Exposure**: a customer is exposed to a touchpoint when it is in their journey in the task's
+  look-back window before ``as_of`` (:func:`exposure_window`: the task's horizon, capped by the
+  history the data has; the whole journey so far for tasks without a horizon).
+* **Effects** (:func:`touchpoint_effects`): per touchpoint, the mean contribution of its cause
+  among the exposed customers, with a bootstrap 95 % interval (percentiles of 400 resamples,
+  seeded). An interval that covers zero is **no measurable effect**: such a touchpoint is never
+  ranked as a pain point or a moment of truth.
+* **Pain points** (:func:`pain_points`), per task and ranked within it: touchpoints whose
+  measurable effect pushes the task's outcome the harmful way (:func:`harm_sign`: up for a
+  lapse, down for an outcome the customer is to reach). The same touchpoint can hurt one task
+  and help another.
+* **Moments of truth** (:func:`moments_of_truth`), per task: touchpoints and stage transitions
+  with the largest measurable effect either way.
 """
 
 from __future__ import annotations
@@ -22,11 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from journeyml.events import CUSTOMER_ID, TIMESTAMP, TOUCHPOINT
 from journeyml.explain.allocation import Composition
 from journeyml.explain.explainer import Batch, Explainer, Target
 from journeyml.explain.phrasing import humanize
 from journeyml.features import slug, window_label
 from journeyml.modeling import ModelBundle
+from journeyml.tasks import TaskConfig
 
 N_BOOT = 400
 
@@ -94,7 +104,7 @@ def drivers_by_segment(m: CauseMatrix, segments: pd.Series, top: int = 5) -> pd.
 
 
 def exposure(bundle: ModelBundle, X: np.ndarray, window_days: float | None) -> pd.DataFrame:
-    """Rows × touchpoints: at least one event of the touchpoint in the window (bool)."""
+    """Rows × touchpoints: at least one event of the touchpoint in a feature window (bool)."""
     spec = bundle.spec
     pos = {n: i for i, n in enumerate(spec.names)}
     cols = {}
@@ -103,6 +113,42 @@ def exposure(bundle: ModelBundle, X: np.ndarray, window_days: float | None) -> p
         if i is not None:
             cols[tp] = X[:, i] > 0
     return pd.DataFrame(cols)
+
+
+def exposure_window(task: TaskConfig, history_days: float) -> float | None:
+    """The look-back window (days) in which a touchpoint counts as part of a customer's recent
+    journey for ``task``: its horizon (the last H days, for a prediction about the next H),
+    capped by the ``history_days`` the data has before ``as_of``; None (the whole journey so
+    far) for a task without a horizon (a case outcome).
+
+    >>> from journeyml.tasks import EventMatch
+    >>> t = TaskConfig("c", "occurs", horizon_days=14, outcome=EventMatch(("buy",)))
+    >>> exposure_window(t, 300.0), exposure_window(t, 10.0)
+    (14.0, 10.0)
+    """
+    if task.horizon_days is None:
+        return None
+    return float(min(task.horizon_days, max(history_days, 1.0)))
+
+
+def exposure_from_events(
+    events: pd.DataFrame,
+    customers: np.ndarray,
+    as_of: pd.Timestamp,
+    window_days: float | None,
+) -> pd.DataFrame:
+    """Rows (``customers``, in order) × touchpoints: at least one event of the touchpoint in
+    ``[as_of − window, as_of)`` (the whole journey before ``as_of`` when ``window_days`` is
+    None). Read from the events, so any vocabulary and any window work."""
+    ts = events[TIMESTAMP]
+    keep = ts < as_of
+    if window_days is not None:
+        keep &= ts >= as_of - pd.Timedelta(days=window_days)
+    ev = events.loc[keep, [CUSTOMER_ID, TOUCHPOINT]]
+    ids = pd.Index(np.asarray(customers).astype(str))
+    ev = ev[ev[CUSTOMER_ID].astype(str).isin(ids)]
+    table = pd.crosstab(ev[CUSTOMER_ID].astype(str), ev[TOUCHPOINT].astype(str)) > 0
+    return table.reindex(ids, fill_value=False).reset_index(drop=True).astype(bool)
 
 
 def _bootstrap(values: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
@@ -115,11 +161,21 @@ def _bootstrap(values: np.ndarray, rng: np.random.Generator) -> tuple[float, flo
     return float(lo), float(hi)
 
 
+def measurable(ci_low: float, ci_high: float) -> bool:
+    """An effect is measurable when its interval does not cover zero.
+
+    >>> measurable(0.2, 1.5), measurable(-0.3, 0.4), measurable(-2.0, -0.1)
+    (True, False, True)
+    """
+    return bool(ci_low > 0 or ci_high < 0)
+
+
 def touchpoint_effects(
     m: CauseMatrix, exposed: pd.DataFrame, *, min_exposed: int = 20, seed: int = 0
 ) -> pd.DataFrame:
-    """Per touchpoint: customers exposed, mean contribution of its cause among them (points)
-    and a bootstrap 95 % interval."""
+    """Per touchpoint: customers exposed, mean contribution of its cause among them (points),
+    a bootstrap 95 % interval and whether it is ``measurable`` (the interval excludes zero).
+    Touchpoints with fewer than ``min_exposed`` exposed customers are left out."""
     rng = np.random.default_rng(seed)
     rows = []
     for tp in exposed.columns:
@@ -138,55 +194,60 @@ def touchpoint_effects(
                 "effect": float(v.mean()),
                 "ci_low": lo,
                 "ci_high": hi,
+                "measurable": measurable(lo, hi),
             }
         )
-    return pd.DataFrame(rows)
+    cols = ["touchpoint", "label", "exposed", "share_exposed", "effect", "ci_low", "ci_high"]
+    return pd.DataFrame(rows, columns=[*cols, "measurable"])
 
 
-def pain_points(
-    churn: pd.DataFrame | None, conversion: pd.DataFrame | None, top: int = 8
-) -> pd.DataFrame:
-    """Touchpoints that raise churn risk or lower the chance of converting, worst first.
+def harm_sign(task: TaskConfig) -> int | None:
+    """Which way of moving the task's outcome is harmful: +1 (raising: a lapse), -1 (lowering:
+    an outcome the customer is to reach, ``occurs``), None when the task does not say (a case
+    outcome can be wanted, like an approval, or not, like a wait)."""
+    if task.kind == "lapses":
+        return 1
+    if task.kind == "occurs":
+        return -1
+    return None
 
-    ``harm`` (points) is the larger of the churn effect and minus the conversion effect; the
-    interval is the one of that effect, turned to harm. Only touchpoints whose interval lies
-    entirely on the harmful side are listed.
-    """
-    rows = []
-    for frame, sign, outcome in ((churn, 1.0, "churn"), (conversion, -1.0, "conversion")):
-        if frame is None or frame.empty:
-            continue
-        for r in frame.itertuples():
-            lo, hi = sorted((sign * r.ci_low, sign * r.ci_high))
-            rows.append(
-                {
-                    "touchpoint": r.touchpoint,
-                    "label": r.label,
-                    "outcome": outcome,
-                    "exposed": r.exposed,
-                    "harm": sign * r.effect,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                }
-            )
-    if not rows:
-        return pd.DataFrame(columns=["touchpoint", "label", "outcome", "exposed", "harm"])
-    df = pd.DataFrame(rows)
-    df = df[df["ci_low"] > 0].sort_values("harm", ascending=False)
-    df = df.drop_duplicates("touchpoint", keep="first")
-    return df.head(top).reset_index(drop=True)
+
+def pain_points(effects: pd.DataFrame, sign: int, top: int = 8) -> pd.DataFrame:
+    """Touchpoints whose measurable effect moves the outcome the harmful way (``sign``: +1
+    raising, -1 lowering), worst first: ``touchpoint, label, exposed, harm, ci_low, ci_high``
+    (``harm`` and the interval in points, turned to harm). A touchpoint whose interval covers
+    zero is never listed."""
+    cols = ["touchpoint", "label", "exposed", "harm", "ci_low", "ci_high"]
+    if effects.empty:
+        return pd.DataFrame(columns=cols)
+    df = effects[effects["measurable"].astype(bool)].copy()
+    df["harm"] = sign * df["effect"]
+    lo, hi = sign * df["ci_low"], sign * df["ci_high"]
+    df["ci_low"], df["ci_high"] = np.minimum(lo, hi), np.maximum(lo, hi)
+    df = df[df["harm"] > 0].sort_values("harm", ascending=False)
+    return df[cols].head(top).reset_index(drop=True)
+
+
+def no_measurable_effect(effects: pd.DataFrame) -> pd.DataFrame:
+    """The touchpoints whose interval covers zero, most common first."""
+    if effects.empty:
+        return effects
+    df = effects[~effects["measurable"].astype(bool)]
+    return df.sort_values("exposed", ascending=False).reset_index(drop=True)
 
 
 def moments_of_truth(
-    conversion: CauseMatrix,
+    m: CauseMatrix,
     tp_effects: pd.DataFrame,
     transitions_present: pd.DataFrame,
     top: int = 8,
     *,
     seed: int = 0,
+    min_customers: int = 20,
 ) -> pd.DataFrame:
-    """Touchpoints and stage transitions with the largest effect (either way) on conversion
-    among the customers who went through them."""
+    """Touchpoints and stage transitions with the largest measurable effect (either way) on
+    the task's outcome among the customers who went through them: ``moment, kind, customers,
+    effect, ci_low, ci_high``."""
     rng = np.random.default_rng(seed)
     rows = [
         {
@@ -198,14 +259,17 @@ def moments_of_truth(
             "ci_high": r.ci_high,
         }
         for r in tp_effects.itertuples()
+        if r.measurable
     ]
     for tr in transitions_present.columns:
         col = f"transition:{tr}"
         mask = transitions_present[tr].to_numpy(bool)
-        if col not in conversion.points.columns or mask.sum() < 20:
+        if col not in m.points.columns or mask.sum() < min_customers:
             continue
-        v = conversion.points[col].to_numpy()[mask]
+        v = m.points[col].to_numpy()[mask]
         lo, hi = _bootstrap(v, rng)
+        if not measurable(lo, hi):
+            continue
         rows.append(
             {
                 "moment": humanize(tr),
@@ -216,7 +280,8 @@ def moments_of_truth(
                 "ci_high": hi,
             }
         )
-    df = pd.DataFrame(rows)
+    cols = ["moment", "kind", "customers", "effect", "ci_low", "ci_high"]
+    df = pd.DataFrame(rows, columns=cols)
     if df.empty:
         return df
     df = df.reindex(df["effect"].abs().sort_values(ascending=False).index)

@@ -6,7 +6,9 @@
 * **Touchpoint paths**: the last touchpoints before ``as_of`` (repeats collapsed), the same way.
 * **Flow**: the same paths as links between (step, stage) nodes, for a Sankey diagram.
 * **Metrics** (domain vocabulary): conversion rate, cart-abandonment rate, retention,
-  repeat-purchase rate, value per customer.
+  repeat-purchase rate, value per customer — read through the tasks' own definitions
+  (:func:`task_metrics`: converted = the conversion task's outcome; churned = what the churn
+  task calls a lapse, company-sent touchpoints not counting as activity).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from journeyml.events import CUSTOMER_ID, STAGE, TIMESTAMP, TOUCHPOINT
+from journeyml.events import CUSTOMER_ID, STAGE, TIMESTAMP, TOUCHPOINT, VALUE
+from journeyml.tasks import TaskConfig
 
 MAX_STEPS = 5
 
@@ -56,13 +59,13 @@ def main_paths(
     outcomes: pd.DataFrame,
     top: int = 8,
 ) -> pd.DataFrame:
-    """The ``top`` most common paths; ``outcomes`` is indexed by customer with any of the
-    columns ``converted``, ``churned`` (observed, 0/1) and ``p_conversion``, ``p_churn``."""
+    """The ``top`` most common paths; ``outcomes`` is indexed by customer, one column per
+    observed outcome (0/1, NaN where the customer was not asked) and per mean prediction
+    (``p_<task>``): each becomes the path's mean."""
     df = outcomes.reindex(paths.index).assign(path=paths.to_numpy())
     agg: dict[str, tuple[str, str]] = {"customers": ("path", "size")}
-    for c in ("converted", "churned", "p_conversion", "p_churn"):
-        if c in df.columns:
-            agg[c] = (c, "mean")
+    for c in outcomes.columns:
+        agg[str(c)] = (c, "mean")
     out = df.groupby("path").agg(**agg).sort_values("customers", ascending=False)
     out["share"] = out["customers"] / max(len(df), 1)
     return out.head(top).reset_index()
@@ -98,16 +101,19 @@ def journey_metrics(
     churn_touchpoints: Sequence[str] = ("cancellation",),
     cart_touchpoints: Sequence[str] = ("cart_add",),
     inactive_days: float = 30.0,
+    lapse: TaskConfig | None = None,
 ) -> dict[str, float]:
     """Journey metrics the data supports (NaN when it does not, e.g. no cart events).
 
     * conversion rate: customers with a conversion touchpoint / customers;
     * cart-abandonment rate: customers who added to a cart and never converted afterwards /
       customers who added to a cart;
-    * retention: converted customers still active (an event in the last ``inactive_days``
-      days of the log, no churn touchpoint) / converted customers;
+    * retention: converted customers (all customers when there are no conversion
+      touchpoints) still active at the end of the log — an activity event in its last
+      ``inactive_days`` days (``lapse``: that task's activity, company-sent touchpoints
+      excluded; else any event) and no churn touchpoint — / those customers;
     * repeat-purchase rate: converted customers with 2+ conversions / converted customers;
-    * value per customer: total ``value`` of conversions / customers.
+    * value per customer: total ``value`` (every event) / customers.
     """
     ev = events
     n = ev[CUSTOMER_ID].nunique()
@@ -125,15 +131,89 @@ def journey_metrics(
         out["cart_abandonment_rate"] = float(abandoned.mean())
     else:
         out["cart_abandonment_rate"] = float("nan")
-    if len(n_conv):
+    who = n_conv.index if len(conversion_touchpoints) else pd.Index(ev[CUSTOMER_ID].unique())
+    if len(who):
         end = ev[TIMESTAMP].max()
-        last = ev.groupby(CUSTOMER_ID)[TIMESTAMP].max().reindex(n_conv.index)
+        act = ev
+        if lapse is not None:
+            stage = ev[STAGE].to_numpy(object) if STAGE in ev.columns else np.full(len(ev), None)
+            attrs = {c: ev[c].to_numpy(object) for c in ev.columns}
+            act = ev[lapse.activity_mask(tp.to_numpy(object), stage, attrs)]
+        last = act.groupby(CUSTOMER_ID)[TIMESTAMP].max().reindex(who)
         churned = set(ev.loc[tp.isin(list(churn_touchpoints)), CUSTOMER_ID])
-        active = (last >= end - pd.Timedelta(days=inactive_days)) & ~n_conv.index.isin(churned)
+        active = (last >= end - pd.Timedelta(days=inactive_days)) & ~who.isin(churned)
         out["retention"] = float(np.mean(active))
-        out["repeat_purchase_rate"] = float((n_conv >= 2).mean())
     else:
-        out["retention"] = out["repeat_purchase_rate"] = float("nan")
-    if "value" in ev.columns:
-        out["value_per_customer"] = float(conv["value"].fillna(0).sum() / n)
+        out["retention"] = float("nan")
+    out["repeat_purchase_rate"] = float((n_conv >= 2).mean()) if len(n_conv) else float("nan")
+    if VALUE in ev.columns and ev[VALUE].notna().any():
+        out["value_per_customer"] = float(ev[VALUE].fillna(0).sum() / n)
     return out
+
+
+def task_metrics(
+    events: pd.DataFrame, tasks: Sequence[TaskConfig]
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Journey metrics through the tasks' own definitions, and a note per metric saying what
+    it counts (or why it is not shown):
+
+    * conversion rate: the first ``occurs`` task's outcome touchpoints; when nearly every
+      journey *starts* with one (a log of purchases), there is no conversion to measure and the
+      note says so;
+    * retention: among converted customers (all customers without a conversion task), the
+      share that has not lapsed as the first ``lapses`` task defines it at the end of the log:
+      no churn event, and activity (company-sent touchpoints excluded) in its last horizon;
+    * repeat-purchase rate, cart-abandonment rate (when the log has a cart touchpoint);
+    * value per customer: the whole mapped ``value`` column over customers.
+    """
+    conv = next((t for t in tasks if t.kind == "occurs" and t.outcome.touchpoints), None)
+    lapse = next((t for t in tasks if t.kind == "lapses"), None)
+    conv_tps = conv.outcome.touchpoints if conv is not None else ()
+    carts = tuple(
+        sorted(
+            {str(x) for x in events[TOUCHPOINT].unique() if "cart" in str(x).lower()}
+            - set(conv_tps)
+        )
+    )
+    m = journey_metrics(
+        events,
+        conversion_touchpoints=conv_tps,
+        churn_touchpoints=lapse.churn.touchpoints if lapse is not None else (),
+        cart_touchpoints=carts,
+        inactive_days=(lapse.horizon_days or 30.0) if lapse is not None else 30.0,
+        lapse=lapse,
+    )
+    notes: dict[str, str] = {}
+    n = int(m.get("customers", 0))
+    if conv is None:
+        for k in ("conversion_rate", "repeat_purchase_rate"):
+            m.pop(k, None)
+    else:
+        what = ", ".join(conv_tps)
+        notes["conversion_rate"] = f"customers with {what}"
+        first = events.sort_values(TIMESTAMP, kind="stable").groupby(CUSTOMER_ID).head(1)
+        starts = float(first[TOUCHPOINT].astype(str).isin(conv_tps).mean()) if n else 0.0
+        if starts >= 0.95:
+            m["conversion_rate"] = float("nan")
+            notes["conversion_rate"] = (
+                f"{starts:.0%} of journeys start with {what}: no conversion to measure"
+            )
+        notes["repeat_purchase_rate"] = f"converted customers with 2+ {what}"
+    if lapse is None:
+        m.pop("retention", None)
+    else:
+        who = "converted customers" if conv is not None else "customers"
+        notes["retention"] = (
+            f"{who} not lapsed at the end of the log ({lapse.name}: "
+            + (f"no {', '.join(lapse.churn.touchpoints)}; " if lapse.churn.touchpoints else "")
+            + (
+                f"activity ({lapse.activity_text()}) in the last {lapse.horizon_days:g} days)"
+                if lapse.inactivity
+                else "no activity rule)"
+            )
+        )
+    if not carts:
+        m.pop("cart_abandonment_rate", None)
+    if "value_per_customer" in m:
+        notes["value_per_customer"] = "the mapped value column, summed over all events"
+    return m, notes

@@ -86,6 +86,8 @@ class RootCause:
     sentence: str
     features: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
+    #: the sentence counts the cause's events in the last this many days (None: all of them)
+    window_days: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,28 +113,53 @@ def _describe(spec: FeatureSpec, f: FeatureDef, x: float) -> str:
         text = f.template.format(value=x, label=humanize(lab) if lab is not None else "none")
     except (ValueError, KeyError):
         return f"{f.name} = {x:g}"
-    return text.replace("3th-last", "third-last").replace("2th-last", "second-last")
+    text = text.replace("3th-last", "third-last").replace("2th-last", "second-last")
+    return singular_one(text)
 
 
-def _touchpoint_phrase(spec: FeatureSpec, ix: _Index, x: np.ndarray, tp: str) -> str:
-    """ "2 support calls in the last 7 days" / "last support call 45 days ago" / "no …"."""
+_ONE = re.compile(r"(?<![\d.])1 ((?:[a-z_-]+ )*?)(events|sessions|days|switches|times)\b")
+_SINGULAR = {"events": "event", "sessions": "session", "days": "day", "switches": "switch"}
+
+
+def singular_one(text: str) -> str:
+    """Counts of one read in the singular ("1 events" → "1 event", "1 times" → "once").
+
+    >>> singular_one("1 events in the last 90 days"), singular_one("fell back 1 times")
+    ('1 event in the last 90 days', 'fell back once')
+    >>> singular_one("1 retention stage events, 11 events, 0.1 days, 21 sessions")
+    '1 retention stage event, 11 events, 0.1 days, 21 sessions'
+    """
+
+    def fix(m: re.Match[str]) -> str:
+        if m.group(2) == "times":
+            return "once" if not m.group(1) else f"1 {m.group(1)}time"
+        return f"1 {m.group(1)}{_SINGULAR[m.group(2)]}"
+
+    return _ONE.sub(fix, text)
+
+
+def _touchpoint_phrase(
+    spec: FeatureSpec, ix: _Index, x: np.ndarray, tp: str
+) -> tuple[str, float | None]:
+    """ "2 support calls in the last 7 days" / "last support call 45 days ago" / "no …", and
+    the window the sentence counts in (its events are those the cause lists)."""
     j = ix.touchpoints.index(tp) if tp in ix.touchpoints else -1
     if j < 0:
-        return humanize(tp)
+        return humanize(tp), None
     for w in sorted(spec.params.windows_days):
         c = ix.tp_count(x, w)[j]
         if np.isfinite(c) and c > 0:
-            return f"{c:g} {plural(tp, c)} {span(w)}"
+            return f"{c:g} {plural(tp, c)} {span(w)}", float(w)
     d = ix.tp_days_since(x)[j]
     if np.isfinite(d):
         ago = "today" if d < 1 else f"{d:.0f} day{'s' if round(d) != 1 else ''} ago"
         c_all = ix.tp_count(x, None)[j]
         n = f" ({c_all:g} in all)" if np.isfinite(c_all) and c_all > 1 else ""
-        return f"last {humanize(tp)} {ago}{n}"
+        return f"last {humanize(tp)} {ago}{n}", None
     c_all = ix.tp_count(x, None)[j]
     if np.isfinite(c_all) and c_all == 0:
-        return f"no {humanize(tp)} so far"
-    return f"{humanize(tp)} in the journey"
+        return f"no {humanize(tp)} so far", None
+    return f"{humanize(tp)} in the journey", None
 
 
 def task_phrase(task: TaskConfig | str, class_name: str | None = None) -> str:
@@ -169,8 +196,9 @@ def phrase(
     moved = task_phrase(task, class_name)
     out: list[RootCause] = []
     for (kind, name), total, parts in allocation.top(top_k):
+        window = None
         if kind == "touchpoint":
-            what = _touchpoint_phrase(spec, ix, x, name)
+            what, window = _touchpoint_phrase(spec, ix, x, name)
         else:
             lead = max(parts, key=lambda i: abs(parts[i]))
             what = _describe(spec, spec.features[lead], float(x[lead]))
@@ -184,16 +212,24 @@ def phrase(
                 total * 100,
                 sentence[0].upper() + sentence[1:],
                 [spec.features[i].name for i in sorted(parts, key=lambda i: -abs(parts[i]))],
+                window_days=window,
             )
         )
     return out
 
 
 def evidence(
-    spec: FeatureSpec, arr: EventArrays, lo: int, hi: int, kind: str, name: str
+    spec: FeatureSpec,
+    arr: EventArrays,
+    lo: int,
+    hi: int,
+    kind: str,
+    name: str,
+    since: int | None = None,
 ) -> list[str]:
     """Timestamps (ISO, UTC) of the latest events ``arr[lo:hi]`` behind a touchpoint, channel
-    or stage cause (none for other kinds)."""
+    or stage cause (none for other kinds); ``since`` (ns): only events at or after it — those
+    the cause's sentence counts."""
     if hi <= lo or kind not in ("touchpoint", "channel", "stage"):
         return []
     pos = _vocab_codes(spec)[kind].get(name)
@@ -201,6 +237,8 @@ def evidence(
         return []
     codes = {"touchpoint": arr.touchpoint, "channel": arr.channel, "stage": arr.stage}[kind]
     idx = lo + np.flatnonzero(codes[lo:hi] == pos)
+    if since is not None:
+        idx = idx[arr.ts[idx] >= since]
     return iso_utc(arr.ts[idx[-MAX_EVIDENCE:]])
 
 

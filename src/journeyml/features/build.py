@@ -27,8 +27,8 @@ Name: 0, dtype: float64
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -188,6 +188,54 @@ class FeatureBuilder:
 CHUNK_EVENTS = 1_000_000
 
 
+@dataclass(frozen=True)
+class CustomerChunk:
+    """A run of whole customers and the cutoffs that belong to them.
+
+    ``events`` holds customers ``first .. stop-1`` (codes renumbered from 0), ``rows`` the
+    positions of their cutoffs in the caller's cutoff arrays (ascending), ``q_cust`` those
+    cutoffs' customer codes within the chunk (-1: a customer without events)."""
+
+    first: int
+    stop: int
+    events: EventArrays
+    rows: np.ndarray
+    q_cust: np.ndarray
+
+
+def customer_chunks(
+    ev: EventArrays, q_cust: np.ndarray, chunk_events: int = CHUNK_EVENTS
+) -> Iterator[CustomerChunk]:
+    """Split events and cutoffs into chunks of whole customers of about ``chunk_events``
+    events each (a customer with more events is a chunk of its own); chunks without cutoffs
+    are skipped. Every feature depends on one customer's events only, so computing chunk by
+    chunk gives the same features bit for bit; cutoffs of customers without events
+    (``q_cust`` -1) go with the first chunk.
+
+    >>> import numpy as np
+    >>> ev = EventArrays(np.array(["a", "b", "c"], dtype=object), np.array([0, 0, 1, 2, 2]),
+    ...     np.arange(5), *(np.zeros(5, np.int32),) * 3, np.zeros(5))
+    >>> [(c.first, c.stop, c.rows.tolist()) for c in customer_chunks(ev, np.array([2, 0, -1]), 2)]
+    [(0, 1, [1, 2]), (1, 3, [0])]
+    """
+    if chunk_events < 1:
+        raise ValueError(f"expected chunk_events >= 1, got {chunk_events}")
+    n_cust = len(ev.customer_ids)
+    cuts = np.searchsorted(ev.offsets, np.arange(chunk_events, ev.n, chunk_events))
+    bounds = np.unique(np.r_[0, np.clip(cuts, 0, n_cust), n_cust])
+    if bounds.size < 2:  # no customers: only cutoffs of customers without events
+        bounds = np.array([0, 0])
+    for i, (c0, c1) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)):
+        mine = (q_cust >= c0) & (q_cust < c1)
+        if i == 0:
+            mine |= q_cust < 0  # cutoffs of customers without events
+        rows = np.flatnonzero(mine)
+        if rows.size == 0:
+            continue
+        qc = np.where(q_cust[rows] >= 0, q_cust[rows] - c0, -1)
+        yield CustomerChunk(c0, c1, ev.customers(c0, c1), rows, qc)
+
+
 def compute_features(
     ev: EventArrays,
     spec: FeatureSpec,
@@ -205,22 +253,13 @@ def compute_features(
     """
     if ev.n <= CHUNK_EVENTS + CHUNK_EVENTS // 2:
         return features_from_context(Context.build(ev, spec, q_cust, as_of, n_events))
-    n_cust = len(ev.customer_ids)
-    cuts = np.searchsorted(ev.offsets, np.arange(CHUNK_EVENTS, ev.n, CHUNK_EVENTS))
-    bounds = np.unique(np.r_[0, np.clip(cuts, 0, n_cust), n_cust])
     out = np.empty((q_cust.shape[0], len(spec.features)), dtype=np.float64, order="F")
-    for i, (c0, c1) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)):
-        mine = (q_cust >= c0) & (q_cust < c1)
-        if i == 0:
-            mine |= q_cust < 0  # cutoffs of customers without events
-        rows = np.flatnonzero(mine)
-        if rows.size == 0:
-            continue
-        qc = np.where(q_cust[rows] >= 0, q_cust[rows] - c0, -1)
+    for chunk in customer_chunks(ev, q_cust, CHUNK_EVENTS):
+        rows = chunk.rows
         ctx = Context.build(
-            ev.customers(c0, c1),
+            chunk.events,
             spec,
-            qc,
+            chunk.q_cust,
             as_of[rows],
             None if n_events is None else n_events[rows],
         )

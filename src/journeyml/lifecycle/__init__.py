@@ -4,6 +4,7 @@ recorded and promoted."""
 from journeyml.lifecycle import catalog, registry, tracking
 from journeyml.lifecycle.config import (
     DataConfig,
+    FeatureConfig,
     PipelineConfig,
     default_tracking_uri,
     load_pipeline_config,
@@ -21,6 +22,7 @@ from journeyml.lifecycle.pipeline import (
 
 __all__ = [
     "DataConfig",
+    "FeatureConfig",
     "LoadedData",
     "PipelineConfig",
     "PipelineResult",

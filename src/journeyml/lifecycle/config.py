@@ -212,6 +212,31 @@ class PromotionConfig(_Strict):
     )
 
 
+class EngineConfig(_Strict):
+    """Where features are computed: on this machine (default) or on a Dask cluster."""
+
+    kind: Literal["local", "dask"] = Field(
+        default="local",
+        description="local: one process, chunks of whole customers. dask: features per "
+        "partition of customers on a Dask cluster (the same feature code); needs the dask "
+        "extra (pip install 'journeyml[dask]'). See docs/scale.md.",
+    )
+    scheduler: str | None = Field(
+        default=None,
+        description="Address of a running Dask scheduler (tcp://host:8786). Empty: a "
+        "LocalCluster of n_workers processes on this machine.",
+    )
+    n_workers: int = Field(
+        default=2, ge=1, description="Worker processes of the LocalCluster (no scheduler)."
+    )
+    partitions: int = Field(
+        default=8,
+        ge=1,
+        description="Partitions of customers (by a hash of the id): the units of work; a few "
+        "per worker core.",
+    )
+
+
 class PipelineConfig(_Strict):
     """A training pipeline: data, features, cutoffs, split, tasks, model settings."""
 
@@ -237,6 +262,10 @@ class PipelineConfig(_Strict):
     #: random seed of the models
     seed: int = 0
     promotion: PromotionConfig = PromotionConfig()
+    engine: EngineConfig = Field(
+        default_factory=EngineConfig,
+        description="Where features are computed: this machine or a Dask cluster.",
+    )
     #: the MLflow experiment (default: journeyml-<name>)
     experiment: str | None = None
     #: an attribute whose latest value splits the test metrics by segment / persona; default:

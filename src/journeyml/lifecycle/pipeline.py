@@ -31,6 +31,8 @@ from journeyml.modeling import (
     multiclass_metrics,
     train_task,
 )
+from journeyml.progress import NO_PROGRESS
+from journeyml.progress import Progress as Stages
 from journeyml.tasks import (
     CutoffMode,
     DataDefaults,
@@ -48,6 +50,8 @@ from journeyml.tasks import (
 )
 
 Progress = Callable[[str], None]
+#: (events, cutoffs, spec) -> the feature frame, one row per cutoff in cutoff order
+FeatureEngine = Callable[[pd.DataFrame, pd.DataFrame, FeatureSpec], pd.DataFrame]
 
 
 @dataclass
@@ -70,7 +74,9 @@ class PipelineResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def load_data(config: PipelineConfig, *, now: pd.Timestamp | None = None) -> LoadedData:
+def load_data(
+    config: PipelineConfig, *, now: pd.Timestamp | None = None, stages: Stages = NO_PROGRESS
+) -> LoadedData:
     """Events from the simulator or from a file through its mapping (relative paths resolve
     against the config file's folder; see :func:`journeyml.events.resolve_named_path`)."""
     d = config.data
@@ -98,7 +104,7 @@ def load_data(config: PipelineConfig, *, now: pd.Timestamp | None = None) -> Loa
     assert d.path is not None
     path = resolve_named_path(d.path, base=config.base_dir, key="data.path")
     mapping = resolve_mapping_ref(d.mapping, base=config.base_dir, key="data.mapping")
-    loaded = load_events(path, mapping, policy=d.policy, now=now)
+    loaded = load_events(path, mapping, policy=d.policy, now=now, progress=stages)
     ev = loaded.events
     end = ev[TIMESTAMP].max() + pd.Timedelta(1, "ns")
     m = loaded.mapping
@@ -258,20 +264,33 @@ def run_training(
     progress: Progress | None = None,
     now: pd.Timestamp | None = None,
     after_task: Callable[[str], None] | None = None,
+    stages: Stages = NO_PROGRESS,
+    features: FeatureEngine | None = None,
 ) -> PipelineResult:
     """Train every task of ``config``, log to MLflow, register and gate.
 
-    ``after_task`` is called after each task is logged (tests use it to interrupt a run).
+    ``progress`` receives one line per finished step (what was found); ``stages`` the stages
+    with counts and an ETA (``reading``/``validating`` the log, ``labels``, ``features``,
+    ``training``, ``promotion``: see :mod:`journeyml.progress`). ``after_task`` is called after
+    each task is logged (tests use it to interrupt a run). ``features`` computes the feature
+    frame (default :func:`build_features`; ``engine: dask`` passes
+    :class:`journeyml.engine.DaskFeatures`, which runs it per partition on a cluster).
     """
     say = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    data = load_data(config, now=now)
+    if config.data.simulate is not None:
+        with stages.stage("simulating", unit="customers") as stage:
+            data = load_data(config, now=now, stages=stages)
+            stage.update(config.data.simulate.customers, total=config.data.simulate.customers)
+    else:
+        data = load_data(config, now=now, stages=stages)
     ev = data.events
     say(
         f"loaded {len(ev):,} events of {ev['customer_id'].nunique():,} customers from {data.source}"
     )
-    tasks, cutoff_sets, prepared = prepare_tasks(config, data, say)
+    with stages.stage("labels", unit="tasks"):
+        tasks, cutoff_sets, prepared = prepare_tasks(config, data, say)
     timings["load"] = time.perf_counter() - t0
     # vocabularies from the earliest training period only: nothing of the test period leaks
     fit_until = min(p.split.valid_start for p in prepared.values())
@@ -279,7 +298,13 @@ def run_training(
     builder = builder_from(config).fit(ev[ev[TIMESTAMP] < fit_until])
     spec = builder.spec_
     # features once per distinct cutoff set (snapshots and/or prefixes), with one spec
-    X_sets = {m: build_features(ev, c, spec).to_numpy() for m, c in cutoff_sets.items()}
+    build = features or build_features  # the Dask engine passes its own, same feature code
+    n_cut = sum(len(c) for c in cutoff_sets.values())
+    X_sets: dict[CutoffMode, np.ndarray] = {}
+    with stages.stage("features", total=n_cut, unit="cutoffs") as stage:
+        for m, c in cutoff_sets.items():
+            X_sets[m] = build(ev, c, spec).to_numpy()
+            stage.advance(len(c))
     timings["features"] = time.perf_counter() - t1
     n_rows = sum(x.shape[0] for x in X_sets.values())
     n_features = next(iter(X_sets.values())).shape[1]
@@ -301,7 +326,8 @@ def run_training(
     versions: dict[str, str] = {}
     run_ids: dict[str, str] = {}
     decisions: list[registry.GateDecision] = []
-    with mlflow.start_run(run_name=f"{config.name}-pipeline"):
+    training = stages.stage("training", total=len(tasks), unit="tasks")
+    with mlflow.start_run(run_name=f"{config.name}-pipeline"), training as train_stage:
         mlflow.log_params(
             {
                 "pipeline": config.name,
@@ -413,6 +439,7 @@ def run_training(
                     f"(challenger); {'promote' if decision.promote else 'stays challenger'}: "
                     f"{decision.reason}"
                 )
+            train_stage.advance()
             if after_task is not None:
                 after_task(name)
         registry.apply(decisions)

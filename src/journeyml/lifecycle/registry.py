@@ -24,7 +24,12 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import RegisteredModel
 from mlflow.exceptions import MlflowException
 
-from journeyml.errors import ConfigError, FingerprintMismatchError, ModelNotFoundError
+from journeyml.errors import (
+    ConfigError,
+    FingerprintMismatchError,
+    ModelIntegrityError,
+    ModelNotFoundError,
+)
 from journeyml.lifecycle.gate import HIGHER_IS_BETTER, BaselineComparison
 from journeyml.modeling import ModelBundle
 from journeyml.tasks import LEGACY_TASKS, check_name
@@ -277,23 +282,32 @@ def load_bundle(
 ) -> ModelBundle:
     """Download ``models:/journeyml-<project>-<task>@<alias>`` and load its bundle; the version
     it resolved to is recorded in ``bundle.info["registry_version"]`` (the alias is resolved
-    once, so a promotion happening meanwhile cannot mix versions)."""
+    once, so a promotion happening meanwhile cannot mix versions). The download goes to a
+    temporary folder removed after loading (or to ``dst``)."""
     name = model_name(project, task)
     uri = f"models:/{name}@{alias}"
-    try:
-        version = str(MlflowClient().get_model_version_by_alias(name, alias).version)
-        if dst is None:
-            dst = Path(tempfile.mkdtemp(prefix="journeyml-model-"))
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{name}/{version}", dst_path=str(dst)
-        )
-    except MlflowException as exc:
-        raise ModelNotFoundError(
-            f"expected a registered model {uri} (project {project!r}, task {task!r}), got none "
-            f"({exc.message}). Train one with `journeyml train` (or `make demo`); "
-            "`journeyml models list` shows what the store holds."
-        ) from exc
-    bundle = ModelBundle.load(Path(local))
+    with tempfile.TemporaryDirectory(prefix="journeyml-model-") as tmp:
+        try:
+            version = str(MlflowClient().get_model_version_by_alias(name, alias).version)
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{name}/{version}",
+                dst_path=str(dst if dst is not None else tmp),
+            )
+        except MlflowException as exc:
+            raise ModelNotFoundError(
+                f"expected a registered model {uri} (project {project!r}, task {task!r}), got "
+                f"none ({exc.message}). Train one with `journeyml train` (or `make demo`); "
+                "`journeyml models list` shows what the store holds."
+            ) from exc
+        try:
+            bundle = ModelBundle.load(Path(local))
+        except ModelIntegrityError as exc:
+            where = f"models:/{name}/{version}"  # not the temporary download
+            raise ModelIntegrityError(
+                f"{name} version {version} ({alias}): "
+                + exc.message.replace(str(local).rstrip("/"), where),
+                field=(exc.field or "").replace(str(local).rstrip("/"), where) or None,
+            ) from exc
     bundle.info["registry_version"] = version
     bundle.info["registry_alias"] = alias
     bundle.info["project"] = project

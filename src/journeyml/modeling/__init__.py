@@ -7,29 +7,40 @@ from journeyml.modeling.bundle import META_FILE, MODEL_FILE, ModelBundle
 from journeyml.modeling.calibration import Calibrator, choose_calibrator
 from journeyml.modeling.evaluation import (
     binary_metrics,
+    ece_equal_mass,
     expected_calibration_error,
     metrics_by_segment,
     multiclass_metrics,
     reliability_curve,
 )
+from journeyml.modeling.integrity import CHECKSUM_FILE, parse_in_child, write_checksums
+from journeyml.modeling.linear import LinearPart, choose_blend, choose_weight, sigmoid
 from journeyml.modeling.training import TaskResult, train_task
 
 __all__ = [
+    "CHECKSUM_FILE",
     "DEFAULT_LGB_PARAMS",
     "META_FILE",
     "MODEL_FILE",
     "Calibrator",
+    "LinearPart",
     "ModelBundle",
     "TaskResult",
     "baselines",
     "bgnbd",
     "binary_metrics",
+    "choose_blend",
     "choose_calibrator",
+    "choose_weight",
+    "ece_equal_mass",
     "expected_calibration_error",
     "fit_early_stopped",
     "lgb_params",
     "metrics_by_segment",
     "multiclass_metrics",
+    "parse_in_child",
     "reliability_curve",
+    "sigmoid",
     "train_task",
+    "write_checksums",
 ]

@@ -1,8 +1,9 @@
 """ModelBundle: one task's model as it is saved, logged to MLflow and served.
 
-A directory with ``model.txt`` (the LightGBM booster) and ``bundle.json`` (task, classes,
-calibrator, the FeatureSpec, metrics). Everything is text and numbers: nothing depends on
-pickles or on pandas dtypes surviving a round trip.
+A directory with ``model.txt`` (the LightGBM booster), ``bundle.json`` (task, classes,
+calibrator, the FeatureSpec, metrics) and ``checksums.json`` (SHA-256 of both, checked before
+anything is parsed: :mod:`journeyml.modeling.integrity`). Everything is text and numbers:
+nothing depends on pickles or on pandas dtypes surviving a round trip.
 """
 
 from __future__ import annotations
@@ -17,9 +18,16 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from journeyml.errors import FingerprintMismatchError, ModelNotFoundError
+from journeyml.errors import FingerprintMismatchError, ModelIntegrityError, ModelNotFoundError
 from journeyml.features import FEATURE_CODE_VERSION, FeatureSpec
 from journeyml.modeling.calibration import Calibrator
+from journeyml.modeling.integrity import (
+    has_checksums,
+    parse_in_child,
+    verified_bytes,
+    write_checksums,
+)
+from journeyml.modeling.linear import LinearPart, sigmoid
 from journeyml.tasks import TaskConfig
 
 MODEL_FILE = "model.txt"
@@ -35,6 +43,10 @@ class ModelBundle:
     calibrator: Calibrator = field(default_factory=Calibrator)
     metrics: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    #: binary: a linear model blended with the trees in log-odds (None: trees only)
+    linear: LinearPart | None = None
+    #: the linear model's share of the blend (0: trees only, 1: linear only)
+    linear_weight: float = 0.0
 
     @property
     def kind(self) -> str:
@@ -45,7 +57,24 @@ class ModelBundle:
     # --- prediction ------------------------------------------------------------------------
     def raw_proba(self, X: np.ndarray) -> np.ndarray:
         """Uncalibrated probabilities; binary → (n,), multiclass → (n, K)."""
+        if self._blended:
+            return sigmoid(self.margin(X))
         return np.asarray(self.booster.predict(X, num_threads=1))
+
+    @property
+    def _blended(self) -> bool:
+        return self.linear is not None and self.kind == "binary"
+
+    def margin(self, X: np.ndarray) -> np.ndarray:
+        """Binary: the score before the link and calibration, (n,), that the contributions
+        add up to: the trees' raw score, or blended, the log-odds (the trees' times σ) mixed
+        with the linear model's."""
+        f = np.asarray(self.booster.predict(X, raw_score=True, num_threads=1))
+        if not self._blended:
+            return f
+        assert self.linear is not None
+        a = self.linear_weight
+        return np.asarray((1 - a) * f * (self._sigmoid or 1.0) + a * self.linear.raw(X))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probabilities: binary → (n,) of the positive class, multiclass → (n, K)."""
@@ -58,6 +87,8 @@ class ModelBundle:
         """Binary: calibrated probabilities of rows ``X`` whose raw scores (the sum of each
         row's contributions and bias) are ``margin`` — equal to :meth:`predict_proba`, without
         a second pass over the trees when the objective's link is the plain sigmoid."""
+        if self._blended:
+            return self.calibrator.apply(sigmoid(margin))
         if self._sigmoid is None:
             return self.predict_proba(X)
         return self.calibrator.apply(1.0 / (1.0 + np.exp(-self._sigmoid * margin)))
@@ -68,6 +99,18 @@ class ModelBundle:
         head = self.booster.model_to_string(num_iteration=1).partition("\nTree=")[0]
         m = re.search(r"^objective=binary sigmoid:(\S+)$", head, flags=re.MULTILINE)
         return float(m.group(1)) if m else None
+
+    def served_contributions(self, trees: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Binary: the contributions (log-odds, bias last, (n, F+1)) of the served score,
+        from the trees' TreeSHAP contributions ``trees`` of rows ``X``: the trees' alone, or
+        blended with the linear model's exact per-feature contributions in the same shares
+        as the score (:mod:`journeyml.modeling.linear`). Rows add up to :meth:`margin`."""
+        if not self._blended:
+            return trees
+        assert self.linear is not None
+        a = self.linear_weight
+        t = trees * (self._sigmoid or 1.0)
+        return np.asarray((1 - a) * t + a * self.linear.contributions(X))
 
     # --- persistence -----------------------------------------------------------------------
     def save(self, path: Path) -> Path:
@@ -81,7 +124,10 @@ class ModelBundle:
             "metrics": self.metrics,
             "info": self.info,
         }
+        if self.linear is not None:
+            meta["linear"] = {"weight": self.linear_weight, **self.linear.to_dict()}
         (path / META_FILE).write_text(json.dumps(meta, indent=1, default=_json_default))
+        write_checksums(path, [MODEL_FILE, META_FILE])
         return path
 
     @classmethod
@@ -96,15 +142,28 @@ class ModelBundle:
                 )
             path = found[0].parent
             meta_path = path / META_FILE
-        meta = json.loads(meta_path.read_text())
-        spec = FeatureSpec.from_dict(meta["spec"])
+        if has_checksums(path):
+            meta_raw, model_raw = verified_bytes(path, META_FILE), verified_bytes(path, MODEL_FILE)
+        else:  # a bundle from before checksums: LightGBM may abort on it, so try it in a child
+            parse_in_child(path / MODEL_FILE)
+            meta_raw, model_raw = meta_path.read_bytes(), (path / MODEL_FILE).read_bytes()
+        try:
+            meta = json.loads(meta_raw)
+            spec = FeatureSpec.from_dict(meta["spec"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelIntegrityError(
+                f"expected a journeyml bundle description in {meta_path}, got an unreadable file "
+                f"({type(exc).__name__}: {str(exc)[:100]}). Re-export or retrain the model.",
+                field=str(meta_path),
+            ) from exc
         if check_code and spec.code_version != FEATURE_CODE_VERSION:
             raise FingerprintMismatchError(
                 f"expected a model built for feature code version {FEATURE_CODE_VERSION}, got "
                 f"{spec.code_version!r} (feature fingerprint {spec.fingerprint}). Retrain the "
                 "model with this version of journeyml."
             )
-        booster = lgb.Booster(model_str=(path / MODEL_FILE).read_text())
+        booster = lgb.Booster(model_str=model_raw.decode())
+        lin = meta.get("linear")
         return cls(
             task=TaskConfig.from_dict(meta["task"]),
             booster=booster,
@@ -113,6 +172,8 @@ class ModelBundle:
             calibrator=Calibrator.from_dict(meta["calibrator"]),
             metrics=meta.get("metrics", {}),
             info=meta.get("info", {}),
+            linear=None if lin is None else LinearPart.from_dict(lin),
+            linear_weight=0.0 if lin is None else float(lin["weight"]),
         )
 
 

@@ -48,6 +48,27 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -
     )
 
 
+def ece_equal_mass(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> float:
+    """Expected calibration error over ``n_bins`` bins of equal count (rows sorted by p): the
+    count-weighted mean of |mean predicted − observed rate|. Unlike equal-width bins it does
+    not hide a skewed score distribution in one bin.
+
+    >>> round(ece_equal_mass(np.array([0, 1, 0, 1]), np.array([0.5, 0.5, 0.5, 0.5]), 2), 3)
+    0.0
+    >>> round(ece_equal_mass(np.array([0, 0, 1, 1]), np.array([0.2, 0.2, 0.6, 0.6]), 2), 3)
+    0.3
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    if len(y) == 0:
+        return float("nan")
+    order = np.argsort(p, kind="stable")
+    err = 0.0
+    for part in np.array_split(order, min(n_bins, len(y))):
+        err += len(part) * abs(float(p[part].mean()) - float(y[part].mean()))
+    return err / len(y)
+
+
 def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     y = np.asarray(y).astype(int)
     p = np.clip(np.asarray(p, dtype=float), _EPS, 1 - _EPS)
@@ -61,6 +82,7 @@ def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     out["log_loss"] = float(log_loss(y, p, labels=[0, 1])) if len(y) else float("nan")
     out["brier"] = float(brier_score_loss(y, p)) if len(y) else float("nan")
     out["ece"] = expected_calibration_error(y, p)
+    out["ece_equal_mass"] = ece_equal_mass(y, p)
     return out
 
 

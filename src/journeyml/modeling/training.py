@@ -17,8 +17,8 @@ from journeyml.errors import TrainingError
 from journeyml.features import FeatureSpec
 from journeyml.modeling import baselines, boosting
 from journeyml.modeling.bundle import ModelBundle
-from journeyml.modeling.calibration import choose_calibrator
 from journeyml.modeling.evaluation import binary_metrics, multiclass_metrics, reliability_curve
+from journeyml.modeling.linear import LinearPart, choose_blend
 from journeyml.tasks import MIN_CUTOFFS, NONE_CLASS, TaskConfig, TemporalSplit
 
 
@@ -95,9 +95,17 @@ def train_task(
     result = TaskResult(bundle=bundle, metrics={}, baselines={}, counts=counts)
 
     if task.output == "binary":
-        calibrator, scores = choose_calibrator(bundle.raw_proba(X[va]), y[va], seed=seed)
+        # a linear model blended in log-odds where the validation window prefers it (it
+        # extrapolates where trees are flat), then calibration; both chosen by log loss
+        linear = LinearPart.fit(X[tr], y[tr], seed=seed)
+        weight, calibrator, scores = choose_blend(
+            bundle.margin(X[va]), linear.raw(X[va]), y[va], seed=seed
+        )
+        bundle.linear = linear if weight > 0 else None
+        bundle.linear_weight = weight
         bundle.calibrator = calibrator
-        result.calibration_scores = scores
+        bundle.info["linear_weight"] = weight
+        result.calibration_scores = scores["calibration"]
         p = bundle.predict_proba(X[te])
         result.metrics = binary_metrics(y[te], p)
         result.reliability = reliability_curve(y[te], p)

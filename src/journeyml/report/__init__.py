@@ -3,5 +3,15 @@ no external requests) built from a Predictor and an event log; see :func:`render
 
 from journeyml.report.build import ReportData, gather
 from journeyml.report.render import log_report, render, render_report
+from journeyml.report.svg import bars as svg_bars
+from journeyml.report.svg import reliability as svg_reliability
 
-__all__ = ["ReportData", "gather", "log_report", "render", "render_report"]
+__all__ = [
+    "ReportData",
+    "gather",
+    "log_report",
+    "render",
+    "render_report",
+    "svg_bars",
+    "svg_reliability",
+]

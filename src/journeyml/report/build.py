@@ -1,9 +1,13 @@
-"""Gather everything the report shows: drivers, pain points, moments of truth, the journey map,
-journey metrics, reliability and explained example customers.
+"""Gather everything the report shows, per task: its outcome as the task defines it, drivers,
+drivers per segment, pain points, moments of truth, reliability; then the journey map, journey
+metrics and explained example customers.
 
 The report's moment of prediction is ``as_of = end of the log − the longest horizon``: every
 customer seen before it is scored from the events before it, and the outcomes after it are
-observed, so the same population gives drivers and an honest reliability diagram.
+observed, so the same population gives drivers and an honest reliability diagram. Each task is
+read on its own eligible population (its labels), and its explanations come from the
+Predictor's one entry point (:meth:`journeyml.explain.Explainer.explain`, the customers' own
+events behind every row).
 """
 
 from __future__ import annotations
@@ -14,19 +18,42 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from journeyml.events import CUSTOMER_ID, TIMESTAMP, is_canonical, to_canonical
-from journeyml.explain import Composition, insights
+from journeyml.events import CUSTOMER_ID, TIMESTAMP, TOUCHPOINT, is_canonical, to_canonical
+from journeyml.explain import Batch, Target, humanize, insights
 from journeyml.explain import journey_map as insights_map
-from journeyml.features import AS_OF, build_features, encode_frame
+from journeyml.features import AS_OF, Context, cutoff_arrays, encode_frame, features_from_context
 from journeyml.modeling import reliability_curve
+from journeyml.progress import NO_PROGRESS, Progress
 from journeyml.scoring import Predictor, ScoreRequest
-from journeyml.tasks import make_labels
-
-BINARY = ("conversion", "churn")
-
+from journeyml.tasks import TaskConfig, make_labels
 
 #: touchpoint paths show the last this many touchpoints before as_of
 TOUCHPOINT_STEPS = 2
+#: segments: attributes with at most this many values (the most common are kept)
+MAX_SEGMENTS = 8
+
+
+@dataclass
+class TaskSection:
+    """What the report says about one binary task."""
+
+    name: str
+    task: TaskConfig
+    eligible: int
+    observed_rate: float
+    mean_predicted: float
+    window_days: float | None
+    matrix: insights.CauseMatrix
+    drivers: pd.DataFrame
+    present: pd.DataFrame
+    effects: pd.DataFrame
+    pain_sign: int | None
+    pain: pd.DataFrame
+    helps: pd.DataFrame
+    no_effect: pd.DataFrame
+    moments: pd.DataFrame
+    reliability: dict[str, list[float]]
+    segments: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 @dataclass
@@ -36,108 +63,216 @@ class ReportData:
     n_events: int
     versions: dict[str, str]
     metrics: dict[str, float]
-    drivers: dict[str, pd.DataFrame] = field(default_factory=dict)
-    matrices: dict[str, insights.CauseMatrix] = field(default_factory=dict)
-    present: dict[str, pd.DataFrame] = field(default_factory=dict)
-    segments: dict[str, pd.DataFrame] = field(default_factory=dict)
-    pain_points: pd.DataFrame = field(default_factory=pd.DataFrame)
-    moments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    metric_notes: dict[str, str] = field(default_factory=dict)
+    tasks: list[TaskSection] = field(default_factory=list)
+    #: tasks the report cannot read (multiclass, or nobody eligible), with the reason
+    skipped: dict[str, str] = field(default_factory=dict)
     paths: pd.DataFrame = field(default_factory=pd.DataFrame)
     touchpoint_paths: pd.DataFrame = field(default_factory=pd.DataFrame)
     touchpoint_flow: pd.DataFrame = field(default_factory=pd.DataFrame)
     flow: pd.DataFrame = field(default_factory=pd.DataFrame)
-    reliability: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     examples: list[dict[str, Any]] = field(default_factory=list)
-    window_days: float = 30.0
+    has_stages: bool = True
 
 
-def report_cutoffs(events: pd.DataFrame, horizon_days: float) -> pd.DataFrame:
-    """One cutoff per customer seen before ``end − horizon`` (end: one second after the last
-    event)."""
+def report_cutoffs(
+    events: pd.DataFrame, horizon_days: float, *, cases: bool = False
+) -> pd.DataFrame:
+    """One cutoff per customer seen before ``as_of`` (end: one second after the last event).
+
+    Journeys (``cases=False``): ``as_of = end − horizon``, every customer seen before it.
+    Cases of a process (``cases=True``, tasks labelled on case prefixes): the cases in progress
+    at ``as_of`` — started before it, with events at or after it — and ``as_of`` the day with
+    the most cases in progress among those that leave ``horizon`` days of data after them (a
+    closed ticket has nothing left to predict)."""
     end = events[TIMESTAMP].max() + pd.Timedelta(1, "s")
-    as_of = (end - pd.Timedelta(days=horizon_days)).floor("D")
+    last_day = (end - pd.Timedelta(days=horizon_days)).floor("D")
     first = events.groupby(CUSTOMER_ID, sort=True)[TIMESTAMP].min()
-    ids = first.index[first < as_of].astype(str)
+    if not cases:
+        ids = first.index[first < last_day].astype(str)
+        return pd.DataFrame({CUSTOMER_ID: pd.Series(ids, dtype=object), AS_OF: last_day})
+    last = events.groupby(CUSTOMER_ID, sort=True)[TIMESTAMP].max().reindex(first.index)
+    start = first.min().floor("D") + pd.Timedelta(days=1)
+    days = pd.date_range(start, max(start, last_day), freq="D")
+    f = np.sort(first.to_numpy("datetime64[ns]").view(np.int64))
+    la = np.sort(last.to_numpy("datetime64[ns]").view(np.int64))
+    t = days.to_numpy("datetime64[ns]").view(np.int64)
+    open_ = np.searchsorted(f, t, side="left") - np.searchsorted(la, t, side="left")
+    as_of = days[int(np.argmax(open_))] if len(days) else last_day
+    keep = (first < as_of) & (last >= as_of)
+    ids = first.index[keep].astype(str)
     return pd.DataFrame({CUSTOMER_ID: pd.Series(ids, dtype=object), AS_OF: as_of})
 
 
+def report_horizon(predictor: Predictor, events: pd.DataFrame) -> float:
+    """How far before the end of the log the report predicts: the longest horizon of the
+    tasks; for tasks without one (case outcomes), a tenth of the log's span (at least a day),
+    so that most cases open at ``as_of`` have ended by the end of the data."""
+    hs = [b.task.horizon_days for b in predictor.bundles.values() if b.task.horizon_days]
+    if hs:
+        return float(max(hs))
+    span = (events[TIMESTAMP].max() - events[TIMESTAMP].min()) / pd.Timedelta(days=1)
+    return float(max(1.0, span / 10))
+
+
+def _is_case_log(predictor: Predictor) -> bool:
+    """Tasks labelled on case prefixes (a process log) rather than snapshots of journeys."""
+    return any(
+        b.task.kind == "case_outcome" or b.task.end_of_case for b in predictor.bundles.values()
+    )
+
+
 def gather(
-    predictor: Predictor, events: pd.DataFrame, *, n_examples: int = 3, seed: int = 0
+    predictor: Predictor,
+    events: pd.DataFrame,
+    *,
+    n_examples: int = 3,
+    seed: int = 0,
+    progress: Progress = NO_PROGRESS,
 ) -> ReportData:
+    """Everything the report shows; ``progress`` hears the stages (``features``,
+    ``explaining`` per task, ``journey map``, ``examples``)."""
     ev = events if is_canonical(events) else to_canonical(events)
-    tasks = [t for t in BINARY if t in predictor.bundles]
-    horizon = max(predictor.bundles[t].task.horizon_days or 0.0 for t in predictor.tasks)
-    cut = report_cutoffs(ev, horizon)
+    cut = report_cutoffs(ev, report_horizon(predictor, ev), cases=_is_case_log(predictor))
     as_of = pd.Timestamp(cut[AS_OF].iloc[0]) if len(cut) else ev[TIMESTAMP].max()
     end = ev[TIMESTAMP].max() + pd.Timedelta(1, "s")
     spec = predictor.spec
-    X = build_features(ev, cut, spec).to_numpy()
     arr = encode_frame(ev, spec)
-    comp = Composition.from_codes(spec, arr.touchpoint, arr.channel, arr.stage)
-    conv_tps: tuple[str, ...] = ("purchase",)
-    if "conversion" in predictor.bundles:
-        conv_tps = predictor.bundles["conversion"].task.outcome.touchpoints
+    ids_all, as_of_ns, _ = cutoff_arrays(cut)
+    with progress.stage("features", total=len(cut), unit="customers"):
+        ctx = Context.build(arr, spec, arr.customer_codes(ids_all), as_of_ns)
+        X = features_from_context(ctx)
+    tasks = {t: predictor.bundles[t].task for t in predictor.tasks}
+    metrics, notes = insights_map.task_metrics(ev, list(tasks.values()))
     data = ReportData(
         as_of=as_of,
         n_customers=int(ev[CUSTOMER_ID].nunique()),
         n_events=len(ev),
         versions=predictor.versions(),
-        metrics=insights_map.journey_metrics(ev, conversion_touchpoints=conv_tps),
+        metrics=metrics,
+        metric_notes=notes,
+        has_stages=bool(ev["stage"].notna().any()) if "stage" in ev.columns else False,
     )
-    windows = spec.params.windows_days
-    data.window_days = float(max(windows))
-    exposed = insights.exposure(predictor.bundles[tasks[0]], X, max(windows)) if tasks else None
-    effects: dict[str, pd.DataFrame] = {}
-    outcomes = pd.DataFrame(index=cut[CUSTOMER_ID].to_numpy())
-    for t in tasks:
+    history_days = float((as_of - ev[TIMESTAMP].min()) / pd.Timedelta(days=1))
+    cust = cut[CUSTOMER_ID].to_numpy().astype(str)
+    outcomes = pd.DataFrame(index=cust)
+    attributes = _customer_attributes(ev, cust, as_of, spec.params.attributes)
+    for t, task in tasks.items():
         b = predictor.bundles[t]
-        lab = make_labels(ev, cut, b.task, observation_end=end)
+        if b.kind != "binary":
+            data.skipped[t] = "predicts a class, not a probability: see its example customers"
+            continue
+        lab = make_labels(ev, cut, task, observation_end=end)
         elig = lab["eligible"].to_numpy(bool)
         if elig.sum() == 0:
+            data.skipped[t] = f"no customer is eligible at {as_of:%Y-%m-%d} ({task.population()})"
             continue
-        Xe = X[elig]
-        m = insights.cause_matrix(b, Xe, comp)
-        data.matrices[t] = m
-        data.drivers[t] = insights.global_drivers(m)
+        rows = np.flatnonzero(elig)
+        with progress.stage(f"explaining {t}", total=len(rows), unit="customers") as st:
+            m = _matrix(predictor, t, X, arr, ctx.start, ctx.end, rows, st)
         y = lab["label"].to_numpy()[elig].astype(int)
-        data.reliability[t] = reliability_curve(y, m.probability)
-        ids = cut[CUSTOMER_ID].to_numpy()[elig]
-        outcomes.loc[ids, "converted" if t == "conversion" else "churned"] = y
+        ids = cust[elig]
+        outcomes.loc[ids, t] = y
         outcomes.loc[ids, f"p_{t}"] = m.probability
-        if "segment" in ev.columns:
-            seg = ev.groupby(CUSTOMER_ID)["segment"].first().reindex(ids)
-            data.segments[t] = insights.drivers_by_segment(m, seg, top=4)
-        assert exposed is not None
-        ex = exposed[elig].reset_index(drop=True)
-        effects[t] = insights.touchpoint_effects(m, ex, seed=seed)
-        top_causes = list(data.drivers[t]["cause"].head(8))
-        data.present[t] = _presence(m.points[top_causes], ex)
-    # the outcomes themselves (a purchase, a cancellation) are what is predicted, not friction
-    # or a decision on the way to it: they are left out of pain points and moments of truth
-    outcome_tps = {tp for b in predictor.bundles.values() for tp in b.task.outcome_touchpoints}
-    effects = {
-        t: e[~e["touchpoint"].isin(outcome_tps)] if "touchpoint" in e.columns else e
-        for t, e in effects.items()
-    }
-    data.pain_points = insights.pain_points(effects.get("churn"), effects.get("conversion"))
-    if "conversion" in data.matrices:
-        b = predictor.bundles["conversion"]
-        lab = make_labels(ev, cut, b.task, observation_end=end)
-        elig = lab["eligible"].to_numpy(bool)
-        trans = insights.stage_transitions_present(b, X[elig])
-        data.moments = insights.moments_of_truth(
-            data.matrices["conversion"], effects["conversion"], trans, seed=seed
+        window = insights.exposure_window(task, history_days)
+        exposed = insights.exposure_from_events(ev, ids, as_of, window)
+        effects = insights.touchpoint_effects(m, exposed, seed=seed)
+        # the outcome itself (a purchase, a cancellation) is what is predicted, not friction or
+        # a decision on the way to it
+        effects = effects[~effects["touchpoint"].isin(task.outcome_touchpoints)]
+        sign = insights.harm_sign(task)
+        drivers = insights.global_drivers(m)
+        top_causes = list(drivers["cause"].head(8))
+        trans = insights.stage_transitions_present(b, X[rows])
+        sec = TaskSection(
+            name=t,
+            task=task,
+            eligible=int(elig.sum()),
+            observed_rate=float(y.mean()),
+            mean_predicted=float(m.probability.mean()),
+            window_days=window,
+            matrix=m,
+            drivers=drivers,
+            present=_presence(m.points[top_causes], exposed),
+            effects=effects,
+            pain_sign=sign,
+            pain=insights.pain_points(effects, sign if sign is not None else 1),
+            helps=insights.pain_points(effects, -sign if sign is not None else -1),
+            no_effect=insights.no_measurable_effect(effects),
+            moments=insights.moments_of_truth(m, effects, trans, seed=seed),
+            reliability=reliability_curve(y, m.probability),
         )
-    paths = insights_map.stage_paths(ev, as_of)
-    data.paths = insights_map.main_paths(paths, outcomes)
-    data.flow = insights_map.flow_links(paths, list(data.paths["path"]))
-    tp_paths = insights_map.touchpoint_paths(ev, as_of, last=TOUCHPOINT_STEPS)
-    data.touchpoint_paths = insights_map.main_paths(tp_paths, outcomes, top=10)
-    data.touchpoint_flow = insights_map.flow_links(
-        tp_paths, list(data.touchpoint_paths["path"]), end=None
-    )
-    data.examples = _examples(predictor, ev, cut, outcomes, n_examples)
+        for a, values in attributes.items():
+            seg = values.reindex(ids)
+            if seg.notna().sum() >= 20:
+                sec.segments[a] = insights.drivers_by_segment(m, seg.fillna("(none)"), top=3)
+        data.tasks.append(sec)
+    in_report = pd.Index(cust)
+    with progress.stage("journey map", unit="steps"):
+        paths = insights_map.stage_paths(ev, as_of)
+        paths = paths[paths.index.astype(str).isin(in_report)]
+        data.paths = insights_map.main_paths(paths, outcomes)
+        data.flow = insights_map.flow_links(paths, list(data.paths["path"]))
+        tp_paths = insights_map.touchpoint_paths(ev, as_of, last=TOUCHPOINT_STEPS)
+        tp_paths = tp_paths[tp_paths.index.astype(str).isin(in_report)]
+        data.touchpoint_paths = insights_map.main_paths(tp_paths, outcomes, top=10)
+        data.touchpoint_flow = insights_map.flow_links(
+            tp_paths, list(data.touchpoint_paths["path"]), end=None
+        )
+    with progress.stage("examples", total=n_examples, unit="customers"):
+        data.examples = _examples(predictor, ev, cut, outcomes, n_examples)
     return data
+
+
+def _matrix(
+    predictor: Predictor,
+    task: str,
+    X: np.ndarray,
+    arr: Any,
+    start: np.ndarray,
+    end: np.ndarray,
+    rows: np.ndarray,
+    stage: Any,
+    chunk: int = 500,
+) -> insights.CauseMatrix:
+    """The task's cause matrix over ``rows``, explained in chunks (progress after each)."""
+    parts = []
+    for lo in range(0, len(rows), chunk):
+        r = rows[lo : lo + chunk]
+        batch = Batch(X[r], arr, start[r], end[r])
+        parts.append(insights.matrix_of(predictor.explainer, batch, Target(task)))
+        stage.advance(len(r))
+    pts = pd.concat([p.points for p in parts], ignore_index=True).fillna(0.0)
+    return insights.CauseMatrix(
+        task,
+        pts,
+        np.concatenate([p.probability for p in parts]),
+        np.concatenate([p.base_rate for p in parts]),
+    )
+
+
+def _customer_attributes(
+    ev: pd.DataFrame, customers: np.ndarray, as_of: pd.Timestamp, declared: tuple[str, ...]
+) -> dict[str, pd.Series]:
+    """Each declared customer attribute (the FeatureSpec's) as its latest value before
+    ``as_of`` per customer, the rarer values folded into "other" (at most
+    :data:`MAX_SEGMENTS` segments)."""
+    out: dict[str, pd.Series] = {}
+    before = ev[ev[TIMESTAMP] < as_of]
+    for a in declared:
+        if a not in before.columns:
+            continue
+        s = before[[CUSTOMER_ID, a]].dropna()
+        if s.empty:
+            continue
+        last = s.groupby(CUSTOMER_ID)[a].last()
+        last.index = last.index.astype(str)
+        last = last.astype(str)
+        common = last.value_counts().index[: MAX_SEGMENTS - 1]
+        last = last.where(last.isin(common), "other")
+        if last.nunique() >= 2:
+            out[a] = last.reindex(pd.Index(customers))
+    return out
 
 
 def _presence(points: pd.DataFrame, exposed: pd.DataFrame) -> pd.DataFrame:
@@ -159,32 +294,35 @@ def _examples(
     outcomes: pd.DataFrame,
     n: int,
 ) -> list[dict[str, Any]]:
-    """The riskiest churn customer, the likeliest converter, and a typical one."""
+    """For each binary task in turn, its most likely customer; then a typical one."""
     picks: list[str] = []
-    for col, asc in (("p_churn", False), ("p_conversion", False)):
-        if col in outcomes.columns:
-            s = outcomes[col].dropna().sort_values(ascending=asc)
-            picks += [c for c in s.index[:3] if c not in picks][:1]
-    if "p_churn" in outcomes.columns:
-        s = outcomes["p_churn"].dropna()
+    pcols = [c for c in outcomes.columns if c.startswith("p_")]
+    for col in pcols:
+        s = outcomes[col].dropna().sort_values(ascending=False)
+        picks += [c for c in s.index[:3] if c not in picks][:1]
+    if pcols:
+        s = outcomes[pcols[-1]].dropna()
         med = (s - s.median()).abs().sort_values()
         picks += [c for c in med.index[:3] if c not in picks][:1]
+    if not pcols and len(cut):
+        picks = list(cut[CUSTOMER_ID].astype(str).head(n))
     picks = picks[:n]
     if not picks:
         return []
-    sel = cut[cut[CUSTOMER_ID].isin(picks)]
+    sel = cut[cut[CUSTOMER_ID].astype(str).isin(picks)]
     rows = predictor.score_frame(ev, sel, ScoreRequest(predictor.tasks, top_k=3))
     for r in rows:
         cid = r["customer_id"]
         j = ev[ev[CUSTOMER_ID].astype(str) == cid]
         j = j[j[TIMESTAMP] < pd.Timestamp(r["as_of"])]
+        channels = j["channel"] if "channel" in j.columns else pd.Series([None] * len(j))
         r["recent"] = [
-            f"{t:%Y-%m-%d %H:%M} · {tp} ({ch})"
+            f"{t:%Y-%m-%d %H:%M} · {humanize(tp)}" + (f" ({ch})" if isinstance(ch, str) else "")
             for t, tp, ch in zip(
-                j[TIMESTAMP].tail(6), j["touchpoint"].tail(6), j["channel"].tail(6), strict=True
+                j[TIMESTAMP].tail(6), j[TOUCHPOINT].tail(6), channels.tail(6), strict=True
             )
         ]
-        r["segment"] = str(j["segment"].iloc[0]) if "segment" in j.columns and len(j) else ""
+        r["segment"] = ""
     return rows
 
 

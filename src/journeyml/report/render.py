@@ -11,16 +11,16 @@ import numpy as np
 import pandas as pd
 
 from journeyml.explain import humanize
+from journeyml.progress import NO_PROGRESS, Progress
 from journeyml.report import svg
-from journeyml.report.build import TOUCHPOINT_STEPS, ReportData, gather
+from journeyml.report.build import TOUCHPOINT_STEPS, ReportData, TaskSection, gather
 from journeyml.scoring import Predictor
 
-_TITLES = {"conversion": "Conversion", "churn": "Churn", "next_stage": "Next stage"}
 _METRIC_NAMES = {
     "customers": "customers",
     "conversion_rate": "conversion rate",
     "cart_abandonment_rate": "cart-abandonment rate",
-    "retention": "retention (converted, still active)",
+    "retention": "retention (not lapsed)",
     "repeat_purchase_rate": "repeat-purchase rate",
     "value_per_customer": "value per customer",
 }
@@ -40,57 +40,152 @@ def _metric(name: str, v: float) -> str:
     return _pct(v)
 
 
+def _title(name: str) -> str:
+    return humanize(name).capitalize()
+
+
+def _days(w: float | None) -> str:
+    if w is None:
+        return "so far in the journey"
+    return "in the last day" if w == 1 else f"in the last {w:g} days"
+
+
+def _effect_rows(frame: pd.DataFrame, sign: int = 0) -> list[dict[str, Any]]:
+    """Rows of an effects table, each effect signed as it moves the task's outcome: ``sign``
+    turns a harm column back into the effect (0: the frame has ``effect`` already)."""
+    out = []
+    for r in frame.to_dict("records"):
+        if sign:
+            e, lo, hi = sign * r["harm"], sign * r["ci_low"], sign * r["ci_high"]
+            lo, hi = min(lo, hi), max(lo, hi)
+        else:
+            e, lo, hi = r["effect"], r["ci_low"], r["ci_high"]
+        out.append(
+            {
+                "label": r["label"] if "label" in r else r["moment"],
+                "kind": r.get("kind", "touchpoint"),
+                "customers": int(r["exposed"] if "exposed" in r else r["customers"]),
+                "effect": float(e),
+                "low": float(lo),
+                "high": float(hi),
+                "ci": f"{lo:+.1f} to {hi:+.1f}",
+            }
+        )
+    return out
+
+
+def _outcome_text(sec: TaskSection) -> str:
+    """What the task's observed rate counts, in its own definition."""
+    t = sec.task
+    h = f" within {t.horizon_days:g} days" if t.horizon_days else ""
+    if t.kind == "lapses":
+        parts = []
+        if t.churn.touchpoints:
+            parts.append(humanize(", ".join(t.churn.touchpoints)))
+        if t.inactivity:
+            parts.append(f"no activity of their own for {t.horizon_days:g} days")
+        return f"lapsed{h} ({' or '.join(parts)})"
+    if t.kind == "occurs":
+        return f"had {t.outcome.describe(humanize)}{h}"
+    return f"reached {t.outcome.describe(humanize)}"
+
+
+def _unique_labels(labels: list[str]) -> list[str]:
+    """Labels made unique (a stage and a touchpoint of a process log share names).
+
+    >>> _unique_labels(["wait", "wait", "x"])
+    ['wait', 'wait (2)', 'x']
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for lab in labels:
+        seen[lab] = seen.get(lab, 0) + 1
+        out.append(lab if seen[lab] == 1 else f"{lab} ({seen[lab]})")
+    return out
+
+
+def _task_block(sec: TaskSection) -> dict[str, Any]:
+    phrase = sec.task.phrase(None, humanize)
+    window = _days(sec.window_days)
+    d = sec.drivers
+    items = [(r.label, float(r.mean_abs) * (1 if r.mean >= 0 else -1)) for r in d.itertuples()]
+    cols = list(sec.present.columns)
+    names = _unique_labels([dict(zip(d["cause"], d["label"], strict=True)).get(c, c) for c in cols])
+    pts = sec.matrix.points[cols].set_axis(names, axis=1)
+    pres = sec.present.set_axis(names, axis=1)
+    if sec.pain_sign is None:
+        pain_title = f"Touchpoints that raise {phrase}"
+        helps_title = f"Touchpoints that lower {phrase}"
+    else:
+        pain_title = "Pain points"
+        helps_title = "Touchpoints that help"
+
+    def effect_svg(rows: list[dict[str, Any]]) -> str:
+        if not rows:
+            return ""
+        return svg.bars(
+            [(r["label"], r["effect"]) for r in rows],
+            errors=[(r["low"], r["high"]) for r in rows],
+            unit=f"effect on {phrase} (points)",
+        )
+
+    way = sec.pain_sign or 1
+    pain, helps = _effect_rows(sec.pain, way), _effect_rows(sec.helps, -way)
+    moments = _effect_rows(sec.moments)
+    segments = []
+    for attr, s in sec.segments.items():
+        rows = []
+        for seg, g in s.groupby("segment", sort=False):
+            rows.append(
+                {
+                    "segment": str(seg),
+                    "n": int(g["n"].iloc[0]),
+                    "drivers": ", ".join(f"{r.label} ({r.mean:+.1f})" for r in g.itertuples()),
+                }
+            )
+        segments.append({"attribute": humanize(attr), "rows": rows})
+    n_no = len(sec.no_effect)
+    no_effect = ", ".join(
+        f"{r.label} ({r.exposed:,} customer{'s' if r.exposed != 1 else ''})"
+        for r in sec.no_effect.head(12).itertuples()
+    ) + (f" and {n_no - 12} more" if n_no > 12 else "")
+    return {
+        "name": sec.name,
+        "title": _title(sec.name),
+        "phrase": phrase,
+        "kpi": {
+            "rate": _pct(sec.observed_rate),
+            "outcome": _outcome_text(sec),
+            "eligible": f"{sec.eligible:,}",
+            "population": sec.task.population(humanize),
+            "predicted": _pct(sec.mean_predicted),
+        },
+        "window": window,
+        "pain_title": pain_title,
+        "helps_title": helps_title,
+        "pain": pain,
+        "pain_svg": effect_svg(pain),
+        "helps": helps,
+        "helps_svg": effect_svg(helps),
+        "no_effect": no_effect,
+        "n_effects": len(sec.effects),
+        "moments": moments,
+        "moments_svg": effect_svg(moments),
+        "bars": svg.bars(items[:10], unit="mean |points| (sign: mean direction)"),
+        "swarm": svg.beeswarm(pts, pres, title=f"{sec.name} beeswarm", width=540),
+        "segments": segments,
+        "reliability_svg": svg.reliability({_title(sec.name): sec.reliability}),
+        "n_bins": len(sec.reliability.get("count", [])),
+    }
+
+
 def render(data: ReportData) -> str:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("journeyml", "report/templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
     )
-    drivers = []
-    for t, d in data.drivers.items():
-        items = [(r.label, float(r.mean_abs) * (1 if r.mean >= 0 else -1)) for r in d.itertuples()]
-        m = data.matrices[t]
-        cols = list(data.present[t].columns)
-        pts = m.points[cols].rename(columns=lambda c: humanize(c.partition(":")[2]))
-        pres = data.present[t].rename(columns=lambda c: humanize(c.partition(":")[2]))
-        drivers.append(
-            {
-                "title": _TITLES.get(t, t),
-                "bars": svg.bars(items[:10], unit="mean |points| (sign: mean direction)"),
-                "swarm": svg.beeswarm(pts, pres, title=f"{t} beeswarm", width=540),
-            }
-        )
-    segments = []
-    for t, s in data.segments.items():
-        rows = []
-        for seg, g in s.groupby("segment"):
-            rows.append(
-                {
-                    "segment": humanize(str(seg)),
-                    "n": int(g["n"].iloc[0]),
-                    "drivers": ", ".join(f"{r.label} ({r.mean:+.1f})" for r in g.itertuples()),
-                }
-            )
-        segments.append({"title": _TITLES.get(t, t), "rows": rows})
-    pain = data.pain_points
-    pain_svg = (
-        svg.bars(
-            [(r.label, r.harm) for r in pain.itertuples()],
-            errors=[(r.ci_low, r.ci_high) for r in pain.itertuples()],
-            unit="harm in points (churn raised / conversion lowered)",
-        )
-        if len(pain)
-        else "<p>No touchpoint hurts significantly.</p>"
-    )
-    mom = data.moments
-    moments_svg = (
-        svg.bars(
-            [(r.moment, r.effect) for r in mom.itertuples()],
-            errors=[(r.ci_low, r.ci_high) for r in mom.itertuples()],
-            unit="effect on the chance of converting (points)",
-        )
-        if len(mom)
-        else "<p>Not enough conversions to measure.</p>"
-    )
+    tasks = [_task_block(sec) for sec in data.tasks]
+    outcome_cols = [c for c in data.paths.columns if c not in ("path", "customers", "share")]
 
     def path_rows(frame: Any) -> list[dict[str, Any]]:
         return [
@@ -98,16 +193,14 @@ def render(data: ReportData) -> str:
                 "path": r["path"],
                 "customers": int(r["customers"]),
                 "share": _pct(r["share"]),
-                "converted": _pct(r.get("converted")),
-                "churned": _pct(r.get("churned")),
-                "p_conversion": _pct(r.get("p_conversion")),
-                "p_churn": _pct(r.get("p_churn")),
+                "values": [_pct(r.get(c)) for c in outcome_cols],
             }
             for r in frame.to_dict("records")
         ]
 
-    paths = path_rows(data.paths)
-    tp_paths = path_rows(data.touchpoint_paths)
+    def col_name(c: str) -> str:
+        return f"mean predicted {humanize(c[2:])}" if c.startswith("p_") else humanize(c)
+
     tpl = env.get_template("report.html.j2")
     return tpl.render(
         n_customers=f"{data.n_customers:,}",
@@ -115,48 +208,38 @@ def render(data: ReportData) -> str:
         as_of=f"{data.as_of:%Y-%m-%d}",
         versions=", ".join(f"{t} v{v}" for t, v in data.versions.items()),
         metrics=[
-            (_METRIC_NAMES.get(k, k), _metric(k, v))
+            (_METRIC_NAMES.get(k, k), _metric(k, v), data.metric_notes.get(k, ""))
             for k, v in data.metrics.items()
             if k in _METRIC_NAMES
         ],
-        window=f"{data.window_days:g}",
-        pain=pain.to_dict("records"),
-        pain_svg=pain_svg,
-        moments=mom.to_dict("records"),
-        moments_svg=moments_svg,
-        sankey_svg=svg.sankey(data.flow, title="journey flow"),
-        paths=paths,
-        tp_paths=tp_paths,
+        tasks=tasks,
+        skipped=[(_title(t), why) for t, why in data.skipped.items()],
+        has_stages=data.has_stages and len(data.flow) > 0,
+        sankey_svg=svg.sankey(data.flow, title="journey flow") if len(data.flow) else "",
+        outcome_cols=[col_name(c) for c in outcome_cols],
+        paths=path_rows(data.paths),
+        tp_paths=path_rows(data.touchpoint_paths),
         tp_steps=TOUCHPOINT_STEPS,
         tp_sankey_svg=svg.sankey(data.touchpoint_flow, title="touchpoint flow")
         if len(data.touchpoint_flow)
         else "",
-        drivers=drivers,
-        segments=segments,
-        reliability_svg=svg.reliability(
-            {_TITLES.get(t, t): c for t, c in data.reliability.items()}
-        ),
-        examples=[_example(e) for e in data.examples],
+        examples=[_example(e, data) for e in data.examples],
     )
 
 
-def _example(e: dict[str, Any]) -> dict[str, Any]:
+def _example(e: dict[str, Any], data: ReportData) -> dict[str, Any]:
     tasks = []
-    for t in ("conversion", "churn", "next_stage"):
+    for t in data.versions:
         r = e.get(t)
-        if not r:
+        if not isinstance(r, dict):
             continue
-        if t == "next_stage":
-            headline = (
-                f"next stage most likely {humanize(r['predicted'])} ({_pct(r['probability'])})"
-            )
-        elif t == "churn":
-            headline = f"churn risk {_pct(r['probability'])}"
+        if "distribution" in r:
+            headline = f"most likely next: {humanize(r['predicted'])} ({_pct(r['probability'])})"
         else:
-            headline = f"chance of converting {_pct(r['probability'])}"
+            headline = f"{_pct(r['probability'])}"
         tasks.append(
             {
-                "title": _TITLES[t],
+                "title": _title(t),
                 "headline": headline,
                 "base": _pct(r.get("base_rate")),
                 "causes": [
@@ -168,9 +251,12 @@ def _example(e: dict[str, Any]) -> dict[str, Any]:
     return {**e, "tasks": tasks}
 
 
-def render_report(predictor: Predictor, events: pd.DataFrame, out: Path) -> Path:
-    """Build the report for ``events`` and write it to ``out`` (one HTML file)."""
-    html = render(gather(predictor, events))
+def render_report(
+    predictor: Predictor, events: pd.DataFrame, out: Path, *, progress: Progress = NO_PROGRESS
+) -> Path:
+    """Build the report for ``events`` and write it to ``out`` (one HTML file); ``progress``
+    hears its stages."""
+    html = render(gather(predictor, events, progress=progress))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     return out

@@ -131,7 +131,8 @@ def beeswarm(
 def reliability(
     curves: dict[str, dict[str, list[float]]], *, size: int = 300, title: str = "reliability"
 ) -> str:
-    """Predicted vs observed rate per probability bin, one line per task."""
+    """Predicted vs observed rate per probability bin, one line per task; each point is
+    labelled with the number of customers in its bin."""
     pad = 40
     s = size - pad - 10
 
@@ -153,8 +154,14 @@ def reliability(
         )
         col = colours[k % 3]
         body.append(f'<polyline points="{pts}" fill="none" stroke="{col}" stroke-width="2"/>')
-        for p, o in zip(c["predicted"], c["observed"], strict=True):
+        counts: list[float | None] = list(c.get("count", []))
+        counts += [None] * (len(c["predicted"]) - len(counts))
+        for p, o, n in zip(c["predicted"], c["observed"], counts, strict=True):
             body.append(f'<circle cx="{sx(p):.1f}" cy="{sy(o):.1f}" r="3" fill="{col}"/>')
+            if n is not None:  # how many customers the point stands for
+                body.append(
+                    _text(sx(p) + 5, sy(o) - 5, f"{n:,.0f}", font_size="10", fill="#52606d")
+                )
         body.append(_text(pad + 8, 26 + 16 * k, name, fill=col))
     for t in (0, 0.5, 1):
         body.append(_text(sx(t), size - 8 + 6, f"{t:g}", "middle", fill="#52606d"))

@@ -11,6 +11,13 @@ from journeyml.serving.api import (
     metadata,
     requests_from_frame,
 )
+from journeyml.serving.batch import (
+    batch_results,
+    default_cutoffs,
+    flat_row,
+    score_chunks,
+    write_responses,
+)
 from journeyml.serving.edge import (
     PREDICT_PATHS,
     REQUEST_ID,
@@ -27,6 +34,7 @@ from journeyml.serving.journeys import (
     handle_ingest,
 )
 from journeyml.serving.prediction_log import PredictionLog, StoreLink
+from journeyml.serving.process import EXIT_REFUSED, run_server, write_refusal
 from journeyml.serving.settings import ServiceSettings
 from journeyml.serving.startup import (
     SERVICE_TARGET,
@@ -37,11 +45,14 @@ from journeyml.serving.startup import (
     serve_command,
     stop_parent_server,
 )
+from journeyml.serving.whatif import AddedTouchpoint, WhatIfRequest, handle_what_if
 
 __all__ = [
+    "EXIT_REFUSED",
     "PREDICT_PATHS",
     "REQUEST_ID",
     "SERVICE_TARGET",
+    "AddedTouchpoint",
     "BatchRequest",
     "EdgeMiddleware",
     "EventIn",
@@ -51,21 +62,30 @@ __all__ = [
     "ServiceSettings",
     "StoreLink",
     "StoredEventIn",
+    "WhatIfRequest",
+    "batch_results",
     "check_api_key",
     "customer_request",
+    "default_cutoffs",
     "default_model_dir",
     "eligibility_warnings",
+    "flat_row",
     "framework_error",
     "handle_batch",
     "handle_customer_predictions",
     "handle_erase",
     "handle_ingest",
     "handle_predict",
+    "handle_what_if",
     "load_or_exit",
     "load_predictor",
     "metadata",
     "requests_from_frame",
+    "run_server",
+    "score_chunks",
     "self_check",
     "serve_command",
     "stop_parent_server",
+    "write_refusal",
+    "write_responses",
 ]

@@ -40,6 +40,8 @@ MAX_VALUE = 1e9
 MIN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_TIME = datetime(2200, 1, 1, tzinfo=UTC)
 MAX_ATTRIBUTES = 50
+#: the default as_of is this long after a journey's last event (API and batch scoring)
+JUST_AFTER = timedelta(microseconds=1)
 
 Name = Annotated[str, Field(min_length=1, max_length=MAX_STRING)]
 Text = Annotated[str, Field(max_length=MAX_STRING)]
@@ -173,13 +175,7 @@ def handle_predict(
     as_of = _as_of(req, records, now, warnings)
     kept = [r for r in records if r["timestamp"] < as_of]
     if len(kept) < len(records):
-        warnings.append(
-            _warn(
-                "events_after_as_of",
-                "events",
-                f"{len(records) - len(kept)} event(s) at or after as_of were ignored",
-            )
-        )
+        warnings.append(events_after_warning(len(records) - len(kept)))
     warnings.extend(_event_warnings(predictor, kept))
     warnings.extend(eligibility_warnings(predictor, tasks, kept, as_of))
     result = predictor.predict_journey(
@@ -189,11 +185,7 @@ def handle_predict(
         ScoreRequest(tasks, explain=req.explain, top_k=req.top_k, explain_classes=explain_classes),
     )
     result["customer_id"] = req.customer_id
-    versions = predictor.versions()
-    result["model_versions"] = {t: versions[t] for t in tasks}
-    result["feature_fingerprint"] = predictor.fingerprint
-    result["request_id"] = request_id or uuid.uuid4().hex
-    result["warnings"] = warnings
+    respond(predictor, result, tasks, request_id or uuid.uuid4().hex, warnings)
     if log is not None:
         log.add(result, kept, item=item)
     return result
@@ -340,7 +332,7 @@ def _as_of(
             )
         return as_of
     if records:
-        return max(r["timestamp"] for r in records) + timedelta(microseconds=1)
+        return max(r["timestamp"] for r in records) + JUST_AFTER
     if now is None:
         raise RequestError(
             "expected as_of when events is empty (nothing anchors the prediction in time); "
@@ -357,18 +349,78 @@ def _as_of(
     return now
 
 
+# --- the warnings, worded once for the API and batch scoring (journeyml.serving.batch) -------
+def no_events_warning() -> Warning_:
+    return _warn(
+        "no_events",
+        "events",
+        "no events before as_of: a prior-based answer (what the models expect for a "
+        "customer with no history)",
+    )
+
+
+def events_after_warning(n: int) -> Warning_:
+    return _warn("events_after_as_of", "events", f"{n} event(s) at or after as_of were ignored")
+
+
+def duplicates_warning(n: int) -> Warning_:
+    return _warn(
+        "duplicate_events",
+        "events",
+        f"{n} event(s) repeat another exactly (time, touchpoint, channel, stage, value); "
+        "counted as given",
+    )
+
+
+def unknown_warning(field: str, unknown: Sequence[str]) -> Warning_:
+    """``unknown`` sorted: the values of ``field`` (touchpoint, channel) training never saw."""
+    return _warn(
+        f"unknown_{field}",
+        f"events.{field}",
+        f"not seen in training, scored as 'other': {list(unknown[:10])}",
+    )
+
+
+def missing_stage_warning() -> Warning_:
+    return _warn(
+        "missing_stage",
+        "events.stage",
+        "no event has a stage; the models were trained with stages, so stage signals "
+        "are missing from this answer",
+    )
+
+
+def not_eligible_warning(predictor: Predictor, task: str, why: str) -> Warning_:
+    population = predictor.bundles[task].task.population(humanize)
+    return _warn(
+        "not_eligible",
+        task,
+        f"the {task} model predicts for {population}; {why}, so this probability is outside "
+        "what it was trained on",
+    )
+
+
+def respond(
+    predictor: Predictor,
+    result: dict[str, Any],
+    tasks: Sequence[str],
+    request_id: str,
+    warnings: list[Warning_],
+) -> dict[str, Any]:
+    """The request-level fields every answer carries, API or batch: model versions, the
+    feature fingerprint, the request id and the warnings."""
+    versions = predictor.versions()
+    result["model_versions"] = {t: versions[t] for t in tasks}
+    result["feature_fingerprint"] = predictor.fingerprint
+    result["request_id"] = request_id
+    result["warnings"] = warnings
+    return result
+
+
 def _event_warnings(predictor: Predictor, records: Sequence[dict[str, Any]]) -> list[Warning_]:
-    out: list[Warning_] = []
     if not records:
-        out.append(
-            _warn(
-                "no_events",
-                "events",
-                "no events before as_of: a prior-based answer (what the models expect for a "
-                "customer with no history)",
-            )
-        )
-        return out
+        return [no_events_warning()]
+    out: list[Warning_] = []
     ts = [r["timestamp"] for r in records]
     if any(a > b for a, b in itertools.pairwise(ts)):
         out.append(_warn("unsorted_events", "events", "events were not in time order; sorted"))
@@ -377,14 +429,7 @@ def _event_warnings(predictor: Predictor, records: Sequence[dict[str, Any]]) -> 
     ]
     dup = len(keys) - len(set(keys))
     if dup:
-        out.append(
-            _warn(
-                "duplicate_events",
-                "events",
-                f"{dup} event(s) repeat another exactly (time, touchpoint, channel, stage, "
-                "value); counted as given",
-            )
-        )
+        out.append(duplicates_warning(dup))
     spec = predictor.spec
     for field, vocab in (
         ("touchpoint", predictor.touchpoint_set),
@@ -394,22 +439,9 @@ def _event_warnings(predictor: Predictor, records: Sequence[dict[str, Any]]) -> 
         if field == "channel":
             unknown = [u for u in unknown if u != "unknown"]
         if unknown:
-            out.append(
-                _warn(
-                    f"unknown_{field}",
-                    f"events.{field}",
-                    f"not seen in training, scored as 'other': {unknown[:10]}",
-                )
-            )
+            out.append(unknown_warning(field, unknown))
     if spec.stages and all(r["stage"] is None for r in records):
-        out.append(
-            _warn(
-                "missing_stage",
-                "events.stage",
-                "no event has a stage; the models were trained with stages, so stage signals "
-                "are missing from this answer",
-            )
-        )
+        out.append(missing_stage_warning())
     return out
 
 
@@ -422,20 +454,13 @@ def eligibility_warnings(
     """``not_eligible`` warnings for tasks whose training population excludes this journey:
     the task's own eligibility rules (:func:`journeyml.tasks.journey_reasons`, the rules the
     labels apply in training)."""
-    out: list[Warning_] = []
     configs = [predictor.bundles[t].task for t in tasks]
     reasons = journey_reasons(configs, records, as_of, humanize)
-    for t, task, why in zip(tasks, configs, reasons, strict=True):
-        if why:
-            out.append(
-                _warn(
-                    "not_eligible",
-                    t,
-                    f"the {t} model predicts for {task.population(humanize)}; {why}, so this "
-                    "probability is outside what it was trained on",
-                )
-            )
-    return out
+    return [
+        not_eligible_warning(predictor, t, why)
+        for t, why in zip(tasks, reasons, strict=True)
+        if why
+    ]
 
 
 def requests_from_frame(

@@ -16,10 +16,12 @@ import numpy as np
 from journeyml.errors import (
     FingerprintMismatchError,
     JourneyMLError,
+    ModelIntegrityError,
     ModelNotFoundError,
 )
 from journeyml.features import FEATURE_CODE_VERSION
 from journeyml.scoring import Predictor, ScoreRequest
+from journeyml.serving.process import write_refusal
 from journeyml.serving.settings import ServiceSettings
 
 log = logging.getLogger("journeyml.serving")
@@ -64,8 +66,8 @@ def load_predictor(settings: ServiceSettings) -> tuple[Predictor, str]:
         try:
             pred = Predictor.from_registry(settings.tracking_uri, project=settings.project)
             source = f"registry {settings.tracking_uri}"
-        except FingerprintMismatchError:
-            raise
+        except (FingerprintMismatchError, ModelIntegrityError):
+            raise  # a wrong or damaged champion is never silently replaced
         except Exception as exc:  # unreachable, no champion, broken artifact...
             if bundled is None or not bundled.exists():
                 raise ModelNotFoundError(
@@ -139,11 +141,14 @@ def self_check(pred: Predictor) -> None:
 
 
 def load_or_exit(settings: ServiceSettings) -> Predictor:
-    """:func:`load_predictor` with the refusal logged in one clear line before re-raising."""
+    """:func:`load_predictor` with the refusal logged in one clear line (and written to
+    ``settings.refusal_file`` for ``journeyml serve``) before re-raising."""
     try:
         pred, source = load_predictor(settings)
     except JourneyMLError as exc:
-        log.critical("journeyml: refusing to start: [%s] %s", exc.code, exc.message)
+        line = f"journeyml: refusing to start: [{exc.code}] {exc.message}"
+        log.critical("%s", line)
+        write_refusal(settings.refusal_file, line)
         raise
     log.info(
         "journeyml: serving project %s: %s (fingerprint %s) from %s",

@@ -23,6 +23,14 @@ from journeyml.store.entries import (
 )
 from journeyml.store.ids import EVENT_ID, content_id, is_missing, journey_digest
 from journeyml.store.migrate import SchemaState, head_revision, schema_state, upgrade_schema
+from journeyml.store.replay import Replay, UnknownRequestError, replay
+from journeyml.store.scores import (
+    Condition,
+    ScoringRun,
+    parse_segment,
+    score_active,
+    select_segment,
+)
 from journeyml.store.store import CHUNK_CUSTOMERS, EventStore, upgrade_store
 
 __all__ = [
@@ -31,14 +39,18 @@ __all__ = [
     "DEFAULT_STORE_URI",
     "EVENT_ID",
     "STORE_URI_ENV",
+    "Condition",
     "Erasure",
     "EventStore",
     "IngestReport",
     "IngestResult",
     "Outcome",
     "PredictionRecord",
+    "Replay",
     "SchemaState",
+    "ScoringRun",
     "StoreSummary",
+    "UnknownRequestError",
     "absolute_uri",
     "content_id",
     "head_revision",
@@ -47,8 +59,12 @@ __all__ = [
     "is_missing",
     "journey_digest",
     "normalize_uri",
+    "parse_segment",
     "redact_uri",
+    "replay",
     "schema_state",
+    "score_active",
+    "select_segment",
     "store_uri",
     "upgrade_schema",
     "upgrade_store",

@@ -415,6 +415,40 @@ class EventStore:
             stmt = stmt.limit(limit)
         return self._read_predictions(stmt)
 
+    def prediction_log_frames(
+        self,
+        *,
+        project: str | None = None,
+        since: Any = None,
+        until: Any = None,
+        chunk_rows: int = 200_000,
+    ) -> Iterator[pd.DataFrame]:
+        """The log as frames of at most ``chunk_rows`` entries whose ``as_of`` is in
+        [since, until) (monitoring reads millions): ``customer_id``, ``as_of_ns``,
+        ``model_versions``, ``probabilities`` and ``top_causes`` (JSON texts, unparsed),
+        ``project``, ``request_id``, ``item``, in ``seq`` order; one short read per frame."""
+        cols = ("seq", "request_id", "item", "project", CUSTOMER_ID, "as_of_ns",
+                "model_versions", "probabilities", "top_causes")  # fmt: skip
+        last = -1
+        while True:
+            stmt = select(*(_PL[c] for c in cols)).where(_PL.seq > last)
+            if project is not None:
+                stmt = stmt.where(_PL.project == project)
+            if since is not None:
+                stmt = stmt.where(_PL.as_of_ns >= to_ns(since))
+            if until is not None:
+                stmt = stmt.where(_PL.as_of_ns < to_ns(until))
+            stmt = stmt.order_by(_PL.seq).limit(chunk_rows)
+            with self._read() as conn:
+                rows = conn.execute(stmt).tuples().all()
+            if not rows:
+                return
+            frame = pd.DataFrame(list(rows), columns=list(cols))
+            last = int(frame["seq"].iloc[-1])
+            yield frame.drop(columns="seq")
+            if len(rows) < chunk_rows:
+                return
+
     # --- outcomes ----------------------------------------------------------------------------
     def record_outcomes(self, items: Iterable[Outcome]) -> IngestResult:
         """Store outcomes in one transaction (the same customer, task, outcome and time twice is

@@ -25,6 +25,7 @@ from journeyml.tasks.eligibility import (
     journey_reason,
     journey_reasons,
     population_steps,
+    reasons_by_cutoff,
     task_attributes,
 )
 from journeyml.tasks.funnel import Funnel, FunnelStep
@@ -79,6 +80,7 @@ __all__ = [
     "legacy_task",
     "make_labels",
     "population_steps",
+    "reasons_by_cutoff",
     "task_attributes",
     "task_from_block",
     "temporal_split",

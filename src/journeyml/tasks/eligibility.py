@@ -34,6 +34,7 @@ __all__ = [
     "journey_reason",
     "journey_reasons",
     "population_steps",
+    "reasons_by_cutoff",
     "task_attributes",
 ]
 
@@ -114,27 +115,77 @@ def journey_reasons(
     """:func:`journey_reason` of several tasks (in their order), reading the journey once."""
     attrs = dict.fromkeys(a for t in tasks for a in task_attributes(t))
     loc = Located.from_records(records, as_of, attrs)
-    out: list[str | None] = []
+    return [reasons[0] for reasons in _reasons(tasks, loc, words)]
+
+
+def reasons_by_cutoff(
+    tasks: Sequence[TaskConfig],
+    events: pd.DataFrame,
+    cutoffs: pd.DataFrame,
+    words: Words = str,
+) -> list[list[str | None]]:
+    """:func:`journey_reason` for many journeys at once (batch scoring): per task, one reason
+    (or None) per cutoff row, through the same filters as the labels and the API.
+
+    >>> from journeyml.tasks.definition import EventMatch, TaskConfig
+    >>> task = TaskConfig("conversion", "occurs", horizon_days=14,
+    ...                   outcome=EventMatch(("purchase",)),
+    ...                   eligibility=Eligibility(not_yet=EventMatch(("purchase",))))
+    >>> ev = pd.DataFrame({"customer_id": ["a", "b"], "touchpoint": ["purchase", "visit"],
+    ...     "timestamp": pd.to_datetime(["2024-05-10", "2024-05-11"], utc=True)})
+    >>> cut = pd.DataFrame({"customer_id": ["a", "b", "c"],
+    ...                     "as_of": pd.Timestamp("2024-06-01", tz="UTC")})
+    >>> for reason in reasons_by_cutoff([task], ev, cut)[0]:
+    ...     print(reason)
+    the customer already has purchase (2024-05-10)
+    None
+    the customer has no history before as_of
+    """
+    attrs = dict.fromkeys(a for t in tasks for a in task_attributes(t))
+    return _reasons(tasks, Located.from_frame(events, cutoffs, attrs), words)
+
+
+def _reasons(tasks: Sequence[TaskConfig], loc: Located, words: Words) -> list[list[str | None]]:
+    out: list[list[str | None]] = []
     for task in tasks:
-        why = None
+        why: list[str | None] = [None] * len(loc.as_of)
         for step in population_steps(task, loc):
-            if not bool(step.mask[0]):
-                why = _why(task, step, loc, words)
-                break
+            failed = [int(i) for i in np.flatnonzero(~step.mask) if why[i] is None]
+            if not failed:  # the first filter a journey fails says why
+                continue
+            first = _first_seen(task, step, loc)
+            for i in failed:
+                why[i] = _why(task, step, loc, words, i, first)
         out.append(why)
     return out
 
 
-def _why(task: TaskConfig, step: Step, loc: Located, words: Words) -> str:
+def _first_seen(task: TaskConfig, step: Step, loc: Located) -> np.ndarray | None:
+    """Per cutoff, the first event that put it out of a not-yet / cut-before-outcome step."""
+    if step.key not in ("eligibility.not_yet", "cut_before_outcome"):
+        return None
+    m = task.rules.not_yet if step.key == "eligibility.not_yet" else task.outcome
+    return loc.first_in(loc.match(m), loc.start, loc.pos0)
+
+
+def _why(
+    task: TaskConfig,
+    step: Step,
+    loc: Located,
+    words: Words,
+    row: int = 0,
+    first: np.ndarray | None = None,
+) -> str:
     e = task.rules
-    n = int(loc.n_history[0])
     if step.key == "eligibility.min_events":
+        n = int(loc.pos0[row] - loc.start[row])
         if n == 0:
             return "the customer has no history before as_of"
         return f"the customer has {n} event(s) before as_of, fewer than {e.min_events}"
     if step.key in ("eligibility.not_yet", "cut_before_outcome"):
-        m = e.not_yet if step.key == "eligibility.not_yet" else task.outcome
-        i = int(loc.first_in(loc.match(m), loc.start, loc.pos0)[0])
+        first = _first_seen(task, step, loc) if first is None else first
+        assert first is not None
+        i = int(first[row])
         when = pd.Timestamp(int(loc.ts[i]), tz="UTC").date().isoformat()
         what = words(str(loc.touchpoint[i]))
         if step.key == "cut_before_outcome":

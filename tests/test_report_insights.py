@@ -1,0 +1,165 @@
+"""Population insights per task, on hand-built numbers and logs: an effect whose interval covers
+zero is never a pain point, pain points are ranked within their task and the harmful way for
+it, exposure windows come from the task, the journey metrics read the tasks' own definitions
+(company-sent touchpoints are not activity; a log where every journey starts with a purchase
+has no conversion to measure; value is the mapped column), segments come from any declared
+attribute, and the report shows bin counts and the tasks it cannot read."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from journeyml.explain import insights
+from journeyml.explain.journey_map import task_metrics
+from journeyml.tasks import Eligibility, EventMatch, TaskConfig
+
+CONV = TaskConfig("signs", "occurs", horizon_days=14, outcome=EventMatch(("contract",)))
+LAPSE = TaskConfig(
+    "churn",
+    "lapses",
+    horizon_days=30,
+    churn=EventMatch(("cancel",)),
+    company_sent=("newsletter",),
+    eligibility=Eligibility(has_done=EventMatch(("contract",)), active_within_days=30),
+)
+
+
+def _effects(rows: list[tuple[str, float, float, float]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "touchpoint": tp,
+                "label": tp,
+                "exposed": 100,
+                "share_exposed": 0.1,
+                "effect": e,
+                "ci_low": lo,
+                "ci_high": hi,
+                "measurable": insights.measurable(lo, hi),
+            }
+            for tp, e, lo, hi in rows
+        ]
+    )
+
+
+def test_pain_points_are_measurable_harm_ranked_within_the_task() -> None:
+    eff = _effects(
+        [
+            ("webinar", 4.0, 3.0, 5.0),  # raises
+            ("ticket", -6.0, -7.5, -4.0),  # lowers, the most
+            ("ad", -9.0, -20.0, 2.0),  # large but covers zero: no measurable effect
+            ("docs", -1.0, -1.5, -0.5),
+        ]
+    )
+    lowering = insights.pain_points(eff, -1)  # a conversion: lowering it is the harm
+    assert list(lowering["touchpoint"]) == ["ticket", "docs"]
+    assert lowering["harm"].tolist() == [6.0, 1.0]
+    assert lowering[["ci_low", "ci_high"]].iloc[0].tolist() == [4.0, 7.5]
+    raising = insights.pain_points(eff, 1)  # a lapse: raising it is the harm
+    assert list(raising["touchpoint"]) == ["webinar"]
+    assert list(insights.no_measurable_effect(eff)["touchpoint"]) == ["ad"]
+    assert insights.harm_sign(CONV) == -1 and insights.harm_sign(LAPSE) == 1
+    waits = TaskConfig("waits", "case_outcome", outcome=EventMatch(("Wait",)))
+    assert insights.harm_sign(waits) is None  # the report lists both ways
+
+
+def test_effects_with_intervals_from_a_cause_matrix() -> None:
+    rng = np.random.default_rng(0)
+    n = 400
+    exposed = pd.DataFrame({"strong": np.arange(n) < 200, "noise": np.arange(n) % 2 == 0})
+    pts = pd.DataFrame(
+        {
+            "touchpoint:strong": np.where(exposed["strong"], 5 + rng.normal(0, 1, n), 0),
+            "touchpoint:noise": np.where(exposed["noise"], rng.normal(0, 1, n), 0),
+        }
+    )
+    m = insights.CauseMatrix("churn", pts, np.zeros(n), np.zeros(n))
+    eff = insights.touchpoint_effects(m, exposed).set_index("touchpoint")
+    assert eff.loc["strong", "measurable"] and eff.loc["strong", "ci_low"] > 4.5
+    assert not eff.loc["noise", "measurable"]
+    assert eff.loc["strong", "exposed"] == 200
+    moments = insights.moments_of_truth(m, eff.reset_index(), pd.DataFrame())
+    assert list(moments["moment"]) == ["strong"]
+
+
+def test_exposure_window_comes_from_the_task_and_the_data() -> None:
+    assert insights.exposure_window(CONV, 365.0) == 14.0
+    assert insights.exposure_window(LAPSE, 365.0) == 30.0
+    assert insights.exposure_window(LAPSE, 12.0) == 12.0  # no more history than that
+    waits = TaskConfig("waits", "case_outcome", outcome=EventMatch(("Wait",)))
+    assert insights.exposure_window(waits, 365.0) is None  # the whole case so far
+    t = pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-25", "2024-01-31"], utc=True)
+    ev = pd.DataFrame(
+        {"customer_id": ["a", "a", "b", "b"], "timestamp": t, "touchpoint": ["x", "y", "x", "z"]}
+    )
+    as_of = pd.Timestamp("2024-01-30", tz="UTC")
+    got = insights.exposure_from_events(ev, np.array(["b", "a", "c"]), as_of, 14.0)
+    assert got.to_dict("list") == {"x": [True, False, False], "y": [False, True, False]}
+    whole = insights.exposure_from_events(ev, np.array(["a"]), as_of, None)
+    assert whole.to_dict("list") == {"x": [True], "y": [True]}
+
+
+def _log(rows: list[tuple[str, str, str, float | None]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "timestamp": pd.to_datetime([r[1] for r in rows], utc=True),
+            "touchpoint": [r[2] for r in rows],
+            "value": [r[3] for r in rows],
+        }
+    )
+
+
+def test_metrics_read_the_tasks_definitions() -> None:
+    """Retention through the churn task: newsletters (company-sent) keep nobody active; value
+    from the mapped column, whatever touchpoint carries it."""
+    ev = _log(
+        [
+            ("a", "2024-01-01", "trial", None),
+            ("a", "2024-01-05", "contract", None),
+            ("a", "2024-03-20", "newsletter", None),  # only company-sent lately: lapsed
+            ("b", "2024-01-01", "trial", None),
+            ("b", "2024-01-10", "contract", None),
+            ("b", "2024-03-25", "invoice_paid", 900.0),  # its own activity: retained
+            ("c", "2024-01-02", "trial", None),
+            ("c", "2024-03-30", "webinar", 100.0),
+        ]
+    )
+    m, notes = task_metrics(ev, [CONV, LAPSE])
+    assert m["conversion_rate"] == pytest.approx(2 / 3)
+    assert m["retention"] == 0.5
+    assert "newsletter" in notes["retention"]
+    assert m["value_per_customer"] == pytest.approx(1000 / 3)
+    assert "cart_abandonment_rate" not in m  # no cart touchpoint in this log
+
+
+def test_a_log_where_every_journey_starts_converted() -> None:
+    """CDNOW: the first event of every journey is a purchase — no conversion rate to show."""
+    rows = [(c, f"2024-01-0{k + 1}", "purchase", 10.0) for k, c in enumerate("abcd")]
+    rows.append(("a", "2024-02-01", "purchase", 5.0))
+    buy = TaskConfig("buys", "occurs", horizon_days=60, outcome=EventMatch(("purchase",)))
+    m, notes = task_metrics(_log(rows), [buy])
+    assert np.isnan(m["conversion_rate"])
+    assert "start with purchase" in notes["conversion_rate"]
+    assert m["repeat_purchase_rate"] == 0.25
+
+
+def test_segments_from_any_declared_attribute() -> None:
+    from journeyml.report.build import _customer_attributes
+
+    ev = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c"],
+            "timestamp": pd.to_datetime(
+                ["2024-01-01", "2024-02-01", "2024-01-01", "2024-01-01"], utc=True
+            ),
+            "company_size": ["small", "large", "mid", None],
+        }
+    )
+    got = _customer_attributes(
+        ev, np.array(["a", "b", "c"]), pd.Timestamp("2024-03-01", tz="UTC"), ("company_size",)
+    )
+    seg = got["company_size"]  # the latest value before as_of; c has none
+    assert seg.iloc[:2].tolist() == ["large", "mid"] and pd.isna(seg.iloc[2])
