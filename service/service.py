@@ -2,9 +2,16 @@
 :mod:`journeyml.serving`. Settings come from ``JOURNEYML_*`` variables (see
 :class:`journeyml.serving.settings.ServiceSettings`), read once at start-up.
 
+The edge (:class:`journeyml.serving.EdgeMiddleware`) sees every request first: the API key,
+strict JSON bodies validated against their request model (``BODY_MODELS``), the JSON endpoints'
+handlers (run in a thread), probes, ``/metrics``, ``/docs`` and one log line per request.
+Adding a JSON endpoint: a request model in ``BODY_MODELS``, a handler in ``EDGE_STATE.handlers``
+and an entry in :func:`journeyml.serving.service_endpoints` (the OpenAPI document).
+
 - ``POST /predict``, ``POST /predict_batch``: API key checked when ``JOURNEYML_API_KEY`` is set.
 - ``GET /healthz`` (and ``/livez``): the process answers. ``GET /readyz``: the models are
-  loaded (BentoML's built-in probes, wired to ``__is_alive__`` / ``__is_ready__``).
+  loaded. ``GET /metrics``: Prometheus (behind the API key when one is set).
+- ``GET /docs``: Swagger UI over ``GET /docs.json`` (OpenAPI 3.1).
 - ``POST /whatif``: one journey as sent and with one edit (remove an event, or add a touchpoint
   now): both answers side by side — model sensitivity, not causal effect.
 - ``GET /metadata``: versions, feature fingerprint, horizons, classes, vocabulary.
@@ -16,6 +23,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -24,14 +32,16 @@ from typing import Any
 
 import bentoml
 from fastapi import FastAPI, Query, Request
-from pydantic import ValidationError
 from starlette.responses import Response
 
+import journeyml
 from journeyml.errors import JourneyMLError, RequestError, StoreUnavailableError
 from journeyml.serving import (
     EXIT_REFUSED,
     BatchRequest,
+    EdgeConfig,
     EdgeMiddleware,
+    EdgeState,
     IngestRequest,
     PredictionLog,
     PredictRequest,
@@ -39,7 +49,8 @@ from journeyml.serving import (
     StoreLink,
     WhatIfRequest,
     default_model_dir,
-    framework_error,
+    document,
+    documents,
     handle_batch,
     handle_customer_predictions,
     handle_erase,
@@ -48,14 +59,40 @@ from journeyml.serving import (
     handle_what_if,
     load_or_exit,
     metadata,
+    service_endpoints,
     stop_parent_server,
 )
 
 SETTINGS = ServiceSettings.from_env()
+EXAMPLE = json.loads((Path(__file__).parent / "example_request.json").read_text())
 if SETTINGS.model_dir is None:
     SETTINGS = replace(SETTINGS, model_dir=default_model_dir(Path(__file__).parent))
 
 info_app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+#: what the edge checks before BentoML sees a request: one entry per JSON endpoint
+BODY_MODELS = {
+    "/predict": PredictRequest,
+    "/predict_batch": BatchRequest,
+    "/whatif": WhatIfRequest,
+    "/events": IngestRequest,
+}
+EDGE_STATE = EdgeState()
+EDGE_CONFIG = EdgeConfig(
+    api_key=SETTINGS.api_key,
+    max_body_bytes=SETTINGS.max_body_bytes,
+    body_models=BODY_MODELS,
+    compute_paths=frozenset({"/predict", "/predict_batch", "/whatif"}),
+    max_inflight=SETTINGS.max_inflight,
+    routes=(
+        "/",
+        "/docs",
+        "/docs.json",
+        "/metadata",
+        "/customers/{customer_id}/predictions",
+        "/customers/{customer_id}",
+    ),
+)
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -71,21 +108,6 @@ def _failure(exc: JourneyMLError) -> Response:
         {"Retry-After": str(exc.retry_after)} if isinstance(exc, StoreUnavailableError) else None
     )
     return _json(exc.to_dict(), exc.http_status, retry)
-
-
-def _error(ctx: bentoml.Context, exc: JourneyMLError | ValidationError) -> Response:
-    if isinstance(exc, ValidationError):
-        body = {"detail": exc.errors(include_context=False, include_input=False, include_url=False)}
-        ctx.response.status_code = 422
-        return _json(framework_error(422, _dumps(body)), 422)
-    ctx.response.status_code = exc.http_status  # BentoML copies it onto the response
-    return _failure(exc)
-
-
-def _dumps(data: Any) -> bytes:
-    from pydantic_core import to_json
-
-    return to_json(data)
 
 
 @bentoml.asgi_app(info_app, path="/")
@@ -106,6 +128,57 @@ class JourneyService:
         project = self.predictor.project or SETTINGS.project or "demo"
         self.log = PredictionLog(self.store, project=project)
 
+        EDGE_STATE.handlers = {  # the JSON endpoints: the edge validates, these compute
+            "/predict": self.predict,
+            "/predict_batch": self.predict_batch,
+            "/whatif": self.what_if,
+            "/events": self.ingest,
+        }
+        doc = document(
+            service_endpoints(EXAMPLE),
+            version=journeyml.__version__,
+            tasks=self.predictor.tasks,
+            secured=SETTINGS.api_key is not None,
+        )
+        EDGE_STATE.documents = documents(doc)  # /docs.json, /docs (Swagger UI)
+        EDGE_STATE.predictor = self.predictor  # ready: /readyz, /metrics
+
+    def predict(self, req: PredictRequest, request_id: str) -> dict[str, Any]:
+        return handle_predict(
+            self.predictor,
+            req,
+            max_events=SETTINGS.max_events,
+            request_id=request_id,
+            now=datetime.now(UTC),
+            store=self.store,
+            log=self.log,
+        )
+
+    def what_if(self, req: WhatIfRequest, request_id: str) -> dict[str, Any]:
+        return handle_what_if(
+            self.predictor,
+            req,
+            max_events=SETTINGS.max_events,
+            request_id=request_id,
+            now=datetime.now(UTC),
+            store=self.store,
+        )
+
+    def predict_batch(self, req: BatchRequest, request_id: str) -> dict[str, Any]:
+        return handle_batch(
+            self.predictor,
+            req,
+            max_batch=SETTINGS.max_batch,
+            max_events=SETTINGS.max_events,
+            request_id=request_id,
+            now=datetime.now(UTC),
+            store=self.store,
+            log=self.log,
+        )
+
+    def ingest(self, req: IngestRequest, request_id: str) -> dict[str, Any]:
+        return handle_ingest(self.store, req, max_events=SETTINGS.max_events, now=datetime.now(UTC))
+
     @bentoml.on_shutdown
     def _flush_log(self) -> None:
         self.log.close()
@@ -116,72 +189,6 @@ class JourneyService:
 
     def __is_ready__(self) -> bool:
         return bool(self.predictor.tasks)
-
-    @bentoml.api(route="/predict", input_spec=PredictRequest)
-    async def predict(self, ctx: bentoml.Context, **fields: Any) -> dict[str, Any]:
-        try:
-            req = PredictRequest.model_construct(**fields)
-            return _json(  # type: ignore[return-value]
-                handle_predict(
-                    self.predictor,
-                    req,
-                    max_events=SETTINGS.max_events,
-                    request_id=ctx.request.headers.get("x-request-id"),
-                    now=datetime.now(UTC),
-                    store=self.store,
-                    log=self.log,
-                )
-            )
-        except (JourneyMLError, ValidationError) as exc:
-            return _error(ctx, exc)  # type: ignore[return-value]
-
-    @bentoml.api(route="/whatif", input_spec=WhatIfRequest)
-    async def what_if(self, ctx: bentoml.Context, **fields: Any) -> dict[str, Any]:
-        try:
-            return _json(  # type: ignore[return-value]
-                handle_what_if(
-                    self.predictor,
-                    WhatIfRequest.model_construct(**fields),
-                    max_events=SETTINGS.max_events,
-                    request_id=ctx.request.headers.get("x-request-id"),
-                    now=datetime.now(UTC),
-                    store=self.store,
-                )
-            )
-        except (JourneyMLError, ValidationError) as exc:
-            return _error(ctx, exc)  # type: ignore[return-value]
-
-    @bentoml.api(route="/predict_batch", input_spec=BatchRequest)
-    def predict_batch(self, ctx: bentoml.Context, **fields: Any) -> dict[str, Any]:
-        try:
-            return _json(  # type: ignore[return-value]
-                handle_batch(
-                    self.predictor,
-                    BatchRequest.model_construct(**fields),
-                    max_batch=SETTINGS.max_batch,
-                    max_events=SETTINGS.max_events,
-                    request_id=ctx.request.headers.get("x-request-id"),
-                    now=datetime.now(UTC),
-                    store=self.store,
-                    log=self.log,
-                )
-            )
-        except (JourneyMLError, ValidationError) as exc:
-            return _error(ctx, exc)  # type: ignore[return-value]
-
-    @bentoml.api(route="/events", input_spec=IngestRequest)
-    def ingest(self, ctx: bentoml.Context, **fields: Any) -> dict[str, Any]:
-        try:
-            return _json(  # type: ignore[return-value]
-                handle_ingest(
-                    self.store,
-                    IngestRequest.model_construct(**fields),
-                    max_events=SETTINGS.max_events,
-                    now=datetime.now(UTC),
-                )
-            )
-        except (JourneyMLError, ValidationError) as exc:
-            return _error(ctx, exc)  # type: ignore[return-value]
 
     @info_app.get("/customers/{customer_id}/predictions")
     def customer_predictions(
@@ -223,8 +230,7 @@ class JourneyService:
         return metadata(self.predictor)
 
 
-JourneyService.add_asgi_middleware(
-    EdgeMiddleware, api_key=SETTINGS.api_key, max_body_bytes=SETTINGS.max_body_bytes
-)
+# sync endpoints: BentoML runs them in its thread pool, so big journeys leave the event loop
+JourneyService.add_asgi_middleware(EdgeMiddleware, config=EDGE_CONFIG, state=EDGE_STATE)
 
 __all__ = ["JourneyService", "RequestError"]

@@ -54,8 +54,10 @@ def test_init_writes_a_mapping_and_config_that_load(canonical_csv: Path, tmp_pat
     cfg = load_pipeline_config(config)
     assert cfg.data.mapping == "shop-events.mapping.yaml" and cfg.name == "shop-events"
     assert set(cfg.tasks) == {"conversion", "churn", "next_stage"}
-    assert cfg.tasks["conversion"].conversion_touchpoints == ("purchase",)
-    assert cfg.tasks["churn"].churn_touchpoints == ("cancellation",)
+    assert cfg.tasks["conversion"].kind == "occurs" and cfg.tasks["churn"].kind == "lapses"
+    assert cfg.tasks["conversion"].outcome == ["purchase"]
+    assert cfg.tasks["conversion"].eligibility == {"not_yet": ["purchase"]}
+    assert cfg.tasks["churn"].churn == ["cancellation"] and cfg.tasks["next_stage"].kind == "next"
     loaded = load_events(canonical_csv, mapping, policy="strict")  # strict: nothing rejected
     assert loaded.report.n_rejected == 0 and loaded.report.n_events == len(
         pd.read_csv(canonical_csv)

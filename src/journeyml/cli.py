@@ -205,7 +205,10 @@ def _feature_engine(cfg: Any, stack: ExitStack) -> Any:
     client = stack.enter_context(connect(e.scheduler, n_workers=e.n_workers))
     where = e.scheduler or f"LocalCluster of {e.n_workers} workers"
     console.print(f"  Dask engine: {where}", highlight=False)
-    return DaskFeatures(client, e.partitions)
+    workdir = (
+        None if e.workdir is None else Path(cfg.base_dir) / e.workdir
+    )  # relative: to the config
+    return DaskFeatures(client, e.partitions, workdir)
 
 
 @app.command()

@@ -114,6 +114,22 @@ class UnknownCustomerError(RequestError):
     http_status = 404
 
 
+class UnsupportedMediaTypeError(RequestError):
+    code = "unsupported_media_type"
+    http_status = 415
+
+
+class ServiceBusyError(RequestError):
+    """Too many requests are being computed: try again after ``retry_after`` seconds."""
+
+    code = "busy"
+    http_status = 503
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
 class UnauthorizedError(RequestError):
     code = "unauthorized"
     http_status = 401

@@ -212,8 +212,8 @@ def test_the_proposals_load_as_written(tmp_path: Path) -> None:
     text = mapping_yaml(found, name="t")
     assert "\ncompany_sent: [ad_impression]  # sent by the company" in text
     config = _round_trip(found, tmp_path, raw)
-    assert config.tasks["conversion"].eligibility == "not_converted"
-    assert config.tasks["churn"].churn_touchpoints == ()
+    assert config.tasks["conversion"].eligibility == {"not_yet": ["purchase"]}
+    assert config.tasks["churn"].kind == "lapses" and config.tasks["churn"].churn is None
     assert config.snapshots.mode == "every_n_days"
 
 

@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -235,6 +236,12 @@ class EngineConfig(_Strict):
         description="Partitions of customers (by a hash of the id): the units of work; a few "
         "per worker core.",
     )
+    workdir: str | None = Field(
+        default=None,
+        description="Folder for the partitioned events, readable by every worker at the same "
+        "path (shared storage for a remote cluster). Default: a temporary folder on this "
+        "machine, which only a LocalCluster can read.",
+    )
 
 
 class PipelineConfig(_Strict):
@@ -271,6 +278,8 @@ class PipelineConfig(_Strict):
     #: an attribute whose latest value splits the test metrics by segment / persona; default:
     #: "segment" when it is among features.attributes
     segment_attribute: str | None = None
+    #: the file the config was read from (logged with every training run), None when built in code
+    _source_file: str | None = PrivateAttr(default=None)
     base_dir: str = Field(
         default=".",
         description="The folder relative paths in this config resolve against; set by the "
@@ -404,7 +413,9 @@ def load_yaml_model(path: str | Path, model: type[M]) -> M:
 
 def load_pipeline_config(path: str | Path) -> PipelineConfig:
     """Read and validate a pipeline config; errors name the file and the offending key."""
-    return load_yaml_model(path, PipelineConfig)
+    config = load_yaml_model(path, PipelineConfig)
+    config._source_file = str(Path(path).resolve())
+    return config
 
 
 def default_tracking_uri(root: Path | None = None) -> str:

@@ -327,7 +327,11 @@ def run_training(
     run_ids: dict[str, str] = {}
     decisions: list[registry.GateDecision] = []
     training = stages.stage("training", total=len(tasks), unit="tasks")
+    provenance = tracking.provenance_tags(ev, config.base_dir)
+    resolved = config.model_dump(mode="json")
     with mlflow.start_run(run_name=f"{config.name}-pipeline"), training as train_stage:
+        mlflow.set_tags(provenance)
+        tracking.log_config(resolved, config._source_file)
         mlflow.log_params(
             {
                 "pipeline": config.name,
@@ -387,13 +391,17 @@ def run_training(
                     "best_iteration": res.bundle.info.get("best_iteration"),
                     "test_start": str(split.test_start),
                     "valid_start": str(split.valid_start),
+                    "num_boost_round": config.num_boost_round,
+                    "early_stopping_rounds": config.early_stopping_rounds,
+                    **tracking.booster_parameters(res.bundle.booster),
                 }
+                mlflow.set_tags(provenance)
+                tracking.log_config(resolved, config._source_file)
                 uri = tracking.log_task(
                     res,
                     params=params,
                     dataset=ev,
                     dataset_source=data.source,
-                    X_example=X[split.test],
                 )
                 run_ids[name] = run.info.run_id
                 versions[name] = registry.register(uri, project, name, run.info.run_id)

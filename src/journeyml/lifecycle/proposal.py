@@ -81,31 +81,35 @@ def plan_for(found: Inspection) -> Plan:
 
 
 def task_blocks(found: Inspection, plan: Plan) -> tuple[list[str], list[str]]:
-    """The ``tasks:`` section as commented YAML lines (today's conversion/churn/next_stage),
-    and the names of the tasks it trains."""
+    """The ``tasks:`` section as commented YAML lines, one block per task in the declarative
+    kinds of docs/tasks.md (occurs, lapses, case_outcome, next), and the names of the tasks
+    it trains."""
     h = plan.horizon
     shape = found.shape
     conv = found.outcomes("conversion")
     cancel = found.outcomes("cancellation")
-    lines = ["tasks:"]
+    lines = ["tasks:  # kinds and every key: docs/tasks.md"]
     tasks: list[str] = []
     if shape.kind == "cases":
         lines += [
-            "  # next activity of a case, or end of case (its activities are its stages)",
-            f"  next_stage: {{horizon_days: {h}, end_of_case: true}}",
+            "  # the next activity of a case after each prefix, or 'end' (its activities are "
+            "its stages)",
+            "  next_stage: {kind: next, target: stage, end_of_case: true}",
         ]
+        tasks.append("next_stage")
         if conv:
             lines += [
-                f"  # {', '.join(conv)} looks like the outcome of a case. A conversion task needs",
-                "  # snapshot cutoffs (snapshots: {mode: every_n_days, every_days: 7}), not",
-                "  # prefixes; with them, uncomment:",
-                f"  # conversion: {{horizon_days: {h}, "
-                f"conversion_touchpoints: {yaml_scalar(conv)}}}",
+                f"  # {', '.join(conv)} looks like an outcome of a case. If only some cases "
+                "reach it, ask",
+                "  # whether a case will (prefixes end before it, so the model never sees the "
+                "event it predicts):",
+                f"  # reaches_outcome: {{kind: case_outcome, outcome: {yaml_scalar(conv)}, "
+                "cut_before_outcome: true}",
             ]
-        return lines, ["next_stage"]
+        return lines, tasks
     if conv:
         repeat = shape.first_is_conversion >= 0.5
-        eligibility = "any" if repeat else "not_converted"
+        eligibility = "any" if repeat else f"{{not_yet: {yaml_scalar(conv)}}}"
         why = (
             f"{shape.first_is_conversion:.0%} of customers start with a conversion, so "
             "'not converted yet' would leave almost no one: every customer is asked "
@@ -115,33 +119,34 @@ def task_blocks(found: Inspection, plan: Plan) -> tuple[list[str], list[str]]:
         )
         lines += [
             f"  # will the customer convert ({', '.join(conv)}) within {h} days? {why}",
-            f"  conversion: {{horizon_days: {h}, conversion_touchpoints: {yaml_scalar(conv)}, "
+            f"  conversion: {{kind: occurs, horizon_days: {h}, outcome: {yaml_scalar(conv)}, "
             f"eligibility: {eligibility}}}",
         ]
         tasks.append("conversion")
     else:
         lines += [
             "  # no touchpoint looks like a conversion; name yours to predict one:",
-            f"  # conversion: {{horizon_days: {h}, conversion_touchpoints: [<touchpoint>]}}",
+            f"  # conversion: {{kind: occurs, horizon_days: {h}, outcome: [<touchpoint>]}}",
         ]
     how = f"a cancellation ({', '.join(cancel)}) or " if cancel else ""
+    churn = f", churn: {yaml_scalar(cancel)}" if cancel else ""
     lines += [
-        f"  # will an active customer leave within {h} days: {how}no event at all for {h} days?",
-        f"  churn: {{horizon_days: {h}, churn_touchpoints: {yaml_scalar(cancel)}, "
-        "inactivity: true}",
+        f"  # will an active customer leave within {h} days: {how}no activity of their own "
+        f"for {h} days (company-sent touchpoints do not count)?",
+        f"  churn: {{kind: lapses, horizon_days: {h}{churn}, inactivity: true}}",
     ]
     tasks.append("churn")
     if found.stage_coverage >= 0.9 and _n_stages(found) >= 2:
         lines += [
             f"  # which stage comes next within {h} days (or none)?",
-            f"  next_stage: {{horizon_days: {h}, target: stage}}",
+            f"  next_stage: {{kind: next, horizon_days: {h}, target: stage}}",
         ]
         tasks.append("next_stage")
     elif 2 <= shape.n_touchpoints <= 60:
         lines += [
             f"  # which touchpoint comes next within {h} days (or none)? Stages are guessed for "
             f"{found.stage_coverage:.0%} of events only, so the touchpoint is predicted",
-            f"  next_stage: {{horizon_days: {h}, target: touchpoint}}",
+            f"  next_stage: {{kind: next, horizon_days: {h}, target: touchpoint}}",
         ]
         tasks.append("next_stage")
     else:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import mlflow
 from mlflow import MlflowClient
@@ -277,6 +278,45 @@ def set_champion(
     client.set_registered_model_tag(name, HISTORY_TAG, ",".join(history[-MAX_HISTORY:]))
 
 
+def artifact_location(name: str, version: str) -> str:
+    """Where a model version's files are, surviving a moved project folder: an embedded store
+    (``sqlite:///<folder>/mlflow.db``) records absolute artefact paths, so when the recorded
+    one is gone the same path under the store's current ``artifacts`` folder is used; when
+    that is missing too, the error says what moved."""
+    client = MlflowClient()
+    recorded = client.get_model_version_download_uri(name, version)
+    if not recorded.startswith("file://"):
+        return f"models:/{name}/{version}"
+    path = Path(unquote(urlparse(recorded).path))
+    if path.exists():
+        return f"models:/{name}/{version}"
+    tracking = mlflow.get_tracking_uri()
+    mv = client.get_model_version(name, version)
+    old_root = Path(
+        unquote(
+            urlparse(
+                client.get_experiment(
+                    client.get_run(str(mv.run_id)).info.experiment_id
+                ).artifact_location
+            ).path
+        )
+    )
+    candidate = None
+    if tracking.startswith("sqlite:///") and path.is_relative_to(old_root):
+        new_root = Path(tracking[len("sqlite:///") :]).parent / "artifacts"
+        candidate = new_root / path.relative_to(old_root)
+        if candidate.exists():
+            return candidate.as_uri()
+    raise ModelNotFoundError(
+        f"expected the files of {name} version {version} at {path}, where they were recorded "
+        "when it was trained, got nothing there"
+        + (f" nor at {candidate} (beside this store)" if candidate is not None else "")
+        + f". The store ({tracking}) was moved or its artefacts folder {old_root} was: move "
+        "the folder holding mlflow.db together with its artifacts/ folder, or retrain.",
+        field="tracking_uri",
+    )
+
+
 def load_bundle(
     project: str, task: str, *, alias: str = CHAMPION, dst: Path | None = None
 ) -> ModelBundle:
@@ -290,7 +330,7 @@ def load_bundle(
         try:
             version = str(MlflowClient().get_model_version_by_alias(name, alias).version)
             local = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{version}",
+                artifact_uri=artifact_location(name, version),
                 dst_path=str(dst if dst is not None else tmp),
             )
         except MlflowException as exc:

@@ -1,11 +1,15 @@
-"""MLflow logging: every task run logs params, metrics, dataset lineage, the FeatureSpec, the
-reliability diagram, the baselines and the model (a pyfunc owning the whole bundle, with an
-input example), so that ``mlflow models serve`` and journeyml's own service load the same thing.
+"""MLflow logging: every task run logs params (every LightGBM parameter), metrics, dataset
+lineage and fingerprint, the git commit, the config, the FeatureSpec, the reliability diagram,
+the baselines and the model: a pyfunc owning the whole bundle that takes journeys (an events
+frame) and answers as the API does, so ``mlflow.pyfunc.load_model(...).predict(events)``,
+``mlflow models serve`` and journeyml's own service load the same thing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,43 +20,121 @@ import numpy as np
 import pandas as pd
 
 from journeyml.features import slug
-from journeyml.modeling import ModelBundle, TaskResult
+from journeyml.modeling import TaskResult
 
 BUNDLE_ARTIFACT = "bundle"
 MODEL_NAME = "model"
 
 
-class JourneyModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
-    """pyfunc wrapper: feature rows in (columns = FeatureSpec names), probabilities out."""
+#: the logged model's code (MLflow "models from code"): journeys in, the API's answers out.
+#: It lives with the serving code it runs; it is read as a file, not imported here.
+MODEL_CODE = Path(__file__).resolve().parents[1] / "serving" / "mlflow_model.py"
+#: events of this many customers make the logged model's input example
+EXAMPLE_CUSTOMERS = 2
 
-    def load_context(self, context: Any) -> None:
-        self.bundle = ModelBundle.load(Path(context.artifacts[BUNDLE_ARTIFACT]))
 
-    def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
-        names = self.bundle.spec.names
-        X = model_input.reindex(columns=names).to_numpy(dtype=np.float64)
-        p = self.bundle.predict_proba(X)
-        if self.bundle.kind == "binary":
-            return pd.DataFrame({"probability": p})
-        return pd.DataFrame(p, columns=list(self.bundle.classes))
+def journeys_example(events: pd.DataFrame, n_customers: int = EXAMPLE_CUSTOMERS) -> pd.DataFrame:
+    """A few customers' events as the logged model takes them (timestamps as ISO text, what
+    a JSON request to ``mlflow models serve`` carries)."""
+    ids = events["customer_id"].drop_duplicates().head(n_customers)
+    ex = events[events["customer_id"].isin(ids)].head(40).copy()
+    ex["timestamp"] = pd.to_datetime(ex["timestamp"], utc=True).map(lambda t: t.isoformat())
+    return ex.reset_index(drop=True)
+
+
+#: the experiment tag that makes the MLflow UI (3.x) open an experiment on its runs, as a
+#: classic model-development experiment, not on the (empty) GenAI traces page
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
 
 def configure(tracking_uri: str, experiment: str) -> str:
-    """Point MLflow at ``tracking_uri`` and make sure ``experiment`` exists; return its id.
-    A file-based store keeps artefacts beside the SQLite database (``mlflow/artifacts``)."""
+    """Point MLflow at ``tracking_uri`` and make sure ``experiment`` exists, tagged as a
+    model-development experiment (:data:`EXPERIMENT_KIND`); return its id. A file-based store
+    keeps artefacts beside the SQLite database (``mlflow/artifacts``)."""
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     exp = mlflow.get_experiment_by_name(experiment)
     if exp is not None:
         mlflow.set_experiment(experiment)
+        for k, v in EXPERIMENT_KIND.items():
+            if exp.tags.get(k) != v:
+                mlflow.set_experiment_tag(k, v)
         return str(exp.experiment_id)
     location = None
     if tracking_uri.startswith("sqlite:///"):
         db = Path(tracking_uri[len("sqlite:///") :])
         location = (db.parent / "artifacts").resolve().as_uri()
-    exp_id = mlflow.create_experiment(experiment, artifact_location=location)
+    exp_id = mlflow.create_experiment(experiment, artifact_location=location, tags=EXPERIMENT_KIND)
     mlflow.set_experiment(experiment)
     return str(exp_id)
+
+
+def data_fingerprint(events: pd.DataFrame) -> str:
+    """16 hex digits that change when any value of the events changes (row order included).
+
+    >>> ev = pd.DataFrame({"customer_id": ["a"], "touchpoint": ["visit"]})
+    >>> data_fingerprint(ev) == data_fingerprint(ev.copy())
+    True
+    >>> data_fingerprint(ev) == data_fingerprint(ev.assign(touchpoint=["purchase"]))
+    False
+    """
+    h = hashlib.sha256(",".join(map(str, events.columns)).encode())
+    hashed = pd.util.hash_pandas_object(events, index=False)
+    h.update(np.ascontiguousarray(hashed.to_numpy(np.uint64)).tobytes())
+    return h.hexdigest()[:16]
+
+
+def git_commit(folder: str | Path) -> tuple[str, bool] | None:
+    """The commit checked out in the git repository holding ``folder`` and whether the
+    working tree has uncommitted changes; None outside a repository (or without git)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(folder), *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit, dirty
+
+
+def provenance_tags(events: pd.DataFrame, folder: str | Path) -> dict[str, str]:
+    """Tags of every training run: the data fingerprint, journeyml's version and the git
+    commit of the project folder (``mlflow.source.git.commit``, which the MLflow UI shows)."""
+    from importlib.metadata import version
+
+    tags = {"data_fingerprint": data_fingerprint(events), "journeyml_version": version("journeyml")}
+    found = git_commit(folder)
+    if found is not None:
+        commit, dirty = found
+        tags.update(
+            {"mlflow.source.git.commit": commit, "git_commit": commit, "git_dirty": str(dirty)}
+        )
+    return tags
+
+
+def booster_parameters(booster: Any) -> dict[str, str]:
+    """Every parameter of a trained LightGBM booster, defaults included, as LightGBM itself
+    records them in the model (``lightgbm.<name>``; empty values left out)."""
+    text = booster.model_to_string(num_iteration=1)
+    head = text.partition("\nparameters:\n")[2].partition("end of parameters")[0]
+    out = {}
+    for line in head.splitlines():
+        name, sep, value = line.strip().strip("[]").partition(": ")
+        if sep and value.strip():
+            out[f"lightgbm.{name}"] = value.strip()[:500]
+    return out
+
+
+def log_config(resolved: dict[str, Any], source_file: str | None) -> None:
+    """The pipeline config into the active run: the file as written (``config/<name>``) and
+    as resolved, every default filled in (``config/resolved.yaml``)."""
+    if source_file is not None and Path(source_file).is_file():
+        mlflow.log_artifact(source_file, artifact_path="config")
+    mlflow.log_dict(resolved, "config/resolved.yaml")
 
 
 def _flat(prefix: str, d: dict[str, Any]) -> dict[str, float]:
@@ -88,7 +170,6 @@ def log_task(
     params: dict[str, Any],
     dataset: pd.DataFrame | None,
     dataset_source: str,
-    X_example: np.ndarray,
 ) -> str:
     """Log one task into the active run; returns the logged model's URI."""
     bundle = result.bundle
@@ -142,12 +223,11 @@ def log_task(
                 )
             )
         bdir = bundle.save(Path(tmp) / BUNDLE_ARTIFACT)
-        example = pd.DataFrame(X_example[:5], columns=bundle.spec.names)
         info = mlflow.pyfunc.log_model(
             name=MODEL_NAME,
-            python_model=JourneyModel(),
+            python_model=str(MODEL_CODE),
             artifacts={BUNDLE_ARTIFACT: str(bdir)},
-            input_example=example,
+            input_example=journeys_example(dataset) if dataset is not None else None,
             pip_requirements=_requirements(),
         )
     return str(info.model_uri)

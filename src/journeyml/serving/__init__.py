@@ -21,10 +21,13 @@ from journeyml.serving.batch import (
 from journeyml.serving.edge import (
     PREDICT_PATHS,
     REQUEST_ID,
+    EdgeConfig,
     EdgeMiddleware,
+    EdgeState,
     check_api_key,
     framework_error,
 )
+from journeyml.serving.endpoints import service_endpoints
 from journeyml.serving.journeys import (
     IngestRequest,
     StoredEventIn,
@@ -33,6 +36,7 @@ from journeyml.serving.journeys import (
     handle_erase,
     handle_ingest,
 )
+from journeyml.serving.openapi import Endpoint, document, documents
 from journeyml.serving.prediction_log import PredictionLog, StoreLink
 from journeyml.serving.process import EXIT_REFUSED, run_server, write_refusal
 from journeyml.serving.settings import ServiceSettings
@@ -54,7 +58,10 @@ __all__ = [
     "SERVICE_TARGET",
     "AddedTouchpoint",
     "BatchRequest",
+    "EdgeConfig",
     "EdgeMiddleware",
+    "EdgeState",
+    "Endpoint",
     "EventIn",
     "IngestRequest",
     "PredictRequest",
@@ -68,6 +75,8 @@ __all__ = [
     "customer_request",
     "default_cutoffs",
     "default_model_dir",
+    "document",
+    "documents",
     "eligibility_warnings",
     "flat_row",
     "framework_error",
@@ -85,6 +94,7 @@ __all__ = [
     "score_chunks",
     "self_check",
     "serve_command",
+    "service_endpoints",
     "stop_parent_server",
     "write_refusal",
     "write_responses",

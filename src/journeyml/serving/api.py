@@ -25,7 +25,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
 
 from journeyml.errors import PayloadTooLargeError, RequestError
 from journeyml.explain import humanize
@@ -43,14 +52,26 @@ MAX_ATTRIBUTES = 50
 #: the default as_of is this long after a journey's last event (API and batch scoring)
 JUST_AFTER = timedelta(microseconds=1)
 
-Name = Annotated[str, Field(min_length=1, max_length=MAX_STRING)]
-Text = Annotated[str, Field(max_length=MAX_STRING)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=MAX_STRING)]
+Text = Annotated[StrictStr, Field(max_length=MAX_STRING)]
+#: a number: JSON numbers only (no strings, no booleans)
+Number = Annotated[float, Strict()]
 Warning_ = dict[str, Any]
 
 
 def _finite(v: float | None) -> float | None:
     if v is not None and (not math.isfinite(v) or abs(v) > MAX_VALUE):
         raise ValueError(f"expected a finite number with |value| <= {MAX_VALUE:g}")
+    return v
+
+
+def _text_time(v: Any) -> Any:
+    """Timestamps are ISO 8601 strings: a number (seconds? milliseconds?) is ambiguous."""
+    if isinstance(v, bool | int | float):
+        raise ValueError(
+            "expected an ISO 8601 timestamp string such as 2024-06-01T10:00:00Z, got a number "
+            "(seconds and milliseconds would both be guesses); send the time as text"
+        )
     return v
 
 
@@ -72,12 +93,13 @@ class EventIn(BaseModel):
     touchpoint: Name
     channel: Text | None = None
     stage: Text | None = None
-    value: float | None = None
+    value: Number | None = None
     attributes: (
-        Annotated[dict[Name, Text | float | None], Field(max_length=MAX_ATTRIBUTES)] | None
+        Annotated[dict[Name, Text | Number | None], Field(max_length=MAX_ATTRIBUTES)] | None
     ) = None
 
     _value = field_validator("value")(_finite)
+    _text = field_validator("timestamp", mode="before")(_text_time)
     _time = field_validator("timestamp")(_in_range)
 
     @field_validator("attributes")
@@ -99,14 +121,16 @@ class PredictRequest(BaseModel):
     customer_id: Name
     events: list[EventIn]
     as_of: datetime | None = None
-    tasks: list[Name] | None = None
-    explain: bool = True
-    top_k: Annotated[int, Field(ge=1, le=20)] = 3
+    #: omitted = every task; an empty list is refused (it would ask for nothing)
+    tasks: Annotated[list[Name], Field(min_length=1)] | None = None
+    explain: StrictBool = True
+    top_k: Annotated[StrictInt, Field(ge=1, le=20)] = 3
     #: next_stage: also explain these classes (the predicted class is always explained)
     explain_classes: list[Name] | None = None
     #: merge the customer's stored journey (the event store) with the events sent
-    use_store: bool = False
+    use_store: StrictBool = False
 
+    _text = field_validator("as_of", mode="before")(_text_time)
     _time = field_validator("as_of")(_in_range)
 
 

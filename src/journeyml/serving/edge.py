@@ -8,11 +8,24 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
+import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from journeyml.errors import PayloadTooLargeError, RequestError, UnauthorizedError
+from pydantic import BaseModel, ValidationError
+
+from journeyml.errors import (
+    JourneyMLError,
+    RequestError,
+    ServiceBusyError,
+    UnauthorizedError,
+)
+from journeyml.serving.body import ClientGone, read_body, replay, too_large
+from journeyml.serving.strict_json import check_content_type, parse_json
+from journeyml.serving.telemetry import Metrics, log_request
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -70,19 +83,7 @@ def framework_error(status: int, body: bytes) -> dict[str, Any]:
         data = {"error": body.decode("utf-8", "replace")[:500]}
     detail = data.get("detail") if isinstance(data, dict) else None
     if isinstance(detail, list) and detail and isinstance(detail[0], dict):
-        first = detail[0]
-        loc = [str(x) for x in first.get("loc", ()) if x != "body"]
-        typ = str(first.get("type", ""))
-        field = ".".join(loc) or "body"
-        if typ == "json_invalid":
-            msg = f"expected a JSON body, got malformed JSON: {first.get('msg', '')}"
-        else:
-            msg = f"{field}: {first.get('msg', 'invalid')}"
-            if len(detail) > 1:
-                msg += f" (and {len(detail) - 1} more problem(s), see details)"
-        err = RequestError(msg, field=field, details=detail)
-        err.code = "json_invalid" if typ == "json_invalid" else "invalid_request"
-        return err.to_dict()
+        return _from_detail(detail).to_dict()
     text = data.get("error") if isinstance(data, dict) else None
     return {
         "error": "invalid_request" if status < 500 else "internal_error",
@@ -90,19 +91,81 @@ def framework_error(status: int, body: bytes) -> dict[str, Any]:
     }
 
 
-class EdgeMiddleware:
-    """Request id, API key and body limit before the framework parses anything; framework
-    4xx errors rewritten to ``{"error", "message", "field"}``."""
+@dataclass
+class EdgeState:
+    """What the edge needs from the worker: the predictor once it is loaded (``None`` before:
+    ``/readyz`` answers 503)."""
 
-    def __init__(self, app: ASGIApp, *, api_key: str | None, max_body_bytes: int) -> None:
+    predictor: Any = None
+    #: path -> handler(validated request, request id) -> JSON-ready answer, run in a thread;
+    #: registered by the service once its models are loaded (paths without one go on to
+    #: the framework)
+    handlers: dict[str, Callable[[Any, str], Any]] = field(default_factory=dict)
+    #: ``path -> (content type, bytes)`` served as they are (the OpenAPI document, Swagger UI)
+    documents: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+
+    def versions(self) -> dict[str, str]:
+        return dict(self.predictor.versions()) if self.predictor is not None else {}
+
+    def tasks(self) -> tuple[str, ...]:
+        return tuple(self.predictor.tasks) if self.predictor is not None else ()
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    """The edge's limits and routes (from :class:`~journeyml.serving.ServiceSettings`).
+
+    ``body_models``: path → the pydantic model its JSON body must validate against (strict
+    JSON, Content-Type, limit and validation happen here, before the framework sees the
+    body: adding an endpoint with a request model is one entry). ``compute_paths``: paths
+    whose requests count against ``max_inflight`` (more → 503 + Retry-After)."""
+
+    api_key: str | None = None
+    max_body_bytes: int = 20_000_000
+    body_models: Mapping[str, type[BaseModel]] = field(default_factory=dict)
+    compute_paths: frozenset[str] = PREDICT_PATHS
+    max_inflight: int = 32
+    #: route templates known to metrics and logs (others are ``other``)
+    routes: tuple[str, ...] = ()
+    #: ``path -> (content type, bytes)`` documents served as they are (/docs, /docs.json)
+    documents: Mapping[str, tuple[str, bytes]] = field(default_factory=dict)
+
+
+log = logging.getLogger("journeyml.serving")
+
+PROBES = frozenset({"/healthz", "/livez", "/readyz"})
+#: bodies larger than this are parsed and validated in a thread, not on the event loop
+OFFLOAD_BYTES = 64_000
+
+
+class EdgeMiddleware:
+    """Everything between the socket and the framework: request ids, probes, metrics, the API
+    key, the body (Content-Type, a streaming limit, strict JSON, the request model), a bound
+    on requests being computed, one error shape and one log line per request."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        api_key: str | None = None,
+        max_body_bytes: int = 20_000_000,
+        config: EdgeConfig | None = None,
+        state: EdgeState | None = None,
+    ) -> None:
         self.app = app
-        self.api_key = api_key
-        self.max_body = max_body_bytes
+        self.config = config or EdgeConfig(api_key=api_key, max_body_bytes=max_body_bytes)
+        self.api_key = self.config.api_key
+        self.max_body = self.config.max_body_bytes
+        self.state = state or EdgeState()
+        routes = (*self.config.routes, *self.config.body_models, *PROBES, "/metrics")
+        self.metrics = Metrics(routes=(*routes, *self.config.documents))
+        self.inflight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        t0 = time.perf_counter()
         raw_headers: list[tuple[bytes, bytes]] = list(scope.get("headers", []))
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw_headers}
         rid = headers.get(REQUEST_ID, "")
@@ -112,58 +175,211 @@ class EdgeMiddleware:
             raw_headers.append((REQUEST_ID.encode(), rid.encode()))
             scope["headers"] = raw_headers
         path = scope.get("path", "")
-        guarded = path in GUARDED_PATHS or path.startswith(GUARDED_PREFIXES)
-        if guarded:
-            try:
-                check_api_key(self.api_key, headers)
-                length = headers.get("content-length")
-                if length is not None and length.isdigit() and int(length) > self.max_body:
-                    raise PayloadTooLargeError(
-                        f"expected a body of at most {self.max_body} bytes, got {length}.",
-                        field="body",
-                        details={"limit": self.max_body, "got": int(length)},
-                    )
-            except RequestError as exc:
-                extra = [(b"www-authenticate", b"Bearer")] if exc.http_status == 401 else []
-                await _send_json(send, exc.http_status, exc.to_dict(), rid, extra)
+        method = scope.get("method", "GET")
+        info: dict[str, Any] = {"status": 500, "error": None, "tasks": ()}
+        counted = False
+        try:
+            if path in PROBES:
+                await self._probe(path, send, rid, info)
                 return
+            docs = self.state.documents or self.config.documents
+            if path in docs and method in ("GET", "HEAD"):
+                ctype, doc = docs[path]
+                await _send_raw(send, 200, doc, ctype, rid, [])
+                info["status"] = 200
+                return
+            if path == "/metrics":
+                check_api_key(self.api_key, headers)
+                text = self.metrics.render(self.state.versions()).encode()
+                await _send_raw(send, 200, text, "text/plain; version=0.0.4", rid, [])
+                info["status"] = 200
+                return
+            guarded = path in GUARDED_PATHS or path.startswith(GUARDED_PREFIXES)
+            if guarded:
+                check_api_key(self.api_key, headers)
+            if path in self.config.compute_paths:
+                if self.inflight >= self.config.max_inflight:
+                    raise ServiceBusyError(
+                        f"expected at most {self.config.max_inflight} requests being read or "
+                        "computed at once, got more. Retry after 1 second.",
+                        retry_after=1,
+                    )
+                self.inflight += 1
+                counted = True
+            model = self.config.body_models.get(path) if method == "POST" else None
+            req: BaseModel | None = None
+            if model is not None:
+                receive, req, info["tasks"] = await self._checked_body(model, headers, receive)
+            handler = self.state.handlers.get(path) if req is not None else None
+            if handler is not None:
+                import anyio
+                from pydantic_core import to_json
 
-        state: dict[str, Any] = {"status": 200, "start": None, "body": []}
+                # computed in a thread: the event loop keeps answering probes meanwhile
+                result = await anyio.to_thread.run_sync(handler, req, rid)
+                await _send_raw(send, 200, to_json(result), "application/json", rid, [])
+                info["status"] = 200
+                return
+            await self.app(scope, receive, self._wrap_send(send, rid, guarded, info))
+        except ClientGone:
+            info["status"], info["error"] = 499, "client_disconnected"
+        except JourneyMLError as exc:
+            info["status"], info["error"] = exc.http_status, exc.code
+            extra: list[tuple[bytes, bytes]] = []
+            if exc.http_status == 401:
+                extra.append((b"www-authenticate", b"Bearer"))
+            retry = getattr(exc, "retry_after", None)
+            if isinstance(retry, int):
+                extra.append((b"retry-after", str(retry).encode()))
+            if exc.http_status == 413:
+                extra.append((b"connection", b"close"))  # the rest of the body is not read
+            await _send_json(send, exc.http_status, exc.to_dict(), rid, extra)
+        except Exception:  # a bug, not bad input: the one place with a traceback
+            info["status"], info["error"] = 500, "internal_error"
+            log.exception("journeyml: internal error on %s (request %s)", path, rid)
+            if not info.get("started"):
+                body = {
+                    "error": "internal_error",
+                    "message": f"expected to answer, got an internal error (request {rid}). "
+                    "It is logged; retry or report it with the request id.",
+                }
+                await _send_json(send, 500, body, rid, [])
+        finally:
+            if counted:
+                self.inflight -= 1
+            dt = time.perf_counter() - t0
+            status = int(info["status"])
+            tasks = info["tasks"] if status == 200 else ()
+            self.metrics.observe(path, method, status, dt, info["error"], tasks=tasks)
+            log_request(
+                request_id=rid,
+                method=method,
+                route=self.metrics.route(path),
+                status=status,
+                seconds=dt,
+                error=info["error"],
+            )
+
+    async def _probe(self, path: str, send: Send, rid: str, info: dict[str, Any]) -> None:
+        ready = self.state.predictor is not None
+        status = 503 if path == "/readyz" and not ready else 200
+        body = b'{"status": "ok"}' if status == 200 else b'{"status": "loading"}'
+        info["status"] = status
+        await _send_raw(send, status, body, "application/json", rid, [])
+
+    async def _checked_body(
+        self, model: type[BaseModel], headers: dict[str, str], receive: Receive
+    ) -> tuple[Receive, BaseModel, tuple[str, ...]]:
+        check_content_type(headers.get("content-type"))
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            raise too_large(self.max_body, int(length))
+        body = await read_body(receive, self.max_body)
+        if len(body) > OFFLOAD_BYTES:  # a big journey: parse it off the event loop
+            import anyio
+
+            data, req = await anyio.to_thread.run_sync(_checked, model, body)
+        else:
+            data, req = _checked(model, body)
+        return replay(body, receive), req, self._tasks(data)
+
+    def _tasks(self, data: Any) -> tuple[str, ...]:
+        """The tasks a valid prediction body asks for, one entry per journey (for metrics)."""
+        if not isinstance(data, dict):
+            return ()
+        journeys = data.get("journeys")
+        if isinstance(journeys, list):
+            return tuple(t for j in journeys if isinstance(j, dict) for t in self._tasks(j))
+        if "customer_id" not in data or "events" not in data:
+            return ()
+        asked = data.get("tasks")
+        return tuple(asked) if isinstance(asked, list) else self.state.tasks()
+
+    def _wrap_send(self, send: Send, rid: str, guarded: bool, info: dict[str, Any]) -> Send:
+        held: dict[str, Any] = {"start": None, "body": []}
 
         async def wrapped_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                state["status"] = message["status"]
+                info["started"] = True
+                status = int(message["status"])
+                info["status"] = status
                 hs = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
                 hs.append((b"x-request-id", rid.encode()))
                 message["headers"] = hs
-                if guarded and 400 <= message["status"] < 600 and message["status"] != 413:
-                    state["start"] = message  # hold: the body may need rewriting
+                if status >= 400:
+                    held["start"] = message  # hold: read the error code, maybe rewrite the body
                     return
                 await send(message)
                 return
-            if state["start"] is not None and message["type"] == "http.response.body":
-                state["body"].append(message.get("body", b""))
+            if held["start"] is not None and message["type"] == "http.response.body":
+                held["body"].append(message.get("body", b""))
                 if message.get("more_body", False):
                     return
-                body = b"".join(state["body"])
-                status = int(state["status"])
-                if not _ours(body):
+                body = b"".join(held["body"])
+                status = int(info["status"])
+                if not _ours(body) and (guarded or status >= 500):
                     body = json.dumps(framework_error(status, body)).encode()
-                start = state["start"]
-                start["headers"] = [
-                    (k, v)
-                    for k, v in start["headers"]
-                    if k.lower() not in (b"content-length", b"content-type")
-                ] + [
-                    (b"content-length", str(len(body)).encode()),
-                    (b"content-type", b"application/json"),
-                ]
+                info["error"] = _error_code(body, status)
+                start = held["start"]
+                if guarded or status >= 500:
+                    start["headers"] = [
+                        (k, v)
+                        for k, v in start["headers"]
+                        if k.lower() not in (b"content-length", b"content-type")
+                    ] + [
+                        (b"content-length", str(len(body)).encode()),
+                        (b"content-type", b"application/json"),
+                    ]
                 await send(start)
                 await send({"type": "http.response.body", "body": body, "more_body": False})
                 return
             await send(message)
 
-        await self.app(scope, receive, wrapped_send)
+        return wrapped_send
+
+
+def _checked(model: type[BaseModel], body: bytes) -> tuple[Any, BaseModel]:
+    data = parse_json(body)
+    try:
+        return data, model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def validation_error(exc: ValidationError) -> RequestError:
+    """A pydantic error as our :class:`RequestError` (400) naming the first field."""
+    detail = exc.errors(include_context=False, include_input=False, include_url=False)
+    return _from_detail(detail)
+
+
+def _from_detail(detail: list[Any]) -> RequestError:
+    first = detail[0]
+    loc = [str(x) for x in first.get("loc", ()) if x != "body"]
+    typ = str(first.get("type", ""))
+    field_ = ".".join(loc) or "body"
+    if typ == "json_invalid":
+        msg = f"expected a JSON body, got malformed JSON: {first.get('msg', '')}"
+    else:
+        msg = f"{field_}: {first.get('msg', 'invalid')}"
+        if len(detail) > 1:
+            msg += f" (and {len(detail) - 1} more problem(s), see details)"
+    err = RequestError(msg, field=field_, details=detail)
+    err.code = "json_invalid" if typ == "json_invalid" else "invalid_request"
+    err.http_status = 400
+    return err
+
+
+def _error_code(body: bytes, status: int) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    code = data.get("error") if isinstance(data, dict) else None
+    if isinstance(code, str) and code.isidentifier():
+        return code[:40]
+    return {404: "not_found", 405: "method_not_allowed"}.get(
+        status, "invalid_request" if status < 500 else "internal_error"
+    )
 
 
 def _ours(body: bytes) -> bool:
@@ -173,6 +389,29 @@ def _ours(body: bytes) -> bool:
     except ValueError:
         return False
     return isinstance(data, dict) and "message" in data and isinstance(data.get("error"), str)
+
+
+async def _send_raw(
+    send: Send,
+    status: int,
+    body: bytes,
+    ctype: str,
+    rid: str,
+    extra: list[tuple[bytes, bytes]],
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", ctype.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", rid.encode()),
+                *extra,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 async def _send_json(

@@ -43,6 +43,8 @@ class ServiceSettings:
     #: largest request body accepted (bytes); larger bodies get 413 before parsing
     max_body_bytes: int = 20_000_000
     workers: int = 1
+    #: requests being computed at once per worker (predictions); more get 503 + Retry-After
+    max_inflight: int = 32
     #: where a worker that refuses to start writes its reason (set by ``journeyml serve``)
     refusal_file: Path | None = None
     #: the event store (``JOURNEYML_STORE_URI``); None = no store: nothing is logged and the
@@ -80,6 +82,7 @@ class ServiceSettings:
             max_batch=num("MAX_BATCH", cls.max_batch),
             max_body_bytes=num("MAX_BODY_BYTES", cls.max_body_bytes),
             workers=num("WORKERS", cls.workers),
+            max_inflight=num("MAX_INFLIGHT", cls.max_inflight),
             refusal_file=Path(refusal) if (refusal := e.get(PREFIX + "REFUSAL_FILE")) else None,
             store_uri=normalize_uri(store) if store else None,
         )
