@@ -62,6 +62,10 @@ def _f(v: Any, nd: int = 4) -> str:
 
 
 def _row(stem: str, results: list[dict[str, Any]]) -> str:
+    from journeyml.bench.run import best_baseline_margin
+
+    for r in results:  # results written before margins were part of them
+        r.setdefault("margin", best_baseline_margin(r["metrics"], r["baselines"]))
     r0 = results[0]
     m = r0["margin"]
     key = m["metric"]
@@ -93,11 +97,12 @@ def _row(stem: str, results: list[dict[str, Any]]) -> str:
         met = "met" if ours >= target[1] else "not met"
         tgt = f"; target ≥ {target[1]} ({target[2]}): **{met}** ({ours - target[1]:+.4f})"
     load = ", ".join(str(r.get("load_average_1min_at_start", "?")) for r in results)
+    load = "earlier run, idle machine" if "?" in load else f"load {load}"
     secs = ", ".join(f"{r['seconds']:.0f}" for r in results)
     return (
         f"| {r0['dataset']} · {r0['task']} | `{r0['protocol']['name']}` | {key} **{_f(ours)}**"
         f"{seeds} | {m['best_baseline']} {_f(base)} | **{ours - base:+.4f}**{tgt} | {others} | "
-        f"{ece} | {how} | {secs} s (load {load}) |"
+        f"{ece} | {how} | {secs} s ({load}) |"
     )
 
 

@@ -47,7 +47,9 @@ def build_report(out: Path) -> Path:
     return render_report(Predictor.from_registry(uri), events, out)
 
 
-def screenshot(report: Path, png: Path, *, width: int = 1400, height: int = 3000) -> Path:
+def screenshot(
+    report: Path, png: Path, *, width: int = 1400, height: int = 3000, scale: float = 1.0
+) -> Path:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         raise SystemExit("chromium not found: apt-get update && apt-get install -y chromium")
@@ -55,6 +57,7 @@ def screenshot(report: Path, png: Path, *, width: int = 1400, height: int = 3000
     cmd = [
         browser,
         *FLAGS,
+        f"--force-device-scale-factor={scale:g}",
         f"--screenshot={png.resolve()}",
         f"--window-size={width},{height}",
         report.resolve().as_uri(),
@@ -68,9 +71,10 @@ def main() -> None:
     ap.add_argument("report", nargs="?", type=Path)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "report.png")
     ap.add_argument("--height", type=int, default=3000)
+    ap.add_argument("--scale", type=float, default=1.0, help="device scale (0.6: smaller PNG)")
     args = ap.parse_args()
     report = args.report or build_report(Path(tempfile.mkdtemp()) / "report.html")
-    print(screenshot(report, args.out, height=args.height))
+    print(screenshot(report, args.out, height=args.height, scale=args.scale))
 
 
 if __name__ == "__main__":

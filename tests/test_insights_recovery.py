@@ -96,8 +96,7 @@ def recovery() -> dict[str, Any]:
         effects[name] = insights.touchpoint_effects(m, ex)
     # per task, ranked within it: raising churn, lowering conversion
     pains = {
-        name: insights.pain_points(effects[name], 1 if name == "churn" else -1)
-        for name in HORIZONS
+        name: insights.pain_points(effects[name], 1 if name == "churn" else -1) for name in HORIZONS
     }
     return {"rates": rates, "pain_points": pains}
 

@@ -35,6 +35,13 @@ def test_every_key_of_the_three_files_is_documented() -> None:
         EventMapping
     )
     assert "published[].value" in _keys(BenchmarkConfig)
+    undocumented = [
+        r.key
+        for model in (PipelineConfig, EventMapping, BenchmarkConfig)
+        for r in model_rows(model)
+        if r.description == NO_DESCRIPTION
+    ]
+    assert not undocumented, f"keys without a description: {undocumented}"
 
 
 def test_a_new_key_appears_with_its_description_type_and_default() -> None:

@@ -56,12 +56,19 @@ class Protocol(_Strict):
       length, their mean weighted by the prefixes at each length, and pooled.
     """
 
+    #: the protocol (see above): how cases are split and which prefixes are scored
     name: Literal["tax2017", "chronological", "calibration_holdout", "teinemaa2019"]
+    #: chronological, teinemaa2019: the share of cases (by start) that train
     train_fraction: float = Field(0.8, gt=0, lt=1)
+    #: chronological: the shortest test prefix scored (events)
     min_prefix: int = Field(1, ge=1)
+    #: chronological: also score the whole case, with end of case as the truth
     score_end: bool = False
+    #: calibration_holdout: the last day (inclusive, YYYY-MM-DD) of the calibration period
     calibration_end: str | None = None
+    #: calibration_holdout: the last day (inclusive) of the holdout the label looks at
     holdout_end: str | None = None
+    #: calibration_holdout: training snapshots every this many days within calibration
     snapshot_every_days: float = Field(7.0, gt=0)
     #: teinemaa2019: the longest prefix scored (40 in the paper)
     max_prefix: int = Field(40, ge=1)
@@ -78,10 +85,15 @@ class Protocol(_Strict):
 class Published(_Strict):
     """A published figure to print beside ours (documentation only, never used in code)."""
 
+    #: the published model (e.g. "LSTM (Tax et al. 2017)")
     model: str
+    #: the metric's name, as in the results (e.g. accuracy)
     metric: str
+    #: the published figure
     value: float
+    #: where it was published (paper, table)
     source: str
+    #: how the published protocol differs from ours, when it does
     protocol: str = ""
 
 

@@ -13,8 +13,8 @@ probability points — the same grouping as the per-prediction explanations
   history the data has; the whole journey so far for tasks without a horizon).
 * **Effects** (:func:`touchpoint_effects`): per touchpoint, the mean contribution of its cause
   among the exposed customers, with a bootstrap 95 % interval (percentiles of 400 resamples,
-  seeded). An interval that covers zero is **no measurable effect**: such a touchpoint is never
-  ranked as a pain point or a moment of truth.
+  seeded). An interval that covers zero (or an effect under :data:`MIN_EFFECT` points) is **no
+  measurable effect**: such a touchpoint is never ranked as a pain point or a moment of truth.
 * **Pain points** (:func:`pain_points`), per task and ranked within it: touchpoints whose
   measurable effect pushes the task's outcome the harmful way (:func:`harm_sign`: up for a
   lapse, down for an outcome the customer is to reach). The same touchpoint can hurt one task
@@ -39,6 +39,9 @@ from journeyml.modeling import ModelBundle
 from journeyml.tasks import TaskConfig
 
 N_BOOT = 400
+#: effects smaller than this (probability points) are below what the report can show (±0.0):
+#: counted as no measurable effect, like an interval that covers zero
+MIN_EFFECT = 0.05
 
 
 @dataclass(frozen=True)
@@ -161,12 +164,17 @@ def _bootstrap(values: np.ndarray, rng: np.random.Generator) -> tuple[float, flo
     return float(lo), float(hi)
 
 
-def measurable(ci_low: float, ci_high: float) -> bool:
-    """An effect is measurable when its interval does not cover zero.
+def measurable(ci_low: float, ci_high: float, effect: float | None = None) -> bool:
+    """An effect is measurable when its interval does not cover zero (and the effect, when
+    given, is at least :data:`MIN_EFFECT` points).
 
     >>> measurable(0.2, 1.5), measurable(-0.3, 0.4), measurable(-2.0, -0.1)
     (True, False, True)
+    >>> measurable(0.01, 0.03, 0.02)
+    False
     """
+    if effect is not None and abs(effect) < MIN_EFFECT:
+        return False
     return bool(ci_low > 0 or ci_high < 0)
 
 
@@ -194,7 +202,7 @@ def touchpoint_effects(
                 "effect": float(v.mean()),
                 "ci_low": lo,
                 "ci_high": hi,
-                "measurable": measurable(lo, hi),
+                "measurable": measurable(lo, hi, float(v.mean())),
             }
         )
     cols = ["touchpoint", "label", "exposed", "share_exposed", "effect", "ci_low", "ci_high"]
@@ -268,7 +276,7 @@ def moments_of_truth(
             continue
         v = m.points[col].to_numpy()[mask]
         lo, hi = _bootstrap(v, rng)
-        if not measurable(lo, hi):
+        if not measurable(lo, hi, float(v.mean())):
             continue
         rows.append(
             {
