@@ -28,6 +28,7 @@ train: $(STAMP)
 	fi
 
 demo: train
+	@$(BIN)/python -m journeyml.demo store
 	@$(BIN)/python -m journeyml.demo curl $(HOST) $(PORT)
 	$(BIN)/journeyml serve --host $(HOST) --port $(PORT)
 

@@ -51,19 +51,73 @@ def has_champions() -> bool:
     return True
 
 
+#: the demo pipeline, whose simulated journeys the demo also puts in the event store
+DEMO_PIPELINE = Path("pipelines/demo.yaml")
+
+
+def fill_store() -> str:
+    """Put the demo's simulated journeys (the ones it trains on) into the event store
+    (``./store/journeyml.db`` or ``$JOURNEYML_STORE_URI``) unless it holds events already."""
+    import pandas as pd
+    import yaml
+
+    from journeyml.sim import simulate
+    from journeyml.store import EventStore, ingest_frame, store_uri
+
+    with EventStore.open(store_uri(None, os.environ)) as es:
+        if es.count_events() > 0:
+            return f"event store {es.uri}: {es.count_events():,} events already; kept"
+        sim_cfg = yaml.safe_load(DEMO_PIPELINE.read_text())["data"]["simulate"]
+        sim = simulate(int(sim_cfg["customers"]), seed=int(sim_cfg["seed"]),
+                       days=int(sim_cfg["days"]))  # fmt: skip
+        report = ingest_frame(es, sim.events, source="demo", now=pd.Timestamp.now(tz="UTC"))
+        return f"event store {es.uri}: {report.accepted:,} simulated events stored"
+
+
+def stored_example() -> tuple[str, str] | None:
+    """(a customer of the store active in its last 30 days, the day after its last event)."""
+    import pandas as pd
+
+    from journeyml.store import EventStore, store_uri
+
+    try:
+        with EventStore.open(store_uri(None, os.environ), create=False) as es:
+            last = es.summary().last_event
+            if last is None:
+                return None
+            active = es.active_customers(last, 30)
+    except Exception:  # no store: the example is left out
+        return None
+    if not active:
+        return None
+    as_of = (pd.Timestamp(last) + pd.Timedelta(days=1)).normalize()
+    return active[0], as_of.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def curl_example(host: str, port: int) -> str:
     body = json.dumps(json.loads(EXAMPLE.read_text()), separators=(",", ":"))
-    return (
+    text = (
         f"journeyml API: http://{host}:{port}  (OpenAPI: http://{host}:{port}/docs)\n"
         f"Try, once it says it is listening:\n\n"
         f"curl -s -X POST http://{host}:{port}/predict -H 'Content-Type: application/json' \\\n"
         f"  -d '{body}'\n"
     )
+    stored = stored_example()
+    if stored is not None:
+        cid, as_of = stored
+        text += (
+            f"\nor score a customer of the event store by id:\n\n"
+            f"curl -s 'http://{host}:{port}/customers/{cid}/predictions?as_of={as_of}'\n"
+        )
+    return text
 
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["check"]:
         return 0 if has_champions() else 1
+    if argv[:1] == ["store"]:
+        print(fill_store())
+        return 0
     if argv[:1] == ["curl"] and len(argv) == 3:
         print(curl_example(argv[1], int(argv[2])))
         return 0

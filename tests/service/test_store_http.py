@@ -119,6 +119,15 @@ def test_store_endpoints_over_http(
         "erased": {"events": len(body["events"]), "predictions": 3, "outcomes": 0},
     }
     assert httpx.delete(f"{url}/customers/{cid}", headers=KEY).json()["erased"]["events"] == 0
+    metrics = httpx.get(f"{url}/metrics", headers=KEY, timeout=30).text
+    written = [
+        float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith("journeyml_prediction_log_written_total")
+    ]
+    assert written and sum(written) >= 3, metrics[-2000:]
+    assert 'journeyml_store_events_total{result="rejected"} 1.0' in metrics
+    assert "journeyml_store_up 1.0" in metrics
 
 
 def test_no_store_is_501_and_a_dead_store_is_503(

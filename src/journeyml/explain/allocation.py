@@ -19,7 +19,28 @@ not scattered over the stage and channel it belongs to:
 * a touchpoint transition ``a → b`` is shared half and half by ``a`` and ``b``.
 
 Stage transitions stay causes of their own (they are moments of truth), as do journey-level
-features ("activity", "tenure", "spend", "funnel progress").
+features, each named for what it is: "activity" (how many events, in a window or so far),
+"recency" (time since the last event), "tenure" (time since first contact), "sessions",
+"spend", "funnel progress".
+
+**Volume is not a touchpoint's own signal.** A touchpoint's counts and recency also measure how
+active the customer is and for how long they have been around: 12 logins in 30 days mostly say
+"an active customer", and the days since an ad that was the customer's first touch are the
+customer's tenure. So, per row, the part of a touchpoint feature that volume and tenure explain
+goes to those journey causes, and the touchpoint keeps only what it adds beyond them
+(:func:`generic_share`):
+
+* a count ``c`` of touchpoint X in a window holding ``n`` events is what volume predicts up to
+  ``e = s_X · n`` (``s_X``: X's share of the training events, ``FeatureSpec.touchpoint_share``);
+  the share ``min(1, e / c)`` of its contribution goes to "activity"; a zero count goes to
+  "activity" only when the window holds no event at all;
+* the time since the last X goes to "tenure" when that X was in the customer's first day (a
+  first touch: its recency *is* tenure); otherwise it stays with X (how recent X is, is X's
+  own signal: splitting it like the counts was measured to help neither world);
+* a transition count ``a → b`` (so far) is what the journey's own counts predict up to
+  ``c_a · c_b / n`` (many ads and many newsletters make many "ad → newsletter").
+
+The parts of each feature still add up to its contribution, so causes add up to p − p₀.
 
 The work is vectorised: most features map to a cause fixed by the spec (computed once per
 spec), stage/channel counts are split with one matrix product per window, and only the few
@@ -48,6 +69,20 @@ _JOURNEY_GROUP = {
     "recency": "activity",
     "value": "spend",
 }
+#: plain-words labels of journey causes
+JOURNEY_LABELS = {
+    "activity": "activity level",
+    "recency": "time since last event",
+    "tenure": "time since first contact",
+    "sessions": "sessions",
+    "spend": "spend",
+    "funnel progress": "funnel progress",
+    "channel switching": "channel switching",
+    "history": "journey history",
+}
+#: a touchpoint whose last event is within this many days of the customer's first event is a
+#: first touch: its recency is the customer's tenure
+FIRST_TOUCH_DAYS = 1.0
 _JOURNEY_NAMED = {
     "tenure_days": "tenure",
     "furthest_stage_rank": "funnel progress",
@@ -226,6 +261,32 @@ class _Index:
                     self.recency_col[i] = col
         self.static = np.flatnonzero(self.static_kid >= 0)
         self.trans = np.flatnonzero(self.trans_kid[0] >= 0)
+        # volume vs a touchpoint's own signal (see the module docstring)
+        share = np.asarray(spec.touchpoint_share, float)
+        self.share = share if len(share) == len(self.touchpoints) else None
+        self.gwindows: list[float | None] = [*spec.params.windows_days, None]
+        self.count_window = np.full(n, -1, np.int64)
+        self.tp_recency = np.zeros(n, bool)
+        for i, f in enumerate(spec.features):
+            if f.kind != "numeric" or f.source_type not in ("touchpoint", "stage", "channel"):
+                continue
+            if f.family == "count" and f.window_days in self.gwindows:
+                self.count_window[i] = self.gwindows.index(f.window_days)
+            elif f.family == "recency":
+                self.tp_recency[i] = True
+        self.events_pos = np.array(
+            [self.pos.get(f"count_events_{window_label(w)}", -1) for w in self.gwindows], np.int64
+        )
+        self.tenure_pos = self.pos.get("tenure_days", -1)
+        # touchpoint transitions a → b (counts so far): the touchpoint codes of a and b
+        self.pair = np.full((2, n), -1, np.int64)
+        if self.share is not None:
+            tp_pos = {t: j for j, t in enumerate(self.touchpoints)}
+            for i in self.trans.tolist():
+                a, _, b = str(spec.features[i].source).partition(" → ")
+                if a in tp_pos and b in tp_pos:
+                    self.pair[:, i] = (tp_pos[a], tp_pos[b])
+        self.generic_kid = {g: self.kid(("journey", g)) for g in ("activity", "recency", "tenure")}
 
     def kid(self, key: Key) -> int:
         """The id of a cause (registered on first sight; thread-safe)."""
@@ -384,7 +445,69 @@ class Plan:
         key_arr = np.concatenate(keys)
         for a, b in coupled_touchpoints(ix, x):
             key_arr[key_arr == ix.kid(("touchpoint", a))] = ix.kid(("touchpoint", b))
-        return cls(ix.keys, key_arr, np.concatenate(feats), np.concatenate(weights))
+        feat_arr, w_arr = np.concatenate(feats), np.concatenate(weights)
+        if ix.share is not None:
+            key_arr, feat_arr, w_arr = _split_generic(ix, x, key_arr, feat_arr, w_arr)
+        return cls(ix.keys, key_arr, feat_arr, w_arr)
+
+
+def generic_share(ix: _Index, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For one row: (``G`` windows × touchpoints, the share of a touchpoint count's contribution
+    that volume explains; ``first_touch`` per touchpoint, its last event was on the customer's
+    first day, so its recency is tenure). Windows are ``ix.gwindows``; see the module
+    docstring."""
+    assert ix.share is not None
+    n_w = _Index._gather(x, ix.events_pos)
+    counts = np.stack([ix.tp_count(x, w) for w in ix.gwindows])
+    counts = np.where(np.isnan(counts), 0.0, counts)
+    expected = ix.share[None, :] * np.where(np.isnan(n_w), 0.0, n_w)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where(counts > 0, np.minimum(1.0, expected / counts), 0.0)
+    g = np.where((np.nan_to_num(n_w) <= 0)[:, None], 1.0, g)
+    days = ix.tp_days_since(x)
+    tenure = float(x[ix.tenure_pos]) if ix.tenure_pos >= 0 else np.nan
+    seen = np.isfinite(days)
+    return g, seen & (days >= tenure - FIRST_TOUCH_DAYS)
+
+
+def _split_generic(
+    ix: _Index, x: np.ndarray, key: np.ndarray, feat: np.ndarray, weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Move the part of each touchpoint count, transition or first-touch recency entry that
+    volume and tenure explain to the journey causes "activity" and "tenure" (the weights of a
+    feature still add up to 1)."""
+    tp_of = np.full(len(ix.keys), -1, np.int64)
+    tp_of[ix.tp_kid] = np.arange(len(ix.tp_kid))
+    tp = tp_of[key]
+    win = ix.count_window[feat]
+    is_pair = ix.pair[0, feat] >= 0
+    sel = np.flatnonzero((tp >= 0) & ((win >= 0) | ix.tp_recency[feat] | is_pair))
+    if not len(sel):
+        return key, feat, weight
+    g, first_touch = generic_share(ix, x)
+    t, w, is_pair = tp[sel], win[sel], is_pair[sel]
+    frac = np.where(w >= 0, g[np.maximum(w, 0), t], first_touch[t].astype(float))
+    if is_pair.any():  # a transition count: what this journey's counts of a and b predict
+        c_all = np.nan_to_num(ix.tp_count(x, None))
+        n_all = float(c_all.sum())
+        fa, fb = ix.pair[0, feat[sel]], ix.pair[1, feat[sel]]
+        expected = c_all[np.maximum(fa, 0)] * c_all[np.maximum(fb, 0)] / max(n_all, 1.0)
+        c = np.nan_to_num(x[feat[sel]])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g_pair = np.where(c > 0, np.minimum(1.0, expected / c), 0.0)
+        g_pair = np.where(n_all <= 0, 1.0, g_pair)
+        frac = np.where(is_pair, g_pair, frac)
+        w = np.where(is_pair, 0, w)  # its volume part is activity
+    target = np.where(w >= 0, ix.generic_kid["activity"], ix.generic_kid["tenure"])
+    move = frac > 0
+    weight = weight.copy()
+    moved = weight[sel] * frac
+    weight[sel] -= moved
+    return (
+        np.concatenate([key, target[move]]),
+        np.concatenate([feat, feat[sel][move]]),
+        np.concatenate([weight, moved[move]]),
+    )
 
 
 def coupled_touchpoints(ix: _Index, x: np.ndarray) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from journeyml.explain.allocation import Allocation, _Index, _index, _label
+from journeyml.explain.allocation import JOURNEY_LABELS, Allocation, _Index, _index, _label
 from journeyml.features import EventArrays, FeatureDef, FeatureSpec, spec_cache
 from journeyml.tasks import LEGACY_TASKS, TaskConfig, legacy_task
 
@@ -94,7 +94,9 @@ class RootCause:
             "cause": self.cause,
             "kind": self.kind,
             "name": self.name,
-            "label": humanize(self.name),
+            "label": JOURNEY_LABELS.get(self.name, humanize(self.name))
+            if self.kind == "journey"
+            else humanize(self.name),
             "points": round(self.points, 4),
             "direction": "raises" if self.points > 0 else "lowers",
             "sentence": self.sentence,
@@ -115,6 +117,31 @@ def _describe(spec: FeatureSpec, f: FeatureDef, x: float) -> str:
         return f"{f.name} = {x:g}"
     text = text.replace("3th-last", "third-last").replace("2th-last", "second-last")
     return singular_one(text)
+
+
+def _ago(days: float) -> str:
+    return "today" if days < 1 else f"{days:.0f} day{'s' if round(days) != 1 else ''} ago"
+
+
+def _journey_phrase(spec: FeatureSpec, x: np.ndarray, name: str, lead: FeatureDef) -> str | None:
+    """Activity and tenure in their own words ("3 events in the last 7 days", "first contact
+    120 days ago"), whatever feature carried them (a touchpoint's count is also volume)."""
+    pos = _index(spec).pos
+    if name == "tenure" and "tenure_days" in pos:
+        t = float(x[pos["tenure_days"]])
+        return f"first contact {_ago(t)}" if np.isfinite(t) else None
+    if name != "activity":
+        return None
+    if lead.family == "count" or lead.name.startswith("transition_"):
+        w = lead.window_days if lead.family == "count" else None
+        i = pos.get(f"count_events_{'all' if w is None else f'{w:g}d'}")
+        if i is not None:
+            n = float(x[i])
+            return f"{n:g} event{'' if n == 1 else 's'} {span(w)}"
+    if lead.family == "recency" and "days_since_last_event" in pos:
+        d = float(x[pos["days_since_last_event"]])
+        return f"last event {_ago(d)}" if np.isfinite(d) else "no event so far"
+    return None
 
 
 _ONE = re.compile(r"(?<![\d.])1 ((?:[a-z_-]+ )*?)(events|sessions|days|switches|times)\b")
@@ -201,7 +228,9 @@ def phrase(
             what, window = _touchpoint_phrase(spec, ix, x, name)
         else:
             lead = max(parts, key=lambda i: abs(parts[i]))
-            what = _describe(spec, spec.features[lead], float(x[lead]))
+            f = spec.features[lead]
+            said = _journey_phrase(spec, x, name, f) if kind == "journey" else None
+            what = said or _describe(spec, f, float(x[lead]))
         verb = "raised" if total > 0 else "lowered"
         sentence = f"{what} {verb} {moved} by {format_points(total * 100)}"
         out.append(

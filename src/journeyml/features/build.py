@@ -167,7 +167,15 @@ class FeatureBuilder:
                 arr.cust,
                 params.top_n_transitions,
             )
-        base = replace(base, transitions=transitions, coupled=coupled)
+        n_tp = len(base.vocabulary("touchpoint"))
+        known = arr.touchpoint[arr.touchpoint >= 0]
+        share = np.bincount(known, minlength=n_tp)[:n_tp] / max(len(known), 1)
+        base = replace(
+            base,
+            transitions=transitions,
+            coupled=coupled,
+            touchpoint_share=tuple(round(float(v), 6) for v in share),
+        )
         defs: list[FeatureDef] = []
         for fam in FAMILIES:
             defs.extend(fam.define(base))

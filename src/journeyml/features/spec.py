@@ -148,6 +148,10 @@ class FeatureSpec:
     #: tell them apart, so explanations credit ``a`` to ``b``. Learned from the population at
     #: fit time, never from the one journey being explained.
     coupled: tuple[tuple[str, str], ...] = ()
+    #: each touchpoint's share of the training events (the touchpoint vocabulary with "other"),
+    #: learned at fit time: what a touchpoint count "should" be for a given volume of events,
+    #: so explanations can tell volume from the touchpoint's own signal. Empty: not learned.
+    touchpoint_share: tuple[float, ...] = ()
     attribute_kinds: dict[str, str] = field(default_factory=dict)
     attribute_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     code_version: str = FEATURE_CODE_VERSION
@@ -176,6 +180,7 @@ class FeatureSpec:
         d = asdict(self)
         d["transitions"] = [list(t) for t in self.transitions]
         d["coupled"] = [list(t) for t in self.coupled]
+        d["touchpoint_share"] = list(self.touchpoint_share)
         return d
 
     @classmethod
@@ -193,6 +198,7 @@ class FeatureSpec:
             features=tuple(FeatureDef(**f) for f in d["features"]),
             transitions=tuple((a, b) for a, b in d.get("transitions", ())),
             coupled=tuple((a, b) for a, b in d.get("coupled", ())),
+            touchpoint_share=tuple(float(v) for v in d.get("touchpoint_share", ())),
             attribute_kinds=dict(d.get("attribute_kinds", {})),
             attribute_levels={k: tuple(v) for k, v in d.get("attribute_levels", {}).items()},
             code_version=str(d.get("code_version", "")),

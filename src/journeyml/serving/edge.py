@@ -24,6 +24,7 @@ from journeyml.errors import (
     UnauthorizedError,
 )
 from journeyml.serving.body import ClientGone, read_body, replay, too_large
+from journeyml.serving.metrics import render as store_metrics
 from journeyml.serving.strict_json import check_content_type, parse_json
 from journeyml.serving.telemetry import Metrics, log_request
 
@@ -190,7 +191,7 @@ class EdgeMiddleware:
                 return
             if path == "/metrics":
                 check_api_key(self.api_key, headers)
-                text = self.metrics.render(self.state.versions()).encode()
+                text = (self.metrics.render(self.state.versions()) + store_metrics()).encode()
                 await _send_raw(send, 200, text, "text/plain; version=0.0.4", rid, [])
                 info["status"] = 200
                 return

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from journeyml.errors import PayloadTooLargeError, RequestError, UnknownCustomerError
 from journeyml.scoring import Predictor
+from journeyml.serving import metrics
 from journeyml.serving.api import EventIn, Name, PredictRequest, handle_predict
 from journeyml.serving.prediction_log import PredictionLog, StoreLink
 
@@ -94,6 +95,7 @@ def handle_ingest(
     if records:
         result = store.get().ingest_records(records, source=source, now=now)
         accepted, duplicates = result.accepted, result.duplicates
+    metrics.ingested(accepted, duplicates, len(rejected))
     return {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
 
 

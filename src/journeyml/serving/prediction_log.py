@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from journeyml.errors import JourneyMLError, StoreNotConfiguredError, StoreUnavailableError
+from journeyml.serving import metrics
 from journeyml.store import EventStore, PredictionRecord, journey_digest
 
 log = logging.getLogger("journeyml.serving")
@@ -112,6 +113,7 @@ class PredictionLog:
         if len(self._pending) >= self.max_pending:
             self._pending.popleft()
             self.dropped += 1
+            metrics.log_dropped()
         self._pending.append((response, used, item, time.time_ns(), project or self.project))
         self._ensure_thread()
         if len(self._pending) >= self.batch:
@@ -134,9 +136,11 @@ class PredictionLog:
                     self.link.get().log_predictions(entries)
                 except StoreUnavailableError:
                     self._pending.extendleft(reversed(taken))
+                    metrics.log_flushed(0, len(self._pending), ok=False)
                     raise
                 written += len(entries)
                 self.written += len(entries)
+                metrics.log_flushed(len(entries), len(self._pending), ok=True)
         return written
 
     def discard_customer(self, customer_id: str) -> int:
