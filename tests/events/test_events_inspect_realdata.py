@@ -10,7 +10,17 @@ import pytest
 import yaml
 
 from journeyml.errors import DataError
-from journeyml.events import inspect_log, load_events, mapping_yaml, shared_data_dir
+from journeyml.events import (
+    detect_format,
+    inspect_frame,
+    inspect_log,
+    load_mapping,
+    map_events,
+    mapping_yaml,
+    read_raw,
+    shared_data_dir,
+)
+from journeyml.events.inspect import _reader_for
 from journeyml.events.readers import SUFFIX_FORMATS
 from journeyml.lifecycle import PipelineConfig
 from journeyml.lifecycle.proposal import pipeline_yaml
@@ -77,12 +87,20 @@ def test_init_proposes_a_mapping_that_loads_the_log_strictly(
             inspect_log(path)
         return
     events, kind, id_column, touchpoint = EXPECTED[name]
-    found = inspect_log(path)
+    # read once (an XES log takes seconds to parse): what `journeyml init` reads and inspects
+    fmt = detect_format(path)
+    reader, note = _reader_for(path, fmt)
+    raw = read_raw(path, reader)
+    found = inspect_frame(raw, source=str(path), fmt=fmt, reader=reader, reader_note=note)
     assert (found.shape.kind, found.mapping.columns.customer_id.column) == (kind, id_column)
     assert _touchpoint(found) == touchpoint
     mapping = tmp_path / "proposed.yaml"
     mapping.write_text(mapping_yaml(found, name="proposed"))
-    loaded = load_events(path, mapping, policy="strict")  # what `journeyml validate` runs
+    # what `journeyml validate` runs, on the rows already read: the mapping reads the file
+    # with the reader options init sniffed, then maps and validates every row
+    proposed = load_mapping(mapping)
+    assert proposed.reader == reader
+    loaded = map_events(raw, proposed, policy="strict", source=str(path))
     assert (loaded.report.n_input, loaded.report.n_accepted) == (events, events)
     text = pipeline_yaml(found, name="p", data_path=str(path), mapping=str(mapping))
     config = PipelineConfig.model_validate(yaml.safe_load(text))

@@ -198,7 +198,7 @@ def task_metrics(
             notes["conversion_rate"] = (
                 f"{starts:.0%} of journeys start with {what}: no conversion to measure"
             )
-        notes["repeat_purchase_rate"] = f"converted customers with 2+ {what}"
+        notes["repeat_purchase_rate"] = f"converted customers with {what} at least twice"
     if lapse is None:
         m.pop("retention", None)
     else:

@@ -54,6 +54,8 @@ class TaskSection:
     moments: pd.DataFrame
     reliability: dict[str, list[float]]
     segments: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: why there are no effects to rank, when that is the case
+    note: str = ""
 
 
 @dataclass
@@ -179,7 +181,22 @@ def gather(
         effects = insights.touchpoint_effects(m, exposed, seed=seed)
         # the outcome itself (a purchase, a cancellation) is what is predicted, not friction or
         # a decision on the way to it
-        effects = effects[~effects["touchpoint"].isin(task.outcome_touchpoints)]
+        outcome = effects["touchpoint"].isin(task.outcome_touchpoints)
+        note = ""
+        if len(effects) and outcome.all():
+            note = (
+                "the only touchpoints in these journeys are the outcome itself ("
+                + ", ".join(humanize(x) for x in effects["touchpoint"])
+                + "): there is no other touchpoint to measure"
+            )
+        elif ev[TOUCHPOINT].nunique() == 1:
+            note = (
+                f"the log has one touchpoint ({humanize(str(ev[TOUCHPOINT].iloc[0]))}): its "
+                "effect is the customer's activity itself (recency, frequency, see the drivers), "
+                "not a touchpoint to fix"
+            )
+            effects = effects.iloc[0:0]
+        effects = effects[~outcome.reindex(effects.index, fill_value=False)]
         sign = insights.harm_sign(task)
         drivers = insights.global_drivers(m)
         top_causes = list(drivers["cause"].head(8))
@@ -201,6 +218,7 @@ def gather(
             no_effect=insights.no_measurable_effect(effects),
             moments=insights.moments_of_truth(m, effects, trans, seed=seed),
             reliability=reliability_curve(y, m.probability),
+            note=note,
         )
         for a, values in attributes.items():
             seg = values.reindex(ids)

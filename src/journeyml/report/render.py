@@ -169,6 +169,7 @@ def _task_block(sec: TaskSection) -> dict[str, Any]:
         "helps_svg": effect_svg(helps),
         "no_effect": no_effect,
         "n_effects": len(sec.effects),
+        "note": sec.note[:1].upper() + sec.note[1:],
         "moments": moments,
         "moments_svg": effect_svg(moments),
         "bars": svg.bars(items[:10], unit="mean |points| (sign: mean direction)"),
