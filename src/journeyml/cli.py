@@ -215,7 +215,9 @@ def _feature_engine(cfg: Any, stack: ExitStack) -> Any:
 @friendly_errors
 def score(
     data: Path | None = typer.Argument(
-        None, help="Events: a file with the canonical columns, or any log with --mapping."
+        None,
+        help="Events: a file with the canonical columns, any log with --mapping, or a "
+        "partitioned dataset folder (docs/scale.md: read one partition at a time).",
     ),
     out: Path = typer.Option(
         ..., "--out", help="Output file (.jsonl with explanations, or .csv/.parquet probabilities)."
@@ -262,17 +264,24 @@ def score(
     import pandas as pd
 
     from journeyml.cli_progress import RichProgress
+    from journeyml.events import is_partitioned, open_partitioned
     from journeyml.scoring import ScoreRequest
     from journeyml.serving import default_cutoffs, score_chunks, write_responses
 
-    ev = _read_events(data, mapping)
     pred = _load_predictor(tracking_uri, model_dir, project)
-    cut = default_cutoffs(ev, pd.Timestamp(as_of, tz="UTC") if as_of else None)
     explain = explain and out.suffix == ".jsonl"  # tables carry no root causes
     request = ScoreRequest(pred.tasks, explain=explain, top_k=top_k)
-    with RichProgress(console) as progress:
-        chunks = score_chunks(pred, ev, cut, request, progress=progress)
+    if is_partitioned(data):  # read one partition at a time: memory follows the partition
+        from journeyml.engine import partition_responses
+
+        chunks = partition_responses(open_partitioned(data), pred, request, as_of=as_of)
         n = write_responses(chunks, out, pred.tasks)
+    else:
+        ev = _read_events(data, mapping)
+        cut = default_cutoffs(ev, pd.Timestamp(as_of, tz="UTC") if as_of else None)
+        with RichProgress(console) as progress:
+            chunks = score_chunks(pred, ev, cut, request, progress=progress)
+            n = write_responses(chunks, out, pred.tasks)
     what = f"project {pred.project}: " if pred.project else ""
     console.print(f"[green]scored[/] {n:,} customers ({what}{', '.join(pred.tasks)}) → {out}")
 
