@@ -120,7 +120,9 @@ def test_interrupted_run_leaves_champion_unchanged(tmp_path) -> None:  # type: i
     first = run_training(cfg, tracking_uri=uri)
     assert all(d.promote for d in first.decisions)
     # a clearly better challenger would be promoted, but the run dies after its first task
-    better = PipelineConfig.model_validate({**TINY, "promotion": {"margin": -1.0, "beat_baselines": False}})
+    better = PipelineConfig.model_validate(
+        {**TINY, "promotion": {"margin": -1.0, "beat_baselines": False}}
+    )
 
     def boom(task: str) -> None:
         raise KeyboardInterrupt(task)
