@@ -38,6 +38,10 @@ def _quiet_libraries() -> None:
 
     for name in ("mlflow", "alembic", "urllib3"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # a failing store (full disk, read-only) makes these log whole tracebacks at ERROR: the CLI
+    # reports the failure in one line and writes the details to a log file instead
+    for name in ("mlflow.store", "mlflow.tracking", "mlflow.utils", "sqlalchemy"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def friendly_errors(fn: F) -> F:
@@ -50,8 +54,54 @@ def friendly_errors(fn: F) -> F:
         except JourneyMLError as exc:
             console.print(f"[bold red]error[/] ({exc.code}): {exc.message}")
             raise typer.Exit(2) from None
+        except Exception as exc:
+            if not _environmental(exc):
+                raise
+            log = _write_details(exc)
+            console.print(
+                "error (storage): expected to read and write the store and working files, "
+                f"got {type(exc).__name__}: {_first_line(exc)}. Free disk space or fix the "
+                f"permissions, then run again; details in {log}.",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _environmental(exc: BaseException) -> bool:
+    """A failure of the machine (full disk, read-only or missing store), not of journeyml:
+    an OSError, or the database / MLflow errors it surfaces as, anywhere in the chain."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return True
+        text = str(seen).lower()
+        if type(seen).__module__.split(".")[0] in ("mlflow", "sqlalchemy", "sqlite3") and any(
+            k in text for k in ("disk", "readonly", "read-only", "no space", "permission")
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:300]
+
+
+def _write_details(exc: BaseException) -> str:
+    """The traceback goes to a log file (best effort: the disk may be full)."""
+    import tempfile
+    import traceback
+
+    path = Path(tempfile.gettempdir()) / f"journeyml-error-{os.getpid()}.log"
+    try:
+        path.write_text("".join(traceback.format_exception(exc)))
+    except OSError:
+        return "(no log: the log could not be written either)"
+    return str(path)
 
 
 PROJECT_HELP = (
