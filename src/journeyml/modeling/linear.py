@@ -34,6 +34,8 @@ from sklearn.metrics import log_loss
 
 from journeyml.modeling.calibration import Calibrator, choose_calibrator
 
+#: the fields held as numpy arrays too
+_ARRAYS = ("median", "mean", "scale", "coef")
 #: blend weights tried on the validation window (share of the linear model)
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
 _EPS = 1e-7
@@ -87,20 +89,28 @@ class LinearPart:
             float(lr.intercept_[0]),
         )
 
+    def __post_init__(self) -> None:
+        # numpy copies made once: a request pays arithmetic only (a few µs per row)
+        arrays = {k: np.asarray(getattr(self, k), dtype=float) for k in _ARRAYS}
+        object.__setattr__(self, "_np", arrays)
+
     def _z(self, X: np.ndarray) -> np.ndarray:
-        Xf = np.where(np.isfinite(X), X, np.nan)
-        Xi = np.where(np.isnan(Xf), np.asarray(self.median), Xf)
-        return (Xi - np.asarray(self.mean)) / np.asarray(self.scale)
+        a: dict[str, np.ndarray] = self._np  # type: ignore[attr-defined]
+        Xi = np.where(np.isfinite(X), X, a["median"])
+        return np.asarray((Xi - a["mean"]) / a["scale"])
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """Log-odds, (n,)."""
-        return np.asarray(self._z(X) @ np.asarray(self.coef) + self.intercept)
+        coef: np.ndarray = self._np["coef"]  # type: ignore[attr-defined]
+        return np.asarray(self._z(X) @ coef + self.intercept)
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """Per-feature log-odds contributions and the bias last, (n, F+1); rows add up to
         :meth:`raw`."""
-        z = self._z(X) * np.asarray(self.coef)
-        return np.c_[z, np.full(X.shape[0], self.intercept)]
+        out = np.empty((X.shape[0], X.shape[1] + 1))
+        np.multiply(self._z(X), self._np["coef"], out=out[:, :-1])  # type: ignore[attr-defined]
+        out[:, -1] = self.intercept
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
