@@ -19,17 +19,36 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
 _EPS = 1e-6
-#: the fewest validation rows on which isotonic calibration is tried
-ISOTONIC_MIN_ROWS = 1000
-#: the floor and ceiling of an isotonic map's output beyond its fitted range
-_TINY = 1e-12
 #: the most a strictly increasing isotonic map adds to a probability
 _RISE = 1e-4
+#: pseudo-rows of the overall rate added to every isotonic step (a step of 30 validation
+#: rows without a positive says "rare", not "one in a million")
+_PRIOR_ROWS = 2.0
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, _EPS, 1 - _EPS)
     return np.log(p / (1 - p))
+
+
+def _shrunk(iso: IsotonicRegression, p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The isotonic fit's values at its thresholds, each step's rate shrunk toward the overall
+    rate by ``_PRIOR_ROWS`` pseudo-rows: (positives + m·rate) / (rows + m). A step's rows
+    are the validation rows the fit maps to its value; the result stays non-decreasing.
+
+    >>> p = np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9]); y = np.array([0, 0, 0, 1, 1, 1])
+    >>> iso = IsotonicRegression(out_of_bounds="clip").fit(p, y)
+    >>> [round(float(v), 3) for v in _shrunk(iso, p, y)]
+    [0.2, 0.2, 0.8, 0.8]
+    """
+    fitted = iso.predict(p)
+    rate = float(np.mean(y))
+    steps, inverse = np.unique(fitted, return_inverse=True)
+    rows = np.bincount(inverse, minlength=len(steps)).astype(float)
+    pos = np.bincount(inverse, weights=y.astype(float), minlength=len(steps))
+    value = (pos + _PRIOR_ROWS * rate) / (rows + _PRIOR_ROWS)
+    at = np.searchsorted(steps, iso.y_thresholds_).clip(0, len(steps) - 1)
+    return np.maximum.accumulate(value[at])
 
 
 @dataclass(frozen=True)
@@ -51,7 +70,7 @@ class Calibrator:
         the ROC AUC); this way calibration never changes the model's ranking inside the
         fitted range."""
         iso = IsotonicRegression(out_of_bounds="clip", y_min=_EPS, y_max=1 - _EPS).fit(p, y)
-        x, v = iso.X_thresholds_, iso.y_thresholds_
+        x, v = iso.X_thresholds_, _shrunk(iso, p, y)
         if len(x) > 1:
             v = np.clip(v + _RISE * (x - x[0]) / (x[-1] - x[0]), _EPS, 1 - _EPS)
             v = np.maximum.accumulate(v)
@@ -62,22 +81,8 @@ class Calibrator:
             z = self.params["a"] * _logit(p) + self.params["b"]
             return np.asarray(1.0 / (1.0 + np.exp(-z)))
         if self.method == "isotonic":
-            return self._isotonic(np.asarray(p, dtype=float))
+            return np.clip(np.interp(p, self.params["x"], self.params["y"]), _EPS, 1 - _EPS)
         return p
-
-    def _isotonic(self, p: np.ndarray) -> np.ndarray:
-        """The fitted map inside its range; outside it, a strictly increasing continuation
-        towards 0 and 1 (proportional to p below the range, to 1 − p above it) instead of
-        a flat clip, so that scores beyond anything seen in validation keep their order."""
-        x, v = self.params["x"], self.params["y"]
-        out = np.interp(p, x, v)
-        lo, hi = float(x[0]), float(x[-1])
-        below, above = p < lo, p > hi
-        if below.any() and lo > 0:
-            out[below] = float(v[0]) * np.clip(p[below], 0, None) / lo
-        if above.any() and hi < 1:
-            out[above] = 1 - (1 - float(v[-1])) * np.clip(1 - p[above], 0, None) / (1 - hi)
-        return np.asarray(np.clip(out, _TINY, 1 - _TINY))
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "params": self.params}
@@ -91,10 +96,7 @@ def choose_calibrator(
     p: np.ndarray, y: np.ndarray, *, seed: int = 0
 ) -> tuple[Calibrator, dict[str, float]]:
     """Pick none / Platt / isotonic by log loss on a held-out half of the validation rows
-    (fit on the other half), then refit the winner on all of them. Returns it and the scores.
-    Isotonic regression is a candidate only with ``ISOTONIC_MIN_ROWS`` validation rows or more:
-    on fewer it learns flat steps from a handful of rows (a probability of ~0 wherever the
-    lowest scores held no positive), which a held-out half is too small to catch."""
+    (fit on the other half), then refit the winner on all of them. Returns it and the scores."""
     if len(np.unique(y)) < 2 or len(y) < 40:
         return Calibrator(), {"none": float("nan")}
     rng = np.random.default_rng(seed)
@@ -102,8 +104,7 @@ def choose_calibrator(
     a, b = idx[: len(y) // 2], idx[len(y) // 2 :]
     scores = {"none": float(log_loss(y[b], np.clip(p[b], _EPS, 1 - _EPS), labels=[0, 1]))}
     if len(np.unique(y[a])) == 2:
-        fits = [("platt", Calibrator.platt), ("isotonic", Calibrator.isotonic)]
-        for name, fit in fits[: 2 if len(y) >= ISOTONIC_MIN_ROWS else 1]:
+        for name, fit in (("platt", Calibrator.platt), ("isotonic", Calibrator.isotonic)):
             scores[name] = float(log_loss(y[b], fit(p[a], y[a]).apply(p[b]), labels=[0, 1]))
     best = min(scores, key=lambda k: scores[k])
     if best == "platt":

@@ -35,10 +35,14 @@ from sklearn.metrics import log_loss
 from journeyml.modeling.calibration import Calibrator, choose_calibrator
 
 #: the fields held as numpy arrays too
-_ARRAYS = ("median", "mean", "scale", "coef")
+_ARRAYS = ("median", "mean", "scale", "coef", "z_low", "z_high")
 #: blend weights tried on the validation window (share of the linear model)
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
 _EPS = 1e-7
+#: a column whose standard deviation is below this share of its scale is constant
+_CONSTANT = 1e-9
+#: how far beyond its training range (in multiples of that range) a column still extrapolates
+_REACH = 3.0
 
 
 def sigmoid(f: np.ndarray) -> np.ndarray:
@@ -55,10 +59,9 @@ class LinearPart:
     scale: tuple[float, ...]
     coef: tuple[float, ...]
     intercept: float
-    #: standardised values are kept within these bounds: the training range widened by its own
-    #: width on each side (extrapolation, but not without end)
-    low: tuple[float, ...] = ()
-    high: tuple[float, ...] = ()
+    #: the standardised values are clipped to these bounds (empty: no bounds, older bundles)
+    z_low: tuple[float, ...] = ()
+    z_high: tuple[float, ...] = ()
 
     @classmethod
     def fit(
@@ -83,33 +86,43 @@ class LinearPart:
         Xi = np.where(np.isnan(Xf), med, Xf)
         mu = Xi.mean(axis=0)
         sd = Xi.std(axis=0)
-        sd = np.where(sd > 0, sd, 1.0)
-        Z = (Xi - mu) / sd
-        lr = LogisticRegression(C=C, max_iter=500).fit(Z, y)
-        zmin, zmax = Z.min(axis=0), Z.max(axis=0)
-        width = zmax - zmin
+        # a column constant up to rounding (e.g. time since the last event at cutoffs placed on
+        # events) carries nothing to learn; standardised by its rounding noise it would turn
+        # any real value at serving time into a score of 1e24: it gets no weight
+        varies = sd > _CONSTANT * np.maximum(1.0, np.abs(mu))
+        sd = np.where(varies, sd, 1.0)
+        z = (Xi - mu) / sd
+        coef = np.zeros(X.shape[1])
+        intercept = float(np.log((y.mean() + _EPS) / (1 - y.mean() + _EPS))) if len(y) else 0.0
+        if varies.any() and len(np.unique(y)) == 2:
+            lr = LogisticRegression(C=C, max_iter=500).fit(z[:, varies], y)
+            coef[varies] = lr.coef_[0]
+            intercept = float(lr.intercept_[0])
+        # scores extrapolate beyond the training range, by at most three times that range
+        lo, hi = z.min(axis=0, initial=0.0), z.max(axis=0, initial=0.0)
+        span = _REACH * (hi - lo)
         return cls(
             tuple(med.tolist()),
             tuple(mu.tolist()),
             tuple(sd.tolist()),
-            tuple(lr.coef_[0].tolist()),
-            float(lr.intercept_[0]),
-            tuple((zmin - width).tolist()),
-            tuple((zmax + width).tolist()),
+            tuple(coef.tolist()),
+            intercept,
+            tuple((lo - span).tolist()),
+            tuple((hi + span).tolist()),
         )
 
     def __post_init__(self) -> None:
         # numpy copies made once: a request pays arithmetic only (a few µs per row)
         arrays = {k: np.asarray(getattr(self, k), dtype=float) for k in _ARRAYS}
-        n = len(self.coef)
-        arrays["low"] = np.asarray(self.low, dtype=float) if self.low else np.full(n, -np.inf)
-        arrays["high"] = np.asarray(self.high, dtype=float) if self.high else np.full(n, np.inf)
         object.__setattr__(self, "_np", arrays)
 
     def _z(self, X: np.ndarray) -> np.ndarray:
         a: dict[str, np.ndarray] = self._np  # type: ignore[attr-defined]
         Xi = np.where(np.isfinite(X), X, a["median"])
-        return np.asarray(np.clip((Xi - a["mean"]) / a["scale"], a["low"], a["high"]))
+        z = (Xi - a["mean"]) / a["scale"]
+        if self.z_low:
+            z = np.clip(z, a["z_low"], a["z_high"])
+        return np.asarray(z)
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """Log-odds, (n,)."""
@@ -131,8 +144,8 @@ class LinearPart:
             "scale": list(self.scale),
             "coef": list(self.coef),
             "intercept": self.intercept,
-            "low": list(self.low),
-            "high": list(self.high),
+            "z_low": list(self.z_low),
+            "z_high": list(self.z_high),
         }
 
     @classmethod
@@ -143,8 +156,8 @@ class LinearPart:
             tuple(float(v) for v in d["scale"]),
             tuple(float(v) for v in d["coef"]),
             float(d["intercept"]),
-            tuple(float(v) for v in d.get("low", ())),
-            tuple(float(v) for v in d.get("high", ())),
+            tuple(float(v) for v in d.get("z_low", ())),
+            tuple(float(v) for v in d.get("z_high", ())),
         )
 
 
