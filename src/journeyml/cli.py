@@ -231,7 +231,16 @@ def train(
         )
     for d in res.decisions:
         mark = "[green]champion[/]" if d.promote else "[yellow]challenger only[/]"
-        console.print(f"  {d.task}: v{d.version} {mark} — {d.reason}")
+        console.print(f"  {d.task}: v{d.version} {mark} — {d.reason}", highlight=False)
+        # soft_wrap: the command below stays on one line, ready to copy
+        if not d.promote and d.champion_version is None:
+            console.print(
+                f"    [yellow]{d.task} has no champion[/]: it is not served. Improve the task or "
+                f"its features, or serve v{d.version} anyway with `journeyml models promote "
+                f"--project {d.project} --task {d.task}`.",
+                highlight=False,
+                soft_wrap=True,
+            )
     console.print(f"[green]done[/] in {res.timings['total']:.0f}s")
 
 
