@@ -98,23 +98,35 @@ def _events(cache: Path, customers: int, days: int, seed: int) -> Path:
 
 
 def child_score(args: argparse.Namespace) -> dict[str, Any]:
-    from journeyml.events import load_events
-    from journeyml.scoring import Predictor, ScoreRequest, write_scores
+    """``journeyml score --out scores.jsonl`` in-process: a parquet file through the loader,
+    or (``--partitioned``) a partitioned dataset read one partition at a time."""
+    from journeyml.events import is_partitioned, load_events, open_partitioned
+    from journeyml.scoring import Predictor, ScoreRequest
+    from journeyml.serving import score_chunks, write_responses
 
     cache = Path(args.cache)
-    models = Path(args.models)
     t0 = time.perf_counter()
-    ev = load_events(Path(args.events), None, policy="lenient").events
+    source = Path(args.events)
+    pred = Predictor.from_dir(Path(args.models))
+    req = ScoreRequest(pred.tasks, explain=True, top_k=3)
+    if is_partitioned(source):
+        from journeyml.engine import partition_responses
+
+        chunks = partition_responses(open_partitioned(source), pred, req)
+        n_events = json.loads((source / "_journeyml_partitions.json").read_text())["n_events"]
+    else:
+        ev = load_events(source, None, policy="lenient").events
+        n_events = len(ev)
+        chunks = score_chunks(pred, ev, None, req)
     t_load = time.perf_counter() - t0
     rss_loaded = _rss_mb()
-    pred = Predictor.from_dir(models)
-    out = cache / "journeyml-scale-scores.jsonl"
     t1 = time.perf_counter()
-    n = write_scores(pred, ev, out, ScoreRequest(pred.tasks, explain=True, top_k=3))
+    n = write_responses(chunks, cache / "journeyml-scale-scores.jsonl", pred.tasks)
     seconds = time.perf_counter() - t1
     return {
-        "events": len(ev),
+        "events": n_events,
         "customers": n,
+        "partitioned": is_partitioned(source),
         "load_seconds": t_load,
         "seconds": seconds,
         "customers_per_s": n / seconds,
@@ -191,6 +203,7 @@ def main() -> None:
     ap.add_argument("--cache", default=tempfile.gettempdir())
     ap.add_argument("--events", default="")
     ap.add_argument("--models", default="")
+    ap.add_argument("--partitioned", action="store_true", help="score: read a partitioned set")
     ap.add_argument("--write", action="store_true", help="rewrite docs/benchmarks.md#scale")
     args = ap.parse_args()
     if args.child:
@@ -210,14 +223,23 @@ def main() -> None:
         res["generate_and_write_seconds"] = written
     else:
         events = _events(cache, args.customers, args.days, args.seed)
+        if args.partitioned:  # the same events, partitioned by customer
+            from journeyml.events import is_partitioned, repartition
+
+            folder = events.with_suffix(f".parts{args.partitions}")
+            if not is_partitioned(folder):
+                repartition(events, folder, args.partitions)
+            events = folder
         models = _models(cache)
         res = run_child("score", events=events, models=models, cache=cache)
     res["load_average"] = [round(x, 1) for x in os.getloadavg()]
     res["what"] = args.what
     print(json.dumps(res, indent=1))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = f"{args.what}-{args.customers}" + (
-        f"-w{args.workers}" if args.what == "features" else ""
+    name = (
+        f"{args.what}-{args.customers}"
+        + (f"-w{args.workers}" if args.what == "features" else "")
+        + ("-partitioned" if args.what == "score" and args.partitioned else "")
     )
     (RESULTS / f"{name}.json").write_text(json.dumps(res, indent=1) + "\n")
     if args.write:
@@ -235,9 +257,11 @@ def _row(r: dict[str, Any]) -> str:
             + f") | {r['peak_rss_mb']:,.0f} MB | {la:.1f} |"
         )
     if r["what"] == "score":
+        src = "partitioned dataset" if r.get("partitioned") else "parquet file"
         return (
-            f"| score with explanations → JSONL | {r['events']:,} events, {r['customers']:,} "
-            f"customers | {r['seconds']:.0f} s ({r['customers_per_s']:,.0f} customers/s; "
+            f"| score with explanations → JSONL ({src}) | {r['events']:,} events, "
+            f"{r['customers']:,} customers | {r['seconds']:.0f} s "
+            f"({r['customers_per_s']:,.0f} customers/s; "
             f"loading {r['load_seconds']:.0f} s) | {r['peak_rss_mb']:,.0f} MB "
             f"(after loading {r['rss_after_load_mb']:,.0f}) | {la:.1f} |"
         )

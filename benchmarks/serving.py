@@ -4,9 +4,9 @@
   requests, and throughput + p99 at concurrency 8 (closed loop, keep-alive), with 1 and with
   2 workers;
 - batch scoring throughput: ``Predictor.probabilities`` (journeys/s, no explanations);
-- the peer: ``mlflow models serve --env-manager local`` of the same conversion model (feature
-  rows in, probabilities out: no feature building, no explanations — it does less work), with
-  the same worker counts.
+- the peer: ``mlflow models serve --env-manager local`` of the same conversion model as
+  journeyml logs it (the journey's events in, the API's answer for that one task out: features,
+  probability and root causes, through pandas), with the same worker counts.
 
 Requests come from :mod:`_load` (a lean keep-alive HTTP/1.1 client: on 2 cores a heavy client
 would steal the server's CPU). Each configuration runs ``--rounds`` rounds of (``--requests``
@@ -128,7 +128,6 @@ def main() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
-    from journeyml.features.build import build_features
     from journeyml.lifecycle import registry
     from journeyml.scoring import Predictor
     from journeyml.sim import simulate
@@ -183,18 +182,17 @@ def main() -> None:
     # --- peer: mlflow models serve of the conversion model, same worker counts
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    X = build_features(
-        sim.events,
-        pd.DataFrame(
-            {"customer_id": [body["customer_id"]], "as_of": [pd.Timestamp(body["as_of"])]}
-        ),
-        pred.spec,
-    )
+    # the logged model takes journeys (events) and answers as the API does, for one task
     peer_body = {
-        "dataframe_split": {
-            "columns": list(X.columns),
-            "data": np.nan_to_num(X.to_numpy(), nan=0.0).tolist(),
-        }
+        "dataframe_records": [
+            {
+                "customer_id": body["customer_id"],
+                "as_of": body["as_of"],
+                **{k: v for k, v in e.items() if k != "attributes"},
+                **(e.get("attributes") or {}),
+            }
+            for e in body["events"]
+        ]
     }
     # mlflow execs `uvicorn` by name: put this interpreter's bin folder first on PATH
     bindir = str(Path(sys.executable).parent)
@@ -264,14 +262,14 @@ lightgbm {lightgbm.__version__}; load average at the end {load:.1f}. The client 
 2 cores as the server.
 
 journeyml: one journey of 50 events, all three tasks with root causes (access log off).
-Peer: `mlflow models serve --env-manager local` of the same conversion model, given the ready
-feature row — it builds no features and explains nothing (less work per request).
+Peer: `mlflow models serve --env-manager local` of the same conversion model as logged (the
+journey's events in, features, probability and root causes for that one task out).
 
 | server | p50 ms | p95 ms | p99 ms | req/s at concurrency 8 | p99 ms at concurrency 8 |
 |---|---:|---:|---:|---:|---:|
 {row("journeyml `/predict`, 1 worker (3 tasks + explanations)", "jml1")}
 {row("journeyml `/predict`, 2 workers", "jml2")}
-{row("`mlflow models serve`, 1 worker (conversion only, no explanations)", "peer1")}
+{row("`mlflow models serve`, 1 worker (conversion only, with explanations)", "peer1")}
 {row("`mlflow models serve`, 2 workers", "peer2")}
 
 Batch scoring (`Predictor.probabilities`, 3 tasks, no explanations): {r["batch_jps"]:,.0f}

@@ -111,7 +111,16 @@ def test_a_fresh_canonical_csv_goes_through_init_validate_train_score_and_report
     code, out = invoke("train", str(config), "--tracking-uri", uri)
     assert code == 0, out
     for task in ("conversion", "churn", "next_stage"):
-        assert f"{task}: v1 champion" in out
+        # champion, or kept out by the gate with the comparison that failed (300 customers:
+        # the trees can trail logistic regression); then served by hand, as the run says
+        if f"{task}: v1 champion" not in out:
+            assert f"{task}: v1 challenger only — below the best baseline: challenger" in out, out
+            assert f"journeyml models promote --project shop_events --task {task}" in out, out
+            code, said = invoke(
+                "models", "promote", "--project", "shop_events", "--task", task,
+                "--tracking-uri", uri,
+            )  # fmt: skip
+            assert code == 0 and "champion - → v1" in said, said
     assert "━" not in out and "ETA" not in out  # no bars when not a terminal
     scores = tmp_path / "scores.jsonl"
     code, out = invoke(

@@ -38,6 +38,10 @@ def _quiet_libraries() -> None:
 
     for name in ("mlflow", "alembic", "urllib3"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # a failing store (full disk, read-only) makes these log whole tracebacks at ERROR: the CLI
+    # reports the failure in one line and writes the details to a log file instead
+    for name in ("mlflow.store", "mlflow.tracking", "mlflow.utils", "sqlalchemy"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def friendly_errors(fn: F) -> F:
@@ -50,8 +54,54 @@ def friendly_errors(fn: F) -> F:
         except JourneyMLError as exc:
             console.print(f"[bold red]error[/] ({exc.code}): {exc.message}")
             raise typer.Exit(2) from None
+        except Exception as exc:
+            if not _environmental(exc):
+                raise
+            log = _write_details(exc)
+            console.print(
+                "error (storage): expected to read and write the store and working files, "
+                f"got {type(exc).__name__}: {_first_line(exc)}. Free disk space or fix the "
+                f"permissions, then run again; details in {log}.",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _environmental(exc: BaseException) -> bool:
+    """A failure of the machine (full disk, read-only or missing store), not of journeyml:
+    an OSError, or the database / MLflow errors it surfaces as, anywhere in the chain."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return True
+        text = str(seen).lower()
+        if type(seen).__module__.split(".")[0] in ("mlflow", "sqlalchemy", "sqlite3") and any(
+            k in text for k in ("disk", "readonly", "read-only", "no space", "permission")
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:300]
+
+
+def _write_details(exc: BaseException) -> str:
+    """The traceback goes to a log file (best effort: the disk may be full)."""
+    import tempfile
+    import traceback
+
+    path = Path(tempfile.gettempdir()) / f"journeyml-error-{os.getpid()}.log"
+    try:
+        path.write_text("".join(traceback.format_exception(exc)))
+    except OSError:
+        return "(no log: the log could not be written either)"
+    return str(path)
 
 
 PROJECT_HELP = (
@@ -181,7 +231,16 @@ def train(
         )
     for d in res.decisions:
         mark = "[green]champion[/]" if d.promote else "[yellow]challenger only[/]"
-        console.print(f"  {d.task}: v{d.version} {mark} — {d.reason}")
+        console.print(f"  {d.task}: v{d.version} {mark} — {d.reason}", highlight=False)
+        # soft_wrap: the command below stays on one line, ready to copy
+        if not d.promote and d.champion_version is None:
+            console.print(
+                f"    [yellow]{d.task} has no champion[/]: it is not served. Improve the task or "
+                f"its features, or serve v{d.version} anyway with `journeyml models promote "
+                f"--project {d.project} --task {d.task}`.",
+                highlight=False,
+                soft_wrap=True,
+            )
     console.print(f"[green]done[/] in {res.timings['total']:.0f}s")
 
 
@@ -206,7 +265,9 @@ def _feature_engine(cfg: Any, stack: ExitStack) -> Any:
 @friendly_errors
 def score(
     data: Path | None = typer.Argument(
-        None, help="Events: a file with the canonical columns, or any log with --mapping."
+        None,
+        help="Events: a file with the canonical columns, any log with --mapping, or a "
+        "partitioned dataset folder (docs/scale.md: read one partition at a time).",
     ),
     out: Path = typer.Option(
         ..., "--out", help="Output file (.jsonl with explanations, or .csv/.parquet probabilities)."
@@ -253,17 +314,24 @@ def score(
     import pandas as pd
 
     from journeyml.cli_progress import RichProgress
+    from journeyml.events import is_partitioned, open_partitioned
     from journeyml.scoring import ScoreRequest
     from journeyml.serving import default_cutoffs, score_chunks, write_responses
 
-    ev = _read_events(data, mapping)
     pred = _load_predictor(tracking_uri, model_dir, project)
-    cut = default_cutoffs(ev, pd.Timestamp(as_of, tz="UTC") if as_of else None)
     explain = explain and out.suffix == ".jsonl"  # tables carry no root causes
     request = ScoreRequest(pred.tasks, explain=explain, top_k=top_k)
-    with RichProgress(console) as progress:
-        chunks = score_chunks(pred, ev, cut, request, progress=progress)
+    if is_partitioned(data):  # read one partition at a time: memory follows the partition
+        from journeyml.engine import partition_responses
+
+        chunks = partition_responses(open_partitioned(data), pred, request, as_of=as_of)
         n = write_responses(chunks, out, pred.tasks)
+    else:
+        ev = _read_events(data, mapping)
+        cut = default_cutoffs(ev, pd.Timestamp(as_of, tz="UTC") if as_of else None)
+        with RichProgress(console) as progress:
+            chunks = score_chunks(pred, ev, cut, request, progress=progress)
+            n = write_responses(chunks, out, pred.tasks)
     what = f"project {pred.project}: " if pred.project else ""
     console.print(f"[green]scored[/] {n:,} customers ({what}{', '.join(pred.tasks)}) → {out}")
 

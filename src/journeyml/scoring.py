@@ -8,7 +8,7 @@ journeys into probabilities and root causes. Both entry points — a frame of ma
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,6 @@ from journeyml.features import (
     EventArrays,
     FeatureSpec,
     compute_features,
-    customer_chunks,
     cutoff_arrays,
     encode_frame,
     encode_records,
@@ -34,11 +33,9 @@ from journeyml.features import (
 from journeyml.modeling import ModelBundle
 from journeyml.tasks import TASKS
 
-__all__ = ["SCORE_CHUNK_EVENTS", "Predictor", "ScoreRequest", "iso_utc"]
+__all__ = ["Predictor", "ScoreRequest", "iso_utc"]
 #: beside bundled copies (:meth:`Predictor.save`): the project they belong to
 PROJECT_FILE = "project.txt"
-#: events per chunk of batch scoring (:meth:`Predictor.score_chunks`): a few thousand customers
-SCORE_CHUNK_EVENTS = 200_000
 
 
 @dataclass(frozen=True)
@@ -219,44 +216,6 @@ class Predictor:
         for o, cid in zip(out, cutoffs[CUSTOMER_ID].astype(str), strict=True):
             o["customer_id"] = cid
         return out
-
-    def score_chunks(
-        self,
-        arr: EventArrays,
-        q_cust: np.ndarray,
-        as_of: np.ndarray,
-        request: ScoreRequest | None = None,
-        *,
-        chunk_events: int = SCORE_CHUNK_EVENTS,
-    ) -> Iterator[tuple[np.ndarray, list[dict[str, Any]]]]:
-        """Predictions in chunks of whole customers, for batch scoring in bounded memory.
-
-        ``arr``: encoded events (:func:`~journeyml.features.encode_frame`); ``q_cust`` and
-        ``as_of``: each cutoff's customer code in ``arr`` and time (ns). Yields ``(rows,
-        predictions)``: the positions of a chunk's cutoffs and their prediction dicts (with
-        ``customer_id``), exactly what :meth:`score_frame` returns for them. Memory follows the
-        chunk (about ``chunk_events`` events), not the log.
-        """
-        req = request or ScoreRequest(self.tasks)
-        for chunk in customer_chunks(arr, q_cust, chunk_events):
-            out = self._predict(chunk.events, chunk.q_cust, as_of[chunk.rows], req)
-            ids = chunk.events.customer_ids
-            for o, q in zip(out, chunk.q_cust.tolist(), strict=True):
-                o["customer_id"] = str(ids[q]) if q >= 0 else None
-            yield chunk.rows, out
-
-    def probability_chunks(
-        self,
-        arr: EventArrays,
-        q_cust: np.ndarray,
-        as_of: np.ndarray,
-        *,
-        chunk_events: int = SCORE_CHUNK_EVENTS,
-    ) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
-        """:meth:`probabilities` in chunks of whole customers: ``(rows, frame)`` per chunk."""
-        for chunk in customer_chunks(arr, q_cust, chunk_events):
-            X = compute_features(chunk.events, self.spec, chunk.q_cust, as_of[chunk.rows])
-            yield chunk.rows, self.probability_frame(X, pd.RangeIndex(len(chunk.rows)))
 
     def probabilities(self, events: pd.DataFrame, cutoffs: pd.DataFrame) -> pd.DataFrame:
         """Batch probabilities without explanations (fast path), one row per cutoff."""

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from journeyml.batch import write_scores
 from journeyml.engine import (
     at_time,
     connect,
@@ -150,20 +149,31 @@ def test_unreachable_scheduler_fails_fast_naming_the_address() -> None:
     assert exc.value.field == "engine.scheduler"
 
 
+def _answers(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Answers by customer, without the request id (one per call)."""
+    return {r["customer_id"]: {k: v for k, v in r.items() if k != "request_id"} for r in rows}
+
+
 def test_scores_per_partition_equal_local_scores(
     client: Any, predictor: Any, small_simulation: Any, tmp_path: Path
 ) -> None:
+    from journeyml.engine import partition_responses
+    from journeyml.serving import score_chunks, write_responses
+
     ev = small_simulation.events
     ev = ev[ev["customer_id"].isin(ev["customer_id"].unique()[:200])]
     ds = write_partitioned(ev, tmp_path / "events", 3)
     n = score_partitions(client, ds, predictor, tmp_path / "scores")
     files = sorted((tmp_path / "scores").glob("part-*.jsonl"))
     assert len(files) == 3 and n == 200
-    dist = {r["customer_id"]: r for f in files for r in map(json.loads, f.read_text().splitlines())}
-    write_scores(predictor, ev, tmp_path / "local.jsonl")
-    local = [json.loads(x) for x in (tmp_path / "local.jsonl").read_text().splitlines()]
+    dist = _answers([json.loads(x) for f in files for x in f.read_text().splitlines()])
+    write_responses(score_chunks(predictor, ev), tmp_path / "local.jsonl", predictor.tasks)
+    local = _answers([json.loads(x) for x in (tmp_path / "local.jsonl").read_text().splitlines()])
     assert len(dist) == len(local) == 200
-    assert all(dist[r["customer_id"]] == r for r in local)
+    assert dist == local
+    # one partition at a time on this machine (journeyml score on a partitioned folder)
+    streamed = _answers([r for rows in partition_responses(ds, predictor) for r in rows])
+    assert json.loads(json.dumps(streamed)) == local
 
 
 def test_lightgbm_dask_model_is_within_noise_of_a_local_one(client: Any, world: dict) -> None:

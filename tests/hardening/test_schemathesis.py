@@ -14,14 +14,31 @@ import httpx
 import pytest
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("bento")]
+
+
+@pytest.fixture(scope="module")
+def full_server(trained_store: Any, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The service as `journeyml serve` runs it: champions and an event store."""
+    from journey_servers import start_bento_server, stop_server
+
+    folder = tmp_path_factory.mktemp("st-server")
+    env = {
+        "JOURNEYML_TRACKING_URI": trained_store[0],
+        "JOURNEYML_STORE_URI": f"sqlite:///{folder / 'journeyml.db'}",
+    }
+    h = start_bento_server(env, folder / "server.log")
+    yield h
+    stop_server(h.proc)
+
+
 CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"
     "response_schema_conformance"
 )
 
 
-def test_openapi_document_is_a_product(bento_server: Any) -> None:
-    doc = httpx.get(bento_server.url + "/docs.json", timeout=30).json()
+def test_openapi_document_is_a_product(full_server: Any) -> None:
+    doc = httpx.get(full_server.url + "/docs.json", timeout=30).json()
     assert doc["openapi"].startswith("3.1")
     assert doc["info"]["title"] == "journeyml" and doc["info"]["version"] not in ("", "None")
     assert "BentoML" not in json.dumps(doc)
@@ -38,25 +55,25 @@ def test_openapi_document_is_a_product(bento_server: Any) -> None:
     assert {"200", "400", "413", "415", "422", "503"} <= set(predict)
     pred = doc["components"]["schemas"]["PredictResponse"]
     assert pred["properties"]["churn"]["$ref"].endswith("/TaskPrediction")
-    html = httpx.get(bento_server.url + "/docs", timeout=30)
+    html = httpx.get(full_server.url + "/docs", timeout=30)
     assert html.status_code == 200 and "swagger-ui" in html.text
-    assert httpx.get(bento_server.url + "/docs/swagger-ui-bundle.js").status_code == 200
+    assert httpx.get(full_server.url + "/docs/swagger-ui-bundle.js").status_code == 200
 
 
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(
-    bento_server: Any, tmp_path: Path
+    full_server: Any, tmp_path: Path
 ) -> None:
     har = tmp_path / "run.har"
     cmd = [
         str(Path(sys.executable).parent / "schemathesis"),
         "run",
-        f"{bento_server.url}/docs.json",
+        f"{full_server.url}/docs.json",
         "--checks",
         CHECKS,
         "--phases",
         "examples,coverage,fuzzing",
         "--max-examples",
-        "220",
+        "300",
         "--workers",
         "2",
         "--seed",
@@ -74,4 +91,4 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     entries = json.loads(har.read_text())["log"]["entries"]
     statuses = [e["response"]["status"] for e in entries]
     assert len(entries) >= 2000, (len(entries), r.stdout[-2000:])
-    assert not [s for s in statuses if s >= 500 and s not in (501, 503)]
+    assert not [s for s in statuses if s >= 500 and s != 503]

@@ -112,3 +112,29 @@ def test_training_blends_in_the_linear_model_when_validation_extrapolates() -> N
     from sklearn.metrics import roc_auc_score
 
     assert res.metrics["roc_auc"] > roc_auc_score(y[mask[2]], trees_only) + 0.01
+
+
+def test_a_column_constant_up_to_rounding_gets_no_weight_and_cannot_explode() -> None:
+    """Time since the last event is 0 (up to 1e-14) at cutoffs placed on events; a journey
+    scored hours later must not get a log-odds of 1e24 from it."""
+    rng = np.random.default_rng(1)
+    X = np.c_[rng.normal(size=300), 1e-14 * rng.random(300)]
+    y = (X[:, 0] + rng.normal(size=300) > 0).astype(int)
+    lin = LinearPart.fit(X, y)
+    assert lin.coef[1] == 0.0 and lin.coef[0] > 0
+    later = np.array([[0.0, 0.125]])
+    assert abs(lin.raw(later)[0] - lin.raw(np.array([[0.0, 0.0]]))[0]) < 1e-9
+
+
+def test_linear_scores_extrapolate_at_most_three_training_ranges_beyond() -> None:
+    rng = np.random.default_rng(2)
+    X = rng.uniform(0, 1, size=(400, 1))
+    y = (X[:, 0] + 0.3 * rng.normal(size=400) > 0.5).astype(int)
+    lin = LinearPart.fit(X, y)
+    f = lin.raw(np.array([[2.0], [3.5], [1e6]]))
+    assert f[0] < f[1]  # still extrapolates past the range (both are inside the bound)
+    assert f[2] == pytest.approx(lin.raw(np.array([[4.0 + 1e-3]]))[0], abs=1e-2)
+    c = lin.contributions(np.array([[1e6]]))
+    assert c.sum() == pytest.approx(f[2])  # clipping keeps the contributions exact
+    restored = LinearPart.from_dict(lin.to_dict())
+    assert restored.raw(np.array([[1e6]]))[0] == pytest.approx(f[2])

@@ -12,7 +12,7 @@ from journeyml.engine.frames import (
     partition_frames,
     snapshots,
 )
-from journeyml.engine.scoring import score_partitions
+from journeyml.engine.scoring import partition_responses, score_partitions
 from journeyml.engine.training import train_dask
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "connect",
     "partition_frame",
     "partition_frames",
+    "partition_responses",
     "score_partitions",
     "snapshots",
     "train_dask",

@@ -22,6 +22,7 @@ from journeyml.events.mapping import (
 from journeyml.events.partitioned import (
     PartitionedEvents,
     PartitionWriter,
+    is_partitioned,
     open_partitioned,
     partition_of,
     read_partition,
@@ -76,6 +77,7 @@ __all__ = [
     "inspect_log",
     "is_canonical",
     "is_canonical_ref",
+    "is_partitioned",
     "list_builtin_mappings",
     "load_events",
     "load_mapping",

@@ -189,6 +189,11 @@ def repartition(
     return w.dataset
 
 
+def is_partitioned(path: Path) -> bool:
+    """Whether ``path`` is a folder written by :class:`PartitionWriter`."""
+    return (Path(path) / MANIFEST).is_file()
+
+
 def open_partitioned(path: Path) -> PartitionedEvents:
     """Open a dataset written by :class:`PartitionWriter`; anything else is refused with the
     command that partitions it (a customer's events must never be split across partitions)."""

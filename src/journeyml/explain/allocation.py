@@ -286,6 +286,11 @@ class _Index:
                 a, _, b = str(spec.features[i].source).partition(" → ")
                 if a in tp_pos and b in tp_pos:
                     self.pair[:, i] = (tp_pos[a], tp_pos[b])
+        # touchpoint count positions, windows × touchpoints (-1: absent): one gather per row
+        self.count_pos = np.stack(
+            [self._positions("count_touchpoint_{}_" + window_label(w)) for w in self.gwindows]
+        )
+        self._tp_of = np.zeros(0, np.int64)
         self.generic_kid = {g: self.kid(("journey", g)) for g in ("activity", "recency", "tenure")}
 
     def kid(self, key: Key) -> int:
@@ -458,8 +463,7 @@ def generic_share(ix: _Index, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     docstring."""
     assert ix.share is not None
     n_w = _Index._gather(x, ix.events_pos)
-    counts = np.stack([ix.tp_count(x, w) for w in ix.gwindows])
-    counts = np.where(np.isnan(counts), 0.0, counts)
+    counts = np.nan_to_num(_Index._gather(x, ix.count_pos))
     expected = ix.share[None, :] * np.where(np.isnan(n_w), 0.0, n_w)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         g = np.where(counts > 0, np.minimum(1.0, expected / counts), 0.0)
@@ -476,8 +480,11 @@ def _split_generic(
     """Move the part of each touchpoint count, transition or first-touch recency entry that
     volume and tenure explain to the journey causes "activity" and "tenure" (the weights of a
     feature still add up to 1)."""
-    tp_of = np.full(len(ix.keys), -1, np.int64)
-    tp_of[ix.tp_kid] = np.arange(len(ix.tp_kid))
+    tp_of = ix._tp_of
+    if len(tp_of) < len(ix.keys):  # causes registered since: extend the lookup once
+        tp_of = np.full(len(ix.keys), -1, np.int64)
+        tp_of[ix.tp_kid] = np.arange(len(ix.tp_kid))
+        ix._tp_of = tp_of
     tp = tp_of[key]
     win = ix.count_window[feat]
     is_pair = ix.pair[0, feat] >= 0
@@ -488,7 +495,7 @@ def _split_generic(
     t, w, is_pair = tp[sel], win[sel], is_pair[sel]
     frac = np.where(w >= 0, g[np.maximum(w, 0), t], first_touch[t].astype(float))
     if is_pair.any():  # a transition count: what this journey's counts of a and b predict
-        c_all = np.nan_to_num(ix.tp_count(x, None))
+        c_all = np.nan_to_num(_Index._gather(x, ix.count_pos[-1]))
         n_all = float(c_all.sum())
         fa, fb = ix.pair[0, feat[sel]], ix.pair[1, feat[sel]]
         expected = c_all[np.maximum(fa, 0)] * c_all[np.maximum(fb, 0)] / max(n_all, 1.0)

@@ -179,13 +179,38 @@ class TaskEntry(_Strict):
 
 
 class PromotionConfig(_Strict):
-    """The gate a newly trained model (challenger) passes to become the champion."""
+    """The gate a newly trained model (challenger) passes to become the champion: it must
+    beat the current champion of the same project and task on the same test window, and not
+    be worse than the best baseline of its task on that window (docs/projects.md)."""
 
-    #: the challenger must beat the champion's log loss on the same test window by this much
-    margin: float = 0.0
-    #: the metric the gate compares (on the test window); multiclass tasks use log_loss for
-    #: roc_auc and brier, binary tasks log_loss for accuracy
-    metric: Literal["log_loss", "roc_auc", "accuracy", "brier"] = "log_loss"
+    margin: float = Field(
+        default=0.0,
+        description="The challenger must beat the champion's `metric` on the same test window "
+        "by more than this.",
+    )
+    metric: Literal["log_loss", "roc_auc", "accuracy", "brier"] = Field(
+        default="log_loss",
+        description="The metric challenger and champion are compared on (a binary task "
+        "compares log loss instead of accuracy; a multiclass task instead of roc_auc / brier).",
+    )
+    beat_baselines: bool = Field(
+        default=True,
+        description="Refuse a challenger worse than the best baseline of its task (prior, "
+        "logistic regression, Markov successor) on the test window, even with no champion yet.",
+    )
+    baseline_margin: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="How far the challenger may trail the best baseline (in the metric's "
+        "units) and still be promoted.",
+    )
+    baseline_metrics: (
+        tuple[Literal["roc_auc", "pr_auc", "log_loss", "brier", "accuracy", "macro_f1"], ...] | None
+    ) = Field(
+        default=None,
+        description="The metrics held against the baselines (those a task's output has); "
+        "default: roc_auc (binary) or accuracy (multiclass), and the gate metric.",
+    )
 
 
 class EngineConfig(_Strict):

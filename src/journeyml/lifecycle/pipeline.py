@@ -21,7 +21,7 @@ import pandas as pd
 from journeyml.errors import ConfigError
 from journeyml.events import TIMESTAMP
 from journeyml.features import FeatureBuilder, FeatureSpec, build_features, slug
-from journeyml.lifecycle import registry, tracking
+from journeyml.lifecycle import gate, registry, tracking
 from journeyml.lifecycle.config import PipelineConfig
 from journeyml.modeling import (
     ModelBundle,
@@ -406,14 +406,26 @@ def run_training(
                 run_ids[name] = run.info.run_id
                 versions[name] = registry.register(uri, project, name, run.info.run_id)
                 elig = labels["eligible"].to_numpy(bool) & split.test
-                metric = _gate_metric(config.promotion.metric, task)
+                promo = config.promotion
+                metric = _gate_metric(promo.metric, task)
+                floor = (
+                    gate.compare_baselines(
+                        res.metrics,
+                        res.baselines,
+                        metrics=gate.gate_metrics(task.output, metric, promo.baseline_metrics),
+                        margin=promo.baseline_margin,
+                    )
+                    if promo.beat_baselines
+                    else []
+                )
                 decision = registry.decide(
                     project,
                     name,
                     versions[name],
                     float(res.metrics[metric]),
                     metric=metric,
-                    margin=config.promotion.margin,
+                    margin=promo.margin,
+                    floor=floor,
                     score_champion=functools.partial(
                         score_bundle,
                         events=ev,
@@ -422,27 +434,42 @@ def run_training(
                         metric=metric,
                     ),
                 )
-                mlflow.log_dict(decision.__dict__, "promotion.json")
+                mlflow.log_dict(decision.to_dict(), "promotion.json")
                 mlflow.log_metric("promoted", float(decision.promote))
+                mlflow.set_tags(_gate_tags(decision))
+                if not decision.promote:
+                    registry.note_refusal(project, name, versions[name], decision.reason)
                 if decision.champion_score is not None:
                     mlflow.log_metric(f"champion_{metric}", decision.champion_score)
                 decisions.append(decision)
                 say(
                     f"{name}: registered {registry.model_name(project, name)} v{versions[name]} "
-                    f"(challenger); {'promote' if decision.promote else 'keep champion'}: "
+                    f"(challenger); {'promote' if decision.promote else 'stays challenger'}: "
                     f"{decision.reason}"
                 )
             train_stage.advance()
             if after_task is not None:
                 after_task(name)
         registry.apply(decisions)
-        mlflow.log_dict({"decisions": [d.__dict__ for d in decisions]}, "promotions.json")
+        mlflow.log_dict({"decisions": [d.to_dict() for d in decisions]}, "promotions.json")
     timings["total"] = time.perf_counter() - t0
     return PipelineResult(results, decisions, versions, run_ids, spec, timings)
 
 
 def _param(v: Any) -> Any:
     return json.dumps(v) if isinstance(v, dict | list) else v
+
+
+def _gate_tags(d: registry.GateDecision) -> dict[str, str]:
+    """The gate's verdict as run tags: promoted, which comparisons failed, with both figures."""
+    tags = {
+        "journeyml.gate.promoted": str(d.promote).lower(),
+        "journeyml.gate.failed": ",".join(d.failed) or "none",
+        "journeyml.gate.reason": d.reason[:4900],
+    }
+    for c in d.baselines:
+        tags[f"journeyml.gate.baseline.{c.metric}"] = c.text()
+    return tags
 
 
 def _gate_metric(metric: str, task: TaskConfig) -> str:

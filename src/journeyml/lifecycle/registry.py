@@ -14,9 +14,10 @@ every registered model also carries its project and task as tags, which is what 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import mlflow
@@ -30,12 +31,12 @@ from journeyml.errors import (
     ModelIntegrityError,
     ModelNotFoundError,
 )
+from journeyml.lifecycle.gate import HIGHER_IS_BETTER, BaselineComparison
 from journeyml.modeling import ModelBundle
 from journeyml.tasks import LEGACY_TASKS, check_name
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-HIGHER_IS_BETTER = {"roc_auc": True, "accuracy": True, "log_loss": False, "brier": False}
 #: the project a store's single set of models belonged to before projects existed
 DEFAULT_PROJECT = "demo"
 PROJECT_TAG = "journeyml.project"
@@ -67,6 +68,16 @@ class GateDecision:
     margin: float
     reason: str
     project: str = DEFAULT_PROJECT
+    #: the comparisons that failed: "baseline" and/or "champion" (empty when promoted)
+    failed: tuple[str, ...] = ()
+    #: the challenger against the best baseline, per checked metric
+    baselines: tuple[BaselineComparison, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["baselines"] = [b.to_dict() for b in self.baselines]
+        out["failed"] = list(self.failed)
+        return out
 
 
 # --- what the store holds -----------------------------------------------------------------
@@ -178,50 +189,49 @@ def decide(
     metric: str,
     margin: float,
     score_champion: Callable[[ModelBundle], float],
+    floor: Sequence[BaselineComparison] = (),
 ) -> GateDecision:
-    """Promote if there is no champion, or if the challenger beats it by ``margin`` on
-    ``metric`` — the champion scored on the same held-out window by ``score_champion``."""
-    current = champion_version(project, task)
-    if current is None:
-        return GateDecision(
-            task,
-            version,
-            True,
-            metric,
-            challenger_score,
-            None,
-            None,
-            margin,
-            "no champion yet",
-            project,
-        )
-    try:
-        champ = load_bundle(project, task, alias=CHAMPION)
-    except FingerprintMismatchError as exc:
-        return GateDecision(
-            task,
-            version,
-            True,
-            metric,
-            challenger_score,
-            None,
-            current,
-            margin,
-            f"champion v{current} cannot be served by this code: {exc.message}",
-            project,
-        )
-    champ_score = float(score_champion(champ))
-    higher = HIGHER_IS_BETTER[metric]
-    gain = challenger_score - champ_score if higher else champ_score - challenger_score
-    promote = gain > margin
-    reason = (
-        f"challenger {metric} {challenger_score:.4f} vs champion {champ_score:.4f}: "
-        f"gain {gain:+.4f} {'>' if promote else '<='} margin {margin}"
+    """Promote only if the challenger is not below its task's best baselines (``floor``, see
+    :func:`journeyml.lifecycle.gate.compare_baselines`) and there is no champion or the
+    challenger beats it by ``margin`` on ``metric`` — the champion scored on the same held-out
+    window by ``score_champion``. The reason names every failed comparison with both figures."""
+    below = [c for c in floor if not c.passed]
+    base_text = (
+        "; ".join(f"challenger {c.text()}" for c in (below or floor))
+        or "no baseline to compare with"
     )
+    current = champion_version(project, task)
+    champ_score: float | None = None
+    if current is None:
+        beats, champ_text = True, "no champion yet"
+    else:
+        try:
+            champ = load_bundle(project, task, alias=CHAMPION)
+        except FingerprintMismatchError as exc:
+            beats = True
+            champ_text = f"champion v{current} cannot be served by this code: {exc.message}"
+        else:
+            champ_score = float(score_champion(champ))
+            higher = HIGHER_IS_BETTER[metric]
+            gain = challenger_score - champ_score if higher else champ_score - challenger_score
+            beats = gain > margin
+            champ_text = (
+                f"challenger {metric} {challenger_score:.4f} vs champion v{current} "
+                f"{champ_score:.4f}: gain {gain:+.4f} {'>' if beats else '<='} margin {margin}"
+            )
+    failed = tuple(
+        name for name, bad in (("baseline", bool(below)), ("champion", not beats)) if bad
+    )
+    if not failed:
+        reason = champ_text if not floor else f"{champ_text}; {base_text}"
+    else:
+        parts = [f"below the best baseline: {base_text}"] if below else []
+        parts += [f"not better than the champion: {champ_text}"] if not beats else []
+        reason = "; ".join(parts)
     return GateDecision(
         task,
         version,
-        promote,
+        not failed,
         metric,
         challenger_score,
         champ_score,
@@ -229,6 +239,15 @@ def decide(
         margin,
         reason,
         project,
+        failed,
+        tuple(floor),
+    )
+
+
+def note_refusal(project: str, task: str, version: str, reason: str) -> None:
+    """Record on a version the gate kept out why it stays challenger (a version tag)."""
+    MlflowClient().set_model_version_tag(
+        model_name(project, task), version, "journeyml.gate", reason[:4900]
     )
 
 

@@ -21,11 +21,34 @@ from sklearn.metrics import log_loss
 _EPS = 1e-6
 #: the most a strictly increasing isotonic map adds to a probability
 _RISE = 1e-4
+#: pseudo-rows of the overall rate added to every isotonic step (a step of 30 validation
+#: rows without a positive says "rare", not "one in a million")
+_PRIOR_ROWS = 2.0
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, _EPS, 1 - _EPS)
     return np.log(p / (1 - p))
+
+
+def _shrunk(iso: IsotonicRegression, p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The isotonic fit's values at its thresholds, each step's rate shrunk toward the overall
+    rate by ``_PRIOR_ROWS`` pseudo-rows: (positives + m·rate) / (rows + m). A step's rows
+    are the validation rows the fit maps to its value; the result stays non-decreasing.
+
+    >>> p = np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9]); y = np.array([0, 0, 0, 1, 1, 1])
+    >>> iso = IsotonicRegression(out_of_bounds="clip").fit(p, y)
+    >>> [round(float(v), 3) for v in _shrunk(iso, p, y)]
+    [0.2, 0.2, 0.8, 0.8]
+    """
+    fitted = iso.predict(p)
+    rate = float(np.mean(y))
+    steps, inverse = np.unique(fitted, return_inverse=True)
+    rows = np.bincount(inverse, minlength=len(steps)).astype(float)
+    pos = np.bincount(inverse, weights=y.astype(float), minlength=len(steps))
+    value = (pos + _PRIOR_ROWS * rate) / (rows + _PRIOR_ROWS)
+    at = np.searchsorted(steps, iso.y_thresholds_).clip(0, len(steps) - 1)
+    return np.maximum.accumulate(value[at])
 
 
 @dataclass(frozen=True)
@@ -47,7 +70,7 @@ class Calibrator:
         the ROC AUC); this way calibration never changes the model's ranking inside the
         fitted range."""
         iso = IsotonicRegression(out_of_bounds="clip", y_min=_EPS, y_max=1 - _EPS).fit(p, y)
-        x, v = iso.X_thresholds_, iso.y_thresholds_
+        x, v = iso.X_thresholds_, _shrunk(iso, p, y)
         if len(x) > 1:
             v = np.clip(v + _RISE * (x - x[0]) / (x[-1] - x[0]), _EPS, 1 - _EPS)
             v = np.maximum.accumulate(v)

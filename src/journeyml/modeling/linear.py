@@ -35,10 +35,14 @@ from sklearn.metrics import log_loss
 from journeyml.modeling.calibration import Calibrator, choose_calibrator
 
 #: the fields held as numpy arrays too
-_ARRAYS = ("median", "mean", "scale", "coef")
+_ARRAYS = ("median", "mean", "scale", "coef", "z_low", "z_high")
 #: blend weights tried on the validation window (share of the linear model)
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
 _EPS = 1e-7
+#: a column whose standard deviation is below this share of its scale is constant
+_CONSTANT = 1e-9
+#: how far beyond its training range (in multiples of that range) a column still extrapolates
+_REACH = 3.0
 
 
 def sigmoid(f: np.ndarray) -> np.ndarray:
@@ -55,6 +59,9 @@ class LinearPart:
     scale: tuple[float, ...]
     coef: tuple[float, ...]
     intercept: float
+    #: the standardised values are clipped to these bounds (empty: no bounds, older bundles)
+    z_low: tuple[float, ...] = ()
+    z_high: tuple[float, ...] = ()
 
     @classmethod
     def fit(
@@ -79,14 +86,29 @@ class LinearPart:
         Xi = np.where(np.isnan(Xf), med, Xf)
         mu = Xi.mean(axis=0)
         sd = Xi.std(axis=0)
-        sd = np.where(sd > 0, sd, 1.0)
-        lr = LogisticRegression(C=C, max_iter=500).fit((Xi - mu) / sd, y)
+        # a column constant up to rounding (e.g. time since the last event at cutoffs placed on
+        # events) carries nothing to learn; standardised by its rounding noise it would turn
+        # any real value at serving time into a score of 1e24: it gets no weight
+        varies = sd > _CONSTANT * np.maximum(1.0, np.abs(mu))
+        sd = np.where(varies, sd, 1.0)
+        z = (Xi - mu) / sd
+        coef = np.zeros(X.shape[1])
+        intercept = float(np.log((y.mean() + _EPS) / (1 - y.mean() + _EPS))) if len(y) else 0.0
+        if varies.any() and len(np.unique(y)) == 2:
+            lr = LogisticRegression(C=C, max_iter=500).fit(z[:, varies], y)
+            coef[varies] = lr.coef_[0]
+            intercept = float(lr.intercept_[0])
+        # scores extrapolate beyond the training range, by at most three times that range
+        lo, hi = z.min(axis=0, initial=0.0), z.max(axis=0, initial=0.0)
+        span = _REACH * (hi - lo)
         return cls(
             tuple(med.tolist()),
             tuple(mu.tolist()),
             tuple(sd.tolist()),
-            tuple(lr.coef_[0].tolist()),
-            float(lr.intercept_[0]),
+            tuple(coef.tolist()),
+            intercept,
+            tuple((lo - span).tolist()),
+            tuple((hi + span).tolist()),
         )
 
     def __post_init__(self) -> None:
@@ -97,7 +119,10 @@ class LinearPart:
     def _z(self, X: np.ndarray) -> np.ndarray:
         a: dict[str, np.ndarray] = self._np  # type: ignore[attr-defined]
         Xi = np.where(np.isfinite(X), X, a["median"])
-        return np.asarray((Xi - a["mean"]) / a["scale"])
+        z = (Xi - a["mean"]) / a["scale"]
+        if self.z_low:
+            z = np.clip(z, a["z_low"], a["z_high"])
+        return np.asarray(z)
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """Log-odds, (n,)."""
@@ -119,6 +144,8 @@ class LinearPart:
             "scale": list(self.scale),
             "coef": list(self.coef),
             "intercept": self.intercept,
+            "z_low": list(self.z_low),
+            "z_high": list(self.z_high),
         }
 
     @classmethod
@@ -129,6 +156,8 @@ class LinearPart:
             tuple(float(v) for v in d["scale"]),
             tuple(float(v) for v in d["coef"]),
             float(d["intercept"]),
+            tuple(float(v) for v in d.get("z_low", ())),
+            tuple(float(v) for v in d.get("z_high", ())),
         )
 
 

@@ -12,6 +12,8 @@ from journeyml.serving.responses import BatchResponse, PredictResponse, ProbeRes
 from journeyml.serving.whatif import WhatIfRequest
 
 OBJECT: dict[str, Any] = {"type": "object"}
+#: a prediction's errors: 501 when ``use_store`` is asked of a service without a store
+PREDICTION_ERRORS = (400, 401, 413, 415, 422, 501, 503)
 
 
 def service_endpoints(example: dict[str, Any]) -> list[Endpoint]:
@@ -29,6 +31,7 @@ def service_endpoints(example: dict[str, Any]) -> list[Endpoint]:
             request=PredictRequest,
             response=PredictResponse,
             example=one,
+            errors=PREDICTION_ERRORS,
         ),
         Endpoint(
             "POST",
@@ -39,6 +42,7 @@ def service_endpoints(example: dict[str, Any]) -> list[Endpoint]:
             request=BatchRequest,
             response=BatchResponse,
             example={"journeys": [one]},
+            errors=PREDICTION_ERRORS,
         ),
         Endpoint(
             "POST",
@@ -49,6 +53,7 @@ def service_endpoints(example: dict[str, Any]) -> list[Endpoint]:
             request=WhatIfRequest,
             response=OBJECT,
             example={**one, "remove": 0},
+            errors=PREDICTION_ERRORS,
         ),
         Endpoint(
             "POST",
