@@ -8,8 +8,8 @@ Sunday, UTC).
   log loss.
 - **Drift** against the first week monitored: PSI of each task's top features (recomputed from
   the store with the one feature path) and PSI of the predicted probabilities.
-- **Explanation drift**: the share of predicted risk (positive root-cause points) attributed to
-  each cause, and its total-variation distance from the first week's shares.
+- **Explanation drift** (binary tasks): the share of predicted risk (positive root-cause points)
+  attributed to each cause, and its total-variation distance from the first week's shares.
 
 All predictions count for volumes, mean predictions and prediction drift; features, labels and
 explanations are computed on a uniform sample of at most ``sample_per_week`` predictions per
@@ -191,7 +191,10 @@ def monitor(
         ) & labels["eligible"].to_numpy(dtype=bool)
         feats = top_features(predictor, task, top_k_features)
         ref_s = sample["week"].to_numpy() == ref_week
-        ref_shares = _shares(sample.loc[ref_s, "top_causes"], task)
+        # the share of risk per cause: binary tasks (a multiclass task explains each
+        # customer's predicted class, a different question per customer)
+        explained = task in binary
+        ref_shares = _shares(sample.loc[ref_s, "top_causes"], task) if explained else {}
         pooled_y: list[np.ndarray] = []
         pooled_p: list[np.ndarray] = []
         ref_p = log.loc[log["week"] == ref_week, task].to_numpy() if task in binary else None
@@ -219,7 +222,7 @@ def monitor(
                     row["observed_rate"] = float(np.mean(y))
                     pooled_y.append(y.astype(int))
                     pooled_p.append(p)
-            shares = _shares(sample.loc[s_w, "top_causes"], task)
+            shares = _shares(sample.loc[s_w, "top_causes"], task) if explained else {}
             row["explanation_shift"] = _tv(shares, ref_shares) if shares and ref_shares else np.nan
             for cause, share in shares.items():
                 expl_rows.append(
