@@ -73,7 +73,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
         "--phases",
         "examples,coverage,fuzzing",
         "--max-examples",
-        "220",
+        "280",
         "--workers",
         "2",
         "--seed",
