@@ -329,7 +329,13 @@ def run_training(
     training = stages.stage("training", total=len(tasks), unit="tasks")
     provenance = tracking.provenance_tags(ev, config.base_dir)
     resolved = config.model_dump(mode="json")
-    with mlflow.start_run(run_name=f"{config.name}-pipeline"), training as train_stage:
+    started: list[str] = []  # runs of this call: marked FAILED on any failure (full disk too)
+    with (
+        tracking.failed_runs_closed(started),
+        mlflow.start_run(run_name=f"{config.name}-pipeline") as pipeline_run,
+        training as train_stage,
+    ):
+        started.append(pipeline_run.info.run_id)
         mlflow.set_tags(provenance)
         tracking.log_config(resolved, config._source_file)
         mlflow.log_params(
@@ -380,6 +386,7 @@ def run_training(
                     + ", ".join(f"{s} {m[key]:.3f}" for s, m in res.segment_metrics.items())
                 )
             with mlflow.start_run(run_name=f"{config.name}-{name}", nested=True) as run:
+                started.append(run.info.run_id)
                 params: dict[str, Any] = {
                     **{f"task_{k}": _param(v) for k, v in task.to_dict().items()},
                     "cutoffs": mode,

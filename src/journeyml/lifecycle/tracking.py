@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import mlflow
 import mlflow.pyfunc
@@ -238,3 +242,39 @@ def _requirements() -> list[str]:
 
     pkgs = ["lightgbm", "numpy", "pandas", "scikit-learn", "mlflow", "pyyaml", "pydantic"]
     return [f"{p}=={version(p)}" for p in pkgs]
+
+
+@contextmanager
+def failed_runs_closed(run_ids: list[str]) -> Iterator[None]:
+    """On any failure, make sure every run in ``run_ids`` ends FAILED, not RUNNING.
+
+    MLflow's own ``start_run`` context marks a run FAILED on an exception, but on a full disk
+    that write fails too. Then the failed run's own local artefacts (incomplete, useless) are
+    removed to make room, and the mark is written again. Nothing else is touched."""
+    try:
+        yield
+    except BaseException:
+        from mlflow import MlflowClient
+
+        client = MlflowClient()
+        for rid in run_ids:
+            with suppress(Exception):
+                run = client.get_run(rid)
+                if run.info.status != "RUNNING":
+                    continue
+                try:
+                    client.set_terminated(rid, "FAILED")
+                except Exception:
+                    _remove_local_artifacts(run.info.artifact_uri)
+                    client.set_terminated(rid, "FAILED")
+        raise
+
+
+def _remove_local_artifacts(uri: str | None) -> None:
+    if not uri:
+        return
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        return
+    with suppress(OSError):
+        shutil.rmtree(Path(unquote(parsed.path)))
