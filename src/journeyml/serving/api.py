@@ -184,24 +184,7 @@ def handle_predict(
     except RequestError as exc:
         exc.field = f"{field_prefix}{exc.field}" if exc.field else exc.field
         raise
-    warnings: list[Warning_] = []
-    records, naive = _records(req)
-    if req.use_store:
-        records = _with_stored(store, req, records, warnings)
-    if naive:
-        warnings.append(
-            _warn(
-                "naive_timestamp",
-                "events.timestamp",
-                f"{naive} timestamp(s) had no time zone; read as UTC",
-            )
-        )
-    as_of = _as_of(req, records, now, warnings)
-    kept = [r for r in records if r["timestamp"] < as_of]
-    if len(kept) < len(records):
-        warnings.append(events_after_warning(len(records) - len(kept)))
-    warnings.extend(_event_warnings(predictor, kept))
-    warnings.extend(eligibility_warnings(predictor, tasks, kept, as_of))
+    _, kept, as_of, warnings = journey_of(predictor, req, tasks, now=now, store=store)
     result = predictor.predict_journey(
         req.customer_id,
         kept,
@@ -223,6 +206,38 @@ class _Answered:
 
     def add(self, response: dict[str, Any], used: list[dict[str, Any]], *, item: int = 0) -> None:
         self.entries.append((response, used, item))
+
+
+def journey_of(
+    predictor: Predictor,
+    req: PredictRequest,
+    tasks: tuple[str, ...],
+    *,
+    now: datetime | None,
+    store: StoreLink | None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], datetime, list[Warning_]]:
+    """The journey a request asks about: all its events (sent, and stored with ``use_store``),
+    the ``as_of``, the events before it, and the request's warnings (naive timestamps, events
+    at or after ``as_of``, unknown vocabulary, eligibility)."""
+    warnings: list[Warning_] = []
+    records, naive = _records(req)
+    if req.use_store:
+        records = _with_stored(store, req, records, warnings)
+    if naive:
+        warnings.append(
+            _warn(
+                "naive_timestamp",
+                "events.timestamp",
+                f"{naive} timestamp(s) had no time zone; read as UTC",
+            )
+        )
+    as_of = _as_of(req, records, now, warnings)
+    kept = [r for r in records if r["timestamp"] < as_of]
+    if len(kept) < len(records):
+        warnings.append(events_after_warning(len(records) - len(kept)))
+    warnings.extend(_event_warnings(predictor, kept))
+    warnings.extend(eligibility_warnings(predictor, tasks, kept, as_of))
+    return records, kept, as_of, warnings
 
 
 def _with_stored(

@@ -22,14 +22,8 @@ from journeyml.serving.api import (
     Name,
     PredictRequest,
     Text,
-    Warning_,
-    _as_of,
-    _event_warnings,
     _finite,
-    _records,
-    _warn,
-    _with_stored,
-    eligibility_warnings,
+    journey_of,
 )
 from journeyml.serving.prediction_log import StoreLink
 
@@ -84,33 +78,10 @@ def handle_what_if(
         add = {k: v for k, v in req.add.model_dump().items() if k != "attributes"}
         add.update(req.add.attributes or {})
     edit = Edit(remove=req.remove, add=add)
-    warnings: list[Warning_] = []
-    records, naive = _records(req)
-    if req.use_store:
-        records = _with_stored(store, req, records, warnings)
-    if naive:
-        warnings.append(
-            _warn(
-                "naive_timestamp",
-                "events.timestamp",
-                f"{naive} timestamp(s) had no time zone; read as UTC",
-            )
-        )
-    as_of = _as_of(req, records, now, warnings)
-    kept = [r for r in records if r["timestamp"] < as_of]
-    if len(kept) < len(records):
-        warnings.append(
-            _warn(
-                "events_after_as_of",
-                "events",
-                f"{len(records) - len(kept)} event(s) at or after as_of were ignored",
-            )
-        )
+    records, kept, as_of, warnings = journey_of(predictor, req, tasks, now=now, store=store)
     if req.remove is not None:  # the index counts the events as sent; the journey is `kept`
         Edit(remove=req.remove).apply(records, as_of)  # refuses an index out of range or late
         edit = Edit(remove=sum(1 for r in records[: req.remove] if r["timestamp"] < as_of))
-    warnings.extend(_event_warnings(predictor, kept))
-    warnings.extend(eligibility_warnings(predictor, tasks, kept, as_of))
     result = predictor.what_if(
         req.customer_id,
         kept,
