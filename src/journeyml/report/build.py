@@ -159,6 +159,7 @@ def gather(
     cust = cut[CUSTOMER_ID].to_numpy().astype(str)
     outcomes = pd.DataFrame(index=cust)
     attributes = _customer_attributes(ev, cust, as_of, spec.params.attributes)
+    predicted = sorted({tp for task in tasks.values() for tp in task.outcome_touchpoints})
     for t, task in tasks.items():
         b = predictor.bundles[t]
         if b.kind != "binary":
@@ -179,13 +180,14 @@ def gather(
         window = insights.exposure_window(task, history_days)
         exposed = insights.exposure_from_events(ev, ids, as_of, window)
         effects = insights.touchpoint_effects(m, exposed, seed=seed)
-        # the outcome itself (a purchase, a cancellation) is what is predicted, not friction or
-        # a decision on the way to it
-        outcome = effects["touchpoint"].isin(task.outcome_touchpoints)
+        # an outcome the project predicts (a purchase, a cancellation) is not friction or a
+        # decision on the way to another: a purchase "raises churn" only because a customer
+        # must buy before cancelling (a marker of being a customer, not a cause to fix)
+        outcome = effects["touchpoint"].isin(predicted)
         note = ""
         if len(effects) and outcome.all():
             note = (
-                "the only touchpoints in these journeys are the outcome itself ("
+                "the only touchpoints in these journeys are outcomes the tasks predict ("
                 + ", ".join(humanize(x) for x in effects["touchpoint"])
                 + "): there is no other touchpoint to measure"
             )
