@@ -17,12 +17,31 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def request_bytes(host: str, port: int, path: str, body: bytes) -> bytes:
+def request_bytes(
+    host: str, port: int, path: str, body: bytes, ctype: str = "application/json"
+) -> bytes:
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: {ctype}\r\n"
         f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
     )
     return head.encode() + body
+
+
+def get_bytes(host: str, port: int, path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: keep-alive\r\n\r\n".encode()
+
+
+async def exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, req: bytes
+) -> tuple[int, bool]:
+    """Send one prepared request on a keep-alive connection and read its answer: (status,
+    whether the server keeps the connection open)."""
+    writer.write(req)
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    status, length = _parse_head(head)
+    await reader.readexactly(length)
+    return status, b"connection: close" not in head.lower()
 
 
 def _parse_head(head: bytes) -> tuple[int, int]:

@@ -89,6 +89,8 @@ def _row(stem: str, results: list[dict[str, Any]]) -> str:
         )
         d = r0["details"]
         how = f"linear share {d.get('linear_weight', 0):.1f}, {d.get('calibration_method', '?')}"
+        if d.get("chain_steps", 1) > 1:
+            how += f"; {d['chain_steps']} chained steps of {d['training_horizon_days']} d"
     else:
         ece, how = "—", "LightGBM"
     target = TARGETS.get(stem)
@@ -126,7 +128,9 @@ def render() -> str:
             "under the same protocol and split. Binary tasks: LightGBM blended in log-odds with "
             "a linear model (its share chosen on the validation rows, 0 = trees only), then "
             "calibrated (none / Platt / isotonic by validation log loss); ECE over 10 "
-            "equal-mass bins on the test rows, the prior's beside it.",
+            "equal-mass bins on the test rows, the prior's beside it. CDNOW's holdout is "
+            "longer than a training label window: step probabilities chained over it on "
+            "journeys aged with no new purchase (`journeyml.bench.holdout`).",
             "",
             f"Machine: {machine(f'lightgbm {lightgbm.__version__}')}. The load average (1 min) "
             "at the start of each run is in the last column: figures under load are slower, "

@@ -37,6 +37,15 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _worker_rss_mb() -> float:  # run on each worker: that process's peak
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _worker_cpu_s() -> float:  # run on each worker: that process's CPU time so far
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def _config(customers: int, days: int, seed: int) -> Any:
     from journeyml.lifecycle import load_pipeline_config
 
@@ -50,19 +59,46 @@ def child_train(args: argparse.Namespace) -> dict[str, Any]:
     from journeyml.lifecycle import run_training
 
     cfg = _config(args.customers, args.days, args.seed)
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        res = run_training(cfg, tracking_uri=f"sqlite:///{tmp}/mlflow.db")
+        lines: list[str] = []
+        res = run_training(cfg, tracking_uri=f"sqlite:///{tmp}/mlflow.db", progress=lines.append)
         seconds = time.perf_counter() - t0
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "customers": args.customers,
+        "events": int(lines[0].split()[1].replace(",", "")),  # "loaded N events of ..."
         "seconds": seconds,
+        # CPU time of the process (all threads): under load it is what the work costs, where
+        # the wall time is what the other engineers' work left of the two cores
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+        "load_average_start": round(load_before, 1),
         "timings": {k: round(v, 1) for k, v in res.timings.items()},
         "metrics": {
             t: round(r.metrics.get("roc_auc", r.metrics.get("accuracy", 0)), 4)
             for t, r in res.results.items()
         },
+        "test_metrics": {
+            t: {k: round(v, 4) for k, v in r.metrics.items() if k in _REPORTED}
+            for t, r in res.results.items()
+        },
+        "baselines": {
+            t: {
+                b: {k: round(v, 4) for k, v in m.items() if k in _REPORTED}
+                for b, m in r.baselines.items()
+            }
+            for t, r in res.results.items()
+        },
+        "gate": {
+            d.task: {"passed": "baseline" not in d.failed, "reason": d.reason}
+            for d in res.decisions
+        },
     }
+
+
+#: the test metrics the benchmark keeps (before / after comparisons of a change)
+_REPORTED = ("roc_auc", "log_loss", "ece", "accuracy", "macro_f1")
 
 
 def _models(cache: Path) -> Path:
@@ -169,6 +205,7 @@ def child_features(args: argparse.Namespace) -> dict[str, Any]:
         rows = int(frame.map_partitions(len).sum().compute())
         seconds = time.perf_counter() - t0
         rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        cpu = client.run(_worker_cpu_s)
     meta = json.loads((Path(args.events) / "_journeyml_partitions.json").read_text())
     return {
         "events": meta["n_events"],
@@ -178,7 +215,59 @@ def child_features(args: argparse.Namespace) -> dict[str, Any]:
         "seconds": seconds,
         "events_per_s": meta["n_events"] / seconds,
         "worker_peak_rss_mb": sorted(rss.values()),
+        # CPU seconds of the worker processes (start-up included): events per CPU second is
+        # the per-core rate, which the machine's load does not change much
+        "worker_cpu_s": sorted(cpu.values()),
+        "events_per_cpu_s": meta["n_events"] / sum(cpu.values()),
     }
+
+
+def child_dask_train(args: argparse.Namespace) -> dict[str, Any]:
+    """The demo pipeline (three tasks) with ``engine: dask`` on a LocalCluster of ``--workers``
+    processes (features per partition, boosters by ``lightgbm.dask``), then the same pipeline
+    on this machine with the same data and seed: time and test metrics side by side."""
+    from journeyml.engine import DaskBoosterFit, DaskFeatures, connect
+    from journeyml.lifecycle import run_training
+
+    cfg = _config(args.customers, args.days, args.seed)
+    out: dict[str, Any] = {"customers": args.customers, "workers": args.workers}
+    with tempfile.TemporaryDirectory() as tmp:
+        with connect(n_workers=args.workers, threads_per_worker=1, memory_limit=0) as client:
+            features = DaskFeatures(client, args.partitions, Path(tmp) / "work")
+            t0 = time.perf_counter()
+            said: list[str] = []
+            res = run_training(
+                cfg,
+                tracking_uri=f"sqlite:///{tmp}/dask.db",
+                progress=said.append,
+                features=features,
+                fit=DaskBoosterFit(client, features),
+            )
+            out["dask_seconds"] = time.perf_counter() - t0
+            out["events"] = int(said[0].split()[1].replace(",", ""))  # "loaded N events of ..."
+            out["worker_peak_rss_mb"] = sorted(
+                client.run(
+                    lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                ).values()
+            )
+        runs = [("dask", res)]
+        if args.compare:
+            t0 = time.perf_counter()
+            runs.append(("local", run_training(cfg, tracking_uri=f"sqlite:///{tmp}/local.db")))
+            out["local_seconds"] = time.perf_counter() - t0
+    for name, r in runs:
+        out[f"{name}_timings"] = {k: round(v, 1) for k, v in r.timings.items()}
+        out[f"{name}_metrics"] = {
+            t: {k: round(float(v), 4) for k, v in x.metrics.items() if k in METRICS}
+            for t, x in r.results.items()
+        }
+        out[f"{name}_best_iteration"] = {
+            t: x.bundle.info.get("best_iteration") for t, x in r.results.items()
+        }
+    return out
+
+
+METRICS = ("roc_auc", "log_loss", "accuracy", "macro_f1", "ece")
 
 
 def run_child(kind: str, **kw: Any) -> dict[str, Any]:
@@ -193,7 +282,9 @@ def run_child(kind: str, **kw: Any) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=["train", "score", "features"], nargs="?", default="train")
+    ap.add_argument(
+        "what", choices=["train", "score", "features", "dask-train"], nargs="?", default="train"
+    )
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--partitions", type=int, default=16)
     ap.add_argument("--child", default=None)
@@ -204,10 +295,16 @@ def main() -> None:
     ap.add_argument("--events", default="")
     ap.add_argument("--models", default="")
     ap.add_argument("--partitioned", action="store_true", help="score: read a partitioned set")
+    ap.add_argument("--compare", type=int, default=1, help="dask-train: also train locally")
     ap.add_argument("--write", action="store_true", help="rewrite docs/benchmarks.md#scale")
     args = ap.parse_args()
     if args.child:
-        kinds = {"train": child_train, "score": child_score, "features": child_features}
+        kinds = {
+            "train": child_train,
+            "score": child_score,
+            "features": child_features,
+            "dask-train": child_dask_train,
+        }
         out = kinds[args.child](args)
         out["peak_rss_mb"] = _rss_mb()
         print(json.dumps(out))
@@ -221,6 +318,16 @@ def main() -> None:
         written = time.perf_counter() - t0
         res = run_child("features", events=parts, workers=args.workers)
         res["generate_and_write_seconds"] = written
+    elif args.what == "dask-train":
+        res = run_child(
+            "dask-train",
+            customers=args.customers,
+            days=args.days,
+            seed=args.seed,
+            workers=args.workers,
+            partitions=args.partitions,
+            compare=args.compare,
+        )
     else:
         events = _events(cache, args.customers, args.days, args.seed)
         if args.partitioned:  # the same events, partitioned by customer
@@ -238,23 +345,27 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = (
         f"{args.what}-{args.customers}"
-        + (f"-w{args.workers}" if args.what == "features" else "")
+        + (f"-w{args.workers}" if args.what in ("features", "dask-train") else "")
         + ("-partitioned" if args.what == "score" and args.partitioned else "")
     )
     (RESULTS / f"{name}.json").write_text(json.dumps(res, indent=1) + "\n")
     if args.write:
         write_doc()
+        write_dask_doc()
 
 
 def _row(r: dict[str, Any]) -> str:
     la = r["load_average"][0]
     if r["what"] == "train":
         t = r["timings"]
+        size = f"{r['events']:,} events, " if r.get("events") else ""
+        cpu = f", {r['cpu_seconds']:.0f} s CPU" if r.get("cpu_seconds") else ""
+        start = f"{r['load_average_start']:.1f} → " if "load_average_start" in r else ""
         return (
-            f"| train (3 demo tasks) | {r['customers']:,} customers | {r['seconds']:.0f} s "
-            f"(features {t['features']:.0f} s; "
+            f"| train (3 demo tasks){r.get('label', '')} | {size}{r['customers']:,} customers "
+            f"| {r['seconds']:.0f} s wall{cpu} (features {t['features']:.0f} s; "
             + ", ".join(f"{k[6:]} {v:.0f} s" for k, v in t.items() if k.startswith("train_"))
-            + f") | {r['peak_rss_mb']:,.0f} MB | {la:.1f} |"
+            + f") | {r['peak_rss_mb']:,.0f} MB | {start}{la:.1f} |"
         )
     if r["what"] == "score":
         src = "partitioned dataset" if r.get("partitioned") else "parquet file"
@@ -266,6 +377,29 @@ def _row(r: dict[str, Any]) -> str:
             f"(after loading {r['rss_after_load_mb']:,.0f}) | {la:.1f} |"
         )
     rss = ", ".join(f"{m:,.0f}" for m in r["worker_peak_rss_mb"])
+    if r["what"] == "features" and "events_per_cpu_s" in r:
+        cpu = ", ".join(f"{c:.0f}" for c in r["worker_cpu_s"])
+        return (
+            f"| features, LocalCluster {r['workers']} worker(s), {r['partitions']} partitions | "
+            f"{r['events']:,} events | {r['seconds']:.0f} s ({r['events_per_s']:,.0f} events/s; "
+            f"worker CPU {cpu} s: {r['events_per_cpu_s']:,.0f} events per CPU second) "
+            f"| workers {rss} MB | {la:.1f} |"
+        )
+    if r["what"] == "dask-train":
+        t = r["dask_timings"]
+        parts = ", ".join(f"{k[6:]} {v:.0f} s" for k, v in t.items() if k.startswith("train_"))
+        vs = ""
+        if "local_metrics" in r:
+            vs = f"; local {r['local_seconds']:.0f} s; test dask vs local: " + ", ".join(
+                f"{k} {_headline(r['dask_metrics'][k])} vs {_headline(r['local_metrics'][k])}"
+                for k in r["dask_metrics"]
+            )
+        return (
+            f"| train (3 demo tasks), engine dask, LocalCluster {r['workers']} workers | "
+            f"{r['events']:,} events, {r['customers']:,} customers | {r['dask_seconds']:.0f} s "
+            f"(features {t['features']:.0f} s; {parts}){vs} | "
+            f"driver {r['peak_rss_mb']:,.0f} MB, workers {rss} MB | {la:.1f} |"
+        )
     return (
         f"| features, LocalCluster {r['workers']} worker(s), {r['partitions']} partitions | "
         f"{r['events']:,} events | {r['seconds']:.0f} s ({r['events_per_s']:,.0f} events/s) "
@@ -273,10 +407,15 @@ def _row(r: dict[str, Any]) -> str:
     )
 
 
+def _headline(m: dict[str, float]) -> str:
+    return f"AUC {m['roc_auc']:.3f}" if "roc_auc" in m else f"accuracy {m['accuracy']:.3f}"
+
+
 def write_doc() -> None:
     from _docs import machine, write_section
 
     rows = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
+    rows = [r for r in rows if r["what"] not in DASK]  # those: write_dask_doc
     for r in rows:  # old results without the sizes
         r.setdefault("customers", 0)
     text = "\n".join(
@@ -288,17 +427,99 @@ def write_doc() -> None:
             "`results/scale/`; peak RSS is the whole process: interpreter, imports, events, "
             "work). Simulated events, about 35 per customer over 180 days.",
             "",
-            f"Machine: {machine()}. **Measured under load**: the last column is the 1-minute "
-            "load average on 2 cores when the run ended (other engineers' work shared the "
-            "cores), so times are several times what a quiet machine gives; memory is not "
-            "affected.",
+            f"Machine: {machine()}. The last column is the 1-minute load average on 2 cores "
+            "(at the start → at the end where both were recorded): rows with a load above 2 "
+            "were **measured under load** (other engineers' work shared the cores), so their "
+            "times are several times what a quiet machine gives; memory is not affected.",
             "",
             "| run | size | time | peak RSS | load |",
             "|---|---|---|---|---|",
             *[_row(r) for r in rows],
         ]
     )
+    pairs = [(r, b) for r in rows for b in rows if b is not r and _is_before_of(b, r)]
+    if pairs:
+        text += "\n\n" + "\n\n".join(_quality(after, before) for after, before in pairs)
     write_section("scale", text)
+
+
+def _is_before_of(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    return (
+        after["what"] == before["what"] == "train"
+        and "label" in before
+        and "label" not in after
+        and before["customers"] == after["customers"]
+        and "test_metrics" in before
+        and "test_metrics" in after
+    )
+
+
+def _quality(after: dict[str, Any], before: dict[str, Any]) -> str:
+    """Test metrics of the three tasks before and after, beside the best baseline of each
+    metric (after) and whether the promotion gate's baseline check passed."""
+    lines = [
+        f"Model quality at {after['customers']:,} customers, same simulated events and split: "
+        f"{before['label'].lstrip(', ')} and after this work (the latest run at that size, "
+        "which may include later changes of main).",
+        "",
+        "| task | metric | before | after | best baseline (after) | gate's baseline check "
+        "(before / after) |",
+        "|---|---|---|---|---|---|",
+    ]
+    lower = {"log_loss", "ece"}
+    for task, m in after["test_metrics"].items():
+        gate = f"{_gate(before, task)} / {_gate(after, task)}"
+        for k, v in m.items():
+            was = before["test_metrics"].get(task, {}).get(k)
+            base = [(b, bm[k]) for b, bm in after["baselines"].get(task, {}).items() if k in bm]
+            best = (min if k in lower else max)(base, key=lambda x: x[1]) if base else None
+            lines.append(
+                f"| {task} | {k} | {'' if was is None else f'{was:.4f}'} | {v:.4f} | "
+                + (f"{best[1]:.4f} ({best[0]})" if best else "")
+                + f" | {gate} |"
+            )
+    return "\n".join(lines)
+
+
+def _gate(r: dict[str, Any], task: str) -> str:
+    g = r.get("gate", {}).get(task)
+    return "?" if g is None else ("passed" if g["passed"] else "failed")
+
+
+DASK = ("features", "dask-train")
+
+
+def write_dask_doc() -> None:
+    """The Dask runs (``features``, ``dask-train``) as their own section, ``scale-dask``."""
+    from _docs import machine, write_section
+
+    rows = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
+    rows = sorted(
+        (r for r in rows if r["what"] in DASK),
+        key=lambda r: (r["what"], r.get("events", 0), r.get("workers", 0)),
+    )
+    text = "\n".join(
+        [
+            "### Scale on a Dask LocalCluster",
+            "",
+            "Commands: `.venv/bin/python benchmarks/scale.py features --customers N "
+            "--partitions P --workers W --write` (features of every customer, one cutoff "
+            "after its last event, from a partitioned dataset the simulator wrote in chunks of "
+            "30,000 customers: the log is never in memory at once) and `benchmarks/scale.py "
+            "dask-train --customers N --workers W` (the demo pipeline with `engine: dask`, "
+            "then the same pipeline on one machine; `--compare 0` skips the local run). Peak "
+            "RSS per worker process; CPU seconds per worker (start-up included).",
+            "",
+            f"Machine: {machine()}. **Measured under load** (last column: 1-minute load "
+            "average on the 2 cores when the run ended): wall times are several times a quiet "
+            "machine's; events per CPU second and memory much less so.",
+            "",
+            "| run | size | time | peak RSS | load |",
+            "|---|---|---|---|---|",
+            *[_row(r) for r in rows],
+        ]
+    )
+    write_section("scale-dask", text)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,20 @@ def rounds(port: int, path: str, body: bytes, a: Any) -> dict[str, float]:
     return out
 
 
+def same_answer(port: int, peer_body: dict[str, Any], answer: dict[str, Any]) -> None:
+    """The peer answers what journeyml's ``/predict`` answered for the conversion task (same
+    probability and root causes): the two servers do the same work."""
+    r = httpx.post(f"http://{HOST}:{port}/invocations", json=peer_body, timeout=60)
+    if r.status_code != 200:
+        raise RuntimeError(f"the peer answered {r.status_code}: {r.text[-2000:]}")
+    (peer,) = r.json()["predictions"]
+    got, want = peer["conversion"], answer["conversion"]
+    if abs(got["probability"] - want["probability"]) > 1e-9 or len(got["root_causes"]) != len(
+        want["root_causes"]
+    ):
+        raise RuntimeError(f"the peer answered {got}, journeyml {want}: not the same work")
+
+
 def journey50(sim: Any) -> dict[str, Any]:
     from journeyml.serving import requests_from_frame
 
@@ -160,6 +174,12 @@ def main() -> None:
             serve_command(REPO / "service", HOST, port), env, f"http://{HOST}:{port}/readyz"
         )
         try:
+            answer = httpx.post(
+                f"http://{HOST}:{port}/predict",
+                content=payload,
+                headers={"content-type": "application/json"},
+                timeout=60,
+            ).json()
             res[f"jml{workers}"] = rounds(port, "/predict", payload, a)
         finally:
             stop(proc)
@@ -218,6 +238,7 @@ def main() -> None:
         ]
         proc = serve(pcmd, penv, f"http://{HOST}:{port}/ping")
         try:
+            same_answer(port, peer_body, answer)
             res[f"peer{workers}"] = rounds(port, "/invocations", json.dumps(peer_body).encode(), a)
         finally:
             stop(proc)

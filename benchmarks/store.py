@@ -15,7 +15,7 @@ folder (WAL, synchronous=FULL); PostgreSQL a database created for the run and dr
 Each statistic is the median over ``--rounds`` rounds.
 
 Writes docs/benchmarks.md between ``<!-- BEGIN store -->`` and ``<!-- END store -->``.
-Usage: .venv/bin/python benchmarks/store.py [--customers 500] [--rounds 3] [--no-write]
+Usage: .venv/bin/python benchmarks/store.py [--customers 500] [--rounds 3] [--write]
 """
 
 from __future__ import annotations
@@ -272,12 +272,12 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
-    parser.add_argument("--no-write", action="store_true", help="do not touch docs/benchmarks.md")
+    parser.add_argument("--write", action="store_true", help="write docs/benchmarks.md")
     args = parser.parse_args()
     results = {b: run_backend(b, args) for b in args.backends}
     text = section(results, args)
     print(text)
-    if not args.no_write:
+    if args.write:
         write_section("store", text)
 
 

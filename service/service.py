@@ -60,6 +60,7 @@ from journeyml.serving import (
     load_or_exit,
     metadata,
     service_endpoints,
+    slow_clients,
     stop_parent_server,
 )
 
@@ -67,6 +68,8 @@ SETTINGS = ServiceSettings.from_env()
 EXAMPLE = json.loads((Path(__file__).parent / "example_request.json").read_text())
 if SETTINGS.model_dir is None:
     SETTINGS = replace(SETTINGS, model_dir=default_model_dir(Path(__file__).parent))
+# slow-header clients are timed out by the uvicorn server BentoML starts in this worker
+slow_clients.install(SETTINGS.header_timeout)
 
 info_app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -84,6 +87,8 @@ EDGE_CONFIG = EdgeConfig(
     body_models=BODY_MODELS,
     compute_paths=frozenset({"/predict", "/predict_batch", "/whatif"}),
     max_inflight=SETTINGS.max_inflight,
+    inline_events=SETTINGS.inline_events,
+    compute_threads=SETTINGS.compute_threads,
     routes=(
         "/",
         "/docs",

@@ -141,3 +141,31 @@ def test_ceiling_lookups_count_end_only_where_the_protocol_trains_it() -> None:
     fallback = ceilings.lookup_table(seqs, cases, 1, with_end=True)
     assert ceilings.lookup_accuracy(with_end, fallback, seqs, cases, 2) == (0.5, 0.5)
     assert ceilings.lookup_accuracy(scored_only, fallback, seqs, cases, 2) == (1.0, 0.0)
+
+
+def test_holdout_chain_covers_the_holdout_in_aged_steps_and_keeps_the_first_steps_order() -> None:
+    """A holdout four steps long: each step is scored on the journey aged by whole steps (the
+    step probability here falls with age, as for lapsing buyers), no purchase in the holdout
+    is no purchase in any step, and the result ranks as the first step does."""
+    from journeyml.bench.holdout import chain_steps, chained_probability
+
+    n, step = chain_steps(pd.Timedelta(days=273), pd.Timedelta(days=273))
+    assert (n, step.days) == (4, 68)
+    assert chain_steps(pd.Timedelta(days=60), pd.Timedelta(days=365)) == (1, pd.Timedelta(60, "D"))
+    start = pd.Timestamp("1997-10-01", tz="UTC")
+    base = np.array([0.05, 0.1, 0.2, 0.4, 0.6])
+    seen: list[int] = []
+
+    def step_p(t: pd.Timestamp) -> np.ndarray:
+        age = (t - start) // step
+        seen.append(age)
+        return base / (1 + age)
+
+    out, p0, chain = chained_probability(step_p, start, step, n)
+    assert seen == [0, 1, 2, 3]
+    expected = 1 - np.prod([1 - base / (1 + s) for s in range(4)], axis=0)
+    np.testing.assert_allclose(chain, expected)
+    np.testing.assert_allclose(p0, base)
+    assert np.all(np.diff(out) > 0)  # the first step's order
+    assert out.mean() == pytest.approx(chain.mean(), abs=0.02)  # the chain's level
+    assert np.all(out > p0)  # a longer window: more likely

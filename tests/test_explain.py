@@ -14,6 +14,7 @@ from journeyml.explain import (
     humanize,
     model_of,
     plural,
+    probability_points,
     root_causes,
     task_contributions,
 )
@@ -34,10 +35,11 @@ def test_pred_contrib_equals_shap_tree_explainer(predictor, small_simulation, ta
     b = predictor.bundles[task]
     X = _X(predictor, small_simulation, 30)
     ours = model_of(b).contributions(X)
-    sv = shap.TreeExplainer(b.booster).shap_values(X)
-    sv = np.asarray(sv)
-    if b.kind == "binary":
-        np.testing.assert_allclose(ours[:, :-1], sv, atol=1e-8)
+    explainer = shap.TreeExplainer(b.booster)
+    sv = np.asarray(explainer.shap_values(X))
+    if b.kind == "binary":  # the trees' values, blended with the linear part as served
+        trees = np.c_[sv, np.full(len(X), float(np.ravel(explainer.expected_value)[0]))]
+        np.testing.assert_allclose(ours, b.served_contributions(trees, X), atol=1e-8)
     else:  # shap: (n, F, K); ours: (n, K, F+1)
         np.testing.assert_allclose(ours[:, :, :-1], np.transpose(sv, (0, 2, 1)), atol=1e-8)
 
@@ -174,3 +176,28 @@ def test_a_demo_right_before_a_cart_add_stays_its_own_cause(predictor) -> None: 
         for cause in out[task]["root_causes"]:
             if cause["kind"] == "touchpoint" and cause["name"] != "product_demo":
                 assert not any("product_demo" in f for f in cause["features"]), cause
+
+
+def test_probability_points_stay_within_what_the_sigmoid_allows() -> None:
+    """Causes of both signs that nearly cancel: each side moves the probability by at most
+    100 points (a proportional split gives several hundred here); still additive with signs
+    kept, and a one-sided row is a plain proportional split."""
+    rng = np.random.default_rng(7)
+    n, f = 2000, 6
+    phi = rng.normal(0, 3, (n, f))
+    p0 = rng.uniform(0.01, 0.99, n)
+    raw = phi.sum(axis=1)
+    p = 1 / (1 + np.exp(-(np.log(p0 / (1 - p0)) + raw)))
+    psi = probability_points(phi, raw, p, p0)
+    np.testing.assert_allclose(psi.sum(axis=1), p - p0, atol=1e-12)
+    up, down = np.where(psi > 0, psi, 0).sum(axis=1), np.where(psi < 0, psi, 0).sum(axis=1)
+    assert (up <= 1).all() and (down >= -1).all()
+    proportional = phi * ((p - p0) / raw)[:, None]
+    assert np.abs(proportional).sum(axis=1).max() > 2  # the case this guards against
+    assert (np.sign(psi) == np.sign(phi)).all()
+    one_sided = np.abs(phi)
+    raw1 = one_sided.sum(axis=1)
+    p1 = 1 / (1 + np.exp(-(np.log(p0 / (1 - p0)) + raw1)))
+    np.testing.assert_allclose(
+        probability_points(one_sided, raw1, p1, p0), one_sided * ((p1 - p0) / raw1)[:, None]
+    )

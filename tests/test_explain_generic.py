@@ -98,3 +98,23 @@ def test_additive_and_unchanged_without_shares(case: tuple[FeatureSpec, np.ndarr
     assert sum(allocate(old, x, psi).totals().values()) == pytest.approx(psi.sum())
     first_touch = _psi(spec, ["days_since_touchpoint_ad"])
     assert allocate(old, x, first_touch).totals() == {("touchpoint", "ad"): pytest.approx(0.01)}
+
+
+def test_an_absent_transition_is_the_touchpoints_only_where_their_counts_predict_one() -> None:
+    """``a`` had one ad and no docs visit: "no ad → docs visit" is what its counts predict
+    (volume); "no login → ad" among 30 logins and one ad is not (chance predicts ~0.94)."""
+    ev = _events()
+    spec = FeatureBuilder(windows_days=(7, 30), top_n_transitions=20).fit(ev).spec_
+    cut = pd.DataFrame({"customer_id": ["a"], "as_of": [pd.Timestamp("2024-03-01", tz="UTC")]})
+    x = build_features(ev, cut, spec).to_numpy()[0]
+    ad_docs, login_ad = (
+        "transition_touchpoint_ad__docs_visit_all",
+        "transition_touchpoint_login__ad_all",
+    )
+    assert x[spec.names.index(ad_docs)] == 0 and x[spec.names.index(login_ad)] == 0
+    totals = allocate(spec, x, _psi(spec, [ad_docs])).totals()
+    assert totals == {("journey", "activity"): pytest.approx(0.01)}
+    totals = allocate(spec, x, _psi(spec, [login_ad])).totals()
+    own = totals[("touchpoint", "login")] + totals[("touchpoint", "ad")]
+    assert 0.9 * 0.01 < own < 0.97 * 0.01
+    assert sum(totals.values()) == pytest.approx(0.01)

@@ -51,6 +51,7 @@ def _one_row(predictor: Predictor, ev: pd.DataFrame, cid: str, as_of: pd.Timesta
     for t, b in predictor.bundles.items():
         full = np.asarray(b.booster.predict(x, pred_contrib=True))
         if b.kind == "binary":
+            full = b.served_contributions(full, x)  # blended with the linear part as served
             phi, bias = full[:, :-1], full[:, -1]
             p = b.predict_proba(x)
             p0 = b.calibrator.apply(1 / (1 + np.exp(-bias)))

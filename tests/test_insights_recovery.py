@@ -31,17 +31,7 @@ SIZE = {"retail": 6000, "b2b": 3000}
 _RUNS: dict[str, WorldRecovery] = {}
 
 #: measured short of the thresholds (docs/explanations.md); not hidden, not loosened
-_SHORT = {
-    ("b2b", "conversion", "sales_call"): "measured 77.2 % (552 exposed); 96.0 % before the "
-    "binary models blended in a linear part",
-    ("b2b", "conversion", "integration_error"): "measured 82.0 % (1,106 exposed); 99.1 % "
-    "before the linear blend",
-    ("b2b", "churn", "billing_dispute"): "measured 77.3 % (119 exposed)",
-    ("b2b", "churn", "ticket_opened"): "measured 73.8 % (347 exposed)",
-    ("b2b", "churn", "ad_impression"): "measured 14.9 % (671 exposed)",
-    ("retail", "churn", "brand_survey"): "measured 5.5 % (2,075 exposed; 4.9 % before volume "
-    "was split from touchpoints)",
-}
+_SHORT: dict[tuple[str, str, str], str] = {}
 
 
 def _rec(world: str) -> WorldRecovery:
@@ -96,7 +86,8 @@ def test_no_effect_touchpoint_rarely_in_top3(world: str, task: str, touchpoint: 
             "b2b",
             marks=pytest.mark.xfail(
                 reason="measured: conversion lists integration_error alone; churn lists "
-                "ticket_opened and billing_dispute first, but the no-effect ad_impression 3rd"
+                "ticket_opened and billing_dispute first, but the no-effect ad_impression 8th "
+                "of 8 (harm 0.26 points, 95 % interval 0.20-0.31)"
             ),
         ),
     ],

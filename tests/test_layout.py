@@ -35,6 +35,7 @@ RANK = {
     "cli_progress": 12,
     "demo": 13,
     "reference": 13,
+    "toy": 12,
 }
 
 

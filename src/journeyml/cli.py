@@ -221,13 +221,15 @@ def train(
     from journeyml.cli_progress import RichProgress
 
     with ExitStack() as stack, RichProgress(console) as stages:
+        features, fit = _dask_engine(cfg, stack)
         res = run_training(
             cfg,
             tracking_uri=uri,
             progress=lambda msg: console.print(f"  {msg}", highlight=False),
             now=_now(),
             stages=stages,
-            features=_feature_engine(cfg, stack),
+            features=features,
+            fit=fit,
         )
     for d in res.decisions:
         mark = "[green]champion[/]" if d.promote else "[yellow]challenger only[/]"
@@ -244,21 +246,26 @@ def train(
     console.print(f"[green]done[/] in {res.timings['total']:.0f}s")
 
 
-def _feature_engine(cfg: Any, stack: ExitStack) -> Any:
-    """``engine: dask``: features per partition on a cluster (closed with ``stack``);
-    None: this machine."""
+def _dask_engine(cfg: Any, stack: ExitStack) -> tuple[Any, Any]:
+    """``engine: dask``: features per partition and boosters by ``lightgbm.dask`` on a
+    cluster (closed with ``stack``); (None, None): this machine."""
     if cfg.engine.kind != "dask":
-        return None
-    from journeyml.engine import DaskFeatures, connect
+        return None, None
+    from journeyml.engine import DaskBoosterFit, DaskFeatures, connect
 
     e = cfg.engine
     client = stack.enter_context(connect(e.scheduler, n_workers=e.n_workers))
     where = e.scheduler or f"LocalCluster of {e.n_workers} workers"
-    console.print(f"  Dask engine: {where}", highlight=False)
+    console.print(
+        f"  Dask engine: {where} (features per partition, boosters by lightgbm.dask)",
+        highlight=False,
+        soft_wrap=True,
+    )
     workdir = (
         None if e.workdir is None else Path(cfg.base_dir) / e.workdir
     )  # relative: to the config
-    return DaskFeatures(client, e.partitions, workdir)
+    features = DaskFeatures(client, e.partitions, workdir)
+    return features, DaskBoosterFit(client, features)
 
 
 @app.command()
@@ -297,6 +304,17 @@ def score(
         None, "--segment", help="--store: export only this audience, e.g. 'churn >= 0.6'."
     ),
     project: str | None = _project_option(),
+    engine: str = typer.Option(
+        "local",
+        "--engine",
+        help="local, or dask: per partition of customers on a Dask cluster (--out is then a "
+        "folder of part files, e.g. scores.jsonl/part-00000.jsonl; with --store one table).",
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="--engine dask: a scheduler address (default: a LocalCluster)."
+    ),
+    workers: int = typer.Option(2, "--workers", help="--engine dask: LocalCluster processes."),
+    partitions: int = typer.Option(8, "--partitions", help="--engine dask: partitions."),
 ) -> None:
     """Batch scoring with the champion models: each customer gets what the API answers
     (probabilities, root causes, warnings such as not_eligible, model versions, request id),
@@ -304,9 +322,13 @@ def score(
     --active-days, as of now, logged, into a scores table (probability, percentile, top
     causes, model versions) written to --out (.parquet/.csv)."""
     _quiet_libraries()
+    if engine not in ("local", "dask"):
+        console.print(f"[red]error[/]: expected --engine local or dask, got {engine!r}.")
+        raise typer.Exit(2)
+    cluster = (scheduler, workers, partitions) if engine == "dask" else None
     if from_store:
         _score_store(out, as_of, tracking_uri, model_dir, top_k, store_uri, active_days,
-                     segment, project)  # fmt: skip
+                     segment, project, cluster)  # fmt: skip
         return
     if data is None:
         console.print("[red]error[/]: expected a file of events, or --store.")
@@ -321,7 +343,9 @@ def score(
     pred = _load_predictor(tracking_uri, model_dir, project)
     explain = explain and out.suffix == ".jsonl"  # tables carry no root causes
     request = ScoreRequest(pred.tasks, explain=explain, top_k=top_k)
-    if is_partitioned(data):  # read one partition at a time: memory follows the partition
+    if cluster is not None:
+        n = _score_on_cluster(data, out, mapping, pred, request, as_of, cluster)
+    elif is_partitioned(data):  # read one partition at a time: memory follows the partition
         from journeyml.engine import partition_responses
 
         chunks = partition_responses(open_partitioned(data), pred, request, as_of=as_of)
@@ -336,6 +360,36 @@ def score(
     console.print(f"[green]scored[/] {n:,} customers ({what}{', '.join(pred.tasks)}) → {out}")
 
 
+def _score_on_cluster(
+    data: Path,
+    out: Path,
+    mapping: str | None,
+    pred: Any,
+    request: Any,
+    as_of: str | None,
+    cluster: tuple[str | None, int, int],
+) -> int:
+    """``--engine dask``: one output file per partition in the folder ``out`` (a log file is
+    partitioned first, into a temporary folder on this machine: a LocalCluster's)."""
+    import tempfile
+
+    from journeyml.engine import connect, score_partitions
+    from journeyml.events import is_partitioned, open_partitioned, write_partitioned
+
+    scheduler, workers, partitions = cluster
+    with ExitStack() as stack:
+        if is_partitioned(data):
+            ds = open_partitioned(data)
+        else:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="journeyml-score-"))
+            ds = write_partitioned(_read_events(data, mapping), Path(tmp) / "events", partitions)
+        client = stack.enter_context(connect(scheduler, n_workers=workers))
+        console.print(f"  Dask engine: {scheduler or f'LocalCluster of {workers} workers'}; "
+                      f"{ds.n_partitions} partitions → {out}/part-*{out.suffix}",
+                      highlight=False, soft_wrap=True)  # fmt: skip
+        return score_partitions(client, ds, pred, out, request, as_of=as_of, suffix=out.suffix)
+
+
 def _score_store(
     out: Path,
     as_of: str | None,
@@ -346,6 +400,7 @@ def _score_store(
     active_days: float,
     segment: str | None,
     project: str | None,
+    cluster: tuple[str | None, int, int] | None = None,
 ) -> None:
     from journeyml.store import EventStore, parse_segment, score_active, select_segment
 
@@ -355,12 +410,22 @@ def _score_store(
         raise typer.Exit(2)
     pred = _load_predictor(tracking_uri, model_dir, project)
     now = _now()
-    with EventStore.open(_store_uri(store_uri), create=False) as es:
-        run = score_active(
-            es, pred, as_of=as_of or now, days=active_days, project=pred.project or project
-            or "demo", created_at=now,
-            top_k=top_k,
-        )  # fmt: skip
+    name = pred.project or project or "demo"
+    if cluster is not None:
+        from journeyml.engine import connect, score_store_partitions
+
+        scheduler, workers, partitions = cluster
+        with connect(scheduler, n_workers=workers) as client:
+            run = score_store_partitions(
+                client, _store_uri(store_uri), pred, as_of=as_of or now, days=active_days,
+                project=name, created_at=now, top_k=top_k, n_partitions=partitions,
+            )  # fmt: skip
+    else:
+        with EventStore.open(_store_uri(store_uri), create=False) as es:
+            run = score_active(
+                es, pred, as_of=as_of or now, days=active_days, project=name, created_at=now,
+                top_k=top_k,
+            )  # fmt: skip
     table = run.scores
     if conditions is not None and len(table):
         table = select_segment(table, conditions)

@@ -103,6 +103,16 @@ class Progress:
     """Reports stages of work to ``listener`` (none: the work runs silently).
 
     ``clock`` gives seconds (monotonic); tests pass their own.
+
+    >>> from journeyml import Progress
+    >>> seen = []
+    >>> progress = Progress(seen.append)
+    >>> with progress.stage("reading", total=3, unit="rows") as stage:
+    ...     stage.advance(2)
+    ...     stage.advance(1)
+    >>> [(u.stage, u.done, u.total, u.finished) for u in seen]  # doctest: +NORMALIZE_WHITESPACE
+    [('reading', 0, 3, False), ('reading', 2, 3, False), ('reading', 3, 3, False),
+     ('reading', 3, 3, True)]
     """
 
     def __init__(

@@ -40,6 +40,13 @@ PROJECT_FILE = "project.txt"
 
 @dataclass(frozen=True)
 class ScoreRequest:
+    """What to predict: which tasks, whether to explain, how many causes.
+
+    >>> from journeyml import ScoreRequest
+    >>> ScoreRequest(tasks=("churn",), explain=False)
+    ScoreRequest(tasks=('churn',), explain=False, top_k=3, explain_classes=())
+    """
+
     tasks: tuple[str, ...]
     explain: bool = True
     top_k: int = 3
@@ -48,7 +55,18 @@ class ScoreRequest:
 
 
 class Predictor:
-    """Models of every task plus their shared FeatureSpec."""
+    """Models of every task plus their shared FeatureSpec.
+
+    >>> import pandas as pd
+    >>> from journeyml import toy
+    >>> pred = toy.predictor()         # or Predictor.from_registry(tracking_uri, project=...)
+    >>> pred.tasks, pred.versions()
+    (('conversion', 'churn'), {'conversion': 'local', 'churn': 'local'})
+    >>> ann = toy.journeys().query("customer_id == 'ann'").to_dict("records")
+    >>> answer = pred.predict_journey("ann", ann, pd.Timestamp("2024-01-04", tz="UTC"))
+    >>> answer["n_events_used"], answer["conversion"]["root_causes"][0]["name"]
+    (3, 'cart_add')
+    """
 
     def __init__(self, bundles: Mapping[str, ModelBundle], *, project: str | None = None) -> None:
         where = f" of project {project!r}" if project is not None else ""

@@ -255,4 +255,132 @@ def test_train_with_engine_dask_from_the_cli(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["train", str(path), "--tracking-uri", uri])
     assert res.exit_code == 0, res.output
     assert "Dask engine: LocalCluster of 1 workers" in res.output
+    assert "boosters by lightgbm.dask" in res.output
     assert "churn: AUC" in res.output
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    runs = mlflow.search_runs(search_all_experiments=True)
+    runs = runs[runs["params.cutoffs"].notna()]
+    assert len(runs) == 1  # the churn task's run: its booster came from LightGBM's network
+    # the network lightgbm.dask set up (one worker here: LightGBM then learns serially)
+    assert runs["params.lightgbm.machines"].iloc[0].startswith("127.0.0.1:")
+    assert runs["params.lightgbm.num_machines"].iloc[0] == "1"
+
+
+def test_pipeline_booster_by_lightgbm_dask_is_within_noise_of_a_local_one(
+    client: Any, world: dict, tmp_path: Path
+) -> None:
+    """train_task (early stopping, linear blend, calibration, metrics) with the booster fitted
+    by lightgbm.dask from the feature blocks the workers kept, against the same task fitted
+    on this machine."""
+    from journeyml.engine import DaskBoosterFit, DaskFeatures
+    from journeyml.lifecycle.tracking import booster_parameters
+    from journeyml.modeling import train_task
+    from journeyml.tasks import TemporalSplit
+
+    ev, spec, task = world["ev"], world["spec"], world["tasks"][1]
+    cut = every_n_days(ev, 7, end=world["end"])
+    labels, _ = labels_and_funnel(ev, cut, task, observation_end=world["end"])
+    # a split without gaps (both fits see the same windows; leakage is not what is compared)
+    t = pd.to_datetime(cut["as_of"], utc=True)
+    q = t[labels["eligible"].to_numpy(bool)].quantile([0.55, 0.7])
+    valid_start, test_start = q.iloc[0], q.iloc[1]
+    split = TemporalSplit(
+        (t < valid_start).to_numpy(),
+        ((t >= valid_start) & (t < test_start)).to_numpy(),
+        (t >= test_start).to_numpy(),
+        valid_start,
+        test_start,
+    )
+    features = DaskFeatures(client, n_partitions=4, workdir=tmp_path)
+    X = features(ev, cut, spec).to_numpy(np.float32)  # a copy, as the pipeline keeps it
+    fit = DaskBoosterFit(client, features)
+    kw: dict[str, Any] = {"lgb_params": {"num_leaves": 15}, "num_boost_round": 300}
+    local = train_task(task, spec, X, labels, split, **kw)
+    dist = train_task(task, spec, X, labels, split, **kw, fit=fit)
+    assert fit.last_source == "partition blocks"  # not re-sent from this machine
+    params = booster_parameters(dist.bundle.booster)
+    blocks = features.blocks_of(X)
+    assert blocks is not None
+    holders = {w for ws in client.who_has(blocks.futures).values() for w in ws}
+    # LightGBM's network: one machine per worker holding training rows (the scheduler may
+    # have put every partition on one worker of a loaded machine)
+    assert params["lightgbm.num_machines"] == str(len(holders))
+    assert params["lightgbm.machines"].count(":") == len(holders)
+    same = ("num_leaves", "learning_rate", "min_data_in_leaf", "feature_fraction", "lambda_l2")
+    want = booster_parameters(local.bundle.booster)
+    assert {k: params[f"lightgbm.{k}"] for k in same} == {k: want[f"lightgbm.{k}"] for k in same}
+    # early stopping on the validation window happened (not all 300 rounds kept)
+    assert 0 < dist.bundle.booster.best_iteration < 300
+    a, b = local.metrics["roc_auc"], dist.metrics["roc_auc"]
+    print(
+        f"\nchurn test AUC through train_task: local {a:.4f} (best round "
+        f"{local.bundle.booster.best_iteration}), lightgbm.dask {b:.4f} (best round "
+        f"{dist.bundle.booster.best_iteration}); {dist.counts}"
+    )
+    y_te = labels["label"].to_numpy()[split.test & labels["eligible"].to_numpy(bool)]
+    noise = 2 * _auc_standard_error(a, int(y_te.sum()), int((y_te == 0).sum()))
+    print(f"|difference| {abs(a - b):.4f}, two standard errors of the test AUC {noise:.4f}")
+    assert a > 0.65
+    assert abs(a - b) < noise
+
+
+def _auc_standard_error(auc: float, n_pos: int, n_neg: int) -> float:
+    """Hanley & McNeil (1982): the standard error of a ROC AUC on n_pos and n_neg cases."""
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)
+    return float(np.sqrt(var / (n_pos * n_neg)))
+
+
+def test_score_store_per_partition_equals_score_active(
+    client: Any, predictor: Any, small_simulation: Any, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from journeyml.engine import score_store_partitions
+    from journeyml.store import EventStore, score_active
+
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    ev = small_simulation.events
+    ev = ev[ev["customer_id"].isin(sorted(ev["customer_id"].unique())[:80])]
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    with EventStore.open(uri) as es:
+        es.ingest(ev, source="test", now=now)
+        local = score_active(
+            es, predictor, as_of="2024-04-01", days=30, project="demo", created_at=now
+        )
+    dist = score_store_partitions(
+        client, uri, predictor, as_of="2024-04-01", days=30, project="demo", created_at=now,
+        n_partitions=3,
+    )  # fmt: skip
+    assert len(local.scores) > 10 and dist.logged == local.logged == len(local.scores)
+    a = local.scores.sort_values("customer_id").reset_index(drop=True)
+    b = dist.scores.sort_values("customer_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)  # percentiles too: over every customer, not a partition
+    with EventStore.open(uri, create=False) as es:
+        entries = es.predictions_for_request(dist.run_id)
+    assert sorted(e.item for e in entries) == list(range(len(local.scores)))
+    assert {e.customer_id for e in entries} == set(a["customer_id"])
+
+
+def test_score_command_with_engine_dask(
+    trained_store: Any, small_simulation: Any, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from journeyml.cli import app
+
+    ev = small_simulation.events
+    ev = ev[ev["customer_id"].isin(ev["customer_id"].unique()[:50])]
+    ds = write_partitioned(ev, tmp_path / "events", 2)
+    out = tmp_path / "scores.jsonl"
+    args = ["score", str(ds.path), "--out", str(out), "--tracking-uri", trained_store[0],
+            "--engine", "dask", "--workers", "1"]  # fmt: skip
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    files = sorted(out.glob("part-*.jsonl"))
+    assert len(files) == 2
+    rows = [json.loads(x) for f in files for x in f.read_text().splitlines()]
+    assert sorted(r["customer_id"] for r in rows) == sorted(ev["customer_id"].unique())
+    assert all("churn" in r and "root_causes" in r["churn"] for r in rows)

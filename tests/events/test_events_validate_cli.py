@@ -94,3 +94,28 @@ def test_typer_command_wired(tmp_path: Path) -> None:
     assert CliRunner().invoke(app, args).exit_code == 1
     ok = CliRunner().invoke(app, [*args, "--policy", "lenient"])
     assert ok.exit_code == 0, ok.output
+
+
+def test_validate_reports_each_stage_with_counts_to_its_end(tmp_path: Path) -> None:
+    from journeyml.progress import Progress, ProgressUpdate
+
+    (tmp_path / "log.csv").write_text("cid,ts,tp\na,2024-01-01,visit\nb,2024-01-02,chat\n")
+    (tmp_path / "m.yaml").write_text(MAPPING)
+    seen: list[ProgressUpdate] = []
+    code = validate_command(
+        tmp_path / "log.csv",
+        str(tmp_path / "m.yaml"),
+        "strict",
+        None,
+        now=NOW,
+        console=Console(record=True),
+        progress=Progress(seen.append),
+    )
+    assert code == 0
+    ends = {u.stage: u for u in seen if u.finished}
+    assert list(ends) == ["reading", "mapping", "validating", "sorting"]
+    assert all(not u.failed for u in ends.values())
+    assert ends["reading"].unit == "bytes" and ends["reading"].done == len(
+        (tmp_path / "log.csv").read_bytes()
+    )
+    assert (ends["validating"].done, ends["validating"].total) == (2, 2)  # rows

@@ -51,3 +51,19 @@ def test_chunks_give_the_one_pass_result_bit_for_bit(
     assert sum(written) >= 19
     np.testing.assert_array_equal(in_place.to_numpy(), whole.to_numpy()[order])
     assert chunked.loc[cut.customer_id == "nobody", "count_events_all"].item() == 0
+
+
+def test_float32_features_are_the_float64_ones_rounded_once(
+    events: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Training keeps its matrix in float32: the values are computed in float64 and rounded
+    when stored, in one pass and chunk by chunk alike."""
+    spec = FeatureBuilder(windows_days=(7, 30)).fit(events).spec_
+    cut = every_n_days(events, 10)
+    exact = build.build_features(events, cut, spec).to_numpy()
+    assert not np.array_equal(exact, exact.astype(np.float32), equal_nan=True)  # some are not
+    for chunk_events in (build.CHUNK_EVENTS, 300):
+        monkeypatch.setattr(build, "CHUNK_EVENTS", chunk_events)
+        got = build.build_features(events, cut, spec, dtype=np.float32).to_numpy()
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, exact.astype(np.float32))

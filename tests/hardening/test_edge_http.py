@@ -29,13 +29,15 @@ JSON = {"content-type": "application/json"}
 
 @pytest.fixture(scope="module")
 def tight_server(trained_store: Any, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """A server with an API key, a 1 MB body limit and one request computed at a time."""
+    """A server with an API key, a 1 MB body limit, one request computed at a time and 2 s
+    for a request head."""
     log = tmp_path_factory.mktemp("tight") / "server.log"
     env = {
         "JOURNEYML_TRACKING_URI": trained_store[0],
         "JOURNEYML_API_KEY": "k3y",
         "JOURNEYML_MAX_BODY_BYTES": "1000000",
         "JOURNEYML_MAX_INFLIGHT": "1",
+        "JOURNEYML_HEADER_TIMEOUT": "2",
     }
     h = start_bento_server(env, log)
     yield h
@@ -178,6 +180,27 @@ def test_one_log_line_per_request_without_payloads(tight_server: ServerHandle) -
     unauth = [x for x in lines if x["request_id"] == rid + "-401"]
     assert len(unauth) == 1 and unauth[0]["error"] == "unauthorized"
     assert "Traceback" not in log
+
+
+def test_a_slow_header_client_is_disconnected(tight_server: ServerHandle) -> None:
+    """The service's workers run the header timeout (tests/hardening/test_slow_clients.py)."""
+    port = int(tight_server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(0.2)
+        sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n")
+        t0 = time.monotonic()
+        closed = False
+        while not closed and time.monotonic() - t0 < 15:
+            try:
+                sock.sendall(b"X")  # one byte of a header that never ends, every 0.2 s
+                closed = sock.recv(1024) == b""
+            except TimeoutError:
+                continue
+            except OSError:
+                closed = True
+    assert closed and time.monotonic() - t0 < 10
+    text = httpx.get(tight_server.url + "/metrics", headers=KEY).text
+    assert re.search(r"^journeyml_header_timeouts_total [1-9]", text, re.M), text[-500:]
 
 
 def test_busy_is_503_with_retry_after_and_probes_stay_fast(tight_server: ServerHandle) -> None:

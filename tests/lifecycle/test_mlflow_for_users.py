@@ -155,6 +155,18 @@ def test_mlflow_models_serve_answers_journeys(project: Path, tmp_path: Path) -> 
             assert 0 <= a["conversion"]["probability"] <= 1
             assert {"warnings", "feature_fingerprint", "n_events_used"} <= set(a)
         assert any(a["conversion"]["root_causes"] for a in answers)
+        # the signature requires only customer_id, timestamp and touchpoint; as_of is read
+        one = events[events["customer_id"] == events["customer_id"].iloc[0]]
+        cut = one["timestamp"].iloc[len(one) // 2]
+        lean = [
+            {"customer_id": r.customer_id, "timestamp": r.timestamp, "touchpoint": r.touchpoint,
+             "as_of": cut}
+            for r in one.itertuples()
+        ]  # fmt: skip
+        r = httpx.post(f"{url}/invocations", json={"dataframe_records": lean}, timeout=60)
+        assert r.status_code == 200, r.text
+        (answer,) = r.json()["predictions"]
+        assert answer["n_events_used"] == len(one) // 2  # events before as_of only
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, 15)

@@ -120,6 +120,12 @@ def test_scoring_by_id_is_predict_on_the_stored_journey(
             predictor, link_to(store), "nobody", as_of=None, tasks=None, now=NOW, request_id=None
         )
     assert err.value.http_status == 404 and err.value.field == "customer_id"
+    # a known customer asked about before their first event: scored on no events, not 404
+    early = handle_customer_predictions(
+        predictor, link_to(store), cid, as_of="2000-01-01T00:00:00Z", tasks=None, now=NOW,
+        request_id=None,
+    )  # fmt: skip
+    assert early["n_events_used"] == 0
     from journeyml.errors import RequestError
 
     with pytest.raises(RequestError) as bad:

@@ -83,6 +83,14 @@ def test_journey_before_is_strict_and_unknown_customers_are_empty(store: EventSt
         "purchase",
     ]
     assert store.journey_records("a", before="2024-05-01T10:00:00.123456789Z") == []
+    assert [r["touchpoint"] for r in store.journey_records("a", before=at)] == ["ad"]
+    assert [r["touchpoint"] for r in store.journey_records("a", before=one_ns_later)] == [
+        "ad",
+        "email",
+        "purchase",
+    ]
+    assert store.has_customer("a") and not store.has_customer("nobody")
+    assert store.journey_records("nobody") == []
     empty = store.journey("nobody")
     assert empty.empty and tuple(empty.columns)[:6] == CANONICAL_COLUMNS
 

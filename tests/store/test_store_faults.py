@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 from journeyml.errors import StoreUnavailableError
@@ -69,6 +70,8 @@ def test_a_postgres_store_that_goes_down_answers_503_and_comes_back(postgres) ->
             for call in (
                 lambda: store.ingest(batch(2), source="t", now=NOW),
                 lambda: store.journey(customer(1)),
+                lambda: store.journey_records(customer(1)),
+                lambda: store.has_customer(customer(1)),
                 store.ping,
             ):
                 with pytest.raises(StoreUnavailableError) as info:
@@ -78,9 +81,32 @@ def test_a_postgres_store_that_goes_down_answers_503_and_comes_back(postgres) ->
             store.ping()
             assert store.ingest(batch(2), source="t", now=NOW).accepted == BATCH
             assert len(store.journey(customer(1))) == BATCH
+            assert len(store.journey_records(customer(1))) == BATCH
             assert store.count_events() == 2 * BATCH
     finally:
         proxy.stop()
+
+
+def test_driver_errors_of_the_hot_paths_are_raised_as_sqlalchemy_raises_them(
+    store: EventStore,
+) -> None:
+    """The journey read, the customer probe and the bulk insert run on the driver's cursor:
+    its errors still become SQLAlchemy's, so guarded() maps them as on every other path."""
+    assert store.ingest(batch(1), source="t", now=NOW).accepted == BATCH
+    with store._engine.begin() as conn:  # the table gone from under the store
+        conn.exec_driver_sql("DROP TABLE events")
+    for call in (
+        lambda: store.journey_records(customer(1)),
+        lambda: store.has_customer(customer(1)),
+        lambda: store.ingest(batch(2), source="t", now=NOW),
+    ):
+        with pytest.raises((StoreUnavailableError, sa_exc.DBAPIError)) as info:
+            call()
+        if store.backend == "sqlite":  # "no such table" is an OperationalError: 503
+            assert isinstance(info.value, StoreUnavailableError)
+            assert info.value.http_status == 503
+        else:  # UndefinedTable is a ProgrammingError: a bug, propagated as SQLAlchemy's
+            assert isinstance(info.value, sa_exc.ProgrammingError)
 
 
 def test_a_sqlite_store_locked_too_long_is_busy_then_works(tmp_path: Path) -> None:

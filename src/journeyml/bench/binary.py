@@ -15,10 +15,12 @@ import lightgbm as lgb
 import numpy as np
 
 from journeyml.modeling import (
+    REGULARISATION,
     Calibrator,
     LinearPart,
     choose_blend,
     choose_calibrator,
+    choose_linear,
     fit_early_stopped,
     sigmoid,
 )
@@ -79,11 +81,12 @@ def fit_binary(
     f_va = np.asarray(probe.predict(X[valid], raw_score=True, num_iteration=best, num_threads=1))
     info: dict[str, Any] = {"best_iteration": best}
     if blend_linear:
-        lin_probe = LinearPart.fit(X[tr], y[tr], seed=seed)
+        fits = LinearPart.fit_path(X[tr], y[tr], seed=seed)
+        k, w, _ = choose_linear(f_va, [lin.raw(X[valid]) for lin in fits], y[valid])
         weight, calibrator, scores = choose_blend(
-            f_va, lin_probe.raw(X[valid]), y[valid], seed=seed
+            f_va, fits[k].raw(X[valid]), y[valid], seed=seed, weight=w
         )
-        info.update(scores)
+        info.update(scores, linear_C=REGULARISATION[k])
     else:
         weight = 0.0
         calibrator, cal_scores = choose_calibrator(sigmoid(f_va), y[valid], seed=seed)
@@ -92,6 +95,6 @@ def fit_binary(
     booster = lgb.train(
         params, lgb.Dataset(X, y, categorical_feature=categorical), num_boost_round=rounds
     )
-    linear = LinearPart.fit(X, y, seed=seed) if weight > 0 else None
+    linear = LinearPart.fit(X, y, C=info.get("linear_C", 1.0), seed=seed) if weight > 0 else None
     info.update(refit_rounds=rounds, linear_weight=weight, calibration_method=calibrator.method)
     return BinaryModel(booster, linear, weight, calibrator, info)

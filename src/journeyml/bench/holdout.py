@@ -1,14 +1,27 @@
 """``calibration_holdout``: purchases up to ``calibration_end`` (inclusive day) describe each
 customer; the label is any purchase in the holdout (the next day … ``holdout_end`` inclusive).
 
-The model never sees the holdout: it learns from snapshots inside the calibration period with a
-horizon of the holdout's length, capped at half the calibration span so that snapshots keep some
-history (a rule, not a per-dataset choice), and early-stops on a random 20 % of customers. The
-BG/NBD baseline is fitted on the calibration RFM summary of the same customers.
+The model never sees the holdout: it learns from snapshots inside the calibration period and
+early-stops on a random 20 % of customers. Its label window (the *step*) is the holdout cut into
+the fewest equal steps of at most a quarter of the calibration span (:func:`chain_steps`), so
+that snapshots reach close to the evaluation date, where customers are as old as the ones
+scored. A holdout longer than one step is covered by chaining: no purchase in the holdout is no
+purchase in each step, and step s is scored on the journey as of ``s`` steps after the
+calibration end with no new purchase (its recency and tenure aged, its events unchanged: the
+condition under which step s matters). The first step ranks (aged journeys lie beyond the
+training range, where trees are flat); the chain sets the level: :func:`chained_probability`.
+The BG/NBD baseline is fitted on the calibration RFM summary of the same customers.
+
+>>> chain_steps(pd.Timedelta(days=273), pd.Timedelta(days=273))  # CDNOW: 4 steps of 68 days
+(4, Timedelta('68 days 00:00:00'))
+>>> chain_steps(pd.Timedelta(days=30), pd.Timedelta(days=365))
+(1, Timedelta('30 days 00:00:00'))
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +32,59 @@ from journeyml.bench.binary import fit_binary
 from journeyml.events import CUSTOMER_ID, TIMESTAMP
 from journeyml.features import AS_OF, FeatureBuilder, build_features
 from journeyml.modeling import baselines, bgnbd, binary_metrics, lgb_params
+
+#: the longest label window, as a share of the calibration period
+STEP_SHARE = 0.25
+_EPS = 1e-6
+
+
+def chain_steps(holdout: pd.Timedelta, span: pd.Timedelta) -> tuple[int, pd.Timedelta]:
+    """The fewest equal steps of at most ``STEP_SHARE`` of ``span`` that cover ``holdout``,
+    and their length in whole days (at least one)."""
+    n = max(1, math.ceil(holdout / (span * STEP_SHARE)))
+    return n, max(pd.Timedelta(days=1), (holdout / n).round("D"))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.asarray(np.log(p / (1 - p)))
+
+
+def chained_probability(
+    step_probability: Callable[[pd.Timestamp], np.ndarray],
+    start: pd.Timestamp,
+    step: pd.Timedelta,
+    n_steps: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """P(a purchase within ``n_steps`` steps from ``start``) for every customer scored.
+
+    ``step_probability(t)`` is the model's probability of a purchase within one step, on the
+    journeys as of ``t`` built from events before ``start`` only. The chain is
+    1 − Π_s (1 − p_s) with p_s scored as of ``start + s·step``. The result keeps the first
+    step's ranking: logit(result) = a·logit(p_0) + b, fitted to the chain's logits by least
+    squares over the customers scored (no label used), the chain's own values where the fit
+    is not increasing. Returns (result, p_0, the chain).
+
+    >>> ps = {0: np.array([0.1, 0.2, 0.4]), 1: np.array([0.1, 0.15, 0.3])}
+    >>> t0, day = pd.Timestamp("2020-01-01"), pd.Timedelta(days=1)
+    >>> out, p0, chain = chained_probability(lambda t: ps[(t - t0).days], t0, day, 2)
+    >>> [round(float(v), 3) for v in chain]  # 1 − (1 − p_0)(1 − p_1)
+    [0.19, 0.32, 0.58]
+    >>> bool(np.all(np.diff(out) > 0))  # the first step's order
+    True
+    """
+    p0 = step_probability(start)
+    survive = 1 - p0
+    for s in range(1, n_steps):
+        survive = survive * (1 - step_probability(start + s * step))
+    chain = 1 - survive
+    if n_steps == 1 or len(p0) < 2:
+        return chain, p0, chain
+    A = np.c_[_logit(p0), np.ones(len(p0))]
+    a, b = np.linalg.lstsq(A, _logit(chain), rcond=None)[0]
+    if not a > 0:
+        return chain, p0, chain
+    return np.asarray(1 / (1 + np.exp(-(a * A[:, 0] + b)))), p0, chain
 
 
 @dataclass
@@ -118,8 +184,7 @@ def run_calibration_holdout(
     w = holdout_window(events, calibration_end, holdout_end)
     cal, cal_end, hold_end = w.calibration, w.end, w.holdout_end
     first_day = cal[TIMESTAMP].min().floor("D")
-    holdout = hold_end - cal_end
-    horizon = min(holdout, (cal_end - first_day) / 2).round("D")
+    n_steps, horizon = chain_steps(hold_end - cal_end, cal_end - first_day)
 
     # training snapshots inside the calibration period only
     cut = training_cutoffs(cal, first_day, cal_end, horizon, snapshot_every_days)
@@ -151,15 +216,29 @@ def run_calibration_holdout(
 
     # evaluation: every calibration customer, as of the end of the calibration period
     customers, y = w.customers, w.labels
-    ev_cut = pd.DataFrame({CUSTOMER_ID: customers, AS_OF: cal_end})
-    X_ev = build_features(cal, ev_cut, spec).to_numpy()
-    p = model.predict(X_ev)
+
+    def features_at(t: pd.Timestamp) -> np.ndarray:
+        return build_features(
+            cal, pd.DataFrame({CUSTOMER_ID: customers, AS_OF: t}), spec
+        ).to_numpy()
+
+    X_ev = features_at(cal_end)
+    p, p_step, p_chain = chained_probability(
+        lambda t: model.predict(X_ev if t == cal_end else features_at(t)),
+        cal_end,
+        horizon,
+        n_steps,
+    )
 
     params_bg, bg = bgnbd_baseline(w)
     expected = bg["expected"]
     m_expected = binary_metrics(y, np.clip(expected / (1 + expected), 0, 1))
     return HoldoutResult(
-        variants={"lightgbm_only_uncalibrated": binary_metrics(y, model.trees_only(X_ev))},
+        variants={
+            "lightgbm_only_uncalibrated": binary_metrics(y, model.trees_only(X_ev)),
+            "first_step_only": binary_metrics(y, p_step),
+            "chain_unranked": binary_metrics(y, p_chain),
+        },
         metrics=binary_metrics(y, p),
         baselines={
             "bgnbd": binary_metrics(y, bg["p_any"]),
@@ -174,6 +253,7 @@ def run_calibration_holdout(
             "calibration_end": str(w.last_day.date()),
             "holdout": f"{cal_end.date()} → {(hold_end - pd.Timedelta(days=1)).date()}",
             "training_horizon_days": horizon.days,
+            "chain_steps": n_steps,
             "n_training_snapshots": len(cut),
             **model.info,
             "bgnbd_params": params_bg.as_dict(),

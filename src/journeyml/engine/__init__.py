@@ -3,6 +3,7 @@ customer-partitioned event dataset, on a Dask cluster (an existing scheduler or 
 LocalCluster). Every partition goes through the same numpy feature core as the single-machine
 path (:func:`journeyml.features.build_features`); models are trained with ``lightgbm.dask``."""
 
+from journeyml.engine.boosting import DaskBoosterFit, StopOnValidation
 from journeyml.engine.cluster import connect
 from journeyml.engine.features import DaskFeatures
 from journeyml.engine.frames import (
@@ -12,18 +13,25 @@ from journeyml.engine.frames import (
     partition_frames,
     snapshots,
 )
-from journeyml.engine.scoring import partition_responses, score_partitions
+from journeyml.engine.scoring import (
+    partition_responses,
+    score_partitions,
+    score_store_partitions,
+)
 from journeyml.engine.training import train_dask
 
 __all__ = [
     "Cutoffs",
+    "DaskBoosterFit",
     "DaskFeatures",
+    "StopOnValidation",
     "at_time",
     "connect",
     "partition_frame",
     "partition_frames",
     "partition_responses",
     "score_partitions",
+    "score_store_partitions",
     "snapshots",
     "train_dask",
 ]

@@ -6,11 +6,16 @@ work folder the workers can read), sends each partition's cutoffs to the task th
 that partition's features with ``build_features`` itself, and puts the rows back in the
 cutoffs' order. Any cutoffs work (snapshots, prefixes, customers without events), so every
 task kind trains the same way as on one machine, with the same features bit for bit.
+
+Each partition's block of rows also stays on the worker that computed it
+(:meth:`DaskFeatures.blocks_of`): :class:`~journeyml.engine.DaskBoosterFit` trains
+``lightgbm.dask`` from those blocks, so the training rows are not sent back to the cluster.
 """
 
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +38,16 @@ def _features_of(
     return build_features(read_partition(ds, i), cutoffs, spec).to_numpy()
 
 
+@dataclass(frozen=True)
+class Blocks:
+    """Where the rows of one feature matrix live on the cluster: ``futures[k]`` (a block held
+    by a worker) holds the matrix's rows ``rows[k]``, in that order."""
+
+    matrix: np.ndarray
+    rows: list[np.ndarray]
+    futures: list[Any]
+
+
 class DaskFeatures:
     """``build_features`` per partition of customers on the cluster of ``client``.
 
@@ -46,6 +61,23 @@ class DaskFeatures:
         self.n_partitions = n_partitions
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="journeyml-engine-"))
         self._datasets: dict[int, tuple[pd.DataFrame, PartitionedEvents]] = {}
+        self._blocks: list[Blocks] = []
+        #: how many feature matrices keep their blocks on the workers (the latest ones)
+        self.keep_blocks = 2
+
+    def blocks_of(self, X: np.ndarray) -> Blocks | None:
+        """The blocks of a matrix this engine returned: ``X`` is that matrix, a view of it,
+        or a copy of it in another dtype (the pipeline keeps float32), recognised by its shape
+        and the values of a sample of rows. None for any other matrix."""
+        for b in self._blocks:
+            if X.shape != b.matrix.shape:
+                continue
+            if np.shares_memory(X, b.matrix):
+                return b
+            rows = np.linspace(0, X.shape[0] - 1, num=min(64, X.shape[0])).astype(np.int64)
+            if np.array_equal(X[rows], b.matrix[rows].astype(X.dtype), equal_nan=True):
+                return b
+        return None
 
     def dataset(self, events: pd.DataFrame) -> PartitionedEvents:
         """The events as a partitioned dataset (written once per events frame)."""
@@ -74,6 +106,8 @@ class DaskFeatures:
             if r.size
         ]
         out = np.empty((len(cutoffs), len(spec.names)), dtype=np.float64, order="F")
-        for r, X in zip([r for r in rows if r.size], self.client.gather(futures), strict=True):
+        held = [r for r in rows if r.size]
+        for r, X in zip(held, self.client.gather(futures), strict=True):
             out[r] = X
+        self._blocks = [*self._blocks, Blocks(out, held, futures)][-self.keep_blocks :]
         return pd.DataFrame(out, index=cutoffs.index, columns=spec.names, copy=False)

@@ -1,6 +1,11 @@
 """Batch scoring per partition: each worker scores its partitions' customers as
 ``journeyml score`` does (:func:`journeyml.serving.score_chunks`: the API's answers, warnings
-and metadata, in chunks of whole customers) into one file per partition."""
+and metadata, in chunks of whole customers) into one file per partition.
+
+:func:`score_store_partitions` is ``journeyml score --store`` on a cluster: the store's active
+customers are shared out by the same customer hash, each worker reads its customers' journeys
+from the store and scores and logs them (:func:`journeyml.store.score_customers`), and the
+driver puts the table together (percentiles are over every customer scored)."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from journeyml.errors import ConfigError
-from journeyml.events import PartitionedEvents, read_partition
+from journeyml.events import PartitionedEvents, partition_of, read_partition
 from journeyml.scoring import Predictor, ScoreRequest
 from journeyml.serving import default_cutoffs, score_chunks, write_responses
 
@@ -87,3 +92,80 @@ def score_partitions(
         pure=False,
     )
     return int(sum(client.gather(futures)))
+
+
+def _score_store_part(
+    uri: str,
+    predictor: Predictor,
+    customers: list[str],
+    t: pd.Timestamp,
+    run_id: str,
+    project: str,
+    created_at: Any,
+    top_k: int,
+    first_item: int,
+) -> tuple[list[dict[str, Any]], int]:
+    from journeyml.store import EventStore, score_customers
+
+    with EventStore.open(uri, create=False) as store:
+        return score_customers(
+            store, predictor, customers, t, run_id=run_id, project=project,
+            created_at=created_at, top_k=top_k, first_item=first_item,
+        )  # fmt: skip
+
+
+def score_store_partitions(
+    client: Any,
+    uri: str,
+    predictor: Predictor,
+    *,
+    as_of: Any,
+    days: float,
+    project: str,
+    created_at: Any,
+    top_k: int = 3,
+    n_partitions: int = 8,
+    run_id: str | None = None,
+) -> Any:
+    """:func:`journeyml.store.score_active` with the store's active customers scored per
+    partition on the cluster of ``client`` (every worker must reach the store at ``uri``).
+    The same rows, logged under one run id with distinct items; returns a
+    :class:`journeyml.store.ScoringRun`."""
+    import uuid
+
+    import numpy as np
+
+    from journeyml.features import to_ns
+    from journeyml.store import EventStore, ScoringRun, scores_table
+
+    t = pd.Timestamp(to_ns(as_of), tz="UTC")
+    rid = run_id or f"score-{uuid.uuid4().hex}"
+    with EventStore.open(uri, create=False) as store:
+        active = store.active_customers(t, days)
+    part = partition_of(pd.Series(active, dtype=object), n_partitions)
+    groups = [[active[k] for k in np.flatnonzero(part == i)] for i in range(n_partitions)]
+    groups = [g for g in groups if g]
+    firsts = np.concatenate([[0], np.cumsum([len(g) for g in groups])[:-1]]).astype(int)
+    shared = client.scatter(predictor, broadcast=True)
+    futures = [
+        client.submit(
+            _score_store_part,
+            uri,
+            shared,
+            g,
+            t,
+            rid,
+            project,
+            created_at,
+            top_k,
+            int(first),
+            pure=False,
+        )
+        for g, first in zip(groups, firsts, strict=True)
+    ]
+    rows: list[dict[str, Any]] = []
+    logged = 0
+    for part_rows, n in client.gather(futures):
+        rows.extend(part_rows)
+        logged += n
+    return ScoringRun(rid, t, scores_table(rows, predictor), logged)

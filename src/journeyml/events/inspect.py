@@ -560,7 +560,16 @@ def _ordered(guesses: list[Guess], columns: list[str]) -> list[Guess]:
 
 def inspect_log(path: str | Path, *, progress: Progress = NO_PROGRESS) -> Inspection:
     """Read the log at ``path`` (any supported format; a text file's separator and header are
-    sniffed) and :func:`inspect_frame` it."""
+    sniffed) and :func:`inspect_frame` it.
+
+    >>> import pathlib, tempfile
+    >>> from journeyml import inspect_log, toy
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
+    >>> toy.journeys().to_csv(path, index=False)
+    >>> found = inspect_log(path)             # what `journeyml init` prints
+    >>> found.n_rows, found.canonical, found.outcomes("conversion")
+    (8, True, ['purchase'])
+    """
     p = Path(path)
     fmt = detect_format(p)
     if not p.is_file():

@@ -28,6 +28,11 @@ class ValidationReport:
 
     Two loads of the same rows in any order give equal reports (row examples and the rejects
     path are left out of the comparison).
+
+    >>> from journeyml import map_events, toy
+    >>> report = map_events(toy.journeys()).report  # a ValidationReport
+    >>> report.n_input, report.n_accepted, report.n_customers, str(report.time_min)
+    (8, 8, 3, '2024-01-01 09:00:00+00:00')
     """
 
     source: str

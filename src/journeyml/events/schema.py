@@ -68,6 +68,16 @@ def to_canonical(frame: pd.DataFrame, *, timezone: str = "UTC") -> pd.DataFrame:
 
     Sorting is by customer, timestamp, then touchpoint, so that the order of input rows
     never matters. Attribute columns are kept after the canonical ones.
+
+    >>> import pandas as pd
+    >>> from journeyml import to_canonical
+    >>> raw = pd.DataFrame({"customer_id": [2, 1],
+    ...                     "timestamp": ["2024-01-02 10:00", "2024-01-01 09:00"],
+    ...                     "touchpoint": ["visit", "purchase"]})
+    >>> to_canonical(raw, timezone="Europe/Berlin")[["customer_id", "timestamp", "channel"]]
+      customer_id                 timestamp  channel
+    0           1 2024-01-01 08:00:00+00:00  unknown
+    1           2 2024-01-02 09:00:00+00:00  unknown
     """
     for col in REQUIRED_COLUMNS:
         if col not in frame.columns:

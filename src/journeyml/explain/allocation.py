@@ -38,7 +38,13 @@ goes to those journey causes, and the touchpoint keeps only what it adds beyond 
   first touch: its recency *is* tenure); otherwise it stays with X (how recent X is, is X's
   own signal: splitting it like the counts was measured to help neither world);
 * a transition count ``a → b`` (so far) is what the journey's own counts predict up to
-  ``c_a · c_b / n`` (many ads and many newsletters make many "ad → newsletter").
+  ``e = c_a · c_b / n`` (many ads and many newsletters make many "ad → newsletter"); a zero
+  transition count is volume's for the share ``max(0, 1 − e)`` (its absence is about ``a``
+  and ``b`` only where their counts predict at least one; measured on the B2B world, the
+  no-effect ad reached the churn top 3 for 15 % of exposed predictions through "no ad right
+  after sign-up", a stand-in for an active persona, and 3–5 % with this rule). Zero touchpoint
+  counts keep the rule above: splitting them the same way freed top-3 slots that the
+  retail no-effect touchpoint took (1.5 → 4.3 % in conversion).
 
 The parts of each feature still add up to its contribution, so causes add up to p − p₀.
 
@@ -474,6 +480,25 @@ def generic_share(ix: _Index, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return g, seen & (days >= tenure - FIRST_TOUCH_DAYS)
 
 
+def _volume_part(count: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """The share of a transition count's contribution that the journey's volume explains,
+    given the count its touchpoint counts predict (``expected``): ``min(1, e / c)`` for a
+    count ``c`` > 0; for a zero count, ``max(0, 1 − e)``: the absence of ``a → b`` says
+    something about ``a`` and ``b`` only in so far as their counts predict at least one (no ad
+    right after sign-up, in a journey of 19 events holding one sign-up and 2 ads, is what
+    chance predicts: it describes the journey, not the ad).
+
+    >>> _volume_part(np.array([4.0, 1.0, 0.0, 0.0, 0.0]), np.array([1.0, 3.0, 0.0, 0.25, 2.0]))
+    array([0.25, 1.  , 1.  , 0.75, 0.  ])
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(
+            count > 0,
+            np.minimum(1.0, expected / count),
+            np.maximum(0.0, 1.0 - expected),
+        )
+
+
 def _split_generic(
     ix: _Index, x: np.ndarray, key: np.ndarray, feat: np.ndarray, weight: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -499,10 +524,7 @@ def _split_generic(
         n_all = float(c_all.sum())
         fa, fb = ix.pair[0, feat[sel]], ix.pair[1, feat[sel]]
         expected = c_all[np.maximum(fa, 0)] * c_all[np.maximum(fb, 0)] / max(n_all, 1.0)
-        c = np.nan_to_num(x[feat[sel]])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            g_pair = np.where(c > 0, np.minimum(1.0, expected / c), 0.0)
-        g_pair = np.where(n_all <= 0, 1.0, g_pair)
+        g_pair = _volume_part(np.nan_to_num(x[feat[sel]]), expected)
         frac = np.where(is_pair, g_pair, frac)
         w = np.where(is_pair, 0, w)  # its volume part is activity
     target = np.where(w >= 0, ix.generic_kid["activity"], ix.generic_kid["tenure"])

@@ -4,9 +4,19 @@ points.
 **Method.** LightGBM's ``pred_contrib`` gives exact TreeSHAP values φᵢ in raw-score units
 (log-odds; per class for multiclass) that add up with the bias b to the raw score f. The model's
 probability is p = g(f) (sigmoid or softmax, then calibration) and the base rate p₀ = g(b). We
-spread Δ = p − p₀ over the features in proportion to their raw contributions,
-ψᵢ = φᵢ · Δ / (f − b) (when f ≈ b, ψᵢ = φᵢ · p(1 − p)), so contributions are additive in
-probability: Σψᵢ = p − p₀ exactly, signs are kept, and rankings equal the log-odds rankings.
+turn Δ = p − p₀ into probability points in two steps (:func:`probability_points`):
+
+1. the raw contributions are put on the log-odds scale of the probability explained,
+   φ'ᵢ = φᵢ · (logit p − logit p₀) / (f − b) (the identity for an uncalibrated binary model), and
+   split into the raising ones (sum P) and the lowering ones (sum N), P + N = logit p − logit p₀;
+2. Δ is split between the two sides as a two-player Shapley value over the sigmoid,
+   Δ₊ = ½[(σ(L₀ + P) − p₀) + (p − σ(L₀ + N))] and Δ₋ = Δ − Δ₊ (L₀ = logit p₀), and each side
+   is spread over its features in proportion to φ'.
+
+So contributions are additive in probability (Σψᵢ = p − p₀ exactly), keep their signs, rank as
+in log-odds within each side, and no cause can move the probability by more than the sigmoid
+allows (a plain proportional split, φᵢ · Δ / (f − b), reads "raised by 116 points" when large
+causes of both signs nearly cancel).
 
 A multiclass model is explained one class per row through boosters that hold the trees of one
 class each (:mod:`journeyml.explain.class_boosters`): the same numbers at 1/K of the cost. They
@@ -38,21 +48,53 @@ class Points:
 def probability_points(
     contrib: np.ndarray, raw: np.ndarray, p: np.ndarray, p0: np.ndarray
 ) -> np.ndarray:
-    """Spread ``p - p0`` over features in proportion to raw contributions (rows × F).
+    """Spread ``p - p0`` over features (rows × F) from their raw contributions ``contrib``
+    (``raw``: their row sums), raising and lowering sides split as in the module docstring.
 
-    >>> phi = np.array([[1.0, -0.5]])
+    One side only: plain proportions.
+
+    >>> phi = np.array([[1.0, 0.5]])
     >>> psi = probability_points(phi, phi.sum(axis=1), np.array([0.7]), np.array([0.5]))
-    >>> psi.round(3).tolist(), round(float(psi.sum()), 9)
-    ([[0.4, -0.2]], 0.2)
+    >>> psi.round(4).tolist(), round(float(psi.sum()), 9)
+    ([[0.1333, 0.0667]], 0.2)
+
+    Large causes of both signs (+6 and −5 log-odds from a 3 % base rate): each stays within
+    100 points, and they still add up to p − p₀.
+
+    >>> phi = np.array([[6.0, -5.0]])
+    >>> p0 = np.array([0.03])
+    >>> p = 1 / (1 + np.exp(-(np.log(0.03 / 0.97) + 1.0)))
+    >>> psi = probability_points(phi, phi.sum(axis=1), p, p0)
+    >>> psi.round(3).tolist(), bool(np.isclose(psi.sum(), p - p0))
+    ([[0.487, -0.439]], True)
     """
-    denom = raw[:, None]
-    delta = (p - p0)[:, None]
+    contrib = np.asarray(contrib, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    p0 = np.asarray(p0, dtype=np.float64)
+    delta = p - p0
+    l0, l1 = _logit(p0), _logit(p)
+    raw = np.asarray(raw, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        scaled = contrib * delta / denom
-    small = np.abs(denom[:, 0]) < 1e-9
-    if small.any():
-        scaled[small] = contrib[small] * (p * (1 - p))[small, None]
-    return np.asarray(scaled)
+        ratio = np.where(np.abs(raw) < 1e-9, 1.0, (l1 - l0) / raw)
+    phi = contrib * ratio[:, None]
+    up = np.where(phi > 0, phi, 0.0).sum(axis=1)
+    down = np.where(phi < 0, phi, 0.0).sum(axis=1)
+    gain = 0.5 * ((_sigmoid(l0 + up) - p0) + (p - _sigmoid(l0 + down)))
+    gain = np.where(down == 0, delta, np.where(up == 0, 0.0, gain))
+    loss = delta - gain
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale_up = np.where(up > 0, gain / up, 0.0)
+        scale_down = np.where(down < 0, loss / down, 0.0)
+    return np.asarray(np.where(phi > 0, phi * scale_up[:, None], phi * scale_down[:, None]))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.asarray(np.log(q) - np.log1p(-q))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)))
 
 
 class ExplainedModel:

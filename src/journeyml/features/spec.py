@@ -135,7 +135,15 @@ class FeatureDef:
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """Everything needed to rebuild a model's features exactly: params, vocabularies, defs."""
+    """Everything needed to rebuild a model's features exactly: params, vocabularies, defs.
+
+    >>> from journeyml import FeatureBuilder, FeatureSpec, toy
+    >>> spec = FeatureBuilder(windows_days=(7,)).fit(toy.journeys()).spec_
+    >>> spec.touchpoints
+    ('ad_impression', 'site_visit', 'cancellation', 'cart_add', 'product_view', 'purchase')
+    >>> FeatureSpec.from_json(spec.to_json()).fingerprint == spec.fingerprint
+    True
+    """
 
     params: FeatureParams
     touchpoints: tuple[str, ...]

@@ -245,7 +245,16 @@ class EngineConfig(_Strict):
 
 
 class PipelineConfig(_Strict):
-    """A training pipeline: data, features, cutoffs, split, tasks, model settings."""
+    """A training pipeline: data, features, cutoffs, split, tasks, model settings.
+
+    >>> from journeyml import PipelineConfig
+    >>> config = PipelineConfig.model_validate({
+    ...     "name": "my-shop",
+    ...     "data": {"path": "events.parquet"},
+    ...     "tasks": {"churn": {"kind": "lapses", "horizon_days": 30}}})
+    >>> config.project_name, list(config.task_configs())
+    ('my_shop', ['churn'])
+    """
 
     #: the pipeline's name (runs are named after it; the experiment is journeyml-<name>)
     name: str
@@ -412,7 +421,17 @@ def load_yaml_model(path: str | Path, model: type[M]) -> M:
 
 
 def load_pipeline_config(path: str | Path) -> PipelineConfig:
-    """Read and validate a pipeline config; errors name the file and the offending key."""
+    """Read and validate a pipeline config; errors name the file and the offending key.
+
+    >>> import pathlib, tempfile
+    >>> from journeyml import load_pipeline_config
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "pipeline.yaml"
+    >>> _ = path.write_text("name: shop\\ndata: {path: events.parquet}\\n"
+    ...                     "tasks:\\n  churn: {kind: lapses, horizon_days: 30}\\n")
+    >>> config = load_pipeline_config(path)
+    >>> config.name, config.data.path
+    ('shop', 'events.parquet')
+    """
     config = load_yaml_model(path, PipelineConfig)
     config._source_file = str(Path(path).resolve())
     return config
@@ -420,7 +439,19 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
 
 def default_tracking_uri(root: Path | None = None) -> str:
     """``JOURNEYML_TRACKING_URI`` if set, else the embedded SQLite store under ``mlflow/``.
-    Read only at entry points (CLI, service start-up)."""
+    Read only at entry points (CLI, service start-up).
+
+    >>> import os, pathlib, tempfile
+    >>> from unittest import mock
+    >>> from journeyml import default_tracking_uri
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> with mock.patch.dict(os.environ, {"JOURNEYML_TRACKING_URI": ""}):
+    ...     default_tracking_uri(root) == f"sqlite:///{root.resolve()}/mlflow/mlflow.db"
+    True
+    >>> with mock.patch.dict(os.environ, {"JOURNEYML_TRACKING_URI": "http://mlflow:5000"}):
+    ...     default_tracking_uri(root)
+    'http://mlflow:5000'
+    """
     env = os.environ.get("JOURNEYML_TRACKING_URI")
     if env:
         return env

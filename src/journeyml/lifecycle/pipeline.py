@@ -17,6 +17,7 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from journeyml.errors import ConfigError
 from journeyml.events import TIMESTAMP
@@ -24,9 +25,11 @@ from journeyml.features import FeatureBuilder, FeatureSpec, build_features, slug
 from journeyml.lifecycle import gate, registry, tracking
 from journeyml.lifecycle.config import PipelineConfig
 from journeyml.modeling import (
+    BoosterFit,
     ModelBundle,
     TaskResult,
     binary_metrics,
+    fit_rows,
     metrics_by_segment,
     multiclass_metrics,
     train_task,
@@ -266,6 +269,7 @@ def run_training(
     after_task: Callable[[str], None] | None = None,
     stages: Stages = NO_PROGRESS,
     features: FeatureEngine | None = None,
+    fit: BoosterFit | None = None,
 ) -> PipelineResult:
     """Train every task of ``config``, log to MLflow, register and gate.
 
@@ -274,7 +278,23 @@ def run_training(
     ``training``, ``promotion``: see :mod:`journeyml.progress`). ``after_task`` is called after
     each task is logged (tests use it to interrupt a run). ``features`` computes the feature
     frame (default :func:`build_features`; ``engine: dask`` passes
-    :class:`journeyml.engine.DaskFeatures`, which runs it per partition on a cluster).
+    :class:`journeyml.engine.DaskFeatures`, which runs it per partition on a cluster);
+    ``fit`` fits each task's booster (default this machine; ``engine: dask`` passes
+    :class:`journeyml.engine.DaskBoosterFit`, ``lightgbm.dask`` on the same partitions).
+
+    >>> import pathlib, tempfile
+    >>> from journeyml import PipelineConfig, run_training
+    >>> config = PipelineConfig.model_validate({
+    ...     "name": "doc",
+    ...     "data": {"simulate": {"customers": 300, "seed": 1, "days": 240}},
+    ...     "features": {"windows_days": [7, 30]},
+    ...     "snapshots": {"mode": "every_n_days", "every_days": 7},
+    ...     "tasks": {"churn": {"kind": "lapses", "horizon_days": 14, "churn": ["cancellation"]}},
+    ...     "num_boost_round": 20, "lightgbm": {"num_threads": 1}})
+    >>> store = f"sqlite:///{pathlib.Path(tempfile.mkdtemp()) / 'mlflow.db'}"
+    >>> result = run_training(config, tracking_uri=store)
+    >>> result.versions
+    {'churn': '1'}
     """
     say = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
@@ -298,12 +318,14 @@ def run_training(
     builder = builder_from(config).fit(ev[ev[TIMESTAMP] < fit_until])
     spec = builder.spec_
     # features once per distinct cutoff set (snapshots and/or prefixes), with one spec
-    build = features or build_features  # the Dask engine passes its own, same feature code
+    # the Dask engine passes its own, same feature code; the matrices are kept in float32,
+    # half the memory (build_features says why the models are unchanged by it)
+    build = features or functools.partial(build_features, dtype=np.float32)
     n_cut = sum(len(c) for c in cutoff_sets.values())
     X_sets: dict[CutoffMode, np.ndarray] = {}
     with stages.stage("features", total=n_cut, unit="cutoffs") as stage:
         for m, c in cutoff_sets.items():
-            X_sets[m] = build(ev, c, spec).to_numpy()
+            X_sets[m] = build(ev, c, spec).to_numpy(np.float32)
             stage.advance(len(c))
     timings["features"] = time.perf_counter() - t1
     n_rows = sum(x.shape[0] for x in X_sets.values())
@@ -328,12 +350,18 @@ def run_training(
     decisions: list[registry.GateDecision] = []
     training = stages.stage("training", total=len(tasks), unit="tasks")
     provenance = tracking.provenance_tags(ev, config.base_dir)
+    lineage = tracking.EventsLineage(ev)  # digest and schema once for every task's run
     resolved = config.model_dump(mode="json")
     started: list[str] = []  # runs of this call: marked FAILED on any failure (full disk too)
     with (
         tracking.failed_runs_closed(started),
         mlflow.start_run(run_name=f"{config.name}-pipeline") as pipeline_run,
         training as train_stage,
+        # one BLAS thread for the linear models (baselines, blended linear part): their
+        # products have a few columns and gain little from a second thread, and a BLAS thread
+        # that waits for a busy core spins. The multiclass logistic baseline of the 1 M-event
+        # demo took 5x the CPU time with two threads on the shared machine (docs/scale.md).
+        threadpool_limits(limits=1, user_api="blas"),
     ):
         started.append(pipeline_run.info.run_id)
         mlflow.set_tags(provenance)
@@ -364,6 +392,7 @@ def run_training(
                 num_boost_round=config.num_boost_round,
                 early_stopping_rounds=config.early_stopping_rounds,
                 seed=config.seed,
+                fit=fit or fit_rows,
             )
             results[name] = res
             if segments is not None and res.test_predictions is not None:
@@ -407,7 +436,7 @@ def run_training(
                 uri = tracking.log_task(
                     res,
                     params=params,
-                    dataset=ev,
+                    dataset=lineage,
                     dataset_source=data.source,
                 )
                 run_ids[name] = run.info.run_id

@@ -46,6 +46,33 @@ def journeys_example(events: pd.DataFrame, n_customers: int = EXAMPLE_CUSTOMERS)
     return ex.reset_index(drop=True)
 
 
+#: the columns every journey must carry; the others (``channel``, ``stage``, ``value``,
+#: attributes, ``as_of``) are optional, as :mod:`journeyml.serving.mlflow_model` documents
+REQUIRED_COLUMNS = ("customer_id", "timestamp", "touchpoint")
+
+
+def journeys_signature(example: pd.DataFrame) -> Any:
+    """The logged model's MLflow signature: the example's columns with their types, only
+    :data:`REQUIRED_COLUMNS` required, plus an optional ``as_of`` (ISO text) and the
+    ``explain`` / ``top_k`` params. Inferred from the example alone, every column seen there
+    would be required and ``as_of`` dropped, so ``mlflow models serve`` would refuse a journey
+    without the training data's every attribute and ignore the cutoff it was asked for."""
+    from mlflow.models import ModelSignature, infer_signature
+    from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema, TensorSpec
+
+    inferred = infer_signature(example).inputs
+    cols: list[ColSpec | TensorSpec] = [
+        ColSpec(c.type, c.name, required=c.name in REQUIRED_COLUMNS)
+        for c in inferred.inputs
+        if c.name != "as_of"
+    ]
+    cols.append(ColSpec(DataType.string, "as_of", required=False))
+    params = ParamSchema(
+        [ParamSpec("explain", DataType.boolean, True), ParamSpec("top_k", DataType.long, 3)]
+    )
+    return ModelSignature(inputs=Schema(cols), params=params)
+
+
 #: the experiment tag that makes the MLflow UI (3.x) open an experiment on its runs, as a
 #: classic model-development experiment, not on the (empty) GenAI traces page
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
@@ -168,15 +195,46 @@ def _reliability_png(rel: dict[str, list[float]], title: str, path: Path) -> Pat
     return path
 
 
+class EventsLineage:
+    """The training events as MLflow dataset lineage, their digest and schema computed once
+    however many task runs log them (MLflow infers the schema value by value: on a million
+    events that takes tens of seconds per run).
+
+    >>> ev = pd.DataFrame({"customer_id": ["a", "b"], "touchpoint": ["visit", "buy"]})
+    >>> lineage = EventsLineage(ev)
+    >>> one, two = lineage.dataset("log.csv", "conversion"), lineage.dataset("log.csv", "churn")
+    >>> (one.name, two.name, one.digest == two.digest, one.schema is two.schema)
+    ('conversion', 'churn', True, True)
+    """
+
+    def __init__(self, events: pd.DataFrame) -> None:
+        self.events = events
+        self._digest: str | None = None
+        self._schema: Any = None
+
+    def dataset(self, source: str, name: str) -> Any:
+        """An MLflow ``PandasDataset`` of the events named ``name`` (for ``mlflow.log_input``)."""
+        ds = mlflow.data.from_pandas(  # type: ignore[attr-defined]
+            self.events, source=source, name=name, digest=self._digest
+        )
+        if self._schema is None:
+            self._digest, self._schema = ds.digest, ds.schema
+        else:  # the cached property, filled as MLflow would fill it
+            ds.__dict__["schema"] = self._schema
+        return ds
+
+
 def log_task(
     result: TaskResult,
     *,
     params: dict[str, Any],
-    dataset: pd.DataFrame | None,
+    dataset: pd.DataFrame | EventsLineage | None,
     dataset_source: str,
 ) -> str:
-    """Log one task into the active run; returns the logged model's URI."""
+    """Log one task into the active run; returns the logged model's URI. ``dataset``: the
+    training events, or their :class:`EventsLineage` when several tasks log the same events."""
     bundle = result.bundle
+    events = dataset.events if isinstance(dataset, EventsLineage) else dataset
     task = bundle.task
     mlflow.log_params(
         {k: (json.dumps(v) if isinstance(v, (list, tuple, dict)) else v) for k, v in params.items()}
@@ -194,12 +252,8 @@ def log_task(
         }
     )
     if dataset is not None:
-        mlflow.log_input(
-            mlflow.data.from_pandas(  # type: ignore[attr-defined]
-                dataset, source=dataset_source, name=f"{task.name}-events"
-            ),
-            context="training",
-        )
+        lineage = dataset if isinstance(dataset, EventsLineage) else EventsLineage(dataset)
+        mlflow.log_input(lineage.dataset(dataset_source, f"{task.name}-events"), context="training")
     mlflow.log_dict(bundle.spec.to_dict(), "feature_spec.json")
     mlflow.log_dict(result.baselines, "baselines.json")
     if result.segment_metrics:
@@ -227,11 +281,13 @@ def log_task(
                 )
             )
         bdir = bundle.save(Path(tmp) / BUNDLE_ARTIFACT)
+        example = journeys_example(events) if events is not None else None
         info = mlflow.pyfunc.log_model(
             name=MODEL_NAME,
             python_model=str(MODEL_CODE),
             artifacts={BUNDLE_ARTIFACT: str(bdir)},
-            input_example=journeys_example(dataset) if dataset is not None else None,
+            input_example=example,
+            signature=journeys_signature(example) if example is not None else None,
             pip_requirements=_requirements(),
         )
     return str(info.model_uri)

@@ -2,7 +2,13 @@
 and the saved bundle."""
 
 from journeyml.modeling import baselines, bgnbd
-from journeyml.modeling.boosting import DEFAULT_LGB_PARAMS, fit_early_stopped, lgb_params
+from journeyml.modeling.boosting import (
+    DEFAULT_LGB_PARAMS,
+    BoosterFit,
+    fit_early_stopped,
+    fit_rows,
+    lgb_params,
+)
 from journeyml.modeling.bundle import META_FILE, MODEL_FILE, ModelBundle
 from journeyml.modeling.calibration import Calibrator, choose_calibrator
 from journeyml.modeling.evaluation import (
@@ -14,7 +20,14 @@ from journeyml.modeling.evaluation import (
     reliability_curve,
 )
 from journeyml.modeling.integrity import CHECKSUM_FILE, parse_in_child, write_checksums
-from journeyml.modeling.linear import LinearPart, choose_blend, choose_weight, sigmoid
+from journeyml.modeling.linear import (
+    REGULARISATION,
+    LinearPart,
+    choose_blend,
+    choose_linear,
+    choose_weight,
+    sigmoid,
+)
 from journeyml.modeling.training import TaskResult, train_task
 
 __all__ = [
@@ -22,6 +35,8 @@ __all__ = [
     "DEFAULT_LGB_PARAMS",
     "META_FILE",
     "MODEL_FILE",
+    "REGULARISATION",
+    "BoosterFit",
     "Calibrator",
     "LinearPart",
     "ModelBundle",
@@ -31,10 +46,12 @@ __all__ = [
     "binary_metrics",
     "choose_blend",
     "choose_calibrator",
+    "choose_linear",
     "choose_weight",
     "ece_equal_mass",
     "expected_calibration_error",
     "fit_early_stopped",
+    "fit_rows",
     "lgb_params",
     "metrics_by_segment",
     "multiclass_metrics",

@@ -8,7 +8,7 @@ the task models (:mod:`journeyml.modeling.training`) and the benchmarks (:mod:`j
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import lightgbm as lgb
 import numpy as np
@@ -65,4 +65,45 @@ def fit_early_stopped(
         num_boost_round=num_boost_round,
         valid_sets=[dvalid],
         callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
+    )
+
+
+class BoosterFit(Protocol):
+    """How a task's booster is fitted: on this machine (:func:`fit_rows`) or on a Dask
+    cluster (:class:`journeyml.engine.DaskBoosterFit`). ``X`` and ``y`` are every cutoff of
+    the task's cutoff set; ``train`` and ``valid`` are boolean masks over them."""
+
+    def __call__(
+        self,
+        params: dict[str, Any],
+        X: np.ndarray,
+        y: np.ndarray,
+        train: np.ndarray,
+        valid: np.ndarray,
+        categorical: list[int],
+        *,
+        num_boost_round: int,
+        early_stopping_rounds: int,
+    ) -> lgb.Booster: ...
+
+
+def fit_rows(
+    params: dict[str, Any],
+    X: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    valid: np.ndarray,
+    categorical: list[int],
+    *,
+    num_boost_round: int,
+    early_stopping_rounds: int,
+) -> lgb.Booster:
+    """:func:`fit_early_stopped` on the rows of ``train`` and ``valid`` (this machine)."""
+    return fit_early_stopped(
+        params,
+        (X[train], y[train]),
+        (X[valid], y[valid]),
+        categorical,
+        num_boost_round=num_boost_round,
+        early_stopping_rounds=early_stopping_rounds,
     )

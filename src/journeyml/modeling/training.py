@@ -18,7 +18,12 @@ from journeyml.features import FeatureSpec
 from journeyml.modeling import baselines, boosting
 from journeyml.modeling.bundle import ModelBundle
 from journeyml.modeling.evaluation import binary_metrics, multiclass_metrics, reliability_curve
-from journeyml.modeling.linear import LinearPart, choose_blend
+from journeyml.modeling.linear import (
+    REGULARISATION,
+    LinearPart,
+    choose_blend,
+    choose_linear,
+)
 from journeyml.tasks import MIN_CUTOFFS, NONE_CLASS, TaskConfig, TemporalSplit
 
 
@@ -35,6 +40,34 @@ class TaskResult:
     segment_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
+#: rows the linear models (the blended linear part, the logistic baseline) are fitted on
+LINEAR_MAX_ROWS = 50_000
+
+
+def sample64(
+    X: np.ndarray,
+    y: np.ndarray,
+    rows: np.ndarray,
+    *,
+    max_rows: int = LINEAR_MAX_ROWS,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_rows`` of the ``rows`` (a mask) of ``X`` and ``y``, drawn as
+    :class:`LinearPart` and :func:`baselines.logistic` draw them from ``X[rows]``, ``X`` in
+    float64 (training matrices may be float32): the linear models see the rows they would have
+    drawn themselves, without a copy of every training row.
+
+    >>> X, y = np.arange(12, dtype=np.float32).reshape(6, 2), np.arange(6)
+    >>> Xs, ys = sample64(X, y, y % 2 == 0, max_rows=2, seed=0)
+    >>> (Xs.dtype.name, Xs.shape, (Xs[:, 0] == 2 * ys).all(), (ys % 2 == 0).all())
+    ('float64', (2, 2), np.True_, np.True_)
+    """
+    idx = np.flatnonzero(rows)
+    if len(idx) > max_rows:
+        idx = idx[np.random.default_rng(seed).choice(len(idx), max_rows, replace=False)]
+    return X[idx].astype(np.float64), y[idx]
+
+
 def train_task(
     task: TaskConfig,
     spec: FeatureSpec,
@@ -46,9 +79,12 @@ def train_task(
     num_boost_round: int = 1000,
     early_stopping_rounds: int = 50,
     seed: int = 0,
+    fit: boosting.BoosterFit = boosting.fit_rows,
 ) -> TaskResult:
     """Train ``task`` on the eligible training cutoffs, stop early on validation, evaluate on
-    test. ``X`` rows align with ``labels`` and the split masks."""
+    test. ``X`` rows align with ``labels`` and the split masks. ``fit`` fits the booster
+    (default this machine; ``engine: dask`` passes :class:`journeyml.engine.DaskBoosterFit`);
+    the linear part, calibration, baselines and metrics are fitted here."""
     elig = labels["eligible"].to_numpy(bool)
     tr, va, te = split.train & elig, split.valid & elig, split.test & elig
     counts = {"train": int(tr.sum()), "valid": int(va.sum()), "test": int(te.sum())}
@@ -76,15 +112,18 @@ def train_task(
         y = np.array([idx.get(str(v), -1) for v in y_all], dtype=np.int64)
         va = va & (y >= 0)
     params = boosting.lgb_params(task.output, len(classes), lgb_params, seed)
-    booster = boosting.fit_early_stopped(
+    booster = fit(
         params,
-        (X[tr], y[tr]),
-        (X[va], y[va]),
+        X,
+        y,
+        tr,
+        va,
         cat,
         num_boost_round=num_boost_round,
         early_stopping_rounds=early_stopping_rounds,
     )
     booster.free_dataset()
+    X_va, X_te = X[va], X[te]  # one copy of each window's rows for every model below
     bundle = ModelBundle(
         task=task,
         booster=booster,
@@ -96,17 +135,23 @@ def train_task(
 
     if task.output == "binary":
         # a linear model blended in log-odds where the validation window prefers it (it
-        # extrapolates where trees are flat), then calibration; both chosen by log loss
-        linear = LinearPart.fit(X[tr], y[tr], seed=seed)
+        # extrapolates where trees are flat), then calibration; both chosen by log loss; its
+        # L2 strength by the one-standard-error rule (weakly regularised, correlated features
+        # get cancelling weights that muddle the explanations)
+        f_va = bundle.margin(X_va)
+        fits = LinearPart.fit_path(*sample64(X, y, tr, seed=seed), seed=seed)
+        k, w, _ = choose_linear(f_va, [lin.raw(X_va) for lin in fits], y[va])
+        linear = fits[k]
         weight, calibrator, scores = choose_blend(
-            bundle.margin(X[va]), linear.raw(X[va]), y[va], seed=seed
+            f_va, linear.raw(X_va), y[va], seed=seed, weight=w
         )
+        bundle.info["linear_C"] = REGULARISATION[k]
         bundle.linear = linear if weight > 0 else None
         bundle.linear_weight = weight
         bundle.calibrator = calibrator
         bundle.info["linear_weight"] = weight
         result.calibration_scores = scores["calibration"]
-        p = bundle.predict_proba(X[te])
+        p = bundle.predict_proba(X_te)
         result.metrics = binary_metrics(y[te], p)
         result.reliability = reliability_curve(y[te], p)
         result.test_predictions = p
@@ -114,10 +159,10 @@ def train_task(
             y[te], baselines.prior_binary(y[tr], int(te.sum()))
         )
         result.baselines["logistic"] = binary_metrics(
-            y[te], baselines.logistic(X[tr], y[tr], X[te], seed=seed)
+            y[te], baselines.logistic(*sample64(X, y, tr, seed=seed), X_te, seed=seed)
         )
     else:
-        p = bundle.predict_proba(X[te])
+        p = bundle.predict_proba(X_te)
         y_te = [str(v) for v in y_all[te]]
         result.metrics = multiclass_metrics(y_te, p, classes)
         result.test_predictions = p
@@ -126,9 +171,8 @@ def train_task(
             baselines.prior_multiclass([str(v) for v in y_all[tr]], classes, len(y_te)),
             classes,
         )
-        known = y >= 0
-        lr_tr = tr & known
-        lr = baselines.logistic(X[lr_tr], y[lr_tr], X[te], seed=seed)
+        lr_tr = tr & (y >= 0)
+        lr = baselines.logistic(*sample64(X, y, lr_tr, seed=seed), X_te, seed=seed)
         full = np.zeros((int(te.sum()), len(classes)))
         present = np.unique(y[lr_tr])
         full[:, present] = lr if lr.ndim == 2 else np.c_[1 - lr, lr]
@@ -141,7 +185,7 @@ def train_task(
                 baselines.markov_successor(
                     np.nan_to_num(X[tr, j], nan=-1).tolist(),
                     [str(v) for v in y_all[tr]],
-                    np.nan_to_num(X[te, j], nan=-1).tolist(),
+                    np.nan_to_num(X_te[:, j], nan=-1).tolist(),
                     classes,
                 ),
                 classes,

@@ -256,7 +256,16 @@ def render_report(
     predictor: Predictor, events: pd.DataFrame, out: Path, *, progress: Progress = NO_PROGRESS
 ) -> Path:
     """Build the report for ``events`` and write it to ``out`` (one HTML file); ``progress``
-    hears its stages."""
+    hears its stages.
+
+    >>> import pathlib, tempfile
+    >>> from journeyml import render_report, toy
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "report.html"
+    >>> render_report(toy.predictor(), toy.journeys(), out) == out
+    True
+    >>> "<svg" in out.read_text()
+    True
+    """
     html = render(gather(predictor, events, progress=progress))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")

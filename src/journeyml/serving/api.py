@@ -163,13 +163,15 @@ def handle_predict(
     store: StoreLink | None = None,
     log: PredictionLog | _Answered | None = None,
     item: int = 0,
+    stored: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Score one journey request; raises :class:`RequestError` subclasses for bad input.
 
     ``now`` (aware) anchors a journey with neither events nor ``as_of``; the service passes
     the request time. ``field_prefix`` (e.g. ``"journeys.3."``) locates errors in a batch.
     ``store``: where ``use_store`` requests find the customer's stored journey; ``log``: the
-    prediction log the answer is recorded in (``item``: its index in a batch request).
+    prediction log the answer is recorded in (``item``: its index in a batch request);
+    ``stored``: the customer's stored journey when the caller read it already.
     """
     if len(req.events) > max_events:
         raise PayloadTooLargeError(
@@ -184,7 +186,9 @@ def handle_predict(
     except RequestError as exc:
         exc.field = f"{field_prefix}{exc.field}" if exc.field else exc.field
         raise
-    _, kept, as_of, warnings = journey_of(predictor, req, tasks, now=now, store=store)
+    _, kept, as_of, warnings = journey_of(
+        predictor, req, tasks, now=now, store=store, stored=stored
+    )
     result = predictor.predict_journey(
         req.customer_id,
         kept,
@@ -215,14 +219,16 @@ def journey_of(
     *,
     now: datetime | None,
     store: StoreLink | None,
+    stored: list[dict[str, Any]] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], datetime, list[Warning_]]:
-    """The journey a request asks about: all its events (sent, and stored with ``use_store``),
-    the ``as_of``, the events before it, and the request's warnings (naive timestamps, events
-    at or after ``as_of``, unknown vocabulary, eligibility)."""
+    """The journey a request asks about: all its events (sent, and stored with ``use_store``;
+    ``stored``: the stored ones when already read), the ``as_of``, the events before it, and
+    the request's warnings (naive timestamps, events at or after ``as_of``, unknown
+    vocabulary, eligibility)."""
     warnings: list[Warning_] = []
     records, naive = _records(req)
     if req.use_store:
-        records = _with_stored(store, req, records, warnings)
+        records = _with_stored(store, req, records, warnings, stored)
     if naive:
         warnings.append(
             _warn(
@@ -240,17 +246,26 @@ def journey_of(
     return records, kept, as_of, warnings
 
 
+def stored_journey(store: StoreLink | None, req: PredictRequest) -> list[dict[str, Any]]:
+    """The customer's stored events a ``use_store`` request merges in (before its ``as_of``
+    when given): one indexed read."""
+    if store is None:
+        store = StoreLink(None)
+    before = None if req.as_of is None else _utc(req.as_of)[0]
+    return store.get().journey_records(req.customer_id, before=before)
+
+
 def _with_stored(
     store: StoreLink | None,
     req: PredictRequest,
     records: list[dict[str, Any]],
     warnings: list[Warning_],
+    stored: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """The customer's stored events (before ``as_of`` when given) merged with those sent."""
-    if store is None:
-        store = StoreLink(None)
-    before = None if req.as_of is None else _utc(req.as_of)[0]
-    stored = store.get().journey_records(req.customer_id, before=before)
+    """The customer's stored events (``stored`` when already read by :func:`stored_journey`)
+    merged with those sent."""
+    if stored is None:
+        stored = stored_journey(store, req)
     if not records:  # nothing sent: the stored journey, as /predict would get it sent
         return stored
     merged, repeated = merge_events(stored, records)

@@ -54,7 +54,15 @@ CHUNK_CUSTOMERS = 2_000
 
 def default_cutoffs(events: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
     """One cutoff per customer: at ``as_of``, or just after the customer's last event (the
-    API's default, :data:`~journeyml.serving.api.JUST_AFTER`)."""
+    API's default, :data:`~journeyml.serving.api.JUST_AFTER`).
+
+    >>> from journeyml import default_cutoffs, toy
+    >>> default_cutoffs(toy.journeys())
+      customer_id                            as_of
+    0         ann 2024-01-10 11:00:00.000001+00:00
+    1         bob 2024-01-20 18:00:00.000001+00:00
+    2         cat 2024-01-06 12:00:00.000001+00:00
+    """
     last = events.groupby(CUSTOMER_ID, sort=False)[TIMESTAMP].max()
     ids = pd.Series(last.index.astype(str), dtype=object)
     if as_of is not None:
@@ -72,7 +80,21 @@ def batch_results(
 ) -> list[dict[str, Any]]:
     """The ``/predict`` response of every cutoff row ``(customer_id, as_of)``, each customer's
     journey being its events in ``events`` (all of them: the ones at or after ``as_of`` are
-    ignored and counted, as the API does)."""
+    ignored and counted, as the API does).
+
+    >>> from journeyml import ScoreRequest, batch_results, default_cutoffs, toy
+    >>> events = toy.journeys()
+    >>> rows = batch_results(toy.predictor(), events, default_cutoffs(events))
+    >>> [(r["customer_id"], [w["field"] for w in r["warnings"]]) for r in rows]
+    [('ann', ['conversion']), ('bob', ['churn']), ('cat', [])]
+    >>> sorted(rows[0])  # the API's answer, per customer  # doctest: +NORMALIZE_WHITESPACE
+    ['as_of', 'churn', 'conversion', 'customer_id', 'feature_fingerprint', 'model_versions',
+     'n_events_used', 'request_id', 'warnings']
+    >>> only = batch_results(toy.predictor(), events, default_cutoffs(events),
+    ...                      ScoreRequest(tasks=("churn",), explain=False))
+    >>> sorted(only[0]["churn"])              # no root causes asked for
+    ['probability']
+    """
     req = request or ScoreRequest(predictor.tasks)
     tasks = predictor.check_tasks(req.tasks)
     predictor.check_classes(req.explain_classes)
@@ -103,7 +125,13 @@ def score_chunks(
     progress: Progress = NO_PROGRESS,
 ) -> Iterator[list[dict[str, Any]]]:
     """:func:`batch_results` chunk by chunk of whole customers (``cutoffs`` default: one per
-    customer, just after its last event); ``progress`` hears the ``scoring`` stage."""
+    customer, just after its last event); ``progress`` hears the ``scoring`` stage.
+
+    >>> from journeyml import score_chunks, toy
+    >>> chunks = list(score_chunks(toy.predictor(), toy.journeys(), chunk_customers=2))
+    >>> [[r["customer_id"] for r in chunk] for chunk in chunks]
+    [['ann', 'bob'], ['cat']]
+    """
     ev = events if is_canonical(events) else to_canonical(events)
     cut = default_cutoffs(ev) if cutoffs is None else cutoffs.reset_index(drop=True)
     rid = request_id or uuid.uuid4().hex

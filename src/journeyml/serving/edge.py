@@ -6,6 +6,7 @@ and one error shape for everything the framework rejects before our code runs.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -25,6 +26,7 @@ from journeyml.errors import (
 )
 from journeyml.serving.body import ClientGone, read_body, replay, too_large
 from journeyml.serving.metrics import render as store_metrics
+from journeyml.serving.slow_clients import render as slow_client_metrics
 from journeyml.serving.strict_json import check_content_type, parse_json
 from journeyml.serving.telemetry import Metrics, log_request
 
@@ -126,6 +128,13 @@ class EdgeConfig:
     body_models: Mapping[str, type[BaseModel]] = field(default_factory=dict)
     compute_paths: frozenset[str] = PREDICT_PATHS
     max_inflight: int = 32
+    #: a single journey of at most this many events, without the event store, is computed
+    #: on the event loop (a few ms: a thread hop and GIL hand-offs between threads cost more
+    #: than they free); anything bigger (batches, long journeys, store reads) in a thread
+    inline_events: int = 256
+    #: threads computing the bigger requests at once (more only fight over the GIL and
+    #: slow the event loop's probes; the rest wait in the bounded queue)
+    compute_threads: int = 2
     #: route templates known to metrics and logs (others are ``other``)
     routes: tuple[str, ...] = ()
     #: ``path -> (content type, bytes)`` documents served as they are (/docs, /docs.json)
@@ -161,6 +170,8 @@ class EdgeMiddleware:
         routes = (*self.config.routes, *self.config.body_models, *PROBES, "/metrics")
         self.metrics = Metrics(routes=(*routes, *self.config.documents))
         self.inflight = 0
+        self._limiter: Any = None  # the compute threads' limiter, made in the event loop
+        self._gate: asyncio.Lock | None = None  # small journeys computed on the loop
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -191,7 +202,11 @@ class EdgeMiddleware:
                 return
             if path == "/metrics":
                 check_api_key(self.api_key, headers)
-                text = (self.metrics.render(self.state.versions()) + store_metrics()).encode()
+                text = (
+                    self.metrics.render(self.state.versions())
+                    + slow_client_metrics()
+                    + store_metrics()
+                ).encode()
                 await _send_raw(send, 200, text, "text/plain; version=0.0.4", rid, [])
                 info["status"] = 200
                 return
@@ -213,11 +228,18 @@ class EdgeMiddleware:
                 receive, req, info["tasks"] = await self._checked_body(model, headers, receive)
             handler = self.state.handlers.get(path) if req is not None else None
             if handler is not None:
-                import anyio
                 from pydantic_core import to_json
 
-                # computed in a thread: the event loop keeps answering probes meanwhile
-                result = await anyio.to_thread.run_sync(handler, req, rid)
+                if self._inline(req):
+                    # one at a time, with a turn of the loop before each: probes and other
+                    # quick requests wait for at most about one small journey, not for
+                    # every small journey queued before them
+                    await asyncio.sleep(0)
+                    async with self._inline_gate():
+                        result = handler(req, rid)
+                        await asyncio.sleep(0)  # the loop polls before the next one starts
+                else:  # in a thread: the event loop keeps answering probes meanwhile
+                    result = await self._in_thread(handler, req, rid)
                 await _send_raw(send, 200, to_json(result), "application/json", rid, [])
                 info["status"] = 200
                 return
@@ -261,6 +283,30 @@ class EdgeMiddleware:
                 error=info["error"],
             )
 
+    def _inline(self, req: BaseModel | None) -> bool:
+        """Small enough to compute on the event loop: one journey of at most
+        ``inline_events`` events that needs no event store."""
+        events = getattr(req, "events", None)
+        return (
+            isinstance(events, list)
+            and len(events) <= self.config.inline_events
+            and not getattr(req, "use_store", False)
+        )
+
+    def _inline_gate(self) -> asyncio.Lock:
+        if self._gate is None:
+            self._gate = asyncio.Lock()
+        return self._gate
+
+    async def _in_thread(self, func: Callable[..., Any], *args: Any) -> Any:
+        """``func(*args)`` in one of the ``compute_threads`` threads (parsing a big body,
+        computing a big request): more threads would only fight over the GIL."""
+        import anyio
+
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(max(1, self.config.compute_threads))
+        return await anyio.to_thread.run_sync(func, *args, limiter=self._limiter)
+
     async def _probe(self, path: str, send: Send, rid: str, info: dict[str, Any]) -> None:
         ready = self.state.predictor is not None
         status = 503 if path == "/readyz" and not ready else 200
@@ -277,9 +323,7 @@ class EdgeMiddleware:
             raise too_large(self.max_body, int(length))
         body = await read_body(receive, self.max_body)
         if len(body) > OFFLOAD_BYTES:  # a big journey: parse it off the event loop
-            import anyio
-
-            data, req = await anyio.to_thread.run_sync(_checked, model, body)
+            data, req = await self._in_thread(_checked, model, body)
         else:
             data, req = _checked(model, body)
         return replay(body, receive), req, self._tasks(data)

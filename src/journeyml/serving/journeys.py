@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from journeyml.errors import PayloadTooLargeError, RequestError, UnknownCustomerError
 from journeyml.scoring import Predictor
 from journeyml.serving import metrics
-from journeyml.serving.api import EventIn, Name, PredictRequest, handle_predict
+from journeyml.serving.api import EventIn, Name, PredictRequest, handle_predict, stored_journey
 from journeyml.serving.prediction_log import PredictionLog, StoreLink
 
 #: what ``POST /events`` stores as the events' source
@@ -51,6 +51,25 @@ def _location(loc: Sequence[int | str]) -> str:
     return ".".join(str(x) for x in loc) or "event"
 
 
+#: a batch of events checked in one call (pydantic's loop, not Python's)
+_EVENTS: TypeAdapter[list[StoredEventIn]] = TypeAdapter(list[StoredEventIn])
+
+
+def _validated(raw: list[Any]) -> tuple[list[StoredEventIn], list[dict[str, Any]]]:
+    """(the valid events in order, a reject with the first error of each invalid one)."""
+    try:
+        return _EVENTS.validate_python(raw), []
+    except ValidationError as exc:
+        first: dict[int, Any] = {}
+        for err in exc.errors(include_url=False, include_input=False):
+            first.setdefault(int(err["loc"][0]), err)
+    rejected = [
+        {"index": i, "field": _location(err["loc"][1:]), "reason": err["msg"]}
+        for i, err in sorted(first.items())
+    ]
+    return _EVENTS.validate_python([e for i, e in enumerate(raw) if i not in first]), rejected
+
+
 def handle_ingest(
     store: StoreLink,
     req: IngestRequest,
@@ -68,15 +87,9 @@ def handle_ingest(
             field="events",
             details={"limit": max_events, "got": len(req.events)},
         )
+    valid, rejected = _validated(req.events)
     records: list[dict[str, Any]] = []
-    rejected: list[dict[str, Any]] = []
-    for i, raw in enumerate(req.events):
-        try:
-            ev = StoredEventIn.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors(include_url=False, include_input=False)[0]
-            rejected.append({"index": i, "field": _location(first["loc"]), "reason": first["msg"]})
-            continue
+    for ev in valid:
         ts = ev.timestamp if ev.timestamp.tzinfo else ev.timestamp.replace(tzinfo=UTC)
         rec: dict[str, Any] = {
             "customer_id": ev.customer_id,
@@ -162,13 +175,16 @@ def handle_customer_predictions(
     req = customer_request(
         customer_id, as_of=as_of, tasks=tasks, now=now, top_k=top_k, explain=explain
     )
-    if store.get().count_events(customer_id) == 0:
+    stored = stored_journey(store, req)  # one read: the journey is what the prediction uses
+    if not stored and not store.get().has_customer(customer_id):
         raise UnknownCustomerError(
             f"expected a customer the event store knows, got {customer_id!r} with no stored "
             "events. Send their events to POST /events first (or check the id).",
             field="customer_id",
         )
-    return handle_predict(predictor, req, request_id=request_id, now=now, store=store, log=log)
+    return handle_predict(
+        predictor, req, request_id=request_id, now=now, store=store, log=log, stored=stored
+    )
 
 
 def handle_erase(

@@ -45,6 +45,12 @@ class ServiceSettings:
     workers: int = 1
     #: requests being computed at once per worker (predictions); more get 503 + Retry-After
     max_inflight: int = 32
+    #: a journey of at most this many events (no store) is computed on the event loop;
+    #: bigger requests in one of ``compute_threads`` threads (probes stay fast meanwhile)
+    inline_events: int = 256
+    compute_threads: int = 2
+    #: seconds a connection has to send a complete request head (slow-header clients)
+    header_timeout: int = 10
     #: where a worker that refuses to start writes its reason (set by ``journeyml serve``)
     refusal_file: Path | None = None
     #: the event store (``JOURNEYML_STORE_URI``); None = no store: nothing is logged and the
@@ -83,6 +89,9 @@ class ServiceSettings:
             max_body_bytes=num("MAX_BODY_BYTES", cls.max_body_bytes),
             workers=num("WORKERS", cls.workers),
             max_inflight=num("MAX_INFLIGHT", cls.max_inflight),
+            inline_events=num("INLINE_EVENTS", cls.inline_events),
+            compute_threads=num("COMPUTE_THREADS", cls.compute_threads),
+            header_timeout=num("HEADER_TIMEOUT", cls.header_timeout),
             refusal_file=Path(refusal) if (refusal := e.get(PREFIX + "REFUSAL_FILE")) else None,
             store_uri=normalize_uri(store) if store else None,
         )

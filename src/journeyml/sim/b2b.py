@@ -63,14 +63,14 @@ True
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from journeyml.errors import ConfigError
 from journeyml.events import CANONICAL_STAGES
+from journeyml.sim import mechanics
 from journeyml.sim.retail import EXPOSURE_CAP, PlantedCause, SimulationResult
 
 __all__ = [
@@ -91,7 +91,6 @@ __all__ = [
 
 IntArr = npt.NDArray[np.int64]
 FloatArr = npt.NDArray[np.float64]
-BoolArr = npt.NDArray[np.bool_]
 
 CONVERSION_TOUCHPOINTS: tuple[str, ...] = ("contract_signed",)
 CHURN_TOUCHPOINTS: tuple[str, ...] = ("cancellation",)
@@ -196,17 +195,10 @@ _ALLOWED: Final[dict[str, tuple[str, ...]]] = {
 _HOUR_WEIGHTS: Final = np.array(
     [0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 2, 5, 8, 9, 9, 6, 8, 9, 9, 8, 6, 3, 1.5, 1, 0.6, 0.4, 0.3]
 )
-_DAY: Final = 86_400
+_DAY: Final = mechanics.DAY
 
 _TP: Final = {tp: i for i, tp in enumerate(TOUCHPOINTS)}
 _CH: Final = {ch: i for i, ch in enumerate(CHANNELS)}
-
-
-def _cdf(weights: FloatArr) -> FloatArr:
-    cdf = np.cumsum(weights, axis=-1)
-    cdf = cdf / cdf[..., -1:]
-    cdf[..., -1] = 1.0
-    return cdf
 
 
 def _tables() -> tuple[FloatArr, FloatArr]:
@@ -220,58 +212,30 @@ def _tables() -> tuple[FloatArr, FloatArr]:
     allowed = np.zeros((len(TOUCHPOINTS), len(CHANNELS)))
     for tp, chans in _ALLOWED.items():
         allowed[_TP[tp], [_CH[c] for c in chans]] = 1.0
-    return _cdf(mix.reshape(-1, len(TOUCHPOINTS))), _cdf(allowed)
+    return mechanics.cdf_rows(mix.reshape(-1, len(TOUCHPOINTS))), mechanics.cdf_rows(allowed)
 
 
 _TP_CDF, _CH_CDF = _tables()
-_HOUR_CDF: Final = _cdf(_HOUR_WEIGHTS)
+_HOUR_CDF: Final = mechanics.cdf_rows(_HOUR_WEIGHTS)
 _INITIATED: Final = np.array([tp not in COMPANY_SENT for tp in TOUCHPOINTS])
 
 
-def _pick(cdf: FloatArr, u: FloatArr) -> IntArr:
-    return (u[:, None] >= cdf).sum(axis=1).astype(np.int64)
-
-
-class _Days:
-    """Event columns collected day by day."""
+class _Days(mechanics.EventLog):
+    """Event columns collected day by day; times are seconds into the current ``day``."""
 
     def __init__(self, rng: np.random.Generator) -> None:
+        super().__init__()
         self.rng = rng
         self.day = 0
-        self.parts: list[tuple[IntArr, IntArr, IntArr, FloatArr]] = []
 
     def seconds(self, m: int) -> IntArr:
-        hour = np.searchsorted(_HOUR_CDF, self.rng.random(m), side="right")
-        return (hour * 3600 + self.rng.integers(0, 3600, m)).astype(np.int64)
+        return mechanics.seconds_of_day(self.rng, _HOUR_CDF, m)
 
-    def add(self, cust: IntArr, tp: IntArr, sec: IntArr, value: FloatArr | None = None) -> None:
-        if len(cust):
-            val = np.full(len(cust), np.nan) if value is None else value
-            abs_sec = self.day * _DAY + np.minimum(sec, _DAY - 1)
-            self.parts.append((cust, tp, abs_sec.astype(np.int64), val))
-
-    def channels(self, tp: IntArr) -> IntArr:
-        return _pick(_CH_CDF[tp], self.rng.random(len(tp)))
-
-
-def _check(n_customers: int, days: int, start: str | pd.Timestamp) -> pd.Timestamp:
-    if n_customers < 1:
-        raise ConfigError(
-            f"expected n_customers >= 1, got {n_customers}. Ask for at least one account.",
-            field="n_customers",
-        )
-    if days < 1:
-        raise ConfigError(
-            f"expected days >= 1, got {days}. Give the length of the window in days.",
-            field="days",
-        )
-    try:
-        ts = pd.Timestamp(start)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"expected a start date like '2024-01-01', got {start!r}.", field="start"
-        ) from exc
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    def add_today(
+        self, cust: IntArr, tp: IntArr, sec: IntArr, value: FloatArr | None = None
+    ) -> None:
+        """Events at ``sec`` seconds into the current day (capped at its last second)."""
+        self.add(cust, tp, (self.day * _DAY + np.minimum(sec, _DAY - 1)).astype(np.int64), value)
 
 
 def simulate(
@@ -283,24 +247,24 @@ def simulate(
     Raises :class:`~journeyml.errors.ConfigError` on a bad size, length or start. The model and
     the planted causes are in the module docstring.
     """
-    t0 = _check(n_customers, days, start)
+    t0 = mechanics.check_window(n_customers, days, start, noun="account")
     rng = np.random.default_rng(seed)
     n = int(n_customers)
     persona = rng.choice(len(PERSONAS), size=n, p=_PERSONA_SHARE).astype(np.int64)
     industry = rng.integers(0, len(INDUSTRIES), size=n).astype(np.int64)
     arrival = rng.integers(0, days, size=n).astype(np.int64)
-    order = np.argsort(arrival, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(arrival, minlength=days))])
+    arrivals = mechanics.Arrivals(arrival, days)
     state = np.full(n, -1, np.int64)  # -1: not arrived yet
     churn_day = np.full(n, -1, np.int64)
 
     # recent counts, as of the start of the day: one row per planted cause, then activity
     causes = PLANTED_CAUSES
-    n_rows = len(causes) + 1
-    recent = np.zeros((n_rows, n), np.int32)
-    starts = [1 + c.delay_days for c in causes] + [1]
-    ends = [c.window_days + 1 for c in causes] + [_ENGAGE_DAYS + 1]
-    pending: dict[int, list[tuple[IntArr, int]]] = {}  # day -> (flat indices, +1/-1)
+    recent_counts = mechanics.RecentCounts(
+        n,
+        [1 + c.delay_days for c in causes] + [1],
+        [c.window_days + 1 for c in causes] + [_ENGAGE_DAYS + 1],
+        days,
+    )
     beta = np.array([c.direction * c.log_hazard for c in causes] + [0.0])
     beta_conv = np.where([c.outcome == "conversion" for c in causes] + [False], beta, 0.0)
     beta_churn = np.where([c.outcome == "churn" for c in causes] + [False], beta, 0.0)
@@ -312,9 +276,8 @@ def simulate(
     out = _Days(rng)
     for d in range(days):
         out.day = d
-        for flat, sign in pending.pop(d, []):
-            np.add.at(recent.reshape(-1), flat, sign)
-        new = order[bounds[d] : bounds[d + 1]]
+        recent = recent_counts.start_day(d)
+        new = arrivals.on(d)
         state[new] = _TRIAL
         day_cust: list[IntArr] = []
         day_tp: list[IntArr] = []
@@ -363,7 +326,7 @@ def simulate(
                 np.log(_CONTRACT_MEDIAN[persona[buyers]]) + 0.5 * rng.standard_normal(len(buyers))
             )
         )
-        out.add(
+        out.add_today(
             buyers, np.full(len(buyers), _TP["contract_signed"]), out.seconds(len(buyers)), values
         )
         day_cust.append(cancels)
@@ -376,10 +339,9 @@ def simulate(
         sess, size = live[idx], 1 + rng.poisson(_SESSION_LAMBDA[per[idx]])
         ev_cust = np.repeat(sess, size)
         row = np.repeat(per[idx] * 2 + np.minimum(st[idx], 1), size)
-        ev_tp = _pick(_TP_CDF[row], rng.random(len(ev_cust)))
-        gaps = np.cumsum(rng.integers(30, 400, len(ev_cust)))
-        first = np.repeat(np.cumsum(size) - size, size)
-        ev_sec = np.repeat(out.seconds(len(sess)), size) + gaps - gaps[first]
+        ev_tp = mechanics.pick(_TP_CDF[row], rng.random(len(ev_cust)))
+        gaps = rng.integers(30, 400, len(ev_cust))
+        ev_sec = np.repeat(out.seconds(len(sess)), size) + mechanics.session_offsets(gaps, size)
         day_cust.append(ev_cust)
         day_tp.append(ev_tp)
         day_sec.append(ev_sec)
@@ -401,7 +363,7 @@ def simulate(
 
         cust = np.concatenate(day_cust).astype(np.int64)
         tp = np.concatenate(day_tp).astype(np.int64)
-        out.add(cust, tp, np.concatenate(day_sec).astype(np.int64) + 0)
+        out.add_today(cust, tp, np.concatenate(day_sec).astype(np.int64))
         # schedule today's events into the recent counts
         own = _INITIATED[tp]
         rows = [(row_of_tp[tp[row_of_tp[tp] >= 0]], cust[row_of_tp[tp] >= 0])]
@@ -412,11 +374,7 @@ def simulate(
             )
         )
         for r, who in rows:
-            for k_row in np.unique(r).tolist():
-                flat = k_row * n + who[r == k_row]
-                for when, sign in ((d + starts[k_row], 1), (d + ends[k_row], -1)):
-                    if when < days:
-                        pending.setdefault(when, []).append((flat, sign))
+            recent_counts.schedule(d, r, who)
 
     return _assemble(out, n, persona, industry, state, churn_day, t0, days)
 
@@ -431,14 +389,9 @@ def _assemble(
     t0: pd.Timestamp,
     days: int,
 ) -> SimulationResult:
-    if out.parts:
-        cust, tp, sec, value = (np.concatenate(a) for a in zip(*out.parts, strict=True))
-    else:
-        cust = tp = sec = np.zeros(0, np.int64)
-        value = np.zeros(0)
+    cust, tp, _, sec, value = out.arrays()  # channels are drawn below, from the times
     # canonical order: account, time, touchpoint name
-    tp_rank = np.argsort(np.argsort(np.array(TOUCHPOINTS)))
-    idx = np.lexsort((tp_rank[tp], sec, cust))
+    idx = mechanics.canonical_order(cust, sec, tp, TOUCHPOINTS, n, days)
     cust, tp, sec, value = cust[idx], tp[idx], sec[idx], value[idx]
     ids = np.array([f"acct-{i:05d}" for i in range(n)], dtype=object)
     ts_ns = t0.value + sec * 1_000_000_000
@@ -461,27 +414,13 @@ def _assemble(
         }
     )
 
-    def first_of(mask: BoolArr) -> FloatArr:
-        res = np.full(n, np.nan)
-        uniq, first = np.unique(cust[mask], return_index=True)
-        res[uniq] = ts_ns[mask][first]
-        return res
-
-    def to_ts(ns: FloatArr) -> pd.DatetimeIndex:
-        vals = np.where(np.isnan(ns), np.iinfo(np.int64).min, ns).astype(np.int64)
-        return pd.DatetimeIndex(vals.view("datetime64[ns]")).tz_localize("UTC")
-
-    last_seen = np.full(n, np.nan)
-    if len(cust):
-        ends = np.flatnonzero(np.r_[cust[1:] != cust[:-1], True])
-        last_seen[cust[ends]] = ts_ns[ends]
     signed = tp == _TP["contract_signed"]
     kind = np.array([None, "explicit", "inactivity"], dtype=object)[
         np.where(state == _GONE, 1, np.where(state == _SILENT, 2, 0))
     ]
     churned_at = np.where(
         state == _GONE,
-        first_of(tp == _TP["cancellation"]),
+        mechanics.first_of(cust, ts_ns, tp == _TP["cancellation"], n),
         np.where(state == _SILENT, t0.value + churn_day * _DAY * 1_000_000_000, np.nan),
     ).astype(np.float64)
     customers = pd.DataFrame(
@@ -489,23 +428,21 @@ def _assemble(
             "customer_id": pd.Series(ids, dtype=object),
             "company_size": pd.Series(np.array(PERSONAS, dtype=object)[persona], dtype=object),
             "industry": pd.Series(np.array(INDUSTRIES, dtype=object)[industry], dtype=object),
-            "first_seen": to_ts(first_of(np.ones(len(cust), bool))),
-            "last_seen": to_ts(last_seen),
-            "converted_at": to_ts(first_of(signed)),
+            "first_seen": mechanics.to_timestamps(
+                mechanics.first_of(cust, ts_ns, np.ones(len(cust), bool), n)
+            ),
+            "last_seen": mechanics.to_timestamps(mechanics.last_of(cust, ts_ns, n)),
+            "converted_at": mechanics.to_timestamps(mechanics.first_of(cust, ts_ns, signed, n)),
             "contract_value": np.bincount(cust[signed], weights=value[signed], minlength=n),
-            "churned_at": to_ts(churned_at),
+            "churned_at": mechanics.to_timestamps(churned_at),
             "churn_kind": pd.Series(kind, dtype=object),
             "final_stage": pd.Series(
                 np.array(_STATE_NAMES, dtype=object)[np.maximum(state, 0)], dtype=object
             ),
         }
     )
-    extra: dict[str, Any] = {}
-    for cause in PLANTED_CAUSES:
-        counts = np.bincount(cust[tp == _TP[cause.touchpoint]], minlength=n)
-        extra[f"exposed_{cause.name}"] = counts > 0
-        extra[f"n_{cause.name}"] = counts.astype(np.int64)
-    customers = pd.concat([customers, pd.DataFrame(extra)], axis=1)
+    exposures = mechanics.exposure_columns(cust, tp, PLANTED_CAUSES, _TP, n)
+    customers = pd.concat([customers, exposures], axis=1)
     return SimulationResult(
         events=events,
         customers=customers,
@@ -524,7 +461,7 @@ def _channels(tp: IntArr, sec: IntArr) -> IntArr:
     """A channel per event, drawn from the touchpoint's channels by a hash of the event's time
     (deterministic, after the fact: channels carry no planted signal)."""
     u = ((sec * 2654435761 + tp * 40503) % 1_000_003) / 1_000_003.0
-    return _pick(_CH_CDF[tp], u)
+    return mechanics.pick(_CH_CDF[tp], u)
 
 
 assert set(TOUCHPOINT_STAGE.values()) <= set(CANONICAL_STAGES)

@@ -74,14 +74,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from journeyml.errors import ConfigError
 from journeyml.events import CANONICAL_STAGES
+from journeyml.sim import mechanics
 
 __all__ = [
     "CHANNELS",
@@ -397,19 +397,11 @@ _HOUR_WEIGHTS: Final = np.array(
     [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1, 2, 3, 4, 4.5, 5, 5.5, 5, 4.5, 4.5, 4.5, 5, 6, 7, 7, 6, 4, 2],
     dtype=float,
 )
-_DAY: Final = 86_400
+_DAY: Final = mechanics.DAY
 _SESSION_GAP_MEAN: Final = 90.0  # seconds between touchpoints of a session
 
 _TP_INDEX: Final = {tp: i for i, tp in enumerate(TOUCHPOINTS)}
 _CH_INDEX: Final = {ch: i for i, ch in enumerate(CHANNELS)}
-
-
-def _cdf_rows(weights: FloatArr) -> FloatArr:
-    """Row-wise cumulative probabilities of a weight array (last axis)."""
-    cdf = np.cumsum(weights, axis=-1)
-    cdf = cdf / cdf[..., -1:]
-    cdf[..., -1] = 1.0  # exact, so that u < 1 never falls past the last column
-    return cdf
 
 
 def _tables() -> tuple[FloatArr, FloatArr]:
@@ -421,72 +413,26 @@ def _tables() -> tuple[FloatArr, FloatArr]:
     for s, seg in enumerate(SEGMENTS):
         for tp, mult in _SEGMENT_MIX[seg].items():
             mix[s, :, _TP_INDEX[tp]] *= mult
-    tp_cdf = _cdf_rows(mix.reshape(n_seg * 4, n_tp))
+    tp_cdf = mechanics.cdf_rows(mix.reshape(n_seg * 4, n_tp))
     allowed = np.zeros((n_tp, len(CHANNELS)))
     for tp, chans in _ALLOWED.items():
         for ch in chans:
             allowed[_TP_INDEX[tp], _CH_INDEX[ch]] = 1.0
-    ch_cdf = _cdf_rows(allowed[None, :, :] * _CHANNEL_HABIT[:, None, :])
+    ch_cdf = mechanics.cdf_rows(allowed[None, :, :] * _CHANNEL_HABIT[:, None, :])
     return tp_cdf, ch_cdf
 
 
 _TP_CDF, _CH_CDF = _tables()
-_HOUR_CDF: Final = _cdf_rows(_HOUR_WEIGHTS)
-
-
-def _pick(cdf: FloatArr, u: FloatArr) -> IntArr:
-    """Inverse-CDF draw: column index per row of ``cdf`` (shape m x k) for uniforms ``u``."""
-    return (u[:, None] >= cdf).sum(axis=1).astype(np.int64)
+_HOUR_CDF: Final = mechanics.cdf_rows(_HOUR_WEIGHTS)
 
 
 def _seconds(rng: np.random.Generator, m: int, latest: int = _DAY - 1) -> IntArr:
     """Seconds into the day following the daily rhythm, at most ``latest``."""
-    hour = np.searchsorted(_HOUR_CDF, rng.random(m), side="right")
-    sec = hour * 3600 + rng.integers(0, 3600, m)
-    return np.minimum(sec, latest).astype(np.int64)
-
-
-class _Log:
-    """Event columns accumulated day by day, concatenated once at the end."""
-
-    def __init__(self) -> None:
-        self.cust: list[IntArr] = []
-        self.tp: list[IntArr] = []
-        self.ch: list[IntArr] = []
-        self.sec: list[IntArr] = []
-        self.value: list[FloatArr] = []
-
-    def add(
-        self, cust: IntArr, tp: IntArr, ch: IntArr, sec: IntArr, value: FloatArr | None = None
-    ) -> None:
-        if len(cust) == 0:
-            return
-        self.cust.append(cust)
-        self.tp.append(tp)
-        self.ch.append(ch)
-        self.sec.append(sec)
-        self.value.append(np.full(len(cust), np.nan) if value is None else value)
-
-    def arrays(self) -> tuple[IntArr, IntArr, IntArr, IntArr, FloatArr]:
-        if not self.cust:
-            e = np.zeros(0, dtype=np.int64)
-            return e, e, e, e, np.zeros(0)
-        return (
-            np.concatenate(self.cust),
-            np.concatenate(self.tp),
-            np.concatenate(self.ch),
-            np.concatenate(self.sec),
-            np.concatenate(self.value),
-        )
+    return mechanics.seconds_of_day(rng, _HOUR_CDF, m, latest)
 
 
 def _channels(rng: np.random.Generator, seg: IntArr, tp: IntArr) -> IntArr:
-    return _pick(_CH_CDF[seg, tp], rng.random(len(tp)))
-
-
-def _as_utc(value: str | pd.Timestamp) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return mechanics.pick(_CH_CDF[seg, tp], rng.random(len(tp)))
 
 
 def simulate(
@@ -498,24 +444,15 @@ def simulate(
     is used). About 35 events per customer; 30,000 customers (≈ 1 M events) take about 1 s.
     Raises :class:`~journeyml.errors.ConfigError` on a bad size, length or start. See the
     module docstring for the model and the planted causes.
-    """
-    if n_customers < 1:
-        raise ConfigError(
-            f"expected n_customers >= 1, got {n_customers}. Ask for at least one customer.",
-            field="n_customers",
-        )
-    if days < 1:
-        raise ConfigError(
-            f"expected days >= 1, got {days}. Give the length of the window in days.",
-            field="days",
-        )
-    try:
-        t0 = _as_utc(start)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"expected a start date like '2024-01-01', got {start!r}.", field="start"
-        ) from exc
 
+    >>> from journeyml import simulate
+    >>> sim = simulate(200, seed=1, days=120)
+    >>> list(sim.events.columns)
+    ['customer_id', 'timestamp', 'touchpoint', 'channel', 'stage', 'value', 'segment', 'region']
+    >>> str(sim.start.date()), str(sim.end.date()), sim.customers["customer_id"].nunique()
+    ('2024-01-01', '2024-04-30', 200)
+    """
+    t0 = mechanics.check_window(n_customers, days, start, noun="customer")
     rng = np.random.default_rng(seed)
     n = int(n_customers)
     n_causes = len(PLANTED_CAUSES)
@@ -525,9 +462,7 @@ def simulate(
     region = rng.choice(len(REGIONS), size=n, p=_REGION_SHARE).astype(np.int64)
     arrival = rng.integers(0, days, size=n).astype(np.int64)
     state = np.where(rng.random(n) < _P_START_CONSIDERING, _CONSIDER, _AWARE).astype(np.int64)
-    order = np.argsort(arrival, kind="stable")
-    arrivals_per_day = np.bincount(arrival, minlength=days)
-    arrival_bounds = np.concatenate([[0], np.cumsum(arrivals_per_day)])
+    arrivals = mechanics.Arrivals(arrival, days)
 
     alive = np.zeros(n, dtype=bool)
     converted = np.zeros(n, dtype=bool)
@@ -542,13 +477,13 @@ def simulate(
     beta = np.array([c.direction * c.log_hazard for c in PLANTED_CAUSES])
     beta_conv = np.where([c.outcome == "conversion" for c in PLANTED_CAUSES], beta, 0.0)
     beta_churn = np.where([c.outcome == "churn" for c in PLANTED_CAUSES], beta, 0.0)
-    windows = np.array([c.window_days for c in PLANTED_CAUSES])
-    # Recent exposure counts per cause (row) and customer (column), as of the start of the day.
-    recent = np.zeros((n_causes, n), dtype=np.int32)
-    # Cause events per day, as flat indices cause * n + customer, to expire them later.
-    cause_log: list[IntArr] = []
+    # Recent exposure counts per cause (row) and customer (column), as of the start of the day:
+    # an event of day e counts on days e + 1 .. e + window.
+    recent_counts = mechanics.RecentCounts(
+        n, [1] * n_causes, [c.window_days + 1 for c in PLANTED_CAUSES], days
+    )
 
-    log = _Log()
+    log = mechanics.EventLog()
     tp_purchase, tp_checkout = _TP_INDEX["purchase"], _TP_INDEX["checkout"]
     tp_cart, tp_cancel = _TP_INDEX["cart_add"], _TP_INDEX["cancellation"]
     tp_payerr, tp_survey = _TP_INDEX["payment_error"], _TP_INDEX[NO_EFFECT_TOUCHPOINT]
@@ -556,7 +491,8 @@ def simulate(
 
     for d in range(days):
         day0 = d * _DAY
-        arriving = order[arrival_bounds[d] : arrival_bounds[d + 1]]
+        recent = recent_counts.start_day(d)
+        arriving = arrivals.on(d)
         alive[arriving] = True
         live = np.flatnonzero(alive)
         m = len(live)
@@ -573,11 +509,12 @@ def simulate(
         churn_kind[leaving] = np.where(explicit[churn_now], 1, 2)
         cancels = live[explicit]
         if len(cancels):
+            ch = _channels(rng, segment[cancels], np.full(len(cancels), tp_cancel))
             log.add(
                 cancels,
                 np.full(len(cancels), tp_cancel, dtype=np.int64),
-                _channels(rng, segment[cancels], np.full(len(cancels), tp_cancel)),
                 day0 + _seconds(rng, len(cancels)),
+                ch=ch,
             )
 
         stay = ~churn_now
@@ -600,22 +537,22 @@ def simulate(
         k = 1 + rng.poisson(_SESSION_LAMBDA[sess_seg])
         ev_cust = np.repeat(sess, k)
         ev_seg = np.repeat(sess_seg, k)
-        ev_tp = _pick(_TP_CDF[np.repeat(sess_seg * 4 + sess_st, k)], rng.random(len(ev_cust)))
+        ev_tp = mechanics.pick(
+            _TP_CDF[np.repeat(sess_seg * 4 + sess_st, k)], rng.random(len(ev_cust))
+        )
         ev_ch = _channels(rng, ev_seg, ev_tp)
         gaps = 1 + rng.exponential(_SESSION_GAP_MEAN, len(ev_cust)).astype(np.int64)
-        csum = np.cumsum(gaps)
-        first = np.repeat(np.cumsum(k) - k, k)
-        offset = csum - csum[first]
+        offset = mechanics.session_offsets(gaps, k)
         ev_sec = np.minimum(np.repeat(_seconds(rng, len(sess)), k) + offset, _DAY - 1) + day0
-        log.add(ev_cust, ev_tp, ev_ch, ev_sec)
+        log.add(ev_cust, ev_tp, ev_sec, ch=ev_ch)
         # a payment error follows a checkout
         perr = np.flatnonzero(ev_tp == tp_payerr)
         if len(perr):
             log.add(
                 ev_cust[perr],
                 np.full(len(perr), tp_checkout, dtype=np.int64),
-                ev_ch[perr],
                 np.maximum(ev_sec[perr] - rng.integers(5, 60, len(perr)), day0),
+                ch=ev_ch[perr],
             )
 
         # purchase sessions
@@ -634,20 +571,24 @@ def simulate(
                 np.exp(log_order_median[b_seg] + _ORDER_SIGMA * rng.standard_normal(nb)), 2
             )
             log.add(
-                buyers[cart], np.full(int(cart.sum()), tp_cart), web_ch[cart], day0 + s_cart[cart]
+                buyers[cart],
+                np.full(int(cart.sum()), tp_cart),
+                day0 + s_cart[cart],
+                ch=web_ch[cart],
             )
-            log.add(buyers, np.full(nb, tp_checkout), web_ch, day0 + s_checkout)
-            log.add(buyers, np.full(nb, tp_purchase), b_ch, day0 + s_buy, values)
+            log.add(buyers, np.full(nb, tp_checkout), day0 + s_checkout, ch=web_ch)
+            log.add(buyers, np.full(nb, tp_purchase), day0 + s_buy, values, ch=b_ch)
 
         # the no-effect touchpoint: random live customers, whatever they do
         surveyed = live[rng.random(m) < _P_SURVEY]
         last_day[surveyed] = d
         if len(surveyed):
+            ch = _channels(rng, segment[surveyed], np.full(len(surveyed), tp_survey))
             log.add(
                 surveyed,
                 np.full(len(surveyed), tp_survey, dtype=np.int64),
-                _channels(rng, segment[surveyed], np.full(len(surveyed), tp_survey)),
                 day0 + _seconds(rng, len(surveyed)),
+                ch=ch,
             )
 
         # latent stage moves (take effect tomorrow)
@@ -661,18 +602,10 @@ def simulate(
         state[live] = new_state
         converted[buyers] = True
 
-        # recent exposure counts for tomorrow: add today's cause events, expire old ones
+        # today's cause events (of the sessions) count from tomorrow for their window
         day_cause = tp_to_cause[ev_tp]
         hit = day_cause >= 0
-        today = day_cause[hit] * n + ev_cust[hit]
-        cause_log.append(today)
-        np.add.at(recent.reshape(-1), today, 1)
-        for c in range(n_causes):
-            old = d - int(windows[c])  # tomorrow's window is days d + 1 - window .. d
-            if old >= 0 and len(cause_log[old]):
-                gone = cause_log[old]
-                gone = gone[gone // n == c]
-                np.subtract.at(recent.reshape(-1), gone, 1)
+        recent_counts.schedule(d, day_cause[hit], ev_cust[hit])
 
     return _assemble(
         log, n, segment, region, state, alive, churn_day, churn_kind, t0, days, PLANTED_CAUSES
@@ -680,7 +613,7 @@ def simulate(
 
 
 def _assemble(
-    log: _Log,
+    log: mechanics.EventLog,
     n: int,
     segment: IntArr,
     region: IntArr,
@@ -694,14 +627,7 @@ def _assemble(
 ) -> SimulationResult:
     cust, tp, ch, sec, value = log.arrays()
     # canonical order: customer id (zero-padded, so numeric order), time, touchpoint name
-    tp_rank = np.argsort(np.argsort(np.array(TOUCHPOINTS)))
-    n_tp = len(TOUCHPOINTS)
-    span = days * _DAY
-    if n * span * n_tp < 2**62:
-        key = (cust * span + sec) * n_tp + tp_rank[tp]
-        idx = np.argsort(key, kind="stable")
-    else:  # pragma: no cover - only for astronomically large runs
-        idx = np.lexsort((tp_rank[tp], sec, cust))
+    idx = mechanics.canonical_order(cust, sec, tp, TOUCHPOINTS, n, days)
     cust, tp, ch, sec, value = cust[idx], tp[idx], ch[idx], sec[idx], value[idx]
 
     width = max(6, len(str(n - 1)))
@@ -729,27 +655,11 @@ def _assemble(
     )
 
     # --- ground truth ------------------------------------------------------------------------
-    def first_of(mask: BoolArr) -> FloatArr:
-        """ns timestamp of each customer's first event in ``mask`` (NaN if none)."""
-        out = np.full(n, np.nan)
-        c_sel = cust[mask]
-        uniq, first = np.unique(c_sel, return_index=True)
-        out[uniq] = ts_ns[mask][first]
-        return out
-
-    def to_ts(ns: FloatArr) -> pd.DatetimeIndex:
-        vals = np.where(np.isnan(ns), np.iinfo(np.int64).min, ns).astype(np.int64)
-        return pd.DatetimeIndex(vals.view("datetime64[ns]")).tz_localize("UTC")
-
-    every = np.ones(len(cust), dtype=bool)
-    first_seen = first_of(every)
-    last_seen = np.full(n, np.nan)
-    if len(cust):
-        ends = np.flatnonzero(np.r_[cust[1:] != cust[:-1], True])
-        last_seen[cust[ends]] = ts_ns[ends]
+    first_seen = mechanics.first_of(cust, ts_ns, np.ones(len(cust), dtype=bool), n)
+    last_seen = mechanics.last_of(cust, ts_ns, n)
     is_purchase = tp == _TP_INDEX["purchase"]
-    converted_at = first_of(is_purchase)
-    cancelled_at = first_of(tp == _TP_INDEX["cancellation"])
+    converted_at = mechanics.first_of(cust, ts_ns, is_purchase, n)
+    cancelled_at = mechanics.first_of(cust, ts_ns, tp == _TP_INDEX["cancellation"], n)
     churned_at = np.where(
         churn_kind == 1,
         cancelled_at,
@@ -762,22 +672,19 @@ def _assemble(
             "customer_id": pd.Series(ids, dtype=object),
             "segment": pd.Series(seg_names[segment], dtype=object),
             "region": pd.Series(reg_names[region], dtype=object),
-            "first_seen": to_ts(first_seen),
-            "last_seen": to_ts(last_seen),
-            "converted_at": to_ts(converted_at),
+            "first_seen": mechanics.to_timestamps(first_seen),
+            "last_seen": mechanics.to_timestamps(last_seen),
+            "converted_at": mechanics.to_timestamps(converted_at),
             "n_purchases": np.bincount(cust[is_purchase], minlength=n).astype(np.int64),
             "total_value": np.bincount(cust[is_purchase], weights=value[is_purchase], minlength=n),
-            "churned_at": to_ts(churned_at),
+            "churned_at": mechanics.to_timestamps(churned_at),
             "churn_kind": pd.Series(kind_names[churn_kind], dtype=object),
             "final_stage": pd.Series(final_stage, dtype=object),
         }
     )
-    extra: dict[str, Any] = {}
-    for cause in causes:
-        counts = np.bincount(cust[tp == _TP_INDEX[cause.touchpoint]], minlength=n)
-        extra[f"exposed_{cause.name}"] = counts > 0
-        extra[f"n_{cause.name}"] = counts.astype(np.int64)
-    customers = pd.concat([customers, pd.DataFrame(extra)], axis=1)
+    customers = pd.concat(
+        [customers, mechanics.exposure_columns(cust, tp, causes, _TP_INDEX, n)], axis=1
+    )
     end = t0 + pd.Timedelta(days=days)
     return SimulationResult(events=events, customers=customers, causes=causes, start=t0, end=end)
 

@@ -29,6 +29,8 @@ from journeyml.store.scores import (
     ScoringRun,
     parse_segment,
     score_active,
+    score_customers,
+    scores_table,
     select_segment,
 )
 from journeyml.store.store import CHUNK_CUSTOMERS, EventStore, upgrade_store
@@ -64,6 +66,8 @@ __all__ = [
     "replay",
     "schema_state",
     "score_active",
+    "score_customers",
+    "scores_table",
     "select_segment",
     "store_uri",
     "upgrade_schema",

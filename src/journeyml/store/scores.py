@@ -120,6 +120,30 @@ def score_active(
     t = pd.Timestamp(to_ns(as_of), tz="UTC")
     rid = run_id or f"score-{uuid.uuid4().hex}"
     active = store.active_customers(t, days)
+    rows, logged = score_customers(
+        store, predictor, active, t, run_id=rid, project=project, created_at=created_at,
+        top_k=top_k, log=log,
+    )  # fmt: skip
+    return ScoringRun(rid, t, scores_table(rows, predictor), logged)
+
+
+def score_customers(
+    store: EventStore,
+    predictor: Predictor,
+    customers: list[str],
+    t: pd.Timestamp,
+    *,
+    run_id: str,
+    project: str,
+    created_at: Any,
+    top_k: int = 3,
+    log: bool = True,
+    first_item: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """The scores table's rows of ``customers`` as of ``t`` and how many predictions were
+    logged (items numbered from ``first_item``: the Dask engine scores partitions of one run
+    at once, each with its own range). :func:`scores_table` adds the percentiles."""
+
     versions = predictor.versions()
     attrs = list(predictor.spec.params.attributes)
     rows: list[dict[str, Any]] = []
@@ -127,14 +151,14 @@ def score_active(
     logged = 0
     # every stored attribute is read (the log's digest covers them all, as the API's does);
     # the models' own are added where a chunk has none
-    for chunk in store.journeys(customer_ids=active, before=t):
+    for chunk in store.journeys(customer_ids=customers, before=t):
         for a in attrs:
             if a not in chunk.columns:
                 chunk[a] = pd.Series([None] * len(chunk), dtype=object)
         for res, used in _rows(predictor, chunk, t.value, top_k):
             res["model_versions"] = versions
             res["feature_fingerprint"] = predictor.fingerprint
-            res["request_id"] = rid
+            res["request_id"] = run_id
             row: dict[str, Any] = {
                 "customer_id": res["customer_id"],
                 "as_of": t,
@@ -156,16 +180,22 @@ def score_active(
                         project=project,
                         events_hash=journey_digest(used),
                         created_at=created_at,
-                        item=len(rows),
+                        item=first_item + len(rows),
                     )
                 )
             rows.append(row)
         if entries:
             logged += store.log_predictions(entries)
             entries = []
+    return rows, logged
+
+
+def scores_table(rows: list[dict[str, Any]], predictor: Predictor) -> pd.DataFrame:
+    """The rows of :func:`score_customers` as a table, with each task's percentile (0–100
+    among the customers scored)."""
     scores = pd.DataFrame(rows)
     for task in predictor.tasks:
         col = task if predictor.bundles[task].kind == "binary" else f"{task}_probability"
         if len(scores):
             scores[f"{task}_percentile"] = (scores[col].rank(pct=True) * 100).round(2)
-    return ScoringRun(rid, t, scores, logged)
+    return scores

@@ -43,11 +43,13 @@ from sqlalchemy import Connection, Engine, Select, bindparam, delete, func, sele
 from journeyml.events import CUSTOMER_ID
 from journeyml.features import NS_PER_DAY, to_ns
 from journeyml.store.connect import WRITE, backend_of, dispose, make_engine, redact
+from journeyml.store.driver import DriverStatement
 from journeyml.store.entries import Erasure, IngestResult, Outcome, PredictionRecord, StoreSummary
 from journeyml.store.faults import guarded
 from journeyml.store.ids import EVENT_ID
 from journeyml.store.migrate import check_schema, upgrade_schema
 from journeyml.store.rows import (
+    RECORD_COLUMNS,
     SELECTED,
     frame_from_rows,
     records_from_rows,
@@ -93,11 +95,22 @@ def _events_select(before_ns: Any = None) -> Select[Any]:
     )
 
 
-#: one customer's journey (built once: the hot path of scoring by id)
+#: one customer's journey as a frame
 _JOURNEY = _events_select().where(_EV.customer_id == bindparam("customer_id"))
 _JOURNEY_BEFORE = _events_select(bindparam("before")).where(
     _EV.customer_id == bindparam("customer_id")
 )
+
+
+def _records_select(before: bool) -> Select[Any]:
+    """One customer's events as records (no customer column), in journey order, through the
+    index on (customer_id, ts_ns)."""
+    stmt = select(*(_EV[c] for c in RECORD_COLUMNS)).where(
+        _EV.customer_id == bindparam("customer_id")
+    )
+    if before:
+        stmt = stmt.where(_EV.ts_ns < bindparam("before"))
+    return stmt.order_by(_EV.ts_ns, _EV.touchpoint, _EV.channel, _EV.value.nulls_last(), _EV.seq)
 
 
 class EventStore:
@@ -114,6 +127,11 @@ class EventStore:
             engine.execution_options(isolation_level="AUTOCOMMIT")
             if self.backend == "postgresql"
             else engine
+        )
+        self._records_all = DriverStatement.compile(_records_select(False), engine.dialect)
+        self._records_before = DriverStatement.compile(_records_select(True), engine.dialect)
+        self._known = DriverStatement.compile(
+            select(1).where(_EV.customer_id == bindparam("customer_id")).limit(1), engine.dialect
         )
 
     # --- opening and closing --------------------------------------------------------------
@@ -238,8 +256,21 @@ class EventStore:
 
     def journey_records(self, customer_id: str, *, before: Any = None) -> list[dict[str, Any]]:
         """The same events as :meth:`journey`, as the event dicts ``Predictor.predict_journey``
-        and the API take (``timestamp`` a nanosecond ``pd.Timestamp``, attributes as keys)."""
-        return records_from_rows(self._journey_rows(customer_id, before))
+        and the API take (``timestamp`` an aware UTC ``datetime``, a nanosecond
+        ``pd.Timestamp`` where it has nanoseconds; attributes as keys). One indexed query."""
+        with self._read() as conn:
+            if before is None:
+                rows = self._records_all.rows(conn, customer_id=str(customer_id))
+            else:
+                rows = self._records_before.rows(
+                    conn, customer_id=str(customer_id), before=to_ns(before)
+                )
+        return records_from_rows(rows)
+
+    def has_customer(self, customer_id: str) -> bool:
+        """Whether the store holds any event of the customer (one index probe)."""
+        with self._read() as conn:
+            return bool(self._known.rows(conn, customer_id=str(customer_id)))
 
     def provenance(self, customer_id: str) -> pd.DataFrame:
         """Where a customer's events came from: ``event_id``, ``timestamp``, ``touchpoint``,

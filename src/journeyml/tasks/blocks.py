@@ -80,7 +80,14 @@ def task_from_block(
 ) -> TaskConfig:
     """One task from its YAML block; ``field`` (default ``tasks.<name>``) prefixes the key
     named in errors. ``company_sent`` stays unresolved (None) unless the block or
-    ``defaults`` give it."""
+    ``defaults`` give it.
+
+    >>> from journeyml import task_from_block
+    >>> task = task_from_block("buys", {"kind": "occurs", "horizon_days": 30,
+    ...                                 "outcome": ["purchase"]})
+    >>> task.name, task.kind, task.outcome.touchpoints
+    ('buys', 'occurs', ('purchase',))
+    """
     where = field or f"tasks.{name}"
     check_name(name, field=where)
     d = defaults or DataDefaults()

@@ -265,7 +265,14 @@ ANYONE = Eligibility()
 class TaskConfig:
     """One prediction task. ``eligibility=None`` takes the kind's default: ``lapses`` asks
     customers active within the horizon who have not churned explicitly; the other kinds
-    ask anyone with at least one event."""
+    ask anyone with at least one event.
+
+    >>> from journeyml import task_from_block
+    >>> task = task_from_block("churn", {"kind": "lapses", "horizon_days": 14,
+    ...                                  "churn": ["cancellation"]})   # a TaskConfig
+    >>> task.kind, task.horizon_days, task.output
+    ('lapses', 14.0, 'binary')
+    """
 
     name: str
     kind: Kind

@@ -56,7 +56,27 @@ def make_labels(
 ) -> pd.DataFrame:
     """One row per cutoff (same index): ``label`` (0/1 for binary tasks, the class for
     ``next``; None where ineligible), ``eligible`` and ``in_population``.
-    ``observation_end`` is the exclusive end of the data."""
+    ``observation_end`` is the exclusive end of the data.
+
+    >>> import pandas as pd
+    >>> from journeyml import every_n_days, make_labels, task_from_block, toy
+    >>> events = toy.journeys()
+    >>> cutoffs = every_n_days(events, every_days=7)
+    >>> churn = task_from_block("churn", {"kind": "lapses", "horizon_days": 14,
+    ...                                   "churn": ["cancellation"]})
+    >>> labels = make_labels(events, cutoffs, churn,
+    ...                      observation_end=pd.Timestamp("2024-02-01", tz="UTC"))
+    >>> pd.concat([cutoffs, labels[["label", "eligible"]]], axis=1)
+      customer_id                     as_of  label  eligible
+    0         ann 2024-01-08 00:00:00+00:00      0      True
+    1         ann 2024-01-15 00:00:00+00:00      1      True
+    2         bob 2024-01-08 00:00:00+00:00      1      True
+    3         bob 2024-01-15 00:00:00+00:00      1      True
+    4         cat 2024-01-08 00:00:00+00:00      1      True
+    5         cat 2024-01-15 00:00:00+00:00      1      True
+
+    (ann buys on the 10th, then nothing for 14 days; bob cancels on the 20th; cat goes quiet.)
+    """
     return labels_and_funnel(events, cutoffs, task, observation_end=observation_end)[0]
 
 
@@ -67,7 +87,18 @@ def labels_and_funnel(
     *,
     observation_end: pd.Timestamp,
 ) -> tuple[pd.DataFrame, Funnel]:
-    """:func:`make_labels` and how many cutoffs each filter kept (for diagnostics)."""
+    """:func:`make_labels` and how many cutoffs each filter kept (for diagnostics).
+
+    >>> import pandas as pd
+    >>> from journeyml import every_n_days, labels_and_funnel, task_from_block, toy
+    >>> events = toy.journeys()
+    >>> churn = task_from_block("churn", {"kind": "lapses", "horizon_days": 14,
+    ...                                   "churn": ["cancellation"]})
+    >>> labels, funnel = labels_and_funnel(events, every_n_days(events, every_days=7), churn,
+    ...                                    observation_end=pd.Timestamp("2024-02-01", tz="UTC"))
+    >>> funnel.total, funnel.classes
+    (6, {'0': 1, '1': 5})
+    """
     loc = Located.from_frame(events, cutoffs, task_attributes(task))
     end_ns = pd.Timestamp(observation_end).tz_convert("UTC").value
     population = population_steps(task, loc)

@@ -40,7 +40,18 @@ def every_n_days(
     end: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """A cutoff every ``every_days`` (UTC midnights from the first event's day + step) for
-    each customer already seen before it. ``end`` (exclusive) defaults to the last event."""
+    each customer already seen before it. ``end`` (exclusive) defaults to the last event.
+
+    >>> from journeyml import every_n_days, toy
+    >>> every_n_days(toy.journeys(), every_days=7)   # each customer seen before the cutoff
+      customer_id                     as_of
+    0         ann 2024-01-08 00:00:00+00:00
+    1         ann 2024-01-15 00:00:00+00:00
+    2         bob 2024-01-08 00:00:00+00:00
+    3         bob 2024-01-15 00:00:00+00:00
+    4         cat 2024-01-08 00:00:00+00:00
+    5         cat 2024-01-15 00:00:00+00:00
+    """
     ev = _canon(events)
     if every_days <= 0:
         raise ConfigError(f"expected every_days > 0, got {every_days}", field="every_days")
@@ -78,7 +89,15 @@ def at_each_event(
 ) -> pd.DataFrame:
     """Prefix mode (process monitoring): a cutoff after each event, ``n_events`` = k for the
     prefix of the first k events; ``as_of`` is just after the k-th event's time. Prefixes
-    longer than ``max_prefix`` (if given) are left out."""
+    longer than ``max_prefix`` (if given) are left out.
+
+    >>> from journeyml import at_each_event, toy
+    >>> prefixes = at_each_event(toy.journeys())     # just after each event
+    >>> prefixes[prefixes.customer_id == "bob"]
+      customer_id                               as_of  n_events
+    4         bob 2024-01-02 08:00:00.000000001+00:00         1
+    5         bob 2024-01-20 18:00:00.000000001+00:00         2
+    """
     ev = _canon(events)
     k = ev.groupby(CUSTOMER_ID, sort=False).cumcount().to_numpy() + 1
     out = pd.DataFrame(
@@ -120,6 +139,14 @@ def temporal_split(
     The gap (default and minimum: the horizon) makes every training label window end before
     the first validation cutoff, and every validation label window before the first test
     cutoff, so no outcome seen in training overlaps a period it is evaluated on.
+
+    >>> from journeyml import every_n_days, simulate, temporal_split
+    >>> cutoffs = every_n_days(simulate(200, seed=1, days=120).events, every_days=7)
+    >>> split = temporal_split(cutoffs, horizon_days=14)
+    >>> str(split.valid_start.date()), str(split.test_start.date())
+    ('2024-03-11', '2024-04-08')
+    >>> bool((cutoffs.as_of[split.train] < split.valid_start).all())
+    True
     """
     gap = horizon_days if gap_days is None else gap_days
     if gap < horizon_days:
