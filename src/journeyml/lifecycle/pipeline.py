@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from journeyml import memory
 from journeyml.errors import ConfigError
 from journeyml.events import TIMESTAMP
 from journeyml.features import FeatureBuilder, FeatureSpec, build_features, slug
@@ -305,12 +306,16 @@ def run_training(
             stage.update(config.data.simulate.customers, total=config.data.simulate.customers)
     else:
         data = load_data(config, now=now, stages=stages)
+    # the loader's or simulator's freed working memory goes back now: the feature matrix is
+    # allocated next, and peak memory is the sum of what lives at once
+    memory.release()
     ev = data.events
     say(
         f"loaded {len(ev):,} events of {ev['customer_id'].nunique():,} customers from {data.source}"
     )
     with stages.stage("labels", unit="tasks"):
         tasks, cutoff_sets, prepared = prepare_tasks(config, data, say)
+    memory.release()
     timings["load"] = time.perf_counter() - t0
     # vocabularies from the earliest training period only: nothing of the test period leaks
     fit_until = min(p.split.valid_start for p in prepared.values())
@@ -327,6 +332,7 @@ def run_training(
         for m, c in cutoff_sets.items():
             X_sets[m] = build(ev, c, spec).to_numpy(np.float32)
             stage.advance(len(c))
+            memory.release()
     timings["features"] = time.perf_counter() - t1
     n_rows = sum(x.shape[0] for x in X_sets.values())
     n_features = next(iter(X_sets.values())).shape[1]
@@ -484,6 +490,7 @@ def run_training(
                     f"{decision.reason}"
                 )
             train_stage.advance()
+            memory.release()  # the task's binned data and working copies
             if after_task is not None:
                 after_task(name)
         registry.apply(decisions)

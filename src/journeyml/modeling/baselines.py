@@ -9,8 +9,10 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from journeyml.modeling.linear import BLOCK_ROWS
 
 
 def prior_binary(y_train: np.ndarray, n: int) -> np.ndarray:
@@ -34,20 +36,41 @@ def logistic(
 ) -> np.ndarray:
     """Probabilities from a standardised logistic regression (NaN imputed by the median).
     Binary → (n,), multiclass → (n, K) in sorted label order."""
+    model = fit_logistic(X_train, y_train, max_rows=max_rows, seed=seed)
+    return logistic_proba(model, X_test)
+
+
+def fit_logistic(
+    X_train: np.ndarray, y_train: np.ndarray, *, max_rows: int = 50_000, seed: int = 0
+) -> Pipeline:
+    """The fitted model of :func:`logistic` (on at most ``max_rows`` rows, drawn with
+    ``seed``)."""
     rng = np.random.default_rng(seed)
     if len(y_train) > max_rows:
         keep = rng.choice(len(y_train), max_rows, replace=False)
         X_train, y_train = X_train[keep], y_train[keep]
-    X_train = np.where(np.isfinite(X_train), X_train, np.nan)
-    X_test = np.where(np.isfinite(X_test), X_test, np.nan)
+    # a float64 copy of our own: imputation and scaling then work in place on it
+    X_train = np.where(np.isfinite(X_train), X_train, np.nan).astype(np.float64, copy=False)
     model = make_pipeline(
-        SimpleImputer(strategy="median", keep_empty_features=True),
-        StandardScaler(),
+        SimpleImputer(strategy="median", keep_empty_features=True, copy=False),
+        StandardScaler(copy=False),
         LogisticRegression(max_iter=300, C=1.0),
     )
     model.fit(X_train, y_train)
-    proba = model.predict_proba(X_test)
-    return proba[:, 1] if proba.shape[1] == 2 and set(np.unique(y_train)) <= {0, 1} else proba
+    return model
+
+
+def logistic_proba(model: Pipeline, X_test: np.ndarray) -> np.ndarray:
+    """:func:`logistic`'s probabilities of the rows of ``X_test`` (computed a block of rows at
+    a time: every step is row by row, and the float64 copies of a block stay small where those
+    of a whole test window would not)."""
+    blocks = [
+        model.predict_proba(np.where(np.isfinite(b), b, np.nan))
+        for b in (X_test[i : i + BLOCK_ROWS] for i in range(0, len(X_test), BLOCK_ROWS))
+    ]
+    proba = np.concatenate(blocks) if blocks else np.zeros((0, len(model.classes_)))
+    binary = proba.shape[1] == 2 and set(model.classes_.tolist()) <= {0, 1}
+    return proba[:, 1] if binary else proba
 
 
 def markov_successor(

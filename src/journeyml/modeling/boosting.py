@@ -55,10 +55,55 @@ def fit_early_stopped(
 ) -> lgb.Booster:
     """Boost on ``train`` (X, y) until the validation loss on ``valid`` has not improved for
     ``early_stopping_rounds`` rounds; the booster keeps its ``best_iteration``."""
-    dtrain = lgb.Dataset(
-        *train, categorical_feature=categorical, free_raw_data=False, params={"verbose": -1}
+    dtrain = train_dataset(params, *train, categorical)
+    return boost(
+        params,
+        dtrain,
+        valid_dataset(params, dtrain, *valid, categorical),
+        num_boost_round=num_boost_round,
+        early_stopping_rounds=early_stopping_rounds,
     )
-    dvalid = lgb.Dataset(*valid, categorical_feature=categorical, reference=dtrain)
+
+
+def train_dataset(
+    params: dict[str, Any], X: np.ndarray, y: np.ndarray, categorical: list[int]
+) -> lgb.Dataset:
+    """The binned training set, constructed now with the training parameters (as
+    :func:`lightgbm.train` would construct it) and without its raw rows: once binned, a
+    caller that drops ``X`` gets its memory back before the validation rows are copied."""
+    return lgb.Dataset(
+        X, y, categorical_feature=categorical, free_raw_data=True, params=dict(params)
+    ).construct()
+
+
+def valid_dataset(
+    params: dict[str, Any],
+    train: lgb.Dataset,
+    X: np.ndarray,
+    y: np.ndarray,
+    categorical: list[int],
+) -> lgb.Dataset:
+    """The validation set, binned with ``train``'s bins, without its raw rows."""
+    return lgb.Dataset(
+        X,
+        y,
+        categorical_feature=categorical,
+        reference=train,
+        free_raw_data=True,
+        params=dict(params),
+    ).construct()
+
+
+def boost(
+    params: dict[str, Any],
+    dtrain: lgb.Dataset,
+    dvalid: lgb.Dataset,
+    *,
+    num_boost_round: int,
+    early_stopping_rounds: int,
+) -> lgb.Booster:
+    """Boost on ``dtrain``, stopping early on ``dvalid`` (both from :func:`train_dataset`
+    and :func:`valid_dataset`)."""
     return lgb.train(
         params,
         dtrain,
@@ -98,12 +143,17 @@ def fit_rows(
     num_boost_round: int,
     early_stopping_rounds: int,
 ) -> lgb.Booster:
-    """:func:`fit_early_stopped` on the rows of ``train`` and ``valid`` (this machine)."""
-    return fit_early_stopped(
+    """:func:`fit_early_stopped` on the rows of ``train`` and ``valid`` (this machine).
+
+    The rows are copied out of ``X`` one set at a time (LightGBM reads contiguous rows) and
+    each copy is dropped once binned: at most one raw copy lives beside ``X``, and none while
+    boosting."""
+    dtrain = train_dataset(params, X[train], y[train], categorical)
+    dvalid = valid_dataset(params, dtrain, X[valid], y[valid], categorical)
+    return boost(
         params,
-        (X[train], y[train]),
-        (X[valid], y[valid]),
-        categorical,
+        dtrain,
+        dvalid,
         num_boost_round=num_boost_round,
         early_stopping_rounds=early_stopping_rounds,
     )

@@ -52,6 +52,8 @@ WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
 #: inverse L2 strengths (scikit-learn's ``C``) of the fits tried, weakest regularisation first
 REGULARISATION = (1.0, 0.1, 0.01)
 _EPS = 1e-7
+#: rows per block where a model is applied to many rows (working memory stays bounded)
+BLOCK_ROWS = 32_768
 #: a column whose standard deviation is below this share of its scale is constant
 _CONSTANT = 1e-9
 #: how far beyond its training range (in multiples of that range) a column still extrapolates
@@ -164,7 +166,13 @@ class LinearPart:
         its position in the batch, so a customer scored in a chunk would differ from the same
         customer scored alone in the last bit)."""
         coef: np.ndarray = self._np["coef"]  # type: ignore[attr-defined]
-        return np.asarray(np.multiply(self._z(X), coef).sum(axis=1) + self.intercept)
+        out = np.empty(X.shape[0])
+        # in blocks of rows: the float64 working copies of a block, not of all of X (a
+        # validation window of millions of cutoffs would need gigabytes)
+        for i in range(0, X.shape[0], BLOCK_ROWS):
+            block = X[i : i + BLOCK_ROWS]
+            out[i : i + block.shape[0]] = np.multiply(self._z(block), coef).sum(axis=1)
+        return out + self.intercept
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """Per-feature log-odds contributions and the bias last, (n, F+1); rows add up to

@@ -7,6 +7,8 @@ probabilities; calibration then corrects what is left.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +21,7 @@ from journeyml.modeling import baselines, boosting
 from journeyml.modeling.bundle import ModelBundle
 from journeyml.modeling.evaluation import binary_metrics, multiclass_metrics, reliability_curve
 from journeyml.modeling.linear import (
+    BLOCK_ROWS,
     REGULARISATION,
     LinearPart,
     choose_blend,
@@ -66,6 +69,26 @@ def sample64(
     if len(idx) > max_rows:
         idx = idx[np.random.default_rng(seed).choice(len(idx), max_rows, replace=False)]
     return X[idx].astype(np.float64), y[idx]
+
+
+def by_rows(
+    fn: Callable[[np.ndarray], np.ndarray],
+    X: np.ndarray,
+    rows: np.ndarray,
+    *,
+    block: int = BLOCK_ROWS,
+) -> np.ndarray:
+    """``fn(X[rows])`` (``rows`` a mask) for a ``fn`` that works row by row (a model's
+    predictions), computed a block of rows at a time: the same values without a copy of every
+    selected row (a test window of millions of cutoffs would need gigabytes).
+
+    >>> X = np.arange(10.0).reshape(5, 2)
+    >>> by_rows(lambda b: b.sum(axis=1), X, np.array([1, 0, 1, 1, 1], bool), block=2).tolist()
+    [1.0, 9.0, 13.0, 17.0]
+    """
+    idx = np.flatnonzero(rows)
+    parts = [fn(X[idx[i : i + block]]) for i in range(0, len(idx), block)]
+    return np.concatenate(parts) if parts else fn(X[idx])
 
 
 def train_task(
@@ -123,7 +146,6 @@ def train_task(
         early_stopping_rounds=early_stopping_rounds,
     )
     booster.free_dataset()
-    X_va, X_te = X[va], X[te]  # one copy of each window's rows for every model below
     bundle = ModelBundle(
         task=task,
         booster=booster,
@@ -138,20 +160,19 @@ def train_task(
         # extrapolates where trees are flat), then calibration; both chosen by log loss; its
         # L2 strength by the one-standard-error rule (weakly regularised, correlated features
         # get cancelling weights that muddle the explanations)
-        f_va = bundle.margin(X_va)
+        f_va = by_rows(bundle.margin, X, va)
         fits = LinearPart.fit_path(*sample64(X, y, tr, seed=seed), seed=seed)
-        k, w, _ = choose_linear(f_va, [lin.raw(X_va) for lin in fits], y[va])
+        raw_va = [by_rows(lin.raw, X, va) for lin in fits]
+        k, w, _ = choose_linear(f_va, raw_va, y[va])
         linear = fits[k]
-        weight, calibrator, scores = choose_blend(
-            f_va, linear.raw(X_va), y[va], seed=seed, weight=w
-        )
+        weight, calibrator, scores = choose_blend(f_va, raw_va[k], y[va], seed=seed, weight=w)
         bundle.info["linear_C"] = REGULARISATION[k]
         bundle.linear = linear if weight > 0 else None
         bundle.linear_weight = weight
         bundle.calibrator = calibrator
         bundle.info["linear_weight"] = weight
         result.calibration_scores = scores["calibration"]
-        p = bundle.predict_proba(X_te)
+        p = by_rows(bundle.predict_proba, X, te)
         result.metrics = binary_metrics(y[te], p)
         result.reliability = reliability_curve(y[te], p)
         result.test_predictions = p
@@ -159,10 +180,18 @@ def train_task(
             y[te], baselines.prior_binary(y[tr], int(te.sum()))
         )
         result.baselines["logistic"] = binary_metrics(
-            y[te], baselines.logistic(*sample64(X, y, tr, seed=seed), X_te, seed=seed)
+            y[te],
+            by_rows(
+                functools.partial(
+                    baselines.logistic_proba,
+                    baselines.fit_logistic(*sample64(X, y, tr, seed=seed), seed=seed),
+                ),
+                X,
+                te,
+            ),
         )
     else:
-        p = bundle.predict_proba(X_te)
+        p = by_rows(bundle.predict_proba, X, te)
         y_te = [str(v) for v in y_all[te]]
         result.metrics = multiclass_metrics(y_te, p, classes)
         result.test_predictions = p
@@ -172,7 +201,8 @@ def train_task(
             classes,
         )
         lr_tr = tr & (y >= 0)
-        lr = baselines.logistic(*sample64(X, y, lr_tr, seed=seed), X_te, seed=seed)
+        model = baselines.fit_logistic(*sample64(X, y, lr_tr, seed=seed), seed=seed)
+        lr = by_rows(functools.partial(baselines.logistic_proba, model), X, te)
         full = np.zeros((int(te.sum()), len(classes)))
         present = np.unique(y[lr_tr])
         full[:, present] = lr if lr.ndim == 2 else np.c_[1 - lr, lr]
@@ -185,7 +215,7 @@ def train_task(
                 baselines.markov_successor(
                     np.nan_to_num(X[tr, j], nan=-1).tolist(),
                     [str(v) for v in y_all[tr]],
-                    np.nan_to_num(X_te[:, j], nan=-1).tolist(),
+                    np.nan_to_num(X[te, j], nan=-1).tolist(),
                     classes,
                 ),
                 classes,

@@ -1,0 +1,145 @@
+"""Peak memory of each stage of training the demo pipeline (where ``scale.py train``'s peak
+comes from).
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/train_stages.py --customers 29000          # ≈ 1 M events
+
+One process: a thread samples the resident set (``VmRSS``) every 10 ms, and the stages of
+``run_training`` (loading, labels, vocabularies, features, each task's booster, linear part,
+predictions, logistic baseline, MLflow logging, the gate) are wrapped to say which stage is
+running. For each stage: the RSS when it was first entered and the highest RSS seen while it
+ran (a stage that runs once per task: over all tasks). Written to
+``results/scale/stages-N.json``; the sampler misses peaks shorter than 10 ms, so the process's
+``ru_maxrss`` is reported beside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Stages:
+    """The stage running now, and each stage's entry and peak RSS."""
+
+    def __init__(self) -> None:
+        self.now = "other"
+        self.peak: dict[str, float] = {}
+        self.entered: dict[str, float] = {}
+
+    def sample(self) -> None:
+        r, label = rss_mb(), self.now
+        if r > self.peak.get(label, 0.0):
+            self.peak[label] = r
+
+    def run(self) -> None:
+        while True:
+            self.sample()
+            time.sleep(0.01)
+
+    def wrap(self, owner: Any, attr: str, label: str) -> None:
+        f: Callable[..., Any] = getattr(owner, attr)
+
+        @functools.wraps(f)
+        def wrapped(*a: Any, **k: Any) -> Any:
+            before, self.now = self.now, label
+            self.entered.setdefault(label, rss_mb())
+            try:
+                return f(*a, **k)
+            finally:
+                self.sample()
+                self.now = before
+
+        setattr(owner, attr, wrapped)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--customers", type=int, default=29_000)
+    ap.add_argument("--days", type=int, default=180)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    import journeyml.lifecycle.pipeline as pipeline
+    import journeyml.lifecycle.registry as registry
+    import journeyml.lifecycle.tracking as tracking
+    import journeyml.modeling.training as training
+    from journeyml.features import FeatureBuilder
+
+    s = Stages()
+    for owner, attr, label in [
+        (pipeline, "load_data", "load (simulate)"),
+        (pipeline, "prepare_tasks", "cutoffs and labels"),
+        (FeatureBuilder, "fit", "vocabularies"),
+        (pipeline, "build_features", "features"),
+        (pipeline, "segment_labels", "segments"),
+        (pipeline, "train_task", "task: other"),
+        (pipeline, "fit_rows", "task: booster"),
+        (training.LinearPart, "fit_path", "task: linear part"),
+        (training.ModelBundle, "predict_proba", "task: predictions"),
+        (training.baselines, "fit_logistic", "task: logistic baseline"),
+        (training.baselines, "logistic_proba", "task: logistic baseline"),
+        (pipeline, "metrics_by_segment", "metrics by segment"),
+        (tracking, "log_task", "MLflow logging"),
+        (registry, "decide", "gate"),
+    ]:
+        s.wrap(owner, attr, label)
+    threading.Thread(target=s.run, daemon=True).start()
+
+    from scale import _config
+
+    from journeyml.lifecycle import run_training
+
+    cfg = _config(args.customers, args.days, args.seed)
+    load = os.getloadavg()[0]
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        res = run_training(cfg, tracking_uri=f"sqlite:///{tmp}/mlflow.db", progress=lines.append)
+        seconds = time.perf_counter() - t0
+    out = {
+        "customers": args.customers,
+        "events": int(lines[0].split()[1].replace(",", "")),
+        "cutoffs": int(next(x for x in lines if x.startswith("built")).split()[4].replace(",", "")),
+        "seconds": round(seconds, 1),
+        "load_average": [round(load, 1), round(os.getloadavg()[0], 1)],
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "stages": {
+            k: {"entered_mb": round(v), "peak_mb": round(s.peak.get(k, v))}
+            for k, v in s.entered.items()
+        },
+        "test_metrics": {
+            t: {k: v for k, v in r.metrics.items() if k in ("roc_auc", "log_loss", "accuracy")}
+            for t, r in res.results.items()
+        },
+    }
+    print(json.dumps(out, indent=1))
+    dest = ROOT / "results" / "scale" / f"stages-{args.customers}.json"
+    dest.write_text(json.dumps(out, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
