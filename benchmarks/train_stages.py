@@ -10,7 +10,7 @@ One process: a thread samples the resident set (``VmRSS``) every 10 ms, and the 
 predictions, logistic baseline, MLflow logging, the gate) are wrapped to say which stage is
 running. For each stage: the RSS when it was first entered and the highest RSS seen while it
 ran (a stage that runs once per task: over all tasks). Written to
-``results/scale/stages-N.json``; the sampler misses peaks shorter than 10 ms, so the process's
+``results/scale/stages/train-N.json``; the sampler misses peaks shorter than 10 ms, so the process's
 ``ru_maxrss`` is reported beside.
 """
 
@@ -137,7 +137,8 @@ def main() -> None:
         },
     }
     print(json.dumps(out, indent=1))
-    dest = ROOT / "results" / "scale" / f"stages-{args.customers}.json"
+    dest = ROOT / "results" / "scale" / "stages" / f"train-{args.customers}.json"
+    dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(out, indent=1) + "\n")
 
 
