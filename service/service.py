@@ -31,11 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import bentoml
-from fastapi import FastAPI, Query, Request
-from starlette.responses import Response
+from fastapi import FastAPI
 
 import journeyml
-from journeyml.errors import JourneyMLError, RequestError, StoreUnavailableError
+from journeyml.errors import JourneyMLError, RequestError
 from journeyml.serving import (
     EXIT_REFUSED,
     BatchRequest,
@@ -48,11 +47,11 @@ from journeyml.serving import (
     ServiceSettings,
     StoreLink,
     WhatIfRequest,
+    customer_predictions_route,
     default_model_dir,
     document,
     documents,
     handle_batch,
-    handle_customer_predictions,
     handle_erase,
     handle_ingest,
     handle_predict,
@@ -100,21 +99,6 @@ EDGE_CONFIG = EdgeConfig(
 )
 
 
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    from pydantic_core import to_json
-
-    return Response(
-        to_json(data), status_code=status, media_type="application/json", headers=headers
-    )
-
-
-def _failure(exc: JourneyMLError) -> Response:
-    retry = (
-        {"Retry-After": str(exc.retry_after)} if isinstance(exc, StoreUnavailableError) else None
-    )
-    return _json(exc.to_dict(), exc.http_status, retry)
-
-
 @bentoml.asgi_app(info_app, path="/")
 @bentoml.service(
     name="journeyml",
@@ -138,6 +122,10 @@ class JourneyService:
             "/predict_batch": self.predict_batch,
             "/whatif": self.what_if,
             "/events": self.ingest,
+        }
+        EDGE_STATE.routes = {  # bodiless, with path parameters: the edge answers these too
+            ("GET", "/customers/{customer_id}/predictions"): self.customer_predictions,
+            ("DELETE", "/customers/{customer_id}"): self.erase_customer,
         }
         doc = document(
             service_endpoints(EXAMPLE),
@@ -184,6 +172,24 @@ class JourneyService:
     def ingest(self, req: IngestRequest, request_id: str) -> dict[str, Any]:
         return handle_ingest(self.store, req, max_events=SETTINGS.max_events, now=datetime.now(UTC))
 
+    def customer_predictions(
+        self, params: dict[str, str], query: dict[str, list[str]], request_id: str
+    ) -> dict[str, Any]:
+        return customer_predictions_route(
+            self.predictor,
+            self.store,
+            params,
+            query,
+            now=datetime.now(UTC),
+            request_id=request_id,
+            log=self.log,
+        )
+
+    def erase_customer(
+        self, params: dict[str, str], query: dict[str, list[str]], request_id: str
+    ) -> dict[str, Any]:
+        return handle_erase(self.store, params["customer_id"], log=self.log)
+
     @bentoml.on_shutdown
     def _flush_log(self) -> None:
         self.log.close()
@@ -194,41 +200,6 @@ class JourneyService:
 
     def __is_ready__(self) -> bool:
         return bool(self.predictor.tasks)
-
-    @info_app.get("/customers/{customer_id}/predictions")
-    def customer_predictions(
-        self,
-        request: Request,
-        customer_id: str,
-        as_of: str | None = None,
-        tasks: list[str] | None = Query(None),  # noqa: B008
-        top_k: str | None = None,
-        explain: str | None = None,
-    ) -> Response:
-        try:
-            return _json(
-                handle_customer_predictions(
-                    self.predictor,
-                    self.store,
-                    customer_id,
-                    as_of=as_of,
-                    tasks=tasks,
-                    top_k=top_k,
-                    explain=explain,
-                    now=datetime.now(UTC),
-                    request_id=request.headers.get("x-request-id"),
-                    log=self.log,
-                )
-            )
-        except JourneyMLError as exc:
-            return _failure(exc)
-
-    @info_app.delete("/customers/{customer_id}")
-    def erase_customer(self, customer_id: str) -> Response:
-        try:
-            return _json(handle_erase(self.store, customer_id, log=self.log))
-        except JourneyMLError as exc:
-            return _failure(exc)
 
     @info_app.get("/metadata")
     def get_metadata(self) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from journeyml.serving.endpoints import service_endpoints
 from journeyml.serving.journeys import (
     IngestRequest,
     StoredEventIn,
+    customer_predictions_route,
     customer_request,
     handle_customer_predictions,
     handle_erase,
@@ -72,6 +73,7 @@ __all__ = [
     "WhatIfRequest",
     "batch_results",
     "check_api_key",
+    "customer_predictions_route",
     "customer_request",
     "default_cutoffs",
     "default_model_dir",

@@ -31,6 +31,8 @@ from journeyml.serving.strict_json import check_content_type, parse_json
 from journeyml.serving.telemetry import Metrics, log_request
 
 Scope = MutableMapping[str, Any]
+#: a query string's parameters, each with all its values in order
+Query = dict[str, list[str]]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
@@ -106,6 +108,12 @@ class EdgeState:
     handlers: dict[str, Callable[[Any, str], Any]] = field(default_factory=dict)
     #: ``path -> (content type, bytes)`` served as they are (the OpenAPI document, Swagger UI)
     documents: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    #: ``(method, route template) -> handler(path parameters, query, request id)`` for the
+    #: bodiless endpoints with path parameters (``GET /customers/{customer_id}/predictions``):
+    #: answered here, in a compute thread, without the framework's routing and middleware
+    routes: dict[tuple[str, str], Callable[[dict[str, str], Query, str], Any]] = field(
+        default_factory=dict
+    )
 
     def versions(self) -> dict[str, str]:
         return dict(self.predictor.versions()) if self.predictor is not None else {}
@@ -226,6 +234,14 @@ class EdgeMiddleware:
             req: BaseModel | None = None
             if model is not None:
                 receive, req, info["tasks"] = await self._checked_body(model, headers, receive)
+            routed = self._route(method, path) if req is None else None
+            if routed is not None:  # store reads: in a thread, the loop keeps answering
+                route, params = routed
+                query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+                result = await self._in_thread(route, params, query, rid)
+                await _send_raw(send, 200, _to_json(result), "application/json", rid, [])
+                info["status"] = 200
+                return
             handler = self.state.handlers.get(path) if req is not None else None
             if handler is not None:
                 from pydantic_core import to_json
@@ -282,6 +298,21 @@ class EdgeMiddleware:
                 seconds=dt,
                 error=info["error"],
             )
+
+    def _route(
+        self, method: str, path: str
+    ) -> tuple[Callable[[dict[str, str], Query, str], Any], dict[str, str]] | None:
+        """The route handler of ``method path`` and its path parameters, or None."""
+        if not self.state.routes or not path.startswith(GUARDED_PREFIXES):
+            return None
+        parts = path.split("/")
+        for (m, template), handler in self.state.routes.items():
+            if m != method:
+                continue
+            params = match_template(template, parts)
+            if params is not None:
+                return handler, params
+        return None
 
     def _inline(self, req: BaseModel | None) -> bool:
         """Small enough to compute on the event loop: one journey of at most
@@ -381,6 +412,46 @@ class EdgeMiddleware:
             await send(message)
 
         return wrapped_send
+
+
+def match_template(template: str, parts: list[str]) -> dict[str, str] | None:
+    """The parameters of a route template matched by a path split on ``/`` (one non-empty
+    segment per ``{name}``), or None.
+
+    >>> path = "/customers/c-7/predictions".split("/")
+    >>> match_template("/customers/{customer_id}/predictions", path)
+    {'customer_id': 'c-7'}
+    >>> match_template("/customers/{customer_id}", path)
+    """
+    want = template.split("/")
+    if len(want) != len(parts):
+        return None
+    params: dict[str, str] = {}
+    for w, got in zip(want, parts, strict=True):
+        if w.startswith("{") and w.endswith("}"):
+            if not got:
+                return None
+            params[w[1:-1]] = got
+        elif w != got:
+            return None
+    return params
+
+
+def parse_qs(text: str) -> Query:
+    """A query string's parameters (``+`` and percent escapes decoded, empty values kept).
+
+    >>> parse_qs("tasks=churn&tasks=conversion&as_of=2024-07-01T00%3A00%3A00%2B00%3A00")
+    {'tasks': ['churn', 'conversion'], 'as_of': ['2024-07-01T00:00:00+00:00']}
+    """
+    from urllib.parse import parse_qs as _parse
+
+    return _parse(text, keep_blank_values=True)
+
+
+def _to_json(data: Any) -> bytes:
+    from pydantic_core import to_json
+
+    return to_json(data)
 
 
 def _checked(model: type[BaseModel], body: bytes) -> tuple[Any, BaseModel]:
