@@ -289,7 +289,7 @@ def handle_batch(
     request_id: str | None = None,
     now: datetime | None = None,
     store: StoreLink | None = None,
-    log: PredictionLog | None = None,
+    log: PredictionLog | _Answered | None = None,
 ) -> dict[str, Any]:
     """Score many journeys; each result is exactly what :func:`handle_predict` returns for it
     (minus the shared ``request_id``). An error in one journey fails the call, naming it."""
