@@ -4,7 +4,8 @@
 
 The edge (:class:`journeyml.serving.EdgeMiddleware`) sees every request first: the API key,
 strict JSON bodies validated against their request model (``BODY_MODELS``), the JSON endpoints'
-handlers (run in a thread), probes, ``/metrics``, ``/docs`` and one log line per request.
+handlers (on the event loop for small journeys, in a pool of processes for big ones and
+batches: ``journeyml.serving.pool``), probes, ``/metrics``, ``/docs`` and one log line per request.
 Adding a JSON endpoint: a request model in ``BODY_MODELS``, a handler in ``EDGE_STATE.handlers``
 and an entry in :func:`journeyml.serving.service_endpoints` (the OpenAPI document).
 
@@ -38,10 +39,12 @@ from journeyml.errors import JourneyMLError, RequestError
 from journeyml.serving import (
     EXIT_REFUSED,
     BatchRequest,
+    ComputePool,
     EdgeConfig,
     EdgeMiddleware,
     EdgeState,
     IngestRequest,
+    Limits,
     PredictionLog,
     PredictRequest,
     ServiceSettings,
@@ -116,6 +119,17 @@ class JourneyService:
         self.store = StoreLink(SETTINGS.store_uri)  # opened on first use, in this worker
         project = self.predictor.project or SETTINGS.project or "demo"
         self.log = PredictionLog(self.store, project=project)
+        # big journeys and batches: computed in processes, so probes never wait for the GIL
+        self.pool: ComputePool | None = None
+        if SETTINGS.compute_processes > 0:
+            self.pool = ComputePool(
+                self.predictor,
+                processes=SETTINGS.compute_processes,
+                limits=Limits(max_events=SETTINGS.max_events, max_batch=SETTINGS.max_batch),
+                store_uri=SETTINGS.store_uri,
+                log=self.log,
+            )
+            self.pool.start()  # ready only once every process holds the models
 
         EDGE_STATE.handlers = {  # the JSON endpoints: the edge validates, these compute
             "/predict": self.predict,
@@ -134,6 +148,7 @@ class JourneyService:
             secured=SETTINGS.api_key is not None,
         )
         EDGE_STATE.documents = documents(doc)  # /docs.json, /docs (Swagger UI)
+        EDGE_STATE.pool = self.pool
         EDGE_STATE.predictor = self.predictor  # ready: /readyz, /metrics
 
     def predict(self, req: PredictRequest, request_id: str) -> dict[str, Any]:
@@ -192,6 +207,8 @@ class JourneyService:
 
     @bentoml.on_shutdown
     def _flush_log(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
         self.log.close()
         self.store.close()
 
@@ -206,7 +223,6 @@ class JourneyService:
         return metadata(self.predictor)
 
 
-# sync endpoints: BentoML runs them in its thread pool, so big journeys leave the event loop
 JourneyService.add_asgi_middleware(EdgeMiddleware, config=EDGE_CONFIG, state=EDGE_STATE)
 
 __all__ = ["JourneyService", "RequestError"]

@@ -38,6 +38,7 @@ from journeyml.serving.journeys import (
     handle_ingest,
 )
 from journeyml.serving.openapi import Endpoint, document, documents
+from journeyml.serving.pool import ComputePool, Limits
 from journeyml.serving.prediction_log import PredictionLog, StoreLink
 from journeyml.serving.process import EXIT_REFUSED, run_server, write_refusal
 from journeyml.serving.settings import ServiceSettings
@@ -59,12 +60,14 @@ __all__ = [
     "SERVICE_TARGET",
     "AddedTouchpoint",
     "BatchRequest",
+    "ComputePool",
     "EdgeConfig",
     "EdgeMiddleware",
     "EdgeState",
     "Endpoint",
     "EventIn",
     "IngestRequest",
+    "Limits",
     "PredictRequest",
     "PredictionLog",
     "ServiceSettings",
