@@ -494,7 +494,7 @@ def _event_warnings(predictor: Predictor, records: Sequence[dict[str, Any]]) -> 
             unknown = [u for u in unknown if u != "unknown"]
         if unknown:
             out.append(unknown_warning(field, unknown))
-    if spec.stages and all(r["stage"] is None for r in records):
+    if spec.stages and not spec.stages_are_touchpoints and all(r["stage"] is None for r in records):
         out.append(missing_stage_warning())
     return out
 

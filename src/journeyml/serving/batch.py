@@ -256,7 +256,7 @@ def _event_warnings(
         found = h.loc[odd, ["_row"]].assign(v=v[odd].astype(str)).drop_duplicates()
         unknown[field] = {int(r): sorted(g) for r, g in found.groupby("_row")["v"] if len(g)}
     no_stage = np.zeros(n, dtype=bool)
-    if predictor.spec.stages:
+    if predictor.spec.stages and not predictor.spec.stages_are_touchpoints:
         has_stage = (
             np.bincount(h.loc[h[STAGE].notna(), "_row"], minlength=n)
             if STAGE in h
