@@ -302,3 +302,32 @@ def test_compute_processes_setting() -> None:
         ServiceSettings.from_env({"JOURNEYML_COMPUTE_PROCESSES": "-1"})
     with pytest.raises(ConfigError, match=">= 1"):
         ServiceSettings.from_env({"JOURNEYML_COMPUTE_THREADS": "0"})
+
+
+def test_compute_processes_leave_when_the_worker_is_killed(trained_store: Any) -> None:
+    """SIGKILL to the worker (no shutdown hook runs): its compute processes end too."""
+    import subprocess
+    import sys
+
+    code = (
+        "from journeyml.scoring import Predictor\n"
+        "from journeyml.serving import ComputePool\n"
+        "import time\n"
+        f"pool = ComputePool(Predictor.from_registry({trained_store[0]!r}), processes=2)\n"
+        "pool.start()\n"
+        "print(*pool.pids(), flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert worker.stdout is not None
+        pids = [int(p) for p in worker.stdout.readline().split()]
+        assert len(pids) == 2, "the pool started"
+        procs = [psutil.Process(p) for p in pids]
+    finally:
+        worker.kill()
+        worker.wait(30)
+    _gone, left = psutil.wait_procs(procs, timeout=20)
+    assert not left, [p.pid for p in left]

@@ -16,9 +16,10 @@ the events each prediction used; the parent writes the prediction-log entries fr
 Failures: a bad request found in a process comes back as the same error (code, status, field,
 details: a 4xx, never a 500); a process that dies (killed, out of memory) fails the requests it
 held with 503 + ``Retry-After`` and the pool is started again. The processes ignore SIGINT (the
-parent shuts the pool down at exit) and leave when the parent is gone (their request queue
-closes). Not ``PR_SET_PDEATHSIG``: Linux sends it when the *thread* that started the process
-ends, and a restarted pool is started from a short-lived thread.
+parent shuts the pool down at exit) and leave at once when the parent is gone, even killed (a
+thread watches the parent's sentinel: their request queue never closes, since they hold its
+writing end too, and ``PR_SET_PDEATHSIG`` fires when the *thread* that started a process ends,
+and a restarted pool is started from a short-lived thread).
 """
 
 from __future__ import annotations
@@ -151,10 +152,27 @@ _PROCESS: dict[str, Any] = {}
 
 def _start_process(predictor: bytes, limits: Limits, store_uri: str | None, logged: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, name="journeyml-parent-watch", daemon=True).start()
     _PROCESS["predictor"] = pickle.loads(predictor)
     _PROCESS["limits"] = limits
     _PROCESS["store"] = StoreLink(store_uri)
     _PROCESS["logged"] = logged
+
+
+def _exit_with_parent() -> None:
+    """Wait for the parent to end, then end this process (no orphan computing for no one)."""
+    import multiprocessing
+    import time
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.sentinel is not None:
+        wait([parent.sentinel])
+    else:  # pragma: no cover - not started by multiprocessing
+        first = os.getppid()
+        while os.getppid() == first:
+            time.sleep(1.0)
+    os._exit(0)
 
 
 def _ready() -> int:
