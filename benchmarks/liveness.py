@@ -141,6 +141,8 @@ def main() -> None:
     port = free_port()
     proc = serve(serve_command(REPO / "service", HOST, port), env, f"http://{HOST}:{port}/readyz")
     load_before = os.getloadavg()[0]
+    memory = rss(proc.pid)
+    print(memory, flush=True)
     rows = []
     try:
         for label, path, body, n in [
@@ -155,13 +157,37 @@ def main() -> None:
             print(r, flush=True)
     finally:
         stop(proc)
-    text = report(a, rows, load_before, os.getloadavg()[0])
+    text = report(a, rows, load_before, os.getloadavg()[0], memory)
     print(text)
     if a.write:
         write_section("liveness", text)
 
 
-def report(a: Any, rows: list[dict[str, Any]], before: float, after: float) -> str:
+def rss(pid: int) -> dict[str, list[float]]:
+    """Resident memory (MB) of the server's processes once ready: the compute pool's processes
+    (spawned by multiprocessing) and the others (BentoML's arbiter, the worker, helpers)."""
+    import psutil
+
+    out: dict[str, list[float]] = {"pool": [], "other": []}
+    for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+        try:
+            cmd = " ".join(p.cmdline())
+            mb = p.memory_info().rss / 1e6
+        except psutil.Error:
+            continue
+        if "resource_tracker" in cmd:
+            continue
+        out["pool" if "multiprocessing" in cmd else "other"].append(mb)
+    return out
+
+
+def report(
+    a: Any,
+    rows: list[dict[str, Any]],
+    before: float,
+    after: float,
+    memory: dict[str, list[float]],
+) -> str:
     quiet = before <= 2 and after <= 2
     ok = lambda b: "met" if b else "**missed**"  # noqa: E731
     lines = [
@@ -169,13 +195,20 @@ def report(a: Any, rows: list[dict[str, Any]], before: float, after: float) -> s
         "",
         f"Command: `.venv/bin/python benchmarks/liveness.py --seconds {a.seconds:g} --write` — "
         "the real server (1 worker, default settings: requests of more than 256 events or "
-        "several journeys computed in at most 2 threads, at most 32 queued, then 503) on "
+        "several journeys computed in a pool of 2 processes (`JOURNEYML_COMPUTE_PROCESSES`), "
+        "at most 32 queued, then 503) on "
         f"loopback; each row: {a.seconds:g} s of closed-loop load from N keep-alive senders "
         f"while one more connection asks `GET /healthz` every {PROBE_EVERY_S * 1e3:.0f} ms.",
         "",
         f"Machine: {machine()}; load average {before:.1f} before and {after:.1f} after"
         + ("" if quiet else " (**under load**: shared with other jobs; latencies inflated)")
         + ".",
+        "",
+        "Memory once ready (RSS): compute processes "
+        + (", ".join(f"{m:.0f}" for m in memory["pool"]) or "none")
+        + f" MB (the pool's cost: {sum(memory['pool']):.0f} MB); the server's other processes "
+        + ", ".join(f"{m:.0f}" for m in sorted(memory["other"], reverse=True))
+        + " MB.",
         "",
         "| load | senders | answered/s | answers | request p50 ms | `/healthz` p50 ms | "
         "`/healthz` p99 ms | `/healthz` max ms | p99 ≤ 50 ms |",

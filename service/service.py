@@ -4,7 +4,8 @@
 
 The edge (:class:`journeyml.serving.EdgeMiddleware`) sees every request first: the API key,
 strict JSON bodies validated against their request model (``BODY_MODELS``), the JSON endpoints'
-handlers (run in a thread), probes, ``/metrics``, ``/docs`` and one log line per request.
+handlers (on the event loop for small journeys, in a pool of processes for big ones and
+batches: ``journeyml.serving.pool``), probes, ``/metrics``, ``/docs`` and one log line per request.
 Adding a JSON endpoint: a request model in ``BODY_MODELS``, a handler in ``EDGE_STATE.handlers``
 and an entry in :func:`journeyml.serving.service_endpoints` (the OpenAPI document).
 
@@ -31,28 +32,29 @@ from pathlib import Path
 from typing import Any
 
 import bentoml
-from fastapi import FastAPI, Query, Request
-from starlette.responses import Response
+from fastapi import FastAPI
 
 import journeyml
-from journeyml.errors import JourneyMLError, RequestError, StoreUnavailableError
+from journeyml.errors import JourneyMLError, RequestError
 from journeyml.serving import (
     EXIT_REFUSED,
     BatchRequest,
+    ComputePool,
     EdgeConfig,
     EdgeMiddleware,
     EdgeState,
     IngestRequest,
+    Limits,
     PredictionLog,
     PredictRequest,
     ServiceSettings,
     StoreLink,
     WhatIfRequest,
+    customer_predictions_route,
     default_model_dir,
     document,
     documents,
     handle_batch,
-    handle_customer_predictions,
     handle_erase,
     handle_ingest,
     handle_predict,
@@ -100,21 +102,6 @@ EDGE_CONFIG = EdgeConfig(
 )
 
 
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    from pydantic_core import to_json
-
-    return Response(
-        to_json(data), status_code=status, media_type="application/json", headers=headers
-    )
-
-
-def _failure(exc: JourneyMLError) -> Response:
-    retry = (
-        {"Retry-After": str(exc.retry_after)} if isinstance(exc, StoreUnavailableError) else None
-    )
-    return _json(exc.to_dict(), exc.http_status, retry)
-
-
 @bentoml.asgi_app(info_app, path="/")
 @bentoml.service(
     name="journeyml",
@@ -132,12 +119,27 @@ class JourneyService:
         self.store = StoreLink(SETTINGS.store_uri)  # opened on first use, in this worker
         project = self.predictor.project or SETTINGS.project or "demo"
         self.log = PredictionLog(self.store, project=project)
+        # big journeys and batches: computed in processes, so probes never wait for the GIL
+        self.pool: ComputePool | None = None
+        if SETTINGS.compute_processes > 0:
+            self.pool = ComputePool(
+                self.predictor,
+                processes=SETTINGS.compute_processes,
+                limits=Limits(max_events=SETTINGS.max_events, max_batch=SETTINGS.max_batch),
+                store_uri=SETTINGS.store_uri,
+                log=self.log,
+            )
+            self.pool.start()  # ready only once every process holds the models
 
         EDGE_STATE.handlers = {  # the JSON endpoints: the edge validates, these compute
             "/predict": self.predict,
             "/predict_batch": self.predict_batch,
             "/whatif": self.what_if,
             "/events": self.ingest,
+        }
+        EDGE_STATE.routes = {  # bodiless, with path parameters: the edge answers these too
+            ("GET", "/customers/{customer_id}/predictions"): self.customer_predictions,
+            ("DELETE", "/customers/{customer_id}"): self.erase_customer,
         }
         doc = document(
             service_endpoints(EXAMPLE),
@@ -146,6 +148,7 @@ class JourneyService:
             secured=SETTINGS.api_key is not None,
         )
         EDGE_STATE.documents = documents(doc)  # /docs.json, /docs (Swagger UI)
+        EDGE_STATE.pool = self.pool
         EDGE_STATE.predictor = self.predictor  # ready: /readyz, /metrics
 
     def predict(self, req: PredictRequest, request_id: str) -> dict[str, Any]:
@@ -184,8 +187,28 @@ class JourneyService:
     def ingest(self, req: IngestRequest, request_id: str) -> dict[str, Any]:
         return handle_ingest(self.store, req, max_events=SETTINGS.max_events, now=datetime.now(UTC))
 
+    def customer_predictions(
+        self, params: dict[str, str], query: dict[str, list[str]], request_id: str
+    ) -> dict[str, Any]:
+        return customer_predictions_route(
+            self.predictor,
+            self.store,
+            params,
+            query,
+            now=datetime.now(UTC),
+            request_id=request_id,
+            log=self.log,
+        )
+
+    def erase_customer(
+        self, params: dict[str, str], query: dict[str, list[str]], request_id: str
+    ) -> dict[str, Any]:
+        return handle_erase(self.store, params["customer_id"], log=self.log)
+
     @bentoml.on_shutdown
     def _flush_log(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
         self.log.close()
         self.store.close()
 
@@ -195,47 +218,11 @@ class JourneyService:
     def __is_ready__(self) -> bool:
         return bool(self.predictor.tasks)
 
-    @info_app.get("/customers/{customer_id}/predictions")
-    def customer_predictions(
-        self,
-        request: Request,
-        customer_id: str,
-        as_of: str | None = None,
-        tasks: list[str] | None = Query(None),  # noqa: B008
-        top_k: str | None = None,
-        explain: str | None = None,
-    ) -> Response:
-        try:
-            return _json(
-                handle_customer_predictions(
-                    self.predictor,
-                    self.store,
-                    customer_id,
-                    as_of=as_of,
-                    tasks=tasks,
-                    top_k=top_k,
-                    explain=explain,
-                    now=datetime.now(UTC),
-                    request_id=request.headers.get("x-request-id"),
-                    log=self.log,
-                )
-            )
-        except JourneyMLError as exc:
-            return _failure(exc)
-
-    @info_app.delete("/customers/{customer_id}")
-    def erase_customer(self, customer_id: str) -> Response:
-        try:
-            return _json(handle_erase(self.store, customer_id, log=self.log))
-        except JourneyMLError as exc:
-            return _failure(exc)
-
     @info_app.get("/metadata")
     def get_metadata(self) -> dict[str, Any]:
         return metadata(self.predictor)
 
 
-# sync endpoints: BentoML runs them in its thread pool, so big journeys leave the event loop
 JourneyService.add_asgi_middleware(EdgeMiddleware, config=EDGE_CONFIG, state=EDGE_STATE)
 
 __all__ = ["JourneyService", "RequestError"]

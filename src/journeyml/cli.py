@@ -296,7 +296,9 @@ def score(
     from_store: bool = typer.Option(
         False, "--store", help="Score the customers of the event store instead of a file."
     ),
-    store_uri: str | None = typer.Option(None, "--store-uri", help=STORE_HELP),
+    store_uri: str | None = typer.Option(
+        None, "--store-uri", help=f"{STORE_HELP} --store: scored; a file: its log."
+    ),
     active_days: float = typer.Option(
         90.0, "--active-days", help="--store: customers with an event within this many days."
     ),
@@ -315,12 +317,21 @@ def score(
     ),
     workers: int = typer.Option(2, "--workers", help="--engine dask: LocalCluster processes."),
     partitions: int = typer.Option(8, "--partitions", help="--engine dask: partitions."),
+    log: bool = typer.Option(
+        True,
+        "--log/--no-log",
+        help="Record every prediction in the event store's prediction log (a file: when a "
+        "store is configured: --store-uri, $JOURNEYML_STORE_URI or an existing "
+        "./store/journeyml.db).",
+    ),
 ) -> None:
     """Batch scoring with the champion models: each customer gets what the API answers
     (probabilities, root causes, warnings such as not_eligible, model versions, request id),
-    streamed through customers in chunks. With --store: every customer active within
-    --active-days, as of now, logged, into a scores table (probability, percentile, top
-    causes, model versions) written to --out (.parquet/.csv)."""
+    streamed through customers in chunks, and every prediction is logged to the event store's
+    prediction log when there is one (one request id for the run, an item per customer; see
+    --no-log). With --store: every customer active within --active-days, as of now, logged,
+    into a scores table (probability, percentile, top causes, model versions) written to
+    --out (.parquet/.csv)."""
     _quiet_libraries()
     if engine not in ("local", "dask"):
         console.print(f"[red]error[/]: expected --engine local or dask, got {engine!r}.")
@@ -339,25 +350,71 @@ def score(
     from journeyml.events import is_partitioned, open_partitioned
     from journeyml.scoring import ScoreRequest
     from journeyml.serving import default_cutoffs, score_chunks, write_responses
+    from journeyml.serving.batch_log import BATCH_PREFIX, BatchLog
 
     pred = _load_predictor(tracking_uri, model_dir, project)
     explain = explain and out.suffix == ".jsonl"  # tables carry no root causes
     request = ScoreRequest(pred.tasks, explain=explain, top_k=top_k)
-    if cluster is not None:
-        n = _score_on_cluster(data, out, mapping, pred, request, as_of, cluster)
-    elif is_partitioned(data):  # read one partition at a time: memory follows the partition
-        from journeyml.engine import partition_responses
+    import uuid
 
-        chunks = partition_responses(open_partitioned(data), pred, request, as_of=as_of)
-        n = write_responses(chunks, out, pred.tasks)
-    else:
-        ev = _read_events(data, mapping)
-        cut = default_cutoffs(ev, pd.Timestamp(as_of, tz="UTC") if as_of else None)
-        with RichProgress(console) as progress:
-            chunks = score_chunks(pred, ev, cut, request, progress=progress)
+    rid = f"{BATCH_PREFIX}{uuid.uuid4().hex}"
+    with ExitStack() as stack:
+        log_uri = _batch_log_uri(store_uri) if log and cluster is None else None
+        sink = None
+        if log_uri is not None:
+            from journeyml.store import EventStore
+
+            es = stack.enter_context(EventStore.open(log_uri))
+            sink = BatchLog(es, project=pred.project or project or "demo", created_at=_now())
+        if cluster is not None:
+            n = _score_on_cluster(data, out, mapping, pred, request, as_of, cluster)
+        elif is_partitioned(data):  # read one partition at a time: memory follows the partition
+            from journeyml.engine import partition_responses
+
+            chunks = partition_responses(
+                open_partitioned(data), pred, request, as_of=as_of, request_id=rid, on_chunk=sink
+            )
             n = write_responses(chunks, out, pred.tasks)
+        else:
+            ev = _read_events(data, mapping)
+            cut = default_cutoffs(ev, pd.Timestamp(as_of, tz="UTC") if as_of else None)
+            with RichProgress(console) as progress:
+                chunks = score_chunks(
+                    pred, ev, cut, request, request_id=rid, progress=progress, on_chunk=sink
+                )
+                n = write_responses(chunks, out, pred.tasks)
     what = f"project {pred.project}: " if pred.project else ""
     console.print(f"[green]scored[/] {n:,} customers ({what}{', '.join(pred.tasks)}) → {out}")
+    if sink is not None:
+        console.print(
+            f"logged {sink.written:,} predictions as request {rid} (items 0–{sink.written - 1})"
+            f" in {_redacted(log_uri)}; `journeyml replay {rid} --item N` recomputes one",
+            highlight=False,
+            soft_wrap=True,
+        )
+    elif log and cluster is not None:
+        console.print(
+            "[yellow]not logged[/]: --engine dask does not write the prediction log of a file "
+            "run yet; score with --engine local to log every prediction.",
+            highlight=False,
+        )
+    elif log:
+        console.print(
+            "not logged: no event store (give --store-uri or $JOURNEYML_STORE_URI, or create "
+            "./store/journeyml.db with `journeyml store upgrade`)",
+            highlight=False,
+        )
+
+
+def _batch_log_uri(uri: str | None) -> str | None:
+    """The store a file's batch scoring logs to: the one given or configured, else the default
+    embedded store when it exists (a batch run does not create a store of its own accord)."""
+    from journeyml.store import DEFAULT_STORE_URI, STORE_URI_ENV
+
+    if uri or os.environ.get(STORE_URI_ENV):
+        return _store_uri(uri)
+    default = Path(DEFAULT_STORE_URI.removeprefix("sqlite:///"))
+    return _store_uri(DEFAULT_STORE_URI) if default.is_file() else None
 
 
 def _score_on_cluster(
@@ -634,7 +691,8 @@ def replay(
     ),
 ) -> None:
     """Recompute a logged prediction from the store: identical, or what changed (models,
-    events, answer). Exit code 0 when identical, 1 when something changed."""
+    events, answer). Exit code 0 when identical, 1 when something changed, 3 when the store
+    does not hold the events it used (scored from a file or sent, never ingested)."""
     _quiet_libraries()
     from journeyml.store import EventStore
     from journeyml.store import replay as replay_prediction
@@ -645,6 +703,8 @@ def replay(
         pred = _load_predictor(tracking_uri, model_dir, project or logged_project)
         result = replay_prediction(es, pred, request_id, item)
     print(result.to_text())
+    if result.events_missing:
+        raise typer.Exit(3)
     if not result.identical:
         raise typer.Exit(1)
 

@@ -26,6 +26,8 @@ MAPPING = parse_mapping(
         "stage_map": {"visit": "consideration", "buy": "conversion"},
         "touchpoints": ["visit", "buy", "chat"],
         "timestamp_floor": "2000-01-01",
+        # declared: TIMES mixes naive values with offsets, which an undeclared zone refuses
+        "timezone": "UTC",
     }
 )
 

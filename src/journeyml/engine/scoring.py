@@ -9,7 +9,7 @@ driver puts the table together (percentiles are over every customer scored)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,11 @@ def partition_responses(
     as_of: Any = None,
     partitions: range | None = None,
     request_id: str | None = None,
+    on_chunk: Callable[[list[dict[str, Any]], pd.DataFrame], Any] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """The API's answers for every customer of ``ds``, one partition read at a time (memory
-    follows the partition, not the log), chunk by chunk."""
+    follows the partition, not the log), chunk by chunk (``on_chunk``: as
+    :func:`~journeyml.serving.score_chunks`)."""
     t = None if as_of is None else pd.Timestamp(as_of)
     if t is not None and t.tzinfo is None:
         t = t.tz_localize("UTC")
@@ -41,7 +43,12 @@ def partition_responses(
         part = read_partition(ds, i)
         if len(part):
             yield from score_chunks(
-                predictor, part, default_cutoffs(part, t), request, request_id=request_id
+                predictor,
+                part,
+                default_cutoffs(part, t),
+                request,
+                request_id=request_id,
+                on_chunk=on_chunk,
             )
 
 

@@ -114,6 +114,9 @@ class Inspection:
     canonical: bool
     touchpoint_counts: dict[str, int] = field(default_factory=dict)
     rejects: dict[str, int] = field(default_factory=dict)
+    #: the timestamps mix values with a UTC offset and values without: the zone of the
+    #: latter is the user's to declare (the proposal leaves ``timezone`` as a question)
+    mixed_zones: bool = False
 
     @property
     def stage_coverage(self) -> float:
@@ -430,6 +433,12 @@ def _timezone_note(profile: ColumnProfile) -> str:
             "timestamps are dates without a time of day: each event is placed at midnight UTC "
             "of its day (set timezone if the days are local)"
         )
+    if profile.offsets and profile.without_offset:
+        return (
+            f"timestamps mix values with a UTC offset ({', '.join(profile.offsets)}) and values "
+            f"without one (e.g. {list(profile.without_offset)}): set timezone: <IANA zone> "
+            "(e.g. Europe/Rome) for those without; validate refuses the mix until then"
+        )
     if profile.offsets:
         seen = ", ".join(profile.offsets)
         extra = (
@@ -493,7 +502,10 @@ def inspect_frame(
     }
     if reader is not None:
         base["reader"] = reader.model_dump(exclude_defaults=True)
-    trial = map_events(raw, parse_mapping(base), policy="lenient", source=source, progress=progress)
+    ts_profile = by_name[str(plan.columns["timestamp"])]
+    mixed_zones = bool(ts_profile.offsets and ts_profile.without_offset)
+    trial_mapping = parse_mapping({**base, "timezone": "UTC"} if mixed_zones else base)
+    trial = map_events(raw, trial_mapping, policy="lenient", source=source, progress=progress)
     events = trial.events
     if events.empty:
         raise DataError(
@@ -526,7 +538,7 @@ def inspect_frame(
     canonical = all(c in raw.columns for c in (CUSTOMER_ID, TIMESTAMP, TOUCHPOINT)) and all(
         plan.columns.get(c) == c for c in (CUSTOMER_ID, TIMESTAMP, TOUCHPOINT)
     )
-    if STAGE in plan.columns and plan.columns[STAGE] != STAGE:
+    if (STAGE in plan.columns and plan.columns[STAGE] != STAGE) or mixed_zones:
         canonical = False
     return Inspection(
         source=source,
@@ -535,13 +547,14 @@ def inspect_frame(
         n_rows=len(raw),
         guesses=_ordered(plan.guesses, list(raw.columns)),
         mapping=mapping,
-        timezone_note=_timezone_note(by_name[str(plan.columns["timestamp"])]),
+        timezone_note=_timezone_note(ts_profile),
         touchpoints=touchpoints,
         stages=stages,
         shape=shape,
         canonical=canonical,
         touchpoint_counts={str(k): int(v) for k, v in events[TOUCHPOINT].value_counts().items()},
         rejects=trial.report.rejects_by_reason,
+        mixed_zones=mixed_zones,
     )
 
 

@@ -244,7 +244,8 @@ class EventMapping(BaseModel):
     timezone: str = Field(
         default="UTC",
         description="The IANA zone of naive timestamps (no offset), e.g. Europe/Rome; "
-        "timestamps with an offset keep it. Everything is UTC inside.",
+        "timestamps with an offset keep it. Everything is UTC inside. Not set: naive "
+        "timestamps are UTC, and a column mixing them with offsets is refused.",
     )
     timestamp_floor: datetime | None = Field(
         default=None, description="Reject events before this time (placeholder dates such as 1970)."
@@ -363,7 +364,7 @@ class EventMapping(BaseModel):
             floor = floor.tz_localize(self.timezone) if floor.tzinfo is None else floor
         return Rules(
             timestamp_format=self.timestamp_format,
-            timezone=self.timezone,
+            timezone=self.timezone if "timezone" in self.model_fields_set else None,
             floor=floor,
             now=None if now is None else pd.Timestamp(now),
             vocabulary=None if self.touchpoints is None else frozenset(self.touchpoints),

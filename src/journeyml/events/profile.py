@@ -49,6 +49,8 @@ class ColumnProfile:
     offsets: tuple[str, ...]
     date_only: bool
     examples: tuple[str, ...]
+    #: sampled time values without a UTC offset, in a column where others have one
+    without_offset: tuple[str, ...] = ()
 
     @property
     def looks_like_time(self) -> bool:
@@ -103,6 +105,7 @@ def profile_column(values: pd.Series) -> ColumnProfile:
     sample = _sample(values)
     kind: Kind
     offsets: tuple[str, ...] = ()
+    without_offset: tuple[str, ...] = ()
     fmt: str | None = None
     if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(
         values.dtype
@@ -125,8 +128,10 @@ def profile_column(values: pd.Series) -> ColumnProfile:
         kind, decimals = _kind(text)
         share, fmt, date_only = _time_share(text, kind)
         if share and fmt is None:
-            found = text.str.extract(_OFFSET)[0].dropna()
-            offsets = tuple(sorted(found.str.upper().unique().tolist()))[:6]
+            found = text.str.extract(_OFFSET)[0]
+            offsets = tuple(sorted(found.dropna().str.upper().unique().tolist()))[:6]
+            if offsets:
+                without_offset = tuple(text[found.isna()].drop_duplicates().head(3).tolist())
         examples = tuple(text.drop_duplicates().head(3).tolist())
     return ColumnProfile(
         name=str(values.name),
@@ -140,6 +145,7 @@ def profile_column(values: pd.Series) -> ColumnProfile:
         offsets=offsets,
         date_only=date_only,
         examples=examples,
+        without_offset=without_offset,
     )
 
 

@@ -113,7 +113,10 @@ def mapping_yaml(found: Inspection, *, name: str, command: str = "") -> str:
         lines.extend(f"#   {g.column}: {g.evidence}" for g in ignored)
     if m.timestamp_format:
         lines.append(f"timestamp_format: {yaml_scalar(m.timestamp_format)}")
-    lines.append(f"timezone: {yaml_scalar(m.timezone)}{_comment(found.timezone_note)}")
+    if found.mixed_zones:  # the user's question: left open, so validate asks it
+        lines.append(f"# timezone: <IANA zone>{_comment(found.timezone_note)}")
+    else:
+        lines.append(f"timezone: {yaml_scalar(m.timezone)}{_comment(found.timezone_note)}")
     lines.extend(_stage_lines(found))
     lines.extend(_duplicates_lines(found))
     lines.extend(_outcome_lines(found))

@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from journeyml.errors import DataError, MissingColumnError
+from journeyml.events.timestamps import TIMESTAMP_DTYPE as TIMESTAMP_DTYPE
+from journeyml.events.timestamps import parse_timestamps
 
 CUSTOMER_ID: Final = "customer_id"
 TIMESTAMP: Final = "timestamp"
@@ -37,34 +39,41 @@ DEFAULT_CHANNEL: Final = "unknown"
 #: The five canonical stages of the marketing funnel, in funnel order.
 CANONICAL_STAGES: Final = ("awareness", "consideration", "conversion", "retention", "advocacy")
 
-TIMESTAMP_DTYPE: Final = "datetime64[ns, UTC]"
 
-
-def to_utc(values: pd.Series, *, timezone: str = "UTC", column: str = TIMESTAMP) -> pd.Series:
+def to_utc(values: pd.Series, *, timezone: str | None = None, column: str = TIMESTAMP) -> pd.Series:
     """Parse timestamps; naive ones are taken to be in ``timezone``; return ns UTC.
 
-    Raises :class:`DataError` naming the first unparseable values.
+    Values with a UTC offset keep it, whatever the mix of offsets (converted to UTC exactly).
+    Without a ``timezone``, naive values are UTC, unless others carry an offset: that mix
+    raises :class:`DataError`, as do unparseable values (naming the first of them).
+
+    >>> s = pd.Series(["2024-01-02T10:00:00+02:00", "2024-07-02T10:00:00+01:00"])
+    >>> [str(t) for t in to_utc(s)]
+    ['2024-01-02 08:00:00+00:00', '2024-07-02 09:00:00+00:00']
+    >>> [str(t) for t in to_utc(pd.concat([s, pd.Series(["2024-03-02 10:00"])]),
+    ...                         timezone="Europe/Rome")][2]
+    '2024-03-02 09:00:00+00:00'
     """
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        parsed = values
-    else:
-        parsed = pd.to_datetime(values, errors="coerce", utc=False, format="mixed")
-        bad = parsed.isna() & values.notna()
-        if bad.any():
-            rows = np.flatnonzero(bad.to_numpy())[:5].tolist()
-            examples = values[bad].astype(str).head(3).tolist()
-            raise DataError(
-                f"expected parseable timestamps in column {column!r}, got {int(bad.sum())} that "
-                f"are not (rows {rows}, e.g. {examples}). Fix the values or set a format.",
-                field=column,
-            )
-        if not isinstance(parsed.dtype, pd.DatetimeTZDtype):
-            parsed = parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
-    return parsed.dt.tz_convert("UTC").astype(TIMESTAMP_DTYPE)
+    parsed = parse_timestamps(values, timezone=timezone or "UTC")
+    bad = parsed.unparseable
+    if bad.any():
+        rows = np.flatnonzero(bad.to_numpy())[:5].tolist()
+        examples = values[bad].astype(str).head(3).tolist()
+        raise DataError(
+            f"expected parseable timestamps in column {column!r}, got {int(bad.sum())} that "
+            f"are not (rows {rows}, e.g. {examples}). Fix the values or set a format.",
+            field=column,
+        )
+    if timezone is None:
+        parsed.refuse_mixed_zones(values, column)
+    return parsed.values
 
 
-def to_canonical(frame: pd.DataFrame, *, timezone: str = "UTC") -> pd.DataFrame:
+def to_canonical(frame: pd.DataFrame, *, timezone: str | None = None) -> pd.DataFrame:
     """Return ``frame`` as a canonical event frame: typed, UTC, sorted, with a fresh index.
+
+    Timestamps: see :func:`to_utc` (``timezone``: the zone of values without a UTC offset;
+    needed when the column mixes them with values that have one).
 
     Sorting is by customer, timestamp, then touchpoint, so that the order of input rows
     never matters. Attribute columns are kept after the canonical ones.

@@ -1,7 +1,7 @@
 """Parse raw timestamps row by row, without failing: UTC values plus masks of what went wrong.
 
 Strings with an offset (``...+02:00``, ``...Z``) keep it; naive ones are read in ``timezone``
-and converted to UTC with :func:`journeyml.events.schema.to_utc`. Wall-clock times that occur
+and converted to UTC. Wall-clock times that occur
 twice when daylight saving ends are read as the first (summer-time) occurrence, and times
 skipped when it starts are shifted forward, so a local-time log never loses a row to DST.
 
@@ -16,22 +16,58 @@ skipped when it starts are shifted forward, so a local-time log never loses a ro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import pandas as pd
 
-from journeyml.events.schema import TIMESTAMP_DTYPE, to_utc
+from journeyml.errors import DataError
+
+TIMESTAMP_DTYPE: Final = "datetime64[ns, UTC]"
 
 _OFFSET_RE = r"(?:[zZ]|[+-]\d\d:?\d\d)\s*$"
 
 
 @dataclass(frozen=True)
 class ParsedTimestamps:
-    """UTC timestamps (NaT where not parsed) and the masks explaining each NaT."""
+    """UTC timestamps (NaT where not parsed), the masks explaining each NaT, and which text
+    values carried no UTC offset (``naive``: read in the given zone) and which did."""
 
     values: pd.Series
     missing: pd.Series
     unparseable: pd.Series
+    naive: pd.Series
+    aware: pd.Series
+
+    def refuse_mixed_zones(self, raw: pd.Series, column: str = "timestamp") -> None:
+        """Raise :class:`DataError` when some values carry a UTC offset and others do not:
+        the zone of the naive ones is then a question only the user can answer (call it when
+        no timezone was declared). Offsets alone, however many, convert to UTC exactly.
+
+        >>> s = pd.Series(["2024-01-02T10:00:00+02:00", "2024-03-02 10:00"])
+        >>> parse_timestamps(s).refuse_mixed_zones(s)
+        Traceback (most recent call last):
+        ...
+        journeyml.errors.DataError: expected timestamps in column 'timestamp' all with a UTC \
+offset or all without, got 1 without an offset (rows [1], e.g. ['2024-03-02 10:00']) beside 1 \
+with one (e.g. ['2024-01-02T10:00:00+02:00']). Declare the time zone of those without: \
+`timezone: <IANA zone>` in the mapping (e.g. Europe/Rome; timezone= in to_canonical), or \
+give every value its offset.
+        """
+        naive, aware = self.naive & ~self.unparseable, self.aware & ~self.unparseable
+        if not (naive.any() and aware.any()):
+            return
+        rows = np.flatnonzero(naive.to_numpy())[:5].tolist()
+        examples = raw[naive.to_numpy()].astype(str).head(3).tolist()
+        with_offset = raw[aware.to_numpy()].astype(str).head(1).tolist()
+        raise DataError(
+            f"expected timestamps in column {column!r} all with a UTC offset or all without, "
+            f"got {int(naive.sum())} without an offset (rows {rows}, e.g. {examples}) beside "
+            f"{int(aware.sum())} with one (e.g. {with_offset}). Declare the time zone of those "
+            "without: `timezone: <IANA zone>` in the mapping (e.g. Europe/Rome; timezone= in "
+            "to_canonical), or give every value its offset.",
+            field=column,
+        )
 
 
 #: the times a nanosecond timestamp can hold (a code such as "V30" may parse as year 1)
@@ -78,7 +114,11 @@ def _localize(naive: pd.Series, timezone: str) -> pd.Series:
     local = naive.dt.tz_localize(
         timezone, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward"
     )
-    return to_utc(local)
+    return _utc(local)
+
+
+def _utc(aware: pd.Series) -> pd.Series:
+    return aware.dt.tz_convert("UTC").astype(TIMESTAMP_DTYPE)
 
 
 def parse_timestamps(
@@ -87,18 +127,30 @@ def parse_timestamps(
     """Parse ``values`` (text, datetimes or datetime-like) into ``datetime64[ns, UTC]``.
 
     ``fmt`` is a ``strftime`` format (``%Y%m%d``); without it ISO 8601 is tried first and any
-    other common form second. Never raises on bad values: see the returned masks.
+    other common form second. Never raises on bad values: see the returned masks. The
+    results keep the index of ``values`` (unique or not).
     """
+    if not values.index.is_unique:
+        at = parse_timestamps(values.reset_index(drop=True), fmt=fmt, timezone=timezone)
+        idx = values.index
+        return ParsedTimestamps(
+            at.values.set_axis(idx),
+            at.missing.set_axis(idx),
+            at.unparseable.set_axis(idx),
+            at.naive.set_axis(idx),
+            at.aware.set_axis(idx),
+        )
     index = values.index
+    no = pd.Series(False, index=index)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        utc = to_utc(values)
+        utc = _utc(values)
         missing = utc.isna()
-        return ParsedTimestamps(utc, missing, pd.Series(False, index=index))
+        return ParsedTimestamps(utc, missing, no, no, ~missing)
     if pd.api.types.is_datetime64_dtype(values.dtype):
         missing = values.isna()
         utc = pd.Series(pd.NaT, index=index, dtype=TIMESTAMP_DTYPE)
         utc[~missing] = _localize(values[~missing], timezone)
-        return ParsedTimestamps(utc, missing, pd.Series(False, index=index))
+        return ParsedTimestamps(utc, missing, no, ~missing, no)
 
     text = values.astype("str").where(values.notna())
     stripped = text.str.strip()
@@ -117,9 +169,9 @@ def parse_timestamps(
     if naive.any():
         parsed = _to_datetime(text[naive], fmt, utc=False)
         if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-            utc[naive] = to_utc(parsed)
+            utc[naive] = _utc(parsed)
         else:
             ok = parsed.notna()
             utc[parsed.index[ok]] = _localize(parsed[ok], timezone)
     unparseable = utc.isna() & ~missing
-    return ParsedTimestamps(utc, missing, unparseable)
+    return ParsedTimestamps(utc, missing, unparseable, naive, aware)

@@ -70,7 +70,9 @@ class Rules:
     """What the rules need beyond the rows: formats, limits and the time it is now."""
 
     timestamp_format: str | None = None
-    timezone: str = "UTC"
+    #: the zone of naive timestamps; None: not declared (UTC, and a mix of naive values and
+    #: values with a UTC offset is refused)
+    timezone: str | None = None
     floor: pd.Timestamp | None = None
     now: pd.Timestamp | None = None
     vocabulary: frozenset[str] | None = None
@@ -141,7 +143,10 @@ def check_rows(mapped: pd.DataFrame, rules: Rules) -> Checked:
 
     flag("missing_customer_id", _blank(frame[CUSTOMER_ID]))
     flag("missing_touchpoint", _blank(frame[TOUCHPOINT]))
-    parsed = parse_timestamps(frame[TIMESTAMP], fmt=rules.timestamp_format, timezone=rules.timezone)
+    raw_ts = frame[TIMESTAMP]
+    parsed = parse_timestamps(raw_ts, fmt=rules.timestamp_format, timezone=rules.timezone or "UTC")
+    if rules.timezone is None:
+        parsed.refuse_mixed_zones(raw_ts)
     flag("missing_timestamp", parsed.missing)
     flag("unparseable_timestamp", parsed.unparseable)
     frame[TIMESTAMP] = parsed.values

@@ -65,6 +65,7 @@ from functools import cached_property
 import numpy as np
 
 from journeyml.features import FeatureDef, FeatureSpec, spec_cache, window_label
+from journeyml.modeling import PROBABILITY_FLOOR
 
 Key = tuple[str, str]
 
@@ -174,8 +175,11 @@ class Allocation(Mapping[Key, dict[int, float]]):
         return {self._keys[k]: float(sums[k]) for k in self._ids.tolist()}
 
     def top(self, k: int) -> list[tuple[Key, float, dict[int, float]]]:
-        """The ``k`` causes of largest absolute total: (cause, total, its parts)."""
+        """The ``k`` causes of largest absolute total: (cause, total, its parts). A cause that
+        moves the probability by less than :data:`~journeyml.modeling.PROBABILITY_FLOOR` (a
+        class at the floor, a feature the trees never split on) is not ranked at all."""
         ids = self._ids
+        ids = ids[np.abs(self._sums[ids]) >= PROBABILITY_FLOOR]
         order = np.argsort(-np.abs(self._sums[ids]), kind="stable")[:k]
         return [(self._keys[c], float(self._sums[c]), self._parts(c)) for c in ids[order].tolist()]
 

@@ -167,14 +167,12 @@ class ExplainedModel:
             phi, bias = c[:, :-1], c[:, -1]
             raw = phi.sum(axis=1)
             p = b.binary_proba(X, raw + bias)
-            p0 = b.calibrator.apply(1.0 / (1.0 + np.exp(-bias)))
+            p0 = b.base_rate(bias)
             return Points(probability_points(phi, raw, p, p0), p, p0)
         if class_index is None:
             raise ValueError("expected the class to explain for each row of a multiclass task")
         rows = np.arange(X.shape[0])
-        bias_all = self.expected_raw
-        e0 = np.exp(bias_all - bias_all.max())
-        p0 = (e0 / e0.sum())[class_index]
+        p0 = b.base_rate(self.expected_raw)[class_index]
         phi = self.class_contributions(X, class_index)[:, :-1]
         p = (b.predict_proba(X) if proba is None else proba)[rows, class_index]
         return Points(probability_points(phi, phi.sum(axis=1), p, p0), p, p0)

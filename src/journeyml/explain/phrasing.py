@@ -111,12 +111,42 @@ def _describe(spec: FeatureSpec, f: FeatureDef, x: float) -> str:
         if f.family == "recency":
             return f"no {plural(f.source, 1) if f.source else 'event'} so far"
         return f"{f.name}: none"
+    if f.source_type == "transition" and f.source and " → " in f.source:
+        a, b = f.source.split(" → ", 1)
+        return transition_words(humanize(a), humanize(b), x)
     try:
         text = f.template.format(value=x, label=humanize(lab) if lab is not None else "none")
     except (ValueError, KeyError):
         return f"{f.name} = {x:g}"
     text = text.replace("3th-last", "third-last").replace("2th-last", "second-last")
-    return singular_one(text)
+    return counted(text)
+
+
+def times(n: float) -> str:
+    """How often, in words: ``'once'``, ``'twice'``, ``'3 times'`` (``'0 times'``: say
+    *never* instead, see :func:`transition_words`).
+
+    >>> times(1), times(2), times(3), times(2.5)
+    ('once', 'twice', '3 times', '2.5 times')
+    """
+    if n == 1:
+        return "once"
+    return "twice" if n == 2 else f"{n:g} times"
+
+
+def transition_words(a: str, b: str, n: float) -> str:
+    """A count of moves from ``a`` to ``b``; none is phrased as absence.
+
+    >>> transition_words("consideration", "awareness", 0)
+    'never moved from consideration to awareness'
+    >>> transition_words("consideration", "awareness", 1)
+    'moved from consideration to awareness once'
+    >>> transition_words("visit", "cart", 2), transition_words("visit", "cart", 7)
+    ('moved from visit to cart twice', 'moved from visit to cart 7 times')
+    """
+    if n == 0:
+        return f"never moved from {a} to {b}"
+    return f"moved from {a} to {b} {times(n)}"
 
 
 def _ago(days: float) -> str:
@@ -137,7 +167,7 @@ def _journey_phrase(spec: FeatureSpec, x: np.ndarray, name: str, lead: FeatureDe
         i = pos.get(f"count_events_{'all' if w is None else f'{w:g}d'}")
         if i is not None:
             n = float(x[i])
-            return f"{n:g} event{'' if n == 1 else 's'} {span(w)}"
+            return counted(f"{n:g} events {span(w)}")
     if lead.family == "recency" and "days_since_last_event" in pos:
         d = float(x[pos["days_since_last_event"]])
         return f"last event {_ago(d)}" if np.isfinite(d) else "no event so far"
@@ -146,6 +176,9 @@ def _journey_phrase(spec: FeatureSpec, x: np.ndarray, name: str, lead: FeatureDe
 
 _ONE = re.compile(r"(?<![\d.])1 ((?:[a-z_-]+ )*?)(events|sessions|days|switches|times)\b")
 _SINGULAR = {"events": "event", "sessions": "session", "days": "day", "switches": "switch"}
+_ZERO_TIMES = re.compile(r"(?<![\d.])(\w+(?: \w+)??) 0 times\b")
+_ZERO = re.compile(r"(?<![\d.])0 ((?:[a-z_-]+ )*?)(events|sessions|switches)\b")
+_TWO_TIMES = re.compile(r"(?<![\d.])2 times\b")
 
 
 def singular_one(text: str) -> str:
@@ -163,6 +196,24 @@ def singular_one(text: str) -> str:
         return f"1 {m.group(1)}{_SINGULAR[m.group(2)]}"
 
     return _ONE.sub(fix, text)
+
+
+def counted(text: str) -> str:
+    """Counts in a feature's sentence read as English: none as absence, one in the singular,
+    two as "twice" (:func:`singular_one` for one).
+
+    >>> counted("fell back 0 times"), counted("fell back 1 times"), counted("fell back 2 times")
+    ('never fell back', 'fell back once', 'fell back twice')
+    >>> counted("0 events in the last 30 days"), counted("0 channel switches")
+    ('no events in the last 30 days', 'no channel switches')
+    >>> counted("active on 0 days"), counted("active on 1 days"), counted("10 events so far")
+    ('not active on any day', 'active on 1 day', '10 events so far')
+    """
+    text = text.replace("active on 0 days", "not active on any day")
+    text = _ZERO_TIMES.sub(lambda m: f"never {m.group(1)}", text)
+    text = _ZERO.sub(lambda m: f"no {m.group(1)}{m.group(2)}", text)
+    text = _TWO_TIMES.sub("twice", text)
+    return singular_one(text)
 
 
 def _touchpoint_phrase(

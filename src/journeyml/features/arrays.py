@@ -192,6 +192,27 @@ def _encode_column(col: pd.Series, spec: FeatureSpec, name: str, missing: int = 
     return np.r_[lut, missing].astype(np.int32)[codes]
 
 
+def stages_of_touchpoints(
+    spec: FeatureSpec, stage: np.ndarray, touchpoint: np.ndarray
+) -> np.ndarray:
+    """``stage`` codes with the missing ones (-1) filled from the touchpoint codes when the
+    spec's stages are its touchpoints (:attr:`FeatureSpec.stages_are_touchpoints`: a process
+    log); unchanged otherwise."""
+    missing = stage < 0
+    if not spec.stages_are_touchpoints or not missing.any():
+        return stage
+
+    def make() -> np.ndarray:
+        st = vocab_map(spec, STAGE)
+        return np.array([*(st[t] for t in spec.touchpoints), len(st)], dtype=np.int32)
+
+    lut: np.ndarray = spec_cache(spec, "stage_of_touchpoint", make)
+    out = stage.copy()
+    known = missing & (touchpoint >= 0)
+    out[known] = lut[np.minimum(touchpoint[known], len(lut) - 1)]
+    return out
+
+
 def _numeric(values: Any) -> np.ndarray:
     return np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=np.float64)
 
@@ -241,6 +262,7 @@ def encode_frame(events: pd.DataFrame, spec: FeatureSpec) -> EventArrays:
     stage = (
         _encode_column(events[STAGE], spec, STAGE) if STAGE in events.columns else np.full(n, -1)
     ).astype(np.int32)
+    stage = stages_of_touchpoints(spec, stage, touchpoint)
     value = _numeric(events[VALUE]) if VALUE in events.columns else np.full(n, np.nan)
     attrs: dict[str, np.ndarray] = {}
     for a in spec.params.attributes:
@@ -367,6 +389,7 @@ def encode_records(
         np.int32,
         count=n,
     )
+    stage = stages_of_touchpoints(spec, stage, touchpoint)
     value = np.fromiter(
         (np.nan if (v := r.get(VALUE)) is None else float(v) for r in records), np.float64, n
     )

@@ -172,6 +172,19 @@ class FeatureSpec:
     def categorical_indices(self) -> list[int]:
         return [i for i, f in enumerate(self.features) if f.kind == "categorical"]
 
+    @property
+    def stages_are_touchpoints(self) -> bool:
+        """Every touchpoint is its own stage: a process log (``stage_mode: activity``), whose
+        stages are not data of their own. A journey given without stages gets them from its
+        touchpoints when encoded, exactly as in training.
+
+        >>> from dataclasses import replace
+        >>> spec = FeatureSpec(FeatureParams(), ("a", "b"), (), ("b", "a"), ())
+        >>> spec.stages_are_touchpoints, replace(spec, stages=("awareness",)).stages_are_touchpoints
+        (True, False)
+        """
+        return len(self.stages) >= 2 and set(self.stages) == set(self.touchpoints)
+
     def vocabulary(self, name: str) -> tuple[str, ...]:
         """The values behind the codes of a categorical feature's vocabulary."""
         if name == "touchpoint":

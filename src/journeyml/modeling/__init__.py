@@ -9,6 +9,7 @@ from journeyml.modeling.boosting import (
     fit_rows,
     lgb_params,
 )
+from journeyml.modeling.bounds import PROBABILITY_FLOOR, bounded, floor_distribution
 from journeyml.modeling.bundle import META_FILE, MODEL_FILE, ModelBundle
 from journeyml.modeling.calibration import Calibrator, choose_calibrator
 from journeyml.modeling.evaluation import (
@@ -35,6 +36,7 @@ __all__ = [
     "DEFAULT_LGB_PARAMS",
     "META_FILE",
     "MODEL_FILE",
+    "PROBABILITY_FLOOR",
     "REGULARISATION",
     "BoosterFit",
     "Calibrator",
@@ -44,6 +46,7 @@ __all__ = [
     "baselines",
     "bgnbd",
     "binary_metrics",
+    "bounded",
     "choose_blend",
     "choose_calibrator",
     "choose_linear",
@@ -52,6 +55,7 @@ __all__ = [
     "expected_calibration_error",
     "fit_early_stopped",
     "fit_rows",
+    "floor_distribution",
     "lgb_params",
     "metrics_by_segment",
     "multiclass_metrics",

@@ -20,6 +20,7 @@ import numpy as np
 
 from journeyml.errors import FingerprintMismatchError, ModelIntegrityError, ModelNotFoundError
 from journeyml.features import FEATURE_CODE_VERSION, FeatureSpec
+from journeyml.modeling.bounds import bounded, floor_distribution
 from journeyml.modeling.calibration import Calibrator
 from journeyml.modeling.integrity import (
     has_checksums,
@@ -77,21 +78,31 @@ class ModelBundle:
         return np.asarray((1 - a) * f * (self._sigmoid or 1.0) + a * self.linear.raw(X))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities: binary → (n,) of the positive class, multiclass → (n, K)."""
+        """Calibrated probabilities: binary → (n,) of the positive class, multiclass → (n, K);
+        within the floor of :mod:`journeyml.modeling.bounds` (never 1e-16)."""
         p = self.raw_proba(X)
         if self.kind == "binary":
-            return self.calibrator.apply(p)
-        return p
+            return bounded(self.calibrator.apply(p))
+        return floor_distribution(p)
 
     def binary_proba(self, X: np.ndarray, margin: np.ndarray) -> np.ndarray:
         """Binary: calibrated probabilities of rows ``X`` whose raw scores (the sum of each
         row's contributions and bias) are ``margin`` — equal to :meth:`predict_proba`, without
         a second pass over the trees when the objective's link is the plain sigmoid."""
         if self._blended:
-            return self.calibrator.apply(sigmoid(margin))
+            return bounded(self.calibrator.apply(sigmoid(margin)))
         if self._sigmoid is None:
             return self.predict_proba(X)
-        return self.calibrator.apply(1.0 / (1.0 + np.exp(-self._sigmoid * margin)))
+        return bounded(self.calibrator.apply(1.0 / (1.0 + np.exp(-self._sigmoid * margin))))
+
+    def base_rate(self, raw: np.ndarray) -> np.ndarray:
+        """p₀ of the explanations from the raw base score(s): binary, the calibrated sigmoid of
+        the bias (rows,); multiclass, the softmax of every class's expected raw score (K,);
+        within the same floor as :meth:`predict_proba`."""
+        if self.kind == "binary":
+            return bounded(self.calibrator.apply(1.0 / (1.0 + np.exp(-raw))))
+        e = np.exp(raw - raw.max())
+        return floor_distribution(e / e.sum())
 
     @cached_property
     def _sigmoid(self) -> float | None:

@@ -31,12 +31,14 @@ from journeyml.serving.endpoints import service_endpoints
 from journeyml.serving.journeys import (
     IngestRequest,
     StoredEventIn,
+    customer_predictions_route,
     customer_request,
     handle_customer_predictions,
     handle_erase,
     handle_ingest,
 )
 from journeyml.serving.openapi import Endpoint, document, documents
+from journeyml.serving.pool import ComputePool, Limits
 from journeyml.serving.prediction_log import PredictionLog, StoreLink
 from journeyml.serving.process import EXIT_REFUSED, run_server, write_refusal
 from journeyml.serving.settings import ServiceSettings
@@ -58,12 +60,14 @@ __all__ = [
     "SERVICE_TARGET",
     "AddedTouchpoint",
     "BatchRequest",
+    "ComputePool",
     "EdgeConfig",
     "EdgeMiddleware",
     "EdgeState",
     "Endpoint",
     "EventIn",
     "IngestRequest",
+    "Limits",
     "PredictRequest",
     "PredictionLog",
     "ServiceSettings",
@@ -72,6 +76,7 @@ __all__ = [
     "WhatIfRequest",
     "batch_results",
     "check_api_key",
+    "customer_predictions_route",
     "customer_request",
     "default_cutoffs",
     "default_model_dir",

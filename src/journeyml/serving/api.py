@@ -289,7 +289,7 @@ def handle_batch(
     request_id: str | None = None,
     now: datetime | None = None,
     store: StoreLink | None = None,
-    log: PredictionLog | None = None,
+    log: PredictionLog | _Answered | None = None,
 ) -> dict[str, Any]:
     """Score many journeys; each result is exactly what :func:`handle_predict` returns for it
     (minus the shared ``request_id``). An error in one journey fails the call, naming it."""
@@ -494,7 +494,7 @@ def _event_warnings(predictor: Predictor, records: Sequence[dict[str, Any]]) -> 
             unknown = [u for u in unknown if u != "unknown"]
         if unknown:
             out.append(unknown_warning(field, unknown))
-    if spec.stages and all(r["stage"] is None for r in records):
+    if spec.stages and not spec.stages_are_touchpoints and all(r["stage"] is None for r in records):
         out.append(missing_stage_warning())
     return out
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -123,9 +123,12 @@ def score_chunks(
     request_id: str | None = None,
     chunk_customers: int = CHUNK_CUSTOMERS,
     progress: Progress = NO_PROGRESS,
+    on_chunk: Callable[[list[dict[str, Any]], pd.DataFrame], Any] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """:func:`batch_results` chunk by chunk of whole customers (``cutoffs`` default: one per
-    customer, just after its last event); ``progress`` hears the ``scoring`` stage.
+    customer, just after its last event); ``progress`` hears the ``scoring`` stage;
+    ``on_chunk(rows, events)`` sees each chunk's answers and events before they are yielded
+    (the prediction log: :class:`journeyml.serving.batch_log.BatchLog`).
 
     >>> from journeyml import score_chunks, toy
     >>> chunks = list(score_chunks(toy.predictor(), toy.journeys(), chunk_customers=2))
@@ -151,11 +154,17 @@ def score_chunks(
             if sel.any():
                 part = ev.iloc[bounds[lo] : bounds[hi]]
                 c = cut[sel]
-                yield batch_results(predictor, part, c, request, request_id=rid)
+                rows = batch_results(predictor, part, c, request, request_id=rid)
+                if on_chunk is not None:
+                    on_chunk(rows, part)
+                yield rows
                 stage.advance(int(c[CUSTOMER_ID].nunique()))
         unknown = cut[cut_codes < 0]
         if len(unknown):
-            yield batch_results(predictor, ev.iloc[:0], unknown, request, request_id=rid)
+            rows = batch_results(predictor, ev.iloc[:0], unknown, request, request_id=rid)
+            if on_chunk is not None:
+                on_chunk(rows, ev.iloc[:0])
+            yield rows
             stage.advance(int(unknown[CUSTOMER_ID].nunique()))
 
 
@@ -256,7 +265,7 @@ def _event_warnings(
         found = h.loc[odd, ["_row"]].assign(v=v[odd].astype(str)).drop_duplicates()
         unknown[field] = {int(r): sorted(g) for r, g in found.groupby("_row")["v"] if len(g)}
     no_stage = np.zeros(n, dtype=bool)
-    if predictor.spec.stages:
+    if predictor.spec.stages and not predictor.spec.stages_are_touchpoints:
         has_stage = (
             np.bincount(h.loc[h[STAGE].notna(), "_row"], minlength=n)
             if STAGE in h

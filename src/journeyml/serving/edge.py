@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -31,6 +31,8 @@ from journeyml.serving.strict_json import check_content_type, parse_json
 from journeyml.serving.telemetry import Metrics, log_request
 
 Scope = MutableMapping[str, Any]
+#: a query string's parameters, each with all its values in order
+Query = dict[str, list[str]]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
@@ -94,6 +96,19 @@ def framework_error(status: int, body: bytes) -> dict[str, Any]:
     }
 
 
+class Offload(Protocol):
+    """Where requests too big for the event loop are computed instead of a thread: a pool of
+    processes (:class:`~journeyml.serving.pool.ComputePool`) for its ``paths``. ``run``
+    validates and computes a JSON body there: (the answer as JSON, the tasks it asked for)."""
+
+    paths: frozenset[str]
+    predictor: Any
+
+    async def run(
+        self, path: str, body: bytes, request_id: str
+    ) -> tuple[bytes, tuple[str, ...]]: ...
+
+
 @dataclass
 class EdgeState:
     """What the edge needs from the worker: the predictor once it is loaded (``None`` before:
@@ -106,6 +121,14 @@ class EdgeState:
     handlers: dict[str, Callable[[Any, str], Any]] = field(default_factory=dict)
     #: ``path -> (content type, bytes)`` served as they are (the OpenAPI document, Swagger UI)
     documents: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    #: ``(method, route template) -> handler(path parameters, query, request id)`` for the
+    #: bodiless endpoints with path parameters (``GET /customers/{customer_id}/predictions``):
+    #: answered here, in a compute thread, without the framework's routing and middleware
+    routes: dict[tuple[str, str], Callable[[dict[str, str], Query, str], Any]] = field(
+        default_factory=dict
+    )
+    #: computes the big requests of its paths in other processes (None: in threads)
+    pool: Offload | None = None
 
     def versions(self) -> dict[str, str]:
         return dict(self.predictor.versions()) if self.predictor is not None else {}
@@ -224,8 +247,28 @@ class EdgeMiddleware:
                 counted = True
             model = self.config.body_models.get(path) if method == "POST" else None
             req: BaseModel | None = None
+            body = b""
             if model is not None:
-                receive, req, info["tasks"] = await self._checked_body(model, headers, receive)
+                body = await self._read_body(headers, receive)
+                pool = self._pool(path)
+                if pool is not None and len(body) > OFFLOAD_BYTES:
+                    # validated and computed in another process: pydantic holds the GIL for
+                    # about 0.1 s validating 10,000 events, the features longer; the event
+                    # loop keeps answering probes meanwhile
+                    answer, info["tasks"] = await pool.run(path, body, rid)
+                    await _send_raw(send, 200, answer, "application/json", rid, [])
+                    info["status"] = 200
+                    return
+                req, info["tasks"] = await self._validated(model, body)
+                receive = replay(body, receive)
+            routed = self._route(method, path) if req is None else None
+            if routed is not None:  # store reads: in a thread, the loop keeps answering
+                route, params = routed
+                query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+                result = await self._in_thread(route, params, query, rid)
+                await _send_raw(send, 200, _to_json(result), "application/json", rid, [])
+                info["status"] = 200
+                return
             handler = self.state.handlers.get(path) if req is not None else None
             if handler is not None:
                 from pydantic_core import to_json
@@ -238,6 +281,11 @@ class EdgeMiddleware:
                     async with self._inline_gate():
                         result = handler(req, rid)
                         await asyncio.sleep(0)  # the loop polls before the next one starts
+                elif (pool := self._pool(path)) is not None:  # in another process: no GIL
+                    answer, _ = await pool.run(path, body, rid)
+                    await _send_raw(send, 200, answer, "application/json", rid, [])
+                    info["status"] = 200
+                    return
                 else:  # in a thread: the event loop keeps answering probes meanwhile
                     result = await self._in_thread(handler, req, rid)
                 await _send_raw(send, 200, to_json(result), "application/json", rid, [])
@@ -261,12 +309,12 @@ class EdgeMiddleware:
             info["status"], info["error"] = 500, "internal_error"
             log.exception("journeyml: internal error on %s (request %s)", path, rid)
             if not info.get("started"):
-                body = {
+                failure = {
                     "error": "internal_error",
                     "message": f"expected to answer, got an internal error (request {rid}). "
                     "It is logged; retry or report it with the request id.",
                 }
-                await _send_json(send, 500, body, rid, [])
+                await _send_json(send, 500, failure, rid, [])
         finally:
             if counted:
                 self.inflight -= 1
@@ -283,6 +331,21 @@ class EdgeMiddleware:
                 error=info["error"],
             )
 
+    def _route(
+        self, method: str, path: str
+    ) -> tuple[Callable[[dict[str, str], Query, str], Any], dict[str, str]] | None:
+        """The route handler of ``method path`` and its path parameters, or None."""
+        if not self.state.routes or not path.startswith(GUARDED_PREFIXES):
+            return None
+        parts = path.split("/")
+        for (m, template), handler in self.state.routes.items():
+            if m != method:
+                continue
+            params = match_template(template, parts)
+            if params is not None:
+                return handler, params
+        return None
+
     def _inline(self, req: BaseModel | None) -> bool:
         """Small enough to compute on the event loop: one journey of at most
         ``inline_events`` events that needs no event store."""
@@ -292,6 +355,14 @@ class EdgeMiddleware:
             and len(events) <= self.config.inline_events
             and not getattr(req, "use_store", False)
         )
+
+    def _pool(self, path: str) -> Offload | None:
+        """The process pool computing ``path`` requests, when there is one for the models the
+        edge serves (a pool holding other models than ``state.predictor`` is not used)."""
+        pool = self.state.pool
+        if pool is None or path not in pool.paths:
+            return None
+        return pool if pool.predictor is self.state.predictor else None
 
     def _inline_gate(self) -> asyncio.Lock:
         if self._gate is None:
@@ -314,19 +385,23 @@ class EdgeMiddleware:
         info["status"] = status
         await _send_raw(send, status, body, "application/json", rid, [])
 
-    async def _checked_body(
-        self, model: type[BaseModel], headers: dict[str, str], receive: Receive
-    ) -> tuple[Receive, BaseModel, tuple[str, ...]]:
+    async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
+        """The body, once its Content-Type is JSON and its size within the limit."""
         check_content_type(headers.get("content-type"))
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
             raise too_large(self.max_body, int(length))
-        body = await read_body(receive, self.max_body)
+        return await read_body(receive, self.max_body)
+
+    async def _validated(
+        self, model: type[BaseModel], body: bytes
+    ) -> tuple[BaseModel, tuple[str, ...]]:
+        """The request ``body`` validates to, and the tasks it asks for (for metrics)."""
         if len(body) > OFFLOAD_BYTES:  # a big journey: parse it off the event loop
             data, req = await self._in_thread(_checked, model, body)
         else:
             data, req = _checked(model, body)
-        return replay(body, receive), req, self._tasks(data)
+        return req, self._tasks(data)
 
     def _tasks(self, data: Any) -> tuple[str, ...]:
         """The tasks a valid prediction body asks for, one entry per journey (for metrics)."""
@@ -381,6 +456,46 @@ class EdgeMiddleware:
             await send(message)
 
         return wrapped_send
+
+
+def match_template(template: str, parts: list[str]) -> dict[str, str] | None:
+    """The parameters of a route template matched by a path split on ``/`` (one non-empty
+    segment per ``{name}``), or None.
+
+    >>> path = "/customers/c-7/predictions".split("/")
+    >>> match_template("/customers/{customer_id}/predictions", path)
+    {'customer_id': 'c-7'}
+    >>> match_template("/customers/{customer_id}", path)
+    """
+    want = template.split("/")
+    if len(want) != len(parts):
+        return None
+    params: dict[str, str] = {}
+    for w, got in zip(want, parts, strict=True):
+        if w.startswith("{") and w.endswith("}"):
+            if not got:
+                return None
+            params[w[1:-1]] = got
+        elif w != got:
+            return None
+    return params
+
+
+def parse_qs(text: str) -> Query:
+    """A query string's parameters (``+`` and percent escapes decoded, empty values kept).
+
+    >>> parse_qs("tasks=churn&tasks=conversion&as_of=2024-07-01T00%3A00%3A00%2B00%3A00")
+    {'tasks': ['churn', 'conversion'], 'as_of': ['2024-07-01T00:00:00+00:00']}
+    """
+    from urllib.parse import parse_qs as _parse
+
+    return _parse(text, keep_blank_values=True)
+
+
+def _to_json(data: Any) -> bytes:
+    from pydantic_core import to_json
+
+    return to_json(data)
 
 
 def _checked(model: type[BaseModel], body: bytes) -> tuple[Any, BaseModel]:

@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -184,6 +184,38 @@ def handle_customer_predictions(
         )
     return handle_predict(
         predictor, req, request_id=request_id, now=now, store=store, log=log, stored=stored
+    )
+
+
+def last(query: Mapping[str, Sequence[str]], name: str) -> str | None:
+    """The last value of a query parameter given once or more (None when absent)."""
+    values = query.get(name)
+    return values[-1] if values else None
+
+
+def customer_predictions_route(
+    predictor: Predictor,
+    store: StoreLink,
+    params: Mapping[str, str],
+    query: Mapping[str, Sequence[str]],
+    *,
+    now: datetime,
+    request_id: str,
+    log: PredictionLog | None = None,
+) -> dict[str, Any]:
+    """``GET /customers/{customer_id}/predictions?as_of=…&tasks=…&top_k=…&explain=…`` as the
+    edge routes it: :func:`handle_customer_predictions` with the path and query."""
+    return handle_customer_predictions(
+        predictor,
+        store,
+        params["customer_id"],
+        as_of=last(query, "as_of"),
+        tasks=query.get("tasks"),
+        top_k=last(query, "top_k"),
+        explain=last(query, "explain"),
+        now=now,
+        request_id=request_id,
+        log=log,
     )
 
 

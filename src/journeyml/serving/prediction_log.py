@@ -24,8 +24,8 @@ from journeyml.store import EventStore, PredictionRecord, journey_digest
 
 log = logging.getLogger("journeyml.serving")
 
-#: (response, events used, item, created_at in ns, project)
-_Pending = tuple[Mapping[str, Any], Sequence[Mapping[str, Any]], int, int, str]
+#: (response, events used or their digest, item, created_at in ns, project)
+_Pending = tuple[Mapping[str, Any], Sequence[Mapping[str, Any]] | str, int, int, str]
 
 
 class StoreLink:
@@ -101,13 +101,14 @@ class PredictionLog:
     def add(
         self,
         response: Mapping[str, Any],
-        used: Sequence[Mapping[str, Any]],
+        used: Sequence[Mapping[str, Any]] | str,
         *,
         item: int = 0,
         project: str | None = None,
     ) -> None:
         """Buffer the entry of one answered prediction (``used``: the events strictly before
-        its ``as_of``). Never raises and never waits for the store."""
+        its ``as_of``, or their :func:`~journeyml.store.journey_digest` when a compute process
+        made it already). Never raises and never waits for the store."""
         if not self.enabled:
             return
         if len(self._pending) >= self.max_pending:
@@ -198,7 +199,7 @@ def _entry(p: _Pending) -> PredictionRecord:
     return PredictionRecord.from_response(
         response,
         project=project,
-        events_hash=journey_digest(used),
+        events_hash=used if isinstance(used, str) else journey_digest(used),
         created_at=created_ns,
         item=item,
     )

@@ -46,8 +46,11 @@ class ServiceSettings:
     #: requests being computed at once per worker (predictions); more get 503 + Retry-After
     max_inflight: int = 32
     #: a journey of at most this many events (no store) is computed on the event loop;
-    #: bigger requests in one of ``compute_threads`` threads (probes stay fast meanwhile)
+    #: bigger requests (and batches) in one of ``compute_processes`` processes, each holding a
+    #: copy of the models (about 150-200 MB each: docs/hardening.md); 0: in one of
+    #: ``compute_threads`` threads instead (no extra memory, but probes wait for the GIL)
     inline_events: int = 256
+    compute_processes: int = 2
     compute_threads: int = 2
     #: seconds a connection has to send a complete request head (slow-header clients)
     header_timeout: int = 10
@@ -61,17 +64,17 @@ class ServiceSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServiceSettings:
         e = os.environ if env is None else env
 
-        def num(name: str, default: int) -> int:
+        def num(name: str, default: int, least: int = 1) -> int:
             raw = e.get(PREFIX + name)
             if raw is None or raw == "":
                 return default
             try:
                 v = int(raw)
             except ValueError:
-                v = 0
-            if v < 1:
+                v = least - 1
+            if v < least:
                 raise ConfigError(
-                    f"expected an integer >= 1 in {PREFIX}{name}, got {raw!r}.",
+                    f"expected an integer >= {least} in {PREFIX}{name}, got {raw!r}.",
                     field=PREFIX + name,
                 )
             return v
@@ -90,6 +93,7 @@ class ServiceSettings:
             workers=num("WORKERS", cls.workers),
             max_inflight=num("MAX_INFLIGHT", cls.max_inflight),
             inline_events=num("INLINE_EVENTS", cls.inline_events),
+            compute_processes=num("COMPUTE_PROCESSES", cls.compute_processes, least=0),
             compute_threads=num("COMPUTE_THREADS", cls.compute_threads),
             header_timeout=num("HEADER_TIMEOUT", cls.header_timeout),
             refusal_file=Path(refusal) if (refusal := e.get(PREFIX + "REFUSAL_FILE")) else None,

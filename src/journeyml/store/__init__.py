@@ -21,7 +21,14 @@ from journeyml.store.entries import (
     PredictionRecord,
     StoreSummary,
 )
-from journeyml.store.ids import EVENT_ID, content_id, is_missing, journey_digest
+from journeyml.store.ids import (
+    EVENT_ID,
+    content_id,
+    digest_of,
+    frame_fingerprints,
+    is_missing,
+    journey_digest,
+)
 from journeyml.store.migrate import SchemaState, head_revision, schema_state, upgrade_schema
 from journeyml.store.replay import Replay, UnknownRequestError, replay
 from journeyml.store.scores import (
@@ -55,6 +62,8 @@ __all__ = [
     "UnknownRequestError",
     "absolute_uri",
     "content_id",
+    "digest_of",
+    "frame_fingerprints",
     "head_revision",
     "ingest_file",
     "ingest_frame",

@@ -23,14 +23,19 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
+import pandas as pd
+
 from journeyml.events import CHANNEL, CUSTOMER_ID, DEFAULT_CHANNEL, STAGE, TIMESTAMP, TOUCHPOINT
 from journeyml.events import VALUE as VALUE_COL
 from journeyml.features import to_ns
+
+_Timestamp: Final = pd.Timestamp
 
 #: the optional column (frames) or key (records) with the client's own event id
 EVENT_ID: Final = "event_id"
@@ -123,21 +128,29 @@ def record_attributes(record: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: the keys of a record without attributes (the store's and the API's plain records)
+_PLAIN_KEYS: Final = frozenset({TIMESTAMP, TOUCHPOINT, CHANNEL, STAGE, VALUE_COL, CUSTOMER_ID})
+
+
 def event_fingerprint(record: Mapping[str, Any]) -> str:
     """Every field of one event record as one line of text (the unit of a digest)."""
     channel = record.get(CHANNEL)
     stage = record.get(STAGE)
-    attrs = {k: _json_value(v) for k, v in sorted(record_attributes(record).items())}
-    return _SEP.join(
+    value = record.get(VALUE_COL)
+    ts = record[TIMESTAMP]
+    line = _SEP.join(
         (
-            str(to_ns(record[TIMESTAMP])),
+            str(ts.value if type(ts) is _Timestamp else to_ns(ts)),
             str(record[TOUCHPOINT]),
-            DEFAULT_CHANNEL if is_missing(channel) else str(channel),
-            "" if is_missing(stage) else str(stage),
-            _number(record.get(VALUE_COL)),
-            json.dumps(attrs, sort_keys=True, separators=(",", ":")) if attrs else "",
+            DEFAULT_CHANNEL if channel is None or is_missing(channel) else str(channel),
+            "" if stage is None or is_missing(stage) else str(stage),
+            "" if value is None else _number(value),
         )
     )
+    if record.keys() <= _PLAIN_KEYS:  # no attributes: the common case, no dict to build
+        return line + _SEP
+    attrs = {k: _json_value(v) for k, v in sorted(record_attributes(record).items())}
+    return line + _SEP + (json.dumps(attrs, sort_keys=True, separators=(",", ":")) if attrs else "")
 
 
 def journey_digest(records: Iterable[Mapping[str, Any]]) -> str:
@@ -145,5 +158,56 @@ def journey_digest(records: Iterable[Mapping[str, Any]]) -> str:
 
     Pass the events strictly before ``as_of``: what the prediction saw, nothing more.
     """
-    lines = sorted(event_fingerprint(r) for r in records)
-    return _hash("\n".join(lines))
+    return digest_of(event_fingerprint(r) for r in records)
+
+
+def digest_of(fingerprints: Iterable[str]) -> str:
+    """:func:`journey_digest` of the events with these :func:`event_fingerprint` lines."""
+    return _hash("\n".join(sorted(fingerprints)))
+
+
+def frame_fingerprints(frame: pd.DataFrame) -> list[str]:
+    """:func:`event_fingerprint` of every row of an event frame, column by column (the same
+    lines as of ``frame.to_dict("records")``, without building a dict and a Timestamp per
+    row): the attributes are the columns that are not event fields."""
+    n = len(frame)
+    if n == 0:
+        return []
+    if "attributes" in frame.columns:  # nested attribute dicts: row by row
+        return [event_fingerprint(r) for r in frame.to_dict("records")]
+    ts = frame[TIMESTAMP].to_numpy(dtype="datetime64[ns]").view("int64").tolist()
+    tps = frame[TOUCHPOINT].tolist()
+
+    def texts(col: str, missing: str) -> list[str]:
+        if col not in frame.columns:
+            return [missing] * n
+        return [missing if v is None or is_missing(v) else str(v) for v in frame[col].tolist()]
+
+    channels, stages = texts(CHANNEL, DEFAULT_CHANNEL), texts(STAGE, "")
+    values = (
+        [_number(v) for v in frame[VALUE_COL].tolist()] if VALUE_COL in frame.columns else [""] * n
+    )
+    attr_cols = sorted(str(c) for c in frame.columns if c not in RECORD_KEYS)
+    attrs = [""] * n
+    if attr_cols:
+        cols = [frame[c].tolist() for c in attr_cols]
+        seen: dict[tuple[Any, ...], str] = {}
+        for i in range(n):
+            row = [col[i] for col in cols]
+            key = tuple((v.__class__, v) for v in row)  # 1, 1.0 and True are not one value
+            try:
+                text = seen.get(key)
+            except TypeError:  # an unhashable value: no cache
+                text = None
+            if text is None:
+                kept = {a: _json_value(v) for a, v in zip(attr_cols, row, strict=True)
+                        if not is_missing(v)}  # fmt: skip
+                text = json.dumps(kept, sort_keys=True, separators=(",", ":")) if kept else ""
+                if len(seen) < 10_000:  # journeys repeat the same few; bounded all the same
+                    with contextlib.suppress(TypeError):
+                        seen[key] = text
+            attrs[i] = text
+    return [
+        _SEP.join((str(t), str(p), c, st, v, a))
+        for t, p, c, st, v, a in zip(ts, tps, channels, stages, values, attrs, strict=True)
+    ]

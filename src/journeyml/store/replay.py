@@ -3,8 +3,9 @@ or what changed (the models, the events, the answer).
 
 The stored journey before the entry's ``as_of`` is read again and scored by the models given
 (today's champions, or any other set); the events' digest is compared with the one logged. A
-prediction made from events that were sent with the request but never stored shows as "events
-changed" (the store cannot give them back).
+prediction whose events the store does not hold at all (scored from a file, or sent with the
+request, and never ingested) is not recomputed: the replay says the events are missing and how
+to store them, rather than reporting a different answer.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ class Replay:
     causes: list[str] = field(default_factory=list)
 
     @property
+    def events_missing(self) -> bool:
+        """The prediction used events and the store holds none of the customer's before its
+        ``as_of``: it cannot be recomputed from this store."""
+        return self.logged.n_events > 0 and self.n_events_now == 0 and not self.events_same
+
+    @property
     def identical(self) -> bool:
         return (
             self.events_same
@@ -63,6 +70,17 @@ class Replay:
         )
         if self.identical:
             return f"{head}\nidentical: same events ({e.n_events}), same models, same answer"
+        if self.events_missing:
+            lines = [
+                head,
+                f"events not in the store: the prediction used {e.n_events} event(s) of "
+                f"customer {e.customer_id} before as_of and the store holds none, so it cannot "
+                "be recomputed (scored from a file or sent with the request, never ingested). "
+                "Ingest those events (`journeyml ingest FILE`) and replay again.",
+            ]
+            for task, (then, now) in self.models.items():
+                lines.append(f"  model {task}: version {then} then, {now or 'none'} now")
+            return "\n".join(lines)
         lines = [head, "changed:"]
         if not self.events_same:
             lines.append(
@@ -116,16 +134,17 @@ def replay(store: EventStore, predictor: Predictor, request_id: str, item: int =
     }
     top_k = max((len(c) for c in entry.top_causes.values()), default=0) or 3
     explain = bool(entry.top_causes)
+    missing = entry.n_events > 0 and not records  # nothing to recompute from
     out = (
         predictor.predict_journey(
             entry.customer_id, records, entry.as_of, ScoreRequest(tasks, explain, top_k)
         )
-        if tasks
+        if tasks and not missing
         else {}
     )
     answers: dict[str, tuple[Any, Any]] = {}
     causes: list[str] = []
-    for t in entry.model_versions:
+    for t in entry.model_versions if not missing else ():
         block = out.get(t) if isinstance(out.get(t), dict) else None
         now = None if block is None else block.get("distribution", block.get("probability"))
         then = entry.probabilities.get(t)
