@@ -27,6 +27,7 @@ d,2024-05-03,visit,web,abc
 MAPPING = """
 columns: {customer_id: cid, timestamp: ts, touchpoint: tp, channel: ch, value: amount}
 stage_map: {visit: consideration, purchase: conversion}
+timezone: UTC  # the log mixes dates without an offset and times with one
 """
 
 
@@ -122,7 +123,7 @@ def test_the_cli_ingests_and_upgrades(log: tuple[Path, Path], store_uri: str) ->
     assert info.exit_code == 0 and "events: 2 of 2 customers" in info.output
     canonical = path.with_name("canonical.csv")
     canonical.write_text(
-        "customer_id,timestamp,touchpoint\nc,2024-05-02T00:00:00Z,visit\nz,2024-05-04,visit\n"
+        "customer_id,timestamp,touchpoint\nc,2024-05-02T00:00:00Z,visit\nz,2024-05-04T00:00:00Z,visit\n"
     )
     res = runner.invoke(app, ["ingest", str(canonical)], env=env)  # no mapping needed
     assert res.exit_code == 0, res.output
