@@ -17,6 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "journeyml"
 RANK = {
     "errors": 0,
     "progress": 0,
+    "memory": 0,
     "events": 1,
     "sim": 2,
     "features": 3,

@@ -349,8 +349,13 @@ def score(
     from journeyml.cli_progress import RichProgress
     from journeyml.events import is_partitioned, open_partitioned
     from journeyml.scoring import ScoreRequest
-    from journeyml.serving import default_cutoffs, score_chunks, write_responses
-    from journeyml.serving.batch_log import BATCH_PREFIX, BatchLog
+    from journeyml.serving import (
+        BATCH_PREFIX,
+        BatchLog,
+        default_cutoffs,
+        score_chunks,
+        write_responses,
+    )
 
     pred = _load_predictor(tracking_uri, model_dir, project)
     explain = explain and out.suffix == ".jsonl"  # tables carry no root causes

@@ -18,6 +18,7 @@ from journeyml.serving.batch import (
     score_chunks,
     write_responses,
 )
+from journeyml.serving.batch_log import BATCH_PREFIX, BatchLog
 from journeyml.serving.edge import (
     PREDICT_PATHS,
     REQUEST_ID,
@@ -54,11 +55,13 @@ from journeyml.serving.startup import (
 from journeyml.serving.whatif import AddedTouchpoint, WhatIfRequest, handle_what_if
 
 __all__ = [
+    "BATCH_PREFIX",
     "EXIT_REFUSED",
     "PREDICT_PATHS",
     "REQUEST_ID",
     "SERVICE_TARGET",
     "AddedTouchpoint",
+    "BatchLog",
     "BatchRequest",
     "ComputePool",
     "EdgeConfig",
