@@ -50,15 +50,13 @@ from journeyml.serving import (
     ServiceSettings,
     StoreLink,
     WhatIfRequest,
+    answer,
     customer_predictions_route,
     default_model_dir,
     document,
     documents,
-    handle_batch,
     handle_erase,
     handle_ingest,
-    handle_predict,
-    handle_what_if,
     load_or_exit,
     metadata,
     service_endpoints,
@@ -120,21 +118,22 @@ class JourneyService:
         project = self.predictor.project or SETTINGS.project or "demo"
         self.log = PredictionLog(self.store, project=project)
         # big journeys and batches: computed in processes, so probes never wait for the GIL
+        self.limits = Limits(max_events=SETTINGS.max_events, max_batch=SETTINGS.max_batch)
         self.pool: ComputePool | None = None
         if SETTINGS.compute_processes > 0:
             self.pool = ComputePool(
                 self.predictor,
                 processes=SETTINGS.compute_processes,
-                limits=Limits(max_events=SETTINGS.max_events, max_batch=SETTINGS.max_batch),
+                limits=self.limits,
                 store_uri=SETTINGS.store_uri,
                 log=self.log,
             )
             self.pool.start()  # ready only once every process holds the models
 
         EDGE_STATE.handlers = {  # the JSON endpoints: the edge validates, these compute
-            "/predict": self.predict,
-            "/predict_batch": self.predict_batch,
-            "/whatif": self.what_if,
+            "/predict": self.answer,
+            "/predict_batch": self.answer,
+            "/whatif": self.answer,
             "/events": self.ingest,
         }
         EDGE_STATE.routes = {  # bodiless, with path parameters: the edge answers these too
@@ -151,33 +150,15 @@ class JourneyService:
         EDGE_STATE.pool = self.pool
         EDGE_STATE.predictor = self.predictor  # ready: /readyz, /metrics
 
-    def predict(self, req: PredictRequest, request_id: str) -> dict[str, Any]:
-        return handle_predict(
+    def answer(
+        self, req: PredictRequest | BatchRequest | WhatIfRequest, request_id: str
+    ) -> dict[str, Any]:
+        """/predict, /predict_batch and /whatif computed in this worker (small journeys, or
+        no pool)."""
+        return answer(
             self.predictor,
             req,
-            max_events=SETTINGS.max_events,
-            request_id=request_id,
-            now=datetime.now(UTC),
-            store=self.store,
-            log=self.log,
-        )
-
-    def what_if(self, req: WhatIfRequest, request_id: str) -> dict[str, Any]:
-        return handle_what_if(
-            self.predictor,
-            req,
-            max_events=SETTINGS.max_events,
-            request_id=request_id,
-            now=datetime.now(UTC),
-            store=self.store,
-        )
-
-    def predict_batch(self, req: BatchRequest, request_id: str) -> dict[str, Any]:
-        return handle_batch(
-            self.predictor,
-            req,
-            max_batch=SETTINGS.max_batch,
-            max_events=SETTINGS.max_events,
+            limits=self.limits,
             request_id=request_id,
             now=datetime.now(UTC),
             store=self.store,

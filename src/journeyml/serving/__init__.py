@@ -39,7 +39,7 @@ from journeyml.serving.journeys import (
     handle_ingest,
 )
 from journeyml.serving.openapi import Endpoint, document, documents
-from journeyml.serving.pool import ComputePool, Limits
+from journeyml.serving.pool import ComputePool, Limits, answer
 from journeyml.serving.prediction_log import PredictionLog, StoreLink
 from journeyml.serving.process import EXIT_REFUSED, run_server, write_refusal
 from journeyml.serving.settings import ServiceSettings
@@ -77,6 +77,7 @@ __all__ = [
     "StoreLink",
     "StoredEventIn",
     "WhatIfRequest",
+    "answer",
     "batch_results",
     "check_api_key",
     "customer_predictions_route",

@@ -80,6 +80,43 @@ class Computed:
     entries: list[LogEntry]
 
 
+#: the request model of each path a pool computes
+_BODIES: dict[str, type[PredictRequest | BatchRequest | WhatIfRequest]] = {
+    "/predict": PredictRequest,
+    "/predict_batch": BatchRequest,
+    "/whatif": WhatIfRequest,
+}
+
+
+def answer(
+    predictor: Predictor,
+    req: PredictRequest | BatchRequest | WhatIfRequest,
+    *,
+    limits: Limits,
+    request_id: str,
+    now: datetime,
+    store: StoreLink | None,
+    log: PredictionLog | _Answered | None,
+) -> dict[str, Any]:
+    """The answer to a validated ``/predict``, ``/predict_batch`` or ``/whatif`` request: the
+    one dispatch used in the service's worker and in a pool process (a what-if is never logged
+    as a prediction: the edited journey is not the customer's)."""
+    if isinstance(req, WhatIfRequest):  # first: a what-if is a PredictRequest with an edit
+        return handle_what_if(
+            predictor, req, max_events=limits.max_events, request_id=request_id, now=now,
+            store=store,
+        )  # fmt: skip
+    if isinstance(req, BatchRequest):
+        return handle_batch(
+            predictor, req, max_batch=limits.max_batch, max_events=limits.max_events,
+            request_id=request_id, now=now, store=store, log=log,
+        )  # fmt: skip
+    return handle_predict(
+        predictor, req, max_events=limits.max_events, request_id=request_id, now=now,
+        store=store, log=log,
+    )  # fmt: skip
+
+
 def compute(
     predictor: Predictor,
     path: str,
@@ -96,49 +133,16 @@ def compute(
     :class:`JourneyMLError` for bad input). ``logged``: also the prediction-log entries."""
     from pydantic_core import to_json
 
-    answered = _Answered()
-    asked: list[list[str] | None]
-    if path == "/predict":
-        _, one = _checked(PredictRequest, body)
-        assert isinstance(one, PredictRequest)
-        asked = [one.tasks]
-        result = handle_predict(
-            predictor,
-            one,
-            max_events=limits.max_events,
-            request_id=request_id,
-            now=now,
-            store=store,
-            log=answered,
-        )
-    elif path == "/predict_batch":
-        _, many = _checked(BatchRequest, body)
-        assert isinstance(many, BatchRequest)
-        asked = [j.tasks for j in many.journeys]
-        result = handle_batch(
-            predictor,
-            many,
-            max_batch=limits.max_batch,
-            max_events=limits.max_events,
-            request_id=request_id,
-            now=now,
-            store=store,
-            log=answered,
-        )
-    elif path == "/whatif":
-        _, edit = _checked(WhatIfRequest, body)
-        assert isinstance(edit, WhatIfRequest)
-        asked = [edit.tasks]
-        result = handle_what_if(
-            predictor,
-            edit,
-            max_events=limits.max_events,
-            request_id=request_id,
-            now=now,
-            store=store,
-        )
-    else:
+    model = _BODIES.get(path)
+    if model is None:
         raise ValueError(f"expected a path among {sorted(POOL_PATHS)}, got {path!r}")
+    _, req = _checked(model, body)
+    assert isinstance(req, PredictRequest | BatchRequest | WhatIfRequest)
+    asked = [j.tasks for j in req.journeys] if isinstance(req, BatchRequest) else [req.tasks]
+    answered = _Answered()
+    result = answer(
+        predictor, req, limits=limits, request_id=request_id, now=now, store=store, log=answered
+    )
     entries = (
         [(r, journey_digest(used), item) for r, used, item in answered.entries] if logged else []
     )
