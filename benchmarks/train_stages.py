@@ -32,6 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ROOT = Path(__file__).resolve().parents[1]
+T0 = time.perf_counter()
 
 
 def rss_mb() -> float:
@@ -72,6 +73,13 @@ class Stages:
             finally:
                 self.sample()
                 self.now = before
+                # as it goes (a long run that dies still says how far it got)
+                print(
+                    f"{time.perf_counter() - T0:7.1f}s {label}: now {rss_mb():,.0f} MB, "
+                    f"peak so far {self.peak.get(label, 0.0):,.0f} MB",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
         setattr(owner, attr, wrapped)
 
