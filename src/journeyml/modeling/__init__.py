@@ -29,17 +29,20 @@ from journeyml.modeling.linear import (
     choose_weight,
     sigmoid,
 )
+from journeyml.modeling.rare import MANY_CLASSES, ClassGrouping, leaf_minimum
 from journeyml.modeling.training import TaskResult, train_task
 
 __all__ = [
     "CHECKSUM_FILE",
     "DEFAULT_LGB_PARAMS",
+    "MANY_CLASSES",
     "META_FILE",
     "MODEL_FILE",
     "PROBABILITY_FLOOR",
     "REGULARISATION",
     "BoosterFit",
     "Calibrator",
+    "ClassGrouping",
     "LinearPart",
     "ModelBundle",
     "TaskResult",
@@ -56,6 +59,7 @@ __all__ = [
     "fit_early_stopped",
     "fit_rows",
     "floor_distribution",
+    "leaf_minimum",
     "lgb_params",
     "metrics_by_segment",
     "multiclass_metrics",
