@@ -129,6 +129,7 @@ class ClassGrouping:
         group's column spread over its members by :attr:`shares` (rows still sum to 1)."""
         if not self.grouped:
             return proba
+        proba = np.asarray(proba).reshape(-1, len(self.classes))  # no rows: LightGBM's (0,)
         full = self.all_classes
         pos = {c: j for j, c in enumerate(full)}
         out = np.zeros((proba.shape[0], len(full)))
