@@ -361,8 +361,9 @@ def _row(r: dict[str, Any]) -> str:
         size = f"{r['events']:,} events, " if r.get("events") else ""
         cpu = f", {r['cpu_seconds']:.0f} s CPU" if r.get("cpu_seconds") else ""
         start = f"{r['load_average_start']:.1f} → " if "load_average_start" in r else ""
+        by = f" (`{r['by']}`)" if r.get("by") else ""
         return (
-            f"| train (3 demo tasks){r.get('label', '')} | {size}{r['customers']:,} customers "
+            f"| train (3 demo tasks){r.get('label', '')}{by} | {size}{r['customers']:,} customers "
             f"| {r['seconds']:.0f} s wall{cpu} (features {t['features']:.0f} s; "
             + ", ".join(f"{k[6:]} {v:.0f} s" for k, v in t.items() if k.startswith("train_"))
             + f") | {r['peak_rss_mb']:,.0f} MB | {start}{la:.1f} |"
@@ -416,6 +417,12 @@ def write_doc() -> None:
 
     rows = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
     rows = [r for r in rows if r["what"] not in DASK]  # those: write_dask_doc
+    # sizes measured only by train_stages.py (per-stage peaks; the same run otherwise)
+    sizes = {r.get("customers") for r in rows if r["what"] == "train" and "label" not in r}
+    for p in sorted((RESULTS / "stages").glob("train-*.json")):
+        r = json.loads(p.read_text())
+        if r.get("what") == "train" and r["customers"] not in sizes:
+            rows.append({**r, "by": "train_stages.py"})
     for r in rows:  # old results without the sizes
         r.setdefault("customers", 0)
     text = "\n".join(

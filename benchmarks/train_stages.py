@@ -10,8 +10,11 @@ One process: a thread samples the resident set (``VmRSS``) every 10 ms, and the 
 predictions, logistic baseline, MLflow logging, the gate) are wrapped to say which stage is
 running. For each stage: the RSS when it was first entered and the highest RSS seen while it
 ran (a stage that runs once per task: over all tasks). Written to
-``results/scale/stages/train-N.json``; the sampler misses peaks shorter than 10 ms, so the process's
-``ru_maxrss`` is reported beside.
+``results/scale/stages/train-N.json`` (with the wall and CPU time, the load average and the
+test metrics, as ``scale.py train`` records them: ``scale.py --write`` puts a size that
+``scale.py train`` has not measured into docs/benchmarks.md from here); the sampler misses peaks
+shorter than 10 ms, so the process's ``ru_maxrss`` is reported beside. Each stage's line is also
+printed to stderr as the stage ends, so a long run that dies still says how far it got.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ROOT = Path(__file__).resolve().parents[1]
+T0 = time.perf_counter()
 
 
 def rss_mb() -> float:
@@ -72,6 +76,13 @@ class Stages:
             finally:
                 self.sample()
                 self.now = before
+                # as it goes (a long run that dies still says how far it got)
+                print(
+                    f"{time.perf_counter() - T0:7.1f}s {label}: now {rss_mb():,.0f} MB, "
+                    f"peak so far {self.peak.get(label, 0.0):,.0f} MB",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
         setattr(owner, attr, wrapped)
 
@@ -120,13 +131,19 @@ def main() -> None:
         t0 = time.perf_counter()
         res = run_training(cfg, tracking_uri=f"sqlite:///{tmp}/mlflow.db", progress=lines.append)
         seconds = time.perf_counter() - t0
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     out = {
         "customers": args.customers,
         "events": int(lines[0].split()[1].replace(",", "")),
         "cutoffs": int(next(x for x in lines if x.startswith("built")).split()[4].replace(",", "")),
+        "what": "train",
         "seconds": round(seconds, 1),
-        "load_average": [round(load, 1), round(os.getloadavg()[0], 1)],
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+        "timings": {k: round(v, 1) for k, v in res.timings.items()},
+        # as scale.py records them: at the start, then (1, 5, 15 minutes) at the end
+        "load_average_start": round(load, 1),
+        "load_average": [round(x, 1) for x in os.getloadavg()],
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
         "stages": {
             k: {"entered_mb": round(v), "peak_mb": round(s.peak.get(k, v))}
             for k, v in s.entered.items()

@@ -198,7 +198,7 @@ class FeatureBuilder:
 
 
 #: events per chunk of :func:`compute_features` (large inputs)
-CHUNK_EVENTS = 1_000_000
+CHUNK_EVENTS = 100_000
 
 
 @dataclass(frozen=True)

@@ -385,6 +385,7 @@ def run_training(
                 "source": data.source[:250],
             }
         )
+        outcomes = sorted({tp for t in tasks.values() for tp in t.outcome_touchpoints})
         for name, task in tasks.items():
             t2 = time.perf_counter()
             mode = prepared[name].mode
@@ -403,6 +404,9 @@ def run_training(
                 fit=fit or fit_rows,
             )
             results[name] = res
+            # every outcome the project predicts, saved with each task's model: an analyst's
+            # report leaves them out of pain points even when a task has no champion
+            res.bundle.info["project_outcomes"] = outcomes
             if segments is not None and res.test_predictions is not None:
                 te = split.test & labels["eligible"].to_numpy(bool)
                 res.segment_metrics = metrics_by_segment(

@@ -13,6 +13,8 @@ from typing import Any, Literal, Protocol
 import lightgbm as lgb
 import numpy as np
 
+from journeyml.modeling.binning import rows_dataset
+
 DEFAULT_LGB_PARAMS: dict[str, Any] = {
     "learning_rate": 0.05,
     "num_leaves": 31,
@@ -145,11 +147,11 @@ def fit_rows(
 ) -> lgb.Booster:
     """:func:`fit_early_stopped` on the rows of ``train`` and ``valid`` (this machine).
 
-    The rows are copied out of ``X`` one set at a time (LightGBM reads contiguous rows) and
-    each copy is dropped once binned: at most one raw copy lives beside ``X``, and none while
-    boosting."""
-    dtrain = train_dataset(params, X[train], y[train], categorical)
-    dvalid = valid_dataset(params, dtrain, X[valid], y[valid], categorical)
+    The rows are binned straight from ``X``, a block at a time
+    (:func:`journeyml.modeling.binning.rows_dataset`): no copy of the selected rows, and the
+    same bins, booster and predictions as datasets built from ``X[train]`` and ``X[valid]``."""
+    dtrain = rows_dataset(params, X, train, y, categorical)
+    dvalid = rows_dataset(params, X, valid, y, categorical, reference=dtrain)
     return boost(
         params,
         dtrain,

@@ -107,20 +107,24 @@ class LinearPart:
         if len(y) > max_rows:
             keep = np.random.default_rng(seed).choice(len(y), max_rows, replace=False)
             X, y = X[keep], y[keep]
-        Xf = np.where(np.isfinite(X), X, np.nan)
+        # one working copy, imputed and then standardised in place: every step is
+        # elementwise, so the values are those of a fresh array per step, in a third of the
+        # memory (50,000 rows × 300 features are 120 MB a copy)
+        z = np.where(np.isfinite(X), X, np.nan)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: median 0
-            med = np.nanmedian(Xf, axis=0) if len(Xf) else np.zeros(X.shape[1])
+            med = np.nanmedian(z, axis=0) if len(z) else np.zeros(X.shape[1])
         med = np.where(np.isfinite(med), med, 0.0)
-        Xi = np.where(np.isnan(Xf), med, Xf)
-        mu = Xi.mean(axis=0)
-        sd = Xi.std(axis=0)
+        np.copyto(z, med, where=np.isnan(z))
+        mu = z.mean(axis=0)
+        sd = z.std(axis=0)
         # a column constant up to rounding (e.g. time since the last event at cutoffs placed on
         # events) carries nothing to learn; standardised by its rounding noise it would turn
         # any real value at serving time into a score of 1e24: it gets no weight
         varies = sd > _CONSTANT * np.maximum(1.0, np.abs(mu))
         sd = np.where(varies, sd, 1.0)
-        z = (Xi - mu) / sd
+        z -= mu
+        z /= sd
         # scores extrapolate beyond the training range, by at most three times that range
         lo, hi = z.min(axis=0, initial=0.0), z.max(axis=0, initial=0.0)
         span = _REACH * (hi - lo)

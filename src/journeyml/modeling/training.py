@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from journeyml import memory
 from journeyml.errors import TrainingError
 from journeyml.features import FeatureSpec
 from journeyml.modeling import baselines, boosting
@@ -155,6 +156,8 @@ def train_task(
         early_stopping_rounds=early_stopping_rounds,
     )
     booster.free_dataset()
+    # the binned datasets' memory goes back before the linear models' copies are made
+    memory.release()
     bundle = ModelBundle(
         task=task,
         booster=booster,

@@ -126,6 +126,15 @@ def _is_case_log(predictor: Predictor) -> bool:
     )
 
 
+def project_outcomes(predictor: Predictor) -> list[str]:
+    """The touchpoints any task of the project predicts: the served tasks' outcomes and those
+    saved with their models at training (a task that stayed challenger still names them)."""
+    found = {tp for t in predictor.tasks for tp in predictor.bundles[t].task.outcome_touchpoints}
+    for t in predictor.tasks:
+        found.update(str(tp) for tp in predictor.bundles[t].info.get("project_outcomes", ()))
+    return sorted(found)
+
+
 def gather(
     predictor: Predictor,
     events: pd.DataFrame,
@@ -162,7 +171,7 @@ def gather(
     cust = cut[CUSTOMER_ID].to_numpy().astype(str)
     outcomes = pd.DataFrame(index=cust)
     attributes = _customer_attributes(ev, cust, as_of, spec.params.attributes)
-    predicted = sorted({tp for task in tasks.values() for tp in task.outcome_touchpoints})
+    predicted = project_outcomes(predictor)
     for t, task in tasks.items():
         b = predictor.bundles[t]
         if b.kind != "binary":

@@ -65,8 +65,10 @@ def every_n_days(
     f = first.to_numpy("datetime64[ns]")
     g = grid.to_numpy("datetime64[ns]")
     ci, gi = np.nonzero(f[:, None] < g[None, :])
-    out = pd.DataFrame({CUSTOMER_ID: ids[ci], AS_OF: grid[gi]})
-    out[CUSTOMER_ID] = out[CUSTOMER_ID].astype(object)
+    # object dtype from the start: the column shares the customers' string objects (a
+    # string column converted to object afterwards makes one new string per cutoff: 64
+    # bytes each, hundreds of megabytes at millions of cutoffs)
+    out = pd.DataFrame({CUSTOMER_ID: pd.Series(ids[ci], dtype=object), AS_OF: grid[gi]})
     return out.sort_values([CUSTOMER_ID, AS_OF], kind="stable").reset_index(drop=True)
 
 
