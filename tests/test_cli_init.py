@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -165,3 +166,38 @@ def test_init_on_the_simulators_own_output(tmp_path: Path) -> None:
     from journeyml.lifecycle import load_data
 
     assert len(load_data(config).events) == len(events)
+
+
+def _ad_log(path: Path, come_back: float) -> Path:
+    """Customers shown ad impressions (the company's) who convert at most once, except a
+    ``come_back`` share of converters who convert again days later."""
+    rng = np.random.default_rng(0)
+    rows = []
+    start = pd.Timestamp("2024-01-01", tz="UTC")
+    for i in range(400):
+        days = np.sort(rng.uniform(0, 60, 6))
+        rows += [(f"c{i}", start + pd.Timedelta(days=d), "impression") for d in days]
+        if i % 2 == 0:  # half convert
+            rows.append((f"c{i}", start + pd.Timedelta(days=days[-1] + 0.5), "conversion"))
+            if rng.random() < come_back:
+                rows.append((f"c{i}", start + pd.Timedelta(days=days[-1] + 9), "conversion"))
+    pd.DataFrame(rows, columns=["user", "time", "interaction"]).to_csv(path, index=False)
+    return path
+
+
+def test_init_proposes_churn_only_where_customers_come_back_after_converting(
+    tmp_path: Path,
+) -> None:
+    once = _ad_log(tmp_path / "ads.csv", come_back=0.05)
+    code, out = invoke("init", str(once), "--config-out", str(tmp_path / "once.yaml"))
+    assert code == 0, out
+    assert set(load_pipeline_config(tmp_path / "once.yaml").tasks) == {"conversion", "next_stage"}
+    said = " ".join(out.split())
+    assert "churn left out" in said and "of 200 converted customers back" in said, said
+    assert "customers start only conversion" in said and "trains conversion, next_stage" in said
+
+    again = _ad_log(tmp_path / "ads_again.csv", come_back=0.6)
+    code, out = invoke("init", str(again), "--config-out", str(tmp_path / "again.yaml"))
+    assert code == 0, out
+    assert "churn" in load_pipeline_config(tmp_path / "again.yaml").tasks
+    assert "churn left out" not in out

@@ -22,6 +22,7 @@ from journeyml.modeling import baselines, boosting
 from journeyml.modeling.bundle import ModelBundle
 from journeyml.modeling.evaluation import binary_metrics, multiclass_metrics, reliability_curve
 from journeyml.modeling.linear import (
+    BASELINE_C,
     BLOCK_ROWS,
     REGULARISATION,
     LinearPart,
@@ -177,7 +178,7 @@ def train_task(
         f_va = by_rows(bundle.margin, X, va)
         fits = LinearPart.fit_path(*sample64(X, y, tr, seed=seed), seed=seed)
         raw_va = [by_rows(lin.raw, X, va) for lin in fits]
-        k, w, _ = choose_linear(f_va, raw_va, y[va])
+        k, w, _ = choose_linear(f_va, raw_va, y[va], reference=REGULARISATION.index(BASELINE_C))
         linear = fits[k]
         weight, calibrator, scores = choose_blend(f_va, raw_va[k], y[va], seed=seed, weight=w)
         bundle.info["linear_C"] = REGULARISATION[k]
