@@ -31,18 +31,21 @@ from journeyml.modeling.linear import (
     sigmoid,
     trees_validated,
 )
+from journeyml.modeling.rare import MANY_CLASSES, ClassGrouping, leaf_minimum
 from journeyml.modeling.training import TaskResult, train_task
 
 __all__ = [
     "BASELINE_C",
     "CHECKSUM_FILE",
     "DEFAULT_LGB_PARAMS",
+    "MANY_CLASSES",
     "META_FILE",
     "MODEL_FILE",
     "PROBABILITY_FLOOR",
     "REGULARISATION",
     "BoosterFit",
     "Calibrator",
+    "ClassGrouping",
     "LinearPart",
     "ModelBundle",
     "TaskResult",
@@ -59,6 +62,7 @@ __all__ = [
     "fit_early_stopped",
     "fit_rows",
     "floor_distribution",
+    "leaf_minimum",
     "lgb_params",
     "metrics_by_segment",
     "multiclass_metrics",

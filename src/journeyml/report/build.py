@@ -75,6 +75,8 @@ class ReportData:
     flow: pd.DataFrame = field(default_factory=pd.DataFrame)
     examples: list[dict[str, Any]] = field(default_factory=list)
     has_stages: bool = True
+    #: every task's definition (the words of a next task's classes)
+    definitions: dict[str, TaskConfig] = field(default_factory=dict)
 
 
 def report_cutoffs(
@@ -163,6 +165,7 @@ def gather(
         metrics=metrics,
         metric_notes=notes,
         has_stages=bool(ev["stage"].notna().any()) if "stage" in ev.columns else False,
+        definitions=tasks,
     )
     history_days = float((as_of - ev[TIMESTAMP].min()) / pd.Timedelta(days=1))
     cust = cut[CUSTOMER_ID].to_numpy().astype(str)
