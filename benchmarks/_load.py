@@ -13,6 +13,7 @@ import asyncio
 import socket
 import time
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 
@@ -42,6 +43,18 @@ async def exchange(
     status, length = _parse_head(head)
     await reader.readexactly(length)
     return status, b"connection: close" not in head.lower()
+
+
+def read_response(f: BinaryIO) -> tuple[int, bytes]:
+    """(status, body) of the next response on a blocking keep-alive connection's file."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = f.readline()
+        if not line:
+            raise RuntimeError("the server closed the connection")
+        head += line
+    status, length = _parse_head(head)
+    return status, f.read(length)
 
 
 def _parse_head(head: bytes) -> tuple[int, int]:
@@ -80,14 +93,7 @@ def sequential(host: str, port: int, path: str, body: bytes, n: int, warmup: int
         for k in range(warmup + n):
             t = time.perf_counter()
             s.sendall(req)
-            head = b""
-            while not head.endswith(b"\r\n\r\n"):
-                line = f.readline()
-                if not line:
-                    raise RuntimeError("server closed the connection")
-                head += line
-            status, length = _parse_head(head)
-            f.read(length)
+            status, _ = read_response(f)
             if k >= warmup:
                 lat.append(time.perf_counter() - t)
                 errors += status != 200

@@ -185,14 +185,7 @@ def bench_by_id(
         for req in reqs:
             t0 = time.perf_counter()
             s.sendall(req)
-            head = b""
-            while not head.endswith(b"\r\n\r\n"):
-                line = f.readline()
-                if not line:
-                    raise RuntimeError("the server closed the connection")
-                head += line
-            status, length = _load._parse_head(head)
-            body = f.read(length)
+            status, body = _load.read_response(f)
             out.append(time.perf_counter() - t0)
             if status != 200:
                 raise RuntimeError(f"expected 200, got {status}: {body[-500:]!r}")

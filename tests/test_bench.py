@@ -117,6 +117,41 @@ def test_end_never_predicted_variant_isolates_end_of_case_errors() -> None:
     assert v["lightgbm_accuracy"] == pytest.approx(1.0)
 
 
+def test_benchmark_next_activity_groups_the_rare_classes_of_its_training_prefixes() -> None:
+    """150 cases "a b d" or "a c d", and 5 early cases "a r0 d" … "a r4 d" (training cases):
+    with min_class_examples 2 the five rare activities are one class for the booster, and the
+    scores still cover every training class."""
+    from journeyml.bench.next_activity import run_next_activity
+    from journeyml.bench.ordered import OrderedLog
+    from journeyml.events.schema import to_canonical
+
+    rows = []
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    cases = [f"case{i:03d}" for i in range(150)]
+    for i, case in enumerate(cases):
+        steps = ["a", f"r{i // 10}" if i < 50 and i % 10 == 0 else "bc"[i % 2], "d"]
+        for k, tp in enumerate(steps):
+            rows.append(
+                {
+                    CUSTOMER_ID: case,
+                    TIMESTAMP: t0 + pd.Timedelta(hours=i * 10 + k),
+                    "touchpoint": tp,
+                }
+            )
+    ev = to_canonical(pd.DataFrame(rows))
+    size = ev.groupby(CUSTOMER_ID).size()
+    log = OrderedLog(ev, cases, ev.groupby(CUSTOMER_ID)[TIMESTAMP].min(), size)
+    res = run_next_activity(
+        tax2017_split(log), ev, num_boost_round=20, early_stopping_rounds=5, min_class_examples=2
+    )
+    assert res.info["rare_classes"]["members"] == ["r0", "r1", "r2", "r3", "r4"]
+    assert res.info["booster_classes"] == 5  # b, c, d, end, other
+    assert res.info["classes"] == ["b", "c", "d", "end", "r0", "r1", "r2", "r3", "r4"]
+    assert res.metrics["accuracy"] == pytest.approx(1.0)  # "a b" / "a c" → d
+    default = run_next_activity(tax2017_split(log), ev, num_boost_round=20, early_stopping_rounds=5)
+    assert default.info["booster_classes"] == 9 and default.info["rare_classes"]["members"] == []
+
+
 def test_ceiling_lookups_count_end_only_where_the_protocol_trains_it() -> None:
     """benchmarks/ceilings.py: after "a b", 2 of 3 cases end and 1 goes on with "c". Fitted with
     end a class the lookup answers end (wrong on every scored prefix after "a b"); fitted on the

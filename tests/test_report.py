@@ -114,3 +114,24 @@ def test_flow_links_end_label() -> None:
     paths = pd.Series(["a › b", "a"])
     assert set(flow_links(paths)["target"]) == {"b", "(left)"}
     assert set(flow_links(paths, end=None)["target"]) == {"b"}
+
+
+def test_outcomes_of_unserved_tasks_are_not_pain_points(predictor, small_simulation) -> None:  # type: ignore[no-untyped-def]
+    """Served alone (conversion stayed challenger), churn still knows from its model that a
+    purchase is what the project predicts: it is not listed as a pain point of churn. Without
+    that record, the same report lists it (a customer must buy before cancelling)."""
+    import copy
+
+    from journeyml.report.build import gather
+    from journeyml.scoring import Predictor
+
+    churn = predictor.bundles["churn"]
+    assert "purchase" in churn.info["project_outcomes"]
+    alone = Predictor({"churn": churn}, project=predictor.project)
+    listed = lambda data: set(data.tasks[0].pain["touchpoint"])  # noqa: E731
+    assert "purchase" not in listed(gather(alone, small_simulation.events))
+
+    forgotten = copy.copy(churn)
+    forgotten.info = {k: v for k, v in churn.info.items() if k != "project_outcomes"}
+    blind = Predictor({"churn": forgotten}, project=predictor.project)
+    assert "purchase" in listed(gather(blind, small_simulation.events))

@@ -498,7 +498,8 @@ def _score_store(
     console.print(
         f"[green]scored[/] {what}{len(run.scores):,} customers active within {active_days:g} "
         f"days as of {run.as_of.isoformat()} → {out}; {run.logged:,} predictions logged as "
-        f"request {run.run_id}",
+        f"request {run.run_id}; {run.saved:,} scores saved to the store's scores table "
+        "(one per customer and task)",
         highlight=False,
     )
 

@@ -362,6 +362,12 @@ def test_score_store_per_partition_equals_score_active(
         entries = es.predictions_for_request(dist.run_id)
     assert sorted(e.item for e in entries) == list(range(len(local.scores)))
     assert {e.customer_id for e in entries} == set(a["customer_id"])
+    # the store's scores table gets the same rows from both runs
+    assert dist.saved == local.saved == len(local.scores) * len(predictor.tasks)
+    with EventStore.open(uri, create=False) as es:
+        mine = es.scores("demo", run_id=local.run_id).drop(columns="run_id")
+        theirs = es.scores("demo", run_id=dist.run_id).drop(columns="run_id")
+    pd.testing.assert_frame_equal(mine, theirs)
 
 
 def test_score_command_with_engine_dask(

@@ -146,3 +146,40 @@ def test_linear_scores_extrapolate_at_most_three_training_ranges_beyond() -> Non
     assert c.sum() == pytest.approx(f[2])  # clipping keeps the contributions exact
     restored = LinearPart.from_dict(lin.to_dict())
     assert restored.raw(np.array([[1e6]]))[0] == pytest.approx(f[2])
+
+
+def test_unvalidated_trees_leave_the_blend_to_the_baselines_logistic_model() -> None:
+    """A small, nearly one-sided window (3 % of the rarer outcome, as in a lapse task where
+    nearly everyone lapses): early stopping keeps a booster the validation rows do not confirm.
+    The blend then serves the logistic regression the baseline fits, not that tree."""
+    spec = _spec(4)
+    F = len(spec.names)
+    rng = np.random.default_rng(5)
+    n = 1800
+    X = rng.normal(size=(n, F))
+    # a weak linear signal on 1,000 training rows with about 30 of the rarer outcome
+    y = (rng.random(n) < 1 / (1 + np.exp(-3.6 - 0.6 * X[:, 0]))).astype(np.int64)
+    mask = [np.zeros(n, bool) for _ in range(3)]
+    mask[0][:1000], mask[1][1000:1400], mask[2][1400:] = True, True, True
+    t = pd.Timestamp("2024-01-01", tz="UTC")
+    split = TemporalSplit(mask[0], mask[1], mask[2], t, t)
+    labels = pd.DataFrame({"label": y, "eligible": True})
+    res = train_task(TASK, spec, X, labels, split, lgb_params={"num_threads": 1})
+    assert res.bundle.linear_weight == 1.0 and res.bundle.info["linear_C"] == 1.0
+    assert res.metrics["roc_auc"] == pytest.approx(res.baselines["logistic"]["roc_auc"], abs=1e-9)
+
+
+def test_calibration_never_turns_a_ranking_over() -> None:
+    """A model that ranks the validation rows backwards (by chance, on a small window) keeps
+    its ranking: no Platt map with a negative slope is chosen, and the blend choice does not
+    score a backwards blend as a forwards one."""
+    from journeyml.modeling import choose_calibrator
+    from journeyml.modeling.linear import choose_weight as weights
+
+    rng = np.random.default_rng(3)
+    f = rng.normal(size=2000)
+    y = (rng.random(2000) < 1 / (1 + np.exp(2 * f))).astype(int)  # higher score, fewer 1s
+    cal, _ = choose_calibrator(1 / (1 + np.exp(-f)), y)
+    p = cal.apply(1 / (1 + np.exp(-f)))
+    assert np.all(np.diff(p[np.argsort(f)]) >= 0)
+    assert weights(np.zeros(2000), f, y)[0] == 0.0

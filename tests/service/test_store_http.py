@@ -116,8 +116,9 @@ def test_store_endpoints_over_http(
     assert r.status_code == 200, r.text
     assert r.json() == {
         "customer_id": cid,
-        "erased": {"events": len(body["events"]), "predictions": 3, "outcomes": 0},
-    }
+        "erased": {"events": len(body["events"]), "predictions": 3, "outcomes": 0,
+                   "scores": 0},
+    }  # fmt: skip
     assert httpx.delete(f"{url}/customers/{cid}", headers=KEY).json()["erased"]["events"] == 0
     metrics = httpx.get(f"{url}/metrics", headers=KEY, timeout=30).text
     written = [

@@ -207,7 +207,7 @@ def test_every_answer_is_logged_in_the_background_and_erasure_removes_it(
     assert erased == {
         "customer_id": cid,
         "erased": {"events": int((sim.events["customer_id"] == cid).sum()), "predictions": 4,
-                   "outcomes": 0},
+                   "outcomes": 0, "scores": 0},
     }  # fmt: skip
     plog.close()
     assert store.predictions(cid) == [] and store.count_events(cid) == 0

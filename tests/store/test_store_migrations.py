@@ -72,3 +72,30 @@ def test_a_newer_schema_is_refused(store_uri: str) -> None:
     assert "9999_from_the_future" in msg and "newer journeyml" in msg and "Upgrade journeyml" in msg
     with pytest.raises(StoreSchemaError, match="newer journeyml"):
         upgrade_store(store_uri)
+
+
+def test_a_store_of_the_first_revision_is_upgraded_with_its_events(store_uri: str) -> None:
+    """A store written before the scores table (revision 0001) is refused until upgraded, then
+    keeps its events and gains the table."""
+    from alembic import command
+
+    from journeyml.store.migrate import _config
+    from journeyml.store.tables import events
+
+    engine = _engine(store_uri)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(_config(conn), "0001")
+            conn.execute(
+                events.insert(),
+                [{"customer_id": "c-1", "event_id": "e-1", "ts_ns": 10**18, "touchpoint": "visit",
+                  "channel": "web", "source": "old", "ingested_at_ns": 10**18}],
+            )  # fmt: skip
+        assert "scores" not in set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    with pytest.raises(StoreSchemaError, match=r"schema revision 0001.*journeyml store upgrade"):
+        EventStore.open(store_uri)
+    assert upgrade_store(store_uri) == ("0001", head_revision())
+    with EventStore.open(store_uri, create=False) as store:
+        assert store.count_events() == 1 and store.scores("demo").empty

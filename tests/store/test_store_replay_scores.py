@@ -111,6 +111,36 @@ def test_score_active_customers_equals_offline_scoring_and_is_logged(
     assert [e.customer_id for e in entries] == expected
     assert replay(store, predictor, "run-1", item=3).identical
 
+    # the store's scores table: one row per customer and task, what the table says
+    assert run.saved == len(expected) * len(predictor.tasks)
+    saved = store.scores("demo")
+    assert len(saved) == run.saved and set(saved["run_id"]) == {"run-1"}
+    churn = saved[saved["task"] == "churn"].set_index("customer_id")
+    nxt = saved[saved["task"] == "next_stage"].set_index("customer_id")
+    for row, off in zip(table.to_dict("records"), offline, strict=True):
+        cid = row["customer_id"]
+        assert churn.loc[cid, "probability"] == row["churn"]
+        assert churn.loc[cid, "percentile"] == row["churn_percentile"]
+        assert churn.loc[cid, "top_causes"] == off["churn"]["root_causes"]
+        assert nxt.loc[cid, "predicted"] == row["next_stage"]
+        assert nxt.loc[cid, "probability"] == row["next_stage_probability"]
+        assert churn.loc[cid, "model_version"] == predictor.versions()["churn"]
+    assert (saved["as_of"] == as_of).all() and (saved["created_at"] == NOW).all()
+    # a later run is the project's current scores; the first stays readable by its id
+    later = score_active(
+        store, predictor, as_of=as_of, days=days, project="demo",
+        created_at=NOW + pd.Timedelta(days=1), run_id="run-2", log=False,
+    )  # fmt: skip
+    assert later.saved == run.saved and set(store.scores("demo")["run_id"]) == {"run-2"}
+    assert store.scores("demo", run_id="run-1")["probability"].tolist() == (
+        saved["probability"].tolist()
+    )
+    assert store.scores("other project").empty
+    # erasure removes a customer's scores of every run
+    gone = store.erase_customer(expected[0])
+    assert gone.scores == 2 * len(predictor.tasks)
+    assert expected[0] not in set(store.scores("demo", run_id="run-1")["customer_id"])
+
     cut_at = float(table["churn"].median())
     audience = select_segment(table, parse_segment(f"churn >= {cut_at}"))
     assert len(audience) == int((table["churn"] >= cut_at).sum()) > 0

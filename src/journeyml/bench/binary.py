@@ -15,6 +15,7 @@ import lightgbm as lgb
 import numpy as np
 
 from journeyml.modeling import (
+    BASELINE_C,
     REGULARISATION,
     Calibrator,
     LinearPart,
@@ -82,7 +83,12 @@ def fit_binary(
     info: dict[str, Any] = {"best_iteration": best}
     if blend_linear:
         fits = LinearPart.fit_path(X[tr], y[tr], seed=seed)
-        k, w, _ = choose_linear(f_va, [lin.raw(X[valid]) for lin in fits], y[valid])
+        k, w, _ = choose_linear(
+            f_va,
+            [lin.raw(X[valid]) for lin in fits],
+            y[valid],
+            reference=REGULARISATION.index(BASELINE_C),
+        )
         weight, calibrator, scores = choose_blend(
             f_va, fits[k].raw(X[valid]), y[valid], seed=seed, weight=w
         )

@@ -121,6 +121,10 @@ class BenchmarkConfig(_Strict):
     attributes: tuple[str, ...] = ()
     #: LightGBM parameters over journeyml's defaults
     lightgbm: dict[str, Any] = Field(default_factory=dict)
+    #: next_activity: classes with fewer training prefixes are grouped into one class for the
+    #: booster (as a next task's min_class_examples, docs/modeling.md); 0: never; default:
+    #: min_data_in_leaf when the training prefixes have more than 30 classes
+    min_class_examples: int | None = Field(None, ge=0)
     #: the most boosting rounds (early stopping usually stops sooner)
     num_boost_round: int = 2000
     #: stop after this many rounds without improvement

@@ -15,7 +15,13 @@ from journeyml.bench.prefixes import LABEL, PrefixSplit
 from journeyml.bench.refit import probe_and_refit
 from journeyml.events import CUSTOMER_ID
 from journeyml.features import FeatureBuilder, build_features
-from journeyml.modeling import baselines, lgb_params, multiclass_metrics
+from journeyml.modeling import (
+    ClassGrouping,
+    baselines,
+    leaf_minimum,
+    lgb_params,
+    multiclass_metrics,
+)
 from journeyml.tasks import END_CLASS
 
 
@@ -43,23 +49,31 @@ def run_next_activity(
     early_stopping_rounds: int = 50,
     valid_fraction: float = 0.2,
     seed: int = 0,
+    min_class_examples: int | None = None,
 ) -> NextActivityResult:
     """Fit on ``split.train`` and score ``split.test`` (and the ``test_all`` variant).
-    ``features``: :class:`~journeyml.features.FeatureBuilder` parameters."""
+    ``features``: :class:`~journeyml.features.FeatureBuilder` parameters;
+    ``min_class_examples``: as a next task's (:mod:`journeyml.modeling.rare`)."""
     spec = FeatureBuilder(**(features or {})).fit(split.train_events).spec_
     X_tr = build_features(split.train_events, split.train, spec).to_numpy()
     X_te = build_features(events, split.test, spec).to_numpy()
     X_all = build_features(events, split.test_all, spec).to_numpy()
     y_tr_names = split.train[LABEL].astype(str).to_numpy()
-    classes = tuple(sorted(set(y_tr_names)))
+    params = lgb_params("multiclass", 2, lgb_overrides, seed)
+    # rare classes of the training prefixes grouped for the booster (journeyml.modeling.rare);
+    # the predictions are spread back over every training class before scoring
+    grouping = ClassGrouping.decide(
+        y_tr_names, min_examples=min_class_examples, default_min=leaf_minimum(params), always=()
+    )
+    classes = grouping.all_classes
     idx = {c: i for i, c in enumerate(classes)}
-    y_tr = np.array([idx[c] for c in y_tr_names], dtype=np.int64)
+    y_tr = grouping.codes(y_tr_names)
 
     # early stopping on the latest training cases, then a refit on all of them
     n_valid_cases = max(1, round(len(split.train_cases) * valid_fraction))
     late = set(split.train_cases[-n_valid_cases:])
     va = split.train[CUSTOMER_ID].isin(late).to_numpy()
-    params = lgb_params("multiclass", len(classes), lgb_overrides, seed)
+    params = lgb_params("multiclass", len(grouping.classes), lgb_overrides, seed)
     booster, best, rounds = probe_and_refit(
         params,
         X_tr,
@@ -73,8 +87,8 @@ def run_next_activity(
 
     y_te = split.test[LABEL].astype(str).to_numpy()
     y_all = split.test_all[LABEL].astype(str).to_numpy()
-    p_te = np.asarray(booster.predict(X_te, num_threads=1))
-    p_all = np.asarray(booster.predict(X_all, num_threads=1))
+    p_te = grouping.expand(np.asarray(booster.predict(X_te, num_threads=1)))
+    p_all = grouping.expand(np.asarray(booster.predict(X_all, num_threads=1)))
     names = list(spec.names)
     out_baselines: dict[str, dict[str, float]] = {
         "prior": multiclass_metrics(
@@ -89,9 +103,9 @@ def run_next_activity(
         ),
     }
     lr = baselines.logistic(X_tr, y_tr, X_te, seed=seed)
-    full = np.zeros((len(y_te), len(classes)))
+    full = np.zeros((len(y_te), len(grouping.classes)))
     full[:, np.unique(y_tr)] = lr
-    out_baselines["logistic"] = multiclass_metrics(y_te, full, classes)
+    out_baselines["logistic"] = multiclass_metrics(y_te, grouping.expand(full), classes)
     markov_all = baselines.markov_successor(
         _state(X_tr, names, target), list(y_tr_names), _state(X_all, names, target), classes
     )
@@ -120,6 +134,8 @@ def run_next_activity(
         },
         info={
             "classes": list(classes),
+            "booster_classes": len(grouping.classes),
+            "rare_classes": grouping.to_dict(),
             "n_features": len(names),
             "feature_fingerprint": spec.fingerprint,
             "n_train_prefixes": len(y_tr),

@@ -129,6 +129,7 @@ def run_benchmark(
                 split,
                 log.events,
                 target=config.target,
+                min_class_examples=config.min_class_examples,
                 **common,
             )
         metrics, base, info = na.metrics, na.baselines, na.info

@@ -143,7 +143,7 @@ def score_store_partitions(
     import numpy as np
 
     from journeyml.features import to_ns
-    from journeyml.store import EventStore, ScoringRun, scores_table
+    from journeyml.store import EventStore, finish_run
 
     t = pd.Timestamp(to_ns(as_of), tz="UTC")
     rid = run_id or f"score-{uuid.uuid4().hex}"
@@ -175,4 +175,8 @@ def score_store_partitions(
     for part_rows, n in client.gather(futures):
         rows.extend(part_rows)
         logged += n
-    return ScoringRun(rid, t, scores_table(rows, predictor), logged)
+    with EventStore.open(uri, create=False) as store:
+        return finish_run(
+            store, predictor, rows, run_id=rid, as_of=t, logged=logged, project=project,
+            created_at=created_at,
+        )  # fmt: skip

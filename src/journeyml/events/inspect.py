@@ -76,6 +76,69 @@ class TouchpointGuess:
 
 
 @dataclass(frozen=True)
+class Returning:
+    """Whether customers come back for activity of their own after converting: ``of`` the
+    customers who converted (or, where no touchpoint looks like a conversion, who did
+    anything of their own), ``back`` have an own event on a later day. ``own`` are the
+    touchpoints customers start (the ``initiated`` activity of a lapses task);
+    ``after_conversion`` says which anchor was used."""
+
+    of: int
+    back: int
+    own: tuple[str, ...]
+    after_conversion: bool
+
+    @property
+    def share(self) -> float:
+        return self.back / self.of if self.of else 0.0
+
+
+def returning_customers(events: pd.DataFrame, conversions: set[str], sent: set[str]) -> Returning:
+    """How many customers come back after converting (see :class:`Returning`): own events are
+    those whose touchpoint is not in ``sent``; a customer is back when one falls on a later
+    UTC day than their first conversion (their first own event when ``conversions`` is empty).
+
+    >>> ev = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "b", "c"],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-05",
+    ...                                  "2024-01-01", "2024-01-03", "2024-01-02"], utc=True),
+    ...     "touchpoint": ["ad", "buy", "buy", "buy", "ad", "buy"]})
+    >>> r = returning_customers(ev, {"buy"}, {"ad"})
+    >>> r.of, r.back, r.own, r.after_conversion
+    (3, 1, ('buy',), True)
+    """
+    own = events[~events[TOUCHPOINT].isin(sent)]
+    names = tuple(str(t) for t in own[TOUCHPOINT].value_counts().index)
+    after = bool(conversions.intersection(names))
+    anchors = own[own[TOUCHPOINT].isin(conversions)] if after else own
+    first = anchors.groupby(CUSTOMER_ID, sort=False)[TIMESTAMP].min().dt.floor("D")
+    day = own[TIMESTAMP].dt.floor("D")
+    later = day.to_numpy() > own[CUSTOMER_ID].map(first).to_numpy()
+    back = int(own.loc[later, CUSTOMER_ID].nunique())
+    return Returning(int(first.size), back, names, after)
+
+
+def cancelling_after_conversion(
+    events: pd.DataFrame, cancellations: set[str], conversions: set[str]
+) -> tuple[int, int]:
+    """``(cancelling, after)``: how many customers have a cancellation event, and how many of
+    them had converted before their first one (a cancellation that needs a contract).
+
+    >>> ev = pd.DataFrame({"customer_id": ["a", "a", "b", "b", "c"],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01",
+    ...                                  "2024-01-03", "2024-01-02"], utc=True),
+    ...     "touchpoint": ["buy", "cancel", "cancel", "buy", "buy"]})
+    >>> cancelling_after_conversion(ev, {"cancel"}, {"buy"})
+    (2, 1)
+    """
+    if not cancellations:
+        return 0, 0
+    cancel = events[events[TOUCHPOINT].isin(cancellations)].groupby(CUSTOMER_ID)[TIMESTAMP].min()
+    conv = events[events[TOUCHPOINT].isin(conversions)].groupby(CUSTOMER_ID)[TIMESTAMP].min()
+    before = conv.reindex(cancel.index)
+    return int(cancel.size), int((before.notna() & (before <= cancel)).sum())
+
+
+@dataclass(frozen=True)
 class LogShape:
     """The mapped log at a glance: size, span, journeys or cases, and why."""
 
@@ -91,6 +154,13 @@ class LogShape:
     p75_days: float
     duplicates: int
     first_is_conversion: float
+    #: who can lapse: the customers with activity of their own (every touchpoint but those
+    #: that look company-sent) from their first conversion on (their first own event where no
+    #: touchpoint looks like a conversion), and what they start
+    returning: Returning = field(default_factory=lambda: Returning(0, 0, (), False))
+    #: customers with a cancellation event, and how many of them had converted before it
+    cancelling: int = 0
+    cancelling_after_conversion: int = 0
 
     @property
     def span_days(self) -> float:
@@ -382,6 +452,17 @@ def _shape(events: pd.DataFrame, fmt: Format, id_column: str) -> LogShape:
         for t in events[TOUCHPOINT].unique()
         if (touchpoint_role(str(t)) or ("",))[0] == "conversion"
     }
+    sent = {
+        t
+        for t in events[TOUCHPOINT].unique()
+        if (touchpoint_role(str(t)) or ("",))[0] == "company_sent"
+    }
+    cancel = {
+        t
+        for t in events[TOUCHPOINT].unique()
+        if (touchpoint_role(str(t)) or ("",))[0] == "cancellation"
+    }
+    cancelling, after = cancelling_after_conversion(events, cancel, conv)
     first = events.drop_duplicates(CUSTOMER_ID)[TOUCHPOINT]
     median_days = float(days.median())
     short = float((days <= 0.1 * span).mean())
@@ -417,6 +498,9 @@ def _shape(events: pd.DataFrame, fmt: Format, id_column: str) -> LogShape:
         p75_days=float(days.quantile(0.75)),
         duplicates=int(events[key].astype(str).duplicated().sum()),
         first_is_conversion=float(first.isin(conv).mean()) if conv else 0.0,
+        returning=returning_customers(events, conv, sent),
+        cancelling=cancelling,
+        cancelling_after_conversion=after,
     )
 
 

@@ -136,8 +136,8 @@ class FeatureBuilder:
             )
         elif observed and observed <= set(CANONICAL_STAGES):
             stages = tuple(s for s in CANONICAL_STAGES if s in observed)
-        else:
-            stages = _top(ev[STAGE], 10_000)
+        else:  # stages of the data's own (a process log's activities): capped as touchpoints
+            stages = _top(ev[STAGE], params.max_touchpoints)
         kinds: dict[str, str] = {}
         levels: dict[str, tuple[str, ...]] = {}
         for a in params.attributes:

@@ -98,7 +98,8 @@ class FeatureConfig(_Strict):
     session_gap_minutes: float = 30.0
     #: the most frequent stage/touchpoint transitions counted
     top_n_transitions: int = 20
-    #: touchpoints beyond the most frequent N are grouped as "other"
+    #: touchpoints beyond the most frequent N are grouped as "other" (so are stages beyond the
+    #: N most frequent, unless they are the five canonical funnel stages)
     max_touchpoints: int = 60
     #: event or customer attributes whose latest value before the moment of prediction is a
     #: feature (names from the mapping's event_attributes / customer_attributes)
@@ -165,6 +166,10 @@ class TaskEntry(_Strict):
     target: Literal["stage", "touchpoint"] | None = None
     #: next on snapshots: label "end" when the case has no later event (process logs)
     end_of_case: bool | None = None
+    #: next: classes with fewer training examples are grouped into one class, "other" (a rare
+    #: touchpoint); 0: never; default: LightGBM's min_data_in_leaf (40) when the training
+    #: window has more than 30 classes (docs/modeling.md)
+    min_class_examples: int | None = Field(default=None, ge=0)
     #: case_outcome: prefixes end before the first outcome event (the honest variant)
     cut_before_outcome: bool | None = None
     #: case_outcome on open-ended journeys: a case is over once quiet this many days

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from journeyml.errors import JourneyMLError
 from journeyml.events import Inspection, inspect_log, mapping_yaml, plural
-from journeyml.lifecycle.proposal import pipeline_yaml, plan_for, task_blocks
+from journeyml.lifecycle.proposal import churn_left_out, pipeline_yaml, plan_for, task_blocks
 from journeyml.progress import NO_PROGRESS, Progress
 
 EXIT_OK = 0
@@ -121,6 +121,9 @@ def init_command(
         say.print(f"[bold red]cannot propose a mapping[/]: {escape(exc.message)}", highlight=False)
         return EXIT_UNUSABLE
     print_findings(found, say)
+    left_out = churn_left_out(found)
+    if left_out is not None:
+        say.print(f"[bold]{escape(left_out)}[/]", highlight=False)
     folder = config_out.parent if config_out is not None else Path.cwd()
     if mapping_out is None and config_out is not None and found.needs_mapping:
         mapping_out = config_out.parent / f"{project}.mapping.yaml"

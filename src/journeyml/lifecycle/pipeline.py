@@ -27,6 +27,7 @@ from journeyml.lifecycle import gate, registry, tracking
 from journeyml.lifecycle.config import PipelineConfig
 from journeyml.modeling import (
     BoosterFit,
+    ClassGrouping,
     ModelBundle,
     TaskResult,
     binary_metrics,
@@ -254,9 +255,10 @@ def score_bundle(
     X = build_features(events, cutoffs, bundle.spec).to_numpy()
     if bundle.kind == "binary":
         m = binary_metrics(labels["label"].to_numpy(int), bundle.predict_proba(X))
-    else:
+    else:  # scored as in training: rare classes spread over their members
+        g = ClassGrouping.from_info(bundle.classes, bundle.info)
         m = multiclass_metrics(
-            [str(v) for v in labels["label"]], bundle.predict_proba(X), bundle.classes
+            [str(v) for v in labels["label"]], g.expand(bundle.predict_proba(X)), g.all_classes
         )
     return float(m[metric])
 
@@ -386,6 +388,7 @@ def run_training(
                 "source": data.source[:250],
             }
         )
+        outcomes = sorted({tp for t in tasks.values() for tp in t.outcome_touchpoints})
         for name, task in tasks.items():
             t2 = time.perf_counter()
             mode = prepared[name].mode
@@ -404,13 +407,16 @@ def run_training(
                 fit=fit or fit_rows,
             )
             results[name] = res
+            # every outcome the project predicts, saved with each task's model: an analyst's
+            # report leaves them out of pain points even when a task has no champion
+            res.bundle.info["project_outcomes"] = outcomes
             if segments is not None and res.test_predictions is not None:
                 te = split.test & labels["eligible"].to_numpy(bool)
                 res.segment_metrics = metrics_by_segment(
                     labels["label"].to_numpy()[te],
                     res.test_predictions,
                     segments[te],
-                    classes=None if task.output == "binary" else res.bundle.classes,
+                    classes=None if task.output == "binary" else res.classes,
                 )
             timings[f"train_{name}"] = time.perf_counter() - t2
             say(
@@ -434,6 +440,7 @@ def run_training(
                     "snapshots": config.snapshots.model_dump_json(),
                     "split": config.split.model_dump_json(),
                     "best_iteration": res.bundle.info.get("best_iteration"),
+                    **_class_params(res),
                     "test_start": str(split.test_start),
                     "valid_start": str(split.valid_start),
                     "num_boost_round": config.num_boost_round,
@@ -516,6 +523,20 @@ def _gate_tags(d: registry.GateDecision) -> dict[str, str]:
     for c in d.baselines:
         tags[f"journeyml.gate.baseline.{c.metric}"] = c.text()
     return tags
+
+
+def _class_params(res: TaskResult) -> dict[str, Any]:
+    """Multiclass: the booster's classes and the rare-class grouping applied
+    (:mod:`journeyml.modeling.rare`)."""
+    b = res.bundle
+    if b.kind != "multiclass":
+        return {}
+    rare = b.info.get("rare_classes") or {}
+    return {
+        "n_classes": len(b.classes),
+        "rare_min_examples": rare.get("min_examples", 0),
+        "rare_classes_grouped": len(rare.get("members", ())),
+    }
 
 
 def _gate_metric(metric: str, task: TaskConfig) -> str:

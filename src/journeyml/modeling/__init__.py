@@ -22,24 +22,30 @@ from journeyml.modeling.evaluation import (
 )
 from journeyml.modeling.integrity import CHECKSUM_FILE, parse_in_child, write_checksums
 from journeyml.modeling.linear import (
+    BASELINE_C,
     REGULARISATION,
     LinearPart,
     choose_blend,
     choose_linear,
     choose_weight,
     sigmoid,
+    trees_validated,
 )
+from journeyml.modeling.rare import MANY_CLASSES, ClassGrouping, leaf_minimum
 from journeyml.modeling.training import TaskResult, train_task
 
 __all__ = [
+    "BASELINE_C",
     "CHECKSUM_FILE",
     "DEFAULT_LGB_PARAMS",
+    "MANY_CLASSES",
     "META_FILE",
     "MODEL_FILE",
     "PROBABILITY_FLOOR",
     "REGULARISATION",
     "BoosterFit",
     "Calibrator",
+    "ClassGrouping",
     "LinearPart",
     "ModelBundle",
     "TaskResult",
@@ -56,6 +62,7 @@ __all__ = [
     "fit_early_stopped",
     "fit_rows",
     "floor_distribution",
+    "leaf_minimum",
     "lgb_params",
     "metrics_by_segment",
     "multiclass_metrics",
@@ -63,5 +70,6 @@ __all__ = [
     "reliability_curve",
     "sigmoid",
     "train_task",
+    "trees_validated",
     "write_checksums",
 ]

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from journeyml.modeling.linear import BLOCK_ROWS
+from journeyml.modeling.linear import BASELINE_C, BLOCK_ROWS
 
 
 def prior_binary(y_train: np.ndarray, n: int) -> np.ndarray:
@@ -54,7 +54,7 @@ def fit_logistic(
     model = make_pipeline(
         SimpleImputer(strategy="median", keep_empty_features=True, copy=False),
         StandardScaler(copy=False),
-        LogisticRegression(max_iter=300, C=1.0),
+        LogisticRegression(max_iter=300, C=BASELINE_C),
     )
     model.fit(X_train, y_train)
     return model

@@ -76,6 +76,14 @@ class Calibrator:
             v = np.maximum.accumulate(v)
         return cls("isotonic", {"x": x.tolist(), "y": v.tolist()})
 
+    @property
+    def reverses(self) -> bool:
+        """A Platt map with a slope not above 0: it would reverse (or erase) the model's
+        ranking, which a calibrator must keep. On a small validation window with a few
+        dozen rows of the rarer outcome, a model can rank those rows backwards by chance; the
+        calibrator is then left out rather than turning the ranking over."""
+        return self.method == "platt" and not self.params["a"] > 0
+
     def apply(self, p: np.ndarray) -> np.ndarray:
         if self.method == "platt":
             z = self.params["a"] * _logit(p) + self.params["b"]
@@ -96,7 +104,9 @@ def choose_calibrator(
     p: np.ndarray, y: np.ndarray, *, seed: int = 0
 ) -> tuple[Calibrator, dict[str, float]]:
     """Pick none / Platt / isotonic by log loss on a held-out half of the validation rows
-    (fit on the other half), then refit the winner on all of them. Returns it and the scores."""
+    (fit on the other half), then refit the winner on all of them. Returns it and the scores.
+    A Platt map that would reverse the ranking (:attr:`Calibrator.reverses`) is not a
+    candidate."""
     if len(np.unique(y)) < 2 or len(y) < 40:
         return Calibrator(), {"none": float("nan")}
     rng = np.random.default_rng(seed)
@@ -105,10 +115,13 @@ def choose_calibrator(
     scores = {"none": float(log_loss(y[b], np.clip(p[b], _EPS, 1 - _EPS), labels=[0, 1]))}
     if len(np.unique(y[a])) == 2:
         for name, fit in (("platt", Calibrator.platt), ("isotonic", Calibrator.isotonic)):
-            scores[name] = float(log_loss(y[b], fit(p[a], y[a]).apply(p[b]), labels=[0, 1]))
+            cal = fit(p[a], y[a])
+            if cal.reverses:
+                continue
+            scores[name] = float(log_loss(y[b], cal.apply(p[b]), labels=[0, 1]))
     best = min(scores, key=lambda k: scores[k])
-    if best == "platt":
-        return Calibrator.platt(p, y), scores
+    if best == "platt" and not (platt := Calibrator.platt(p, y)).reverses:
+        return platt, scores
     if best == "isotonic":
         return Calibrator.isotonic(p, y), scores
     return Calibrator(), scores

@@ -51,6 +51,9 @@ _ARRAYS = ("median", "mean", "scale", "coef", "z_low", "z_high")
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
 #: inverse L2 strengths (scikit-learn's ``C``) of the fits tried, weakest regularisation first
 REGULARISATION = (1.0, 0.1, 0.01)
+#: the logistic baseline's ``C`` (:func:`journeyml.modeling.baselines.fit_logistic`): the fit
+#: of :data:`REGULARISATION` a blend falls back to when its trees are not validated
+BASELINE_C = 1.0
 _EPS = 1e-7
 #: rows per block where a model is applied to many rows (working memory stays bounded)
 BLOCK_ROWS = 32_768
@@ -213,12 +216,16 @@ class LinearPart:
 def _blend_losses(f_trees: np.ndarray, f_linear: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Per-row log losses (weights × rows) of every blend in :data:`WEIGHTS`, after a Platt
     rescaling of each blend's log-odds (so a blend is not judged on a miscalibration that the
-    calibrator fixes afterwards)."""
+    calibrator fixes afterwards); a rescaling that would reverse the blend's ranking is not
+    made (the calibrator never makes it either)."""
     out = np.empty((len(WEIGHTS), len(y)))
     for i, a in enumerate(WEIGHTS):
         f = ((1 - a) * f_trees + a * f_linear)[:, None]
         if len(np.unique(y)) == 2:
-            p = LogisticRegression(C=1e6, max_iter=1000).fit(f, y).predict_proba(f)[:, 1]
+            platt = LogisticRegression(C=1e6, max_iter=1000).fit(f, y)
+            # a negative slope would score a blend that ranks the rows backwards as if it
+            # ranked them forwards: such a blend is worth the constant rate, no more
+            p = platt.predict_proba(f)[:, 1] if platt.coef_[0, 0] > 0 else np.full(len(y), y.mean())
         else:
             p = sigmoid(f[:, 0])
         p = np.clip(p, _EPS, 1 - _EPS)
@@ -245,8 +252,35 @@ def choose_weight(
     return float(WEIGHTS[_best_weight(losses)]), scores
 
 
+def trees_validated(f_trees: np.ndarray, y: np.ndarray) -> bool:
+    """Whether the trees rank the validation rows better than no model: their per-row log
+    loss (after the Platt rescaling of :func:`choose_weight`) lies more than one standard error
+    of the per-row difference below the loss of the validation rows' own rate (a constant).
+
+    On a small or nearly one-sided validation window (a few dozen rows of the rarer outcome)
+    early stopping keeps a booster of a first tree or two whose ranking the window does not
+    confirm; this says so.
+
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=2000); y = (x + rng.normal(size=2000) > 0).astype(int)
+    >>> trees_validated(x, y), trees_validated(rng.normal(size=2000), y)
+    (True, False)
+    """
+    if len(y) < 2 or len(np.unique(y)) < 2:
+        return False
+    trees = _blend_losses(f_trees, f_trees, y)[0]
+    rate = float(np.clip(np.mean(y), _EPS, 1 - _EPS))
+    constant = -(y * np.log(rate) + (1 - y) * np.log(1 - rate))
+    d = constant - trees
+    return bool(d.mean() > d.std(ddof=1) / np.sqrt(len(y)))
+
+
 def choose_linear(
-    f_trees: np.ndarray, f_linears: Sequence[np.ndarray], y: np.ndarray
+    f_trees: np.ndarray,
+    f_linears: Sequence[np.ndarray],
+    y: np.ndarray,
+    *,
+    reference: int | None = None,
 ) -> tuple[int, float, dict[str, float]]:
     """Which linear fit to blend, and its share, on validation rows: ``f_linears`` are the
     fits' log-odds, weakest regularisation first (as :meth:`LinearPart.fit_path` returns them).
@@ -258,6 +292,13 @@ def choose_linear(
     the validation window cannot tell from the best. Returns (fit index, share, each fit's
     best blend log loss).
 
+    ``reference`` (a fit index) is the fit of the logistic baseline the model is compared
+    against. When the trees do not rank the validation rows better than a constant
+    (:func:`trees_validated`: early stopping kept a booster the window does not confirm, as
+    on a small or one-sided window), "the smallest linear share" would serve those unconfirmed
+    trees alone; the reference fit alone (share 1) is served instead, so the model is its
+    baseline's logistic regression rather than an unvalidated tree.
+
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=3000); y = (x + rng.normal(size=3000) > 0).astype(int)
     >>> trees = 0.5 * x + rng.normal(size=3000)
@@ -267,6 +308,13 @@ def choose_linear(
     (0, 1.0)
     >>> choose_linear(2 * x, [2 * x + 0.01 * rng.normal(size=3000)], y)[:2]
     (0, 0.0)
+    >>> noise = rng.normal(size=3000)
+    >>> choose_linear(noise, [2 * x, 1.9 * x], y)[:2]
+    (1, 1.0)
+    >>> choose_linear(noise, [2 * x, 1.9 * x], y, reference=0)[:2]
+    (0, 1.0)
+    >>> choose_linear(noise, [noise, 1.9 * x], y, reference=1)[:2]
+    (1, 1.0)
     """
     losses = np.stack([_blend_losses(f_trees, f, y) for f in f_linears])  # fits × weights × rows
     means = losses.mean(axis=2) if len(y) else np.zeros(losses.shape[:2])
@@ -279,6 +327,8 @@ def choose_linear(
         # the smallest share first, then the most regularised fit (the last)
         chosen = min(zip(*np.nonzero(ok), strict=True), key=lambda c: (c[1], -c[0]))
     scores = {f"C={c:g}": float(m.min()) for c, m in zip(REGULARISATION, means, strict=False)}
+    if reference is not None and not trees_validated(f_trees, y):
+        chosen = (reference, len(WEIGHTS) - 1)
     return int(chosen[0]), float(WEIGHTS[int(chosen[1])]), scores
 
 

@@ -22,13 +22,15 @@ from journeyml.modeling import baselines, boosting
 from journeyml.modeling.bundle import ModelBundle
 from journeyml.modeling.evaluation import binary_metrics, multiclass_metrics, reliability_curve
 from journeyml.modeling.linear import (
+    BASELINE_C,
     BLOCK_ROWS,
     REGULARISATION,
     LinearPart,
     choose_blend,
     choose_linear,
 )
-from journeyml.tasks import MIN_CUTOFFS, NONE_CLASS, TaskConfig, TemporalSplit
+from journeyml.modeling.rare import ClassGrouping, leaf_minimum
+from journeyml.tasks import MIN_CUTOFFS, TaskConfig, TemporalSplit
 
 
 @dataclass
@@ -40,6 +42,9 @@ class TaskResult:
     calibration_scores: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     test_predictions: np.ndarray | None = None
+    #: multiclass: the classes of ``test_predictions``' columns (every training class, the
+    #: rare ones included: :meth:`ClassGrouping.expand`)
+    classes: tuple[str, ...] = ()
     #: the test metrics per segment / persona (filled by the pipeline when segments exist)
     segment_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -129,11 +134,16 @@ def train_task(
                 f"expected both outcomes among training cutoffs for {task.name}, got only "
                 f"{np.unique(y[tr]).tolist()}. Check the outcome touchpoints in the config."
             )
+        grouping = ClassGrouping((*classes,))
     else:
-        seen = sorted({str(v) for v in y_all[tr]} | {NONE_CLASS})
-        classes = tuple(seen)
-        idx = {c: i for i, c in enumerate(classes)}
-        y = np.array([idx.get(str(v), -1) for v in y_all], dtype=np.int64)
+        # rare classes grouped into one ("other") from the training rows only
+        grouping = ClassGrouping.decide(
+            y_all[tr],
+            min_examples=task.min_class_examples,
+            default_min=leaf_minimum(boosting.lgb_params("multiclass", 2, lgb_params, seed)),
+        )
+        classes = grouping.classes
+        y = grouping.codes(y_all)
         va = va & (y >= 0)
     params = boosting.lgb_params(task.output, len(classes), lgb_params, seed)
     booster = fit(
@@ -156,6 +166,8 @@ def train_task(
         classes=classes,
         info={"best_iteration": booster.best_iteration, "counts": counts},
     )
+    if grouping.grouped:
+        bundle.info["rare_classes"] = grouping.to_dict()
     result = TaskResult(bundle=bundle, metrics={}, baselines={}, counts=counts)
 
     if task.output == "binary":
@@ -166,7 +178,7 @@ def train_task(
         f_va = by_rows(bundle.margin, X, va)
         fits = LinearPart.fit_path(*sample64(X, y, tr, seed=seed), seed=seed)
         raw_va = [by_rows(lin.raw, X, va) for lin in fits]
-        k, w, _ = choose_linear(f_va, raw_va, y[va])
+        k, w, _ = choose_linear(f_va, raw_va, y[va], reference=REGULARISATION.index(BASELINE_C))
         linear = fits[k]
         weight, calibrator, scores = choose_blend(f_va, raw_va[k], y[va], seed=seed, weight=w)
         bundle.info["linear_C"] = REGULARISATION[k]
@@ -194,22 +206,24 @@ def train_task(
             ),
         )
     else:
-        p = by_rows(bundle.predict_proba, X, te)
+        # scored over every training class: the group's probability spread over its members
+        full = grouping.all_classes
+        p = grouping.expand(by_rows(bundle.predict_proba, X, te))
         y_te = [str(v) for v in y_all[te]]
-        result.metrics = multiclass_metrics(y_te, p, classes)
+        y_tr = [str(v) for v in y_all[tr]]
+        result.metrics = multiclass_metrics(y_te, p, full)
         result.test_predictions = p
+        result.classes = full
         result.baselines["prior"] = multiclass_metrics(
-            y_te,
-            baselines.prior_multiclass([str(v) for v in y_all[tr]], classes, len(y_te)),
-            classes,
+            y_te, baselines.prior_multiclass(y_tr, full, len(y_te)), full
         )
         lr_tr = tr & (y >= 0)
         model = baselines.fit_logistic(*sample64(X, y, lr_tr, seed=seed), seed=seed)
         lr = by_rows(functools.partial(baselines.logistic_proba, model), X, te)
-        full = np.zeros((int(te.sum()), len(classes)))
+        p_lr = np.zeros((int(te.sum()), len(classes)))
         present = np.unique(y[lr_tr])
-        full[:, present] = lr if lr.ndim == 2 else np.c_[1 - lr, lr]
-        result.baselines["logistic"] = multiclass_metrics(y_te, full, classes)
+        p_lr[:, present] = lr if lr.ndim == 2 else np.c_[1 - lr, lr]
+        result.baselines["logistic"] = multiclass_metrics(y_te, grouping.expand(p_lr), full)
         state = "last_stage_1" if task.target == "stage" else "last_touchpoint_1"
         if state in spec.names:
             j = spec.names.index(state)
@@ -217,11 +231,11 @@ def train_task(
                 y_te,
                 baselines.markov_successor(
                     np.nan_to_num(X[tr, j], nan=-1).tolist(),
-                    [str(v) for v in y_all[tr]],
+                    y_tr,
                     np.nan_to_num(X[te, j], nan=-1).tolist(),
-                    classes,
+                    full,
                 ),
-                classes,
+                full,
             )
     bundle.metrics = result.metrics
     return result

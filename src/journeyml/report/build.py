@@ -75,6 +75,8 @@ class ReportData:
     flow: pd.DataFrame = field(default_factory=pd.DataFrame)
     examples: list[dict[str, Any]] = field(default_factory=list)
     has_stages: bool = True
+    #: every task's definition (the words of a next task's classes)
+    definitions: dict[str, TaskConfig] = field(default_factory=dict)
 
 
 def report_cutoffs(
@@ -124,6 +126,15 @@ def _is_case_log(predictor: Predictor) -> bool:
     )
 
 
+def project_outcomes(predictor: Predictor) -> list[str]:
+    """The touchpoints any task of the project predicts: the served tasks' outcomes and those
+    saved with their models at training (a task that stayed challenger still names them)."""
+    found = {tp for t in predictor.tasks for tp in predictor.bundles[t].task.outcome_touchpoints}
+    for t in predictor.tasks:
+        found.update(str(tp) for tp in predictor.bundles[t].info.get("project_outcomes", ()))
+    return sorted(found)
+
+
 def gather(
     predictor: Predictor,
     events: pd.DataFrame,
@@ -154,12 +165,13 @@ def gather(
         metrics=metrics,
         metric_notes=notes,
         has_stages=bool(ev["stage"].notna().any()) if "stage" in ev.columns else False,
+        definitions=tasks,
     )
     history_days = float((as_of - ev[TIMESTAMP].min()) / pd.Timedelta(days=1))
     cust = cut[CUSTOMER_ID].to_numpy().astype(str)
     outcomes = pd.DataFrame(index=cust)
     attributes = _customer_attributes(ev, cust, as_of, spec.params.attributes)
-    predicted = sorted({tp for task in tasks.values() for tp in task.outcome_touchpoints})
+    predicted = project_outcomes(predictor)
     for t, task in tasks.items():
         b = predictor.bundles[t]
         if b.kind != "binary":

@@ -235,7 +235,9 @@ def _example(e: dict[str, Any], data: ReportData) -> dict[str, Any]:
         if not isinstance(r, dict):
             continue
         if "distribution" in r:
-            headline = f"most likely next: {humanize(r['predicted'])} ({_pct(r['probability'])})"
+            d = data.definitions.get(t)
+            nxt = d.class_text(r["predicted"], humanize) if d else humanize(r["predicted"])
+            headline = f"most likely next: {nxt} ({_pct(r['probability'])})"
         else:
             headline = f"{_pct(r['probability'])}"
         tasks.append(

@@ -9,7 +9,7 @@
   what ``/predict`` answers for the stored journey (it is that call, with ``use_store``),
   ``as_of`` defaulting to the request time.
 - ``DELETE /customers/{customer_id}`` (:func:`handle_erase`): the customer's events,
-  prediction-log entries and outcomes erased, with counts of what was removed.
+  prediction-log entries, outcomes and scores erased, with counts of what was removed.
 """
 
 from __future__ import annotations
@@ -223,7 +223,7 @@ def handle_erase(
     store: StoreLink, customer_id: str, *, log: PredictionLog | None = None
 ) -> dict[str, Any]:
     """Erase the customer (right to erasure): events, prediction-log entries (buffered ones
-    too) and outcomes; says how many of each were removed."""
+    too), outcomes and scores; says how many of each were removed."""
     es = store.get()
     buffered = log.discard_customer(customer_id) if log is not None else 0
     erased = es.erase_customer(customer_id)
@@ -233,5 +233,6 @@ def handle_erase(
             "events": erased.events,
             "predictions": erased.predictions + buffered,
             "outcomes": erased.outcomes,
+            "scores": erased.scores,
         },
     }

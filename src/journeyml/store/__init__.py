@@ -34,6 +34,7 @@ from journeyml.store.replay import Replay, UnknownRequestError, replay
 from journeyml.store.scores import (
     Condition,
     ScoringRun,
+    finish_run,
     parse_segment,
     score_active,
     score_customers,
@@ -63,6 +64,7 @@ __all__ = [
     "absolute_uri",
     "content_id",
     "digest_of",
+    "finish_run",
     "frame_fingerprints",
     "head_revision",
     "ingest_file",

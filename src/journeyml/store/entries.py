@@ -130,10 +130,12 @@ class Erasure:
     events: int
     predictions: int
     outcomes: int
+    #: rows of scheduled scoring runs (the scores table)
+    scores: int = 0
 
     @property
     def total(self) -> int:
-        return self.events + self.predictions + self.outcomes
+        return self.events + self.predictions + self.outcomes + self.scores
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

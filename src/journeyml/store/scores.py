@@ -35,6 +35,10 @@ _OPS: Final[dict[str, Callable[[Any, Any], Any]]] = {
 _CONDITION = re.compile(r"^\s*([A-Za-z_][\w:.\-]*)\s*(>=|<=|==|>|<)\s*([0-9]*\.?[0-9]+)\s*$")
 
 
+#: a row's root causes per task as the API gives them (saved to the store, not exported)
+CAUSES: Final = "_root_causes"
+
+
 @dataclass(frozen=True)
 class Condition:
     """``column op threshold`` on the scores table (a task's probability or percentile)."""
@@ -76,12 +80,14 @@ def select_segment(scores: pd.DataFrame, conditions: list[Condition]) -> pd.Data
 @dataclass(frozen=True)
 class ScoringRun:
     """What :func:`score_active` scored: the table, the run id (the request id of its log
-    entries) and how many entries it logged."""
+    entries), how many entries it logged and how many rows it saved to the store's scores
+    table (one per customer and task)."""
 
     run_id: str
     as_of: pd.Timestamp
     scores: pd.DataFrame
     logged: int
+    saved: int = 0
 
 
 def _cause_text(causes: list[dict[str, Any]]) -> str:
@@ -111,10 +117,12 @@ def score_active(
     top_k: int = 3,
     log: bool = True,
     run_id: str | None = None,
+    save: bool = True,
 ) -> ScoringRun:
     """Score every customer with an event in ``[as_of - days, as_of)`` as of ``as_of`` (their
-    whole stored journey before it), log each prediction (``log``) under one run id, and return
-    the scores table: per customer ``as_of``, ``n_events``, and per task its probability (a
+    whole stored journey before it), log each prediction (``log``) under one run id, save the
+    scores to the store's scores table (``save``, :func:`finish_run`), and return the table:
+    per customer ``as_of``, ``n_events``, and per task its probability (a
     multiclass task: ``task`` the predicted class and ``task_probability``), ``task_percentile``
     (0–100 among the customers scored), ``task_causes``; ``model_versions`` (JSON)."""
     t = pd.Timestamp(to_ns(as_of), tz="UTC")
@@ -124,7 +132,57 @@ def score_active(
         store, predictor, active, t, run_id=rid, project=project, created_at=created_at,
         top_k=top_k, log=log,
     )  # fmt: skip
-    return ScoringRun(rid, t, scores_table(rows, predictor), logged)
+    return finish_run(
+        store, predictor, rows, run_id=rid, as_of=t, logged=logged, project=project,
+        created_at=created_at, save=save,
+    )  # fmt: skip
+
+
+def finish_run(
+    store: EventStore,
+    predictor: Predictor,
+    rows: list[dict[str, Any]],
+    *,
+    run_id: str,
+    as_of: pd.Timestamp,
+    logged: int,
+    project: str,
+    created_at: Any,
+    save: bool = True,
+) -> ScoringRun:
+    """The run's table (with percentiles) and, with ``save``, its rows in the store's scores
+    table: one per customer and task with the probability (a multiclass task: of its
+    predicted class), the percentile, the top causes (as the API gives them) and the model
+    version."""
+    table = scores_table(rows, predictor)
+    saved = 0
+    if save and rows:
+        created = to_ns(created_at)
+        versions = predictor.versions()
+        kinds = {t: predictor.bundles[t].kind for t in predictor.tasks}
+        records = []
+        for row, rec in zip(rows, table.to_dict("records"), strict=True):
+            for task, kind in kinds.items():
+                binary = kind == "binary"
+                records.append(
+                    {
+                        "run_id": run_id,
+                        "project": project,
+                        "customer_id": str(rec["customer_id"]),
+                        "task": task,
+                        "as_of_ns": as_of.value,
+                        "probability": float(rec[task] if binary else rec[f"{task}_probability"]),
+                        "predicted": None if binary else str(rec[task]),
+                        "percentile": float(rec[f"{task}_percentile"]),
+                        "top_causes": json.dumps(
+                            row[CAUSES][task], sort_keys=True, default=str, allow_nan=False
+                        ),
+                        "model_version": str(versions.get(task, "")),
+                        "created_at_ns": created,
+                    }
+                )
+        saved = store.save_scores(records)
+    return ScoringRun(run_id, as_of, table, logged, saved)
 
 
 def score_customers(
@@ -172,6 +230,7 @@ def score_customers(
                 else:
                     row[task] = float(block["probability"])
                 row[f"{task}_causes"] = _cause_text(block.get("root_causes", []))
+                row.setdefault(CAUSES, {})[task] = block.get("root_causes", [])
             row["model_versions"] = json.dumps(versions, sort_keys=True)
             if log:
                 entries.append(
@@ -193,7 +252,7 @@ def score_customers(
 def scores_table(rows: list[dict[str, Any]], predictor: Predictor) -> pd.DataFrame:
     """The rows of :func:`score_customers` as a table, with each task's percentile (0–100
     among the customers scored)."""
-    scores = pd.DataFrame(rows)
+    scores = pd.DataFrame([{k: v for k, v in r.items() if k != CAUSES} for r in rows])
     for task in predictor.tasks:
         col = task if predictor.bundles[task].kind == "binary" else f"{task}_probability"
         if len(scores):

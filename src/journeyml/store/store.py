@@ -57,6 +57,7 @@ from journeyml.store.rows import (
     rows_from_records,
 )
 from journeyml.store.tables import events, outcomes, prediction_log
+from journeyml.store.tables import scores as scores_rows
 from journeyml.store.writes import insert_new
 
 #: customers per frame when streaming journeys
@@ -537,15 +538,61 @@ class EventStore:
 
     # --- erasure and summary -----------------------------------------------------------------
     def erase_customer(self, customer_id: str) -> Erasure:
-        """Delete every event, logged prediction and outcome of a customer, in one transaction
-        (right to erasure); returns what was removed (all zero for an unknown customer)."""
+        """Delete every event, logged prediction, outcome and score of a customer, in one
+        transaction (right to erasure); returns what was removed (all zero for an unknown
+        customer)."""
         cid = str(customer_id)
         with self._write() as conn:
             counts = [
                 conn.execute(delete(t).where(t.c.customer_id == cid)).rowcount
-                for t in (events, prediction_log, outcomes)
+                for t in (events, prediction_log, outcomes, scores_rows)
             ]
-        return Erasure(cid, events=counts[0], predictions=counts[1], outcomes=counts[2])
+        return Erasure(
+            cid, events=counts[0], predictions=counts[1], outcomes=counts[2], scores=counts[3]
+        )
+
+    # --- scores of scheduled scoring runs ----------------------------------------------------
+    def save_scores(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Append a scoring run's rows to the scores table in one transaction (one row per run,
+        customer and task: ``run_id, project, customer_id, task, as_of_ns, probability,
+        predicted, percentile, top_causes, model_version, created_at_ns``); returns how many
+        were new (rows of a run already saved are left as they are)."""
+        if not rows:
+            return 0
+        c = scores_rows.c
+        with self._write() as conn:
+            return insert_new(
+                conn, scores_rows, [dict(r) for r in rows], (c.run_id, c.customer_id, c.task)
+            )
+
+    def scores(self, project: str, *, run_id: str | None = None) -> pd.DataFrame:
+        """The scores of one run of ``project`` (default: its latest), one row per customer and
+        task, ordered by customer and task; empty when the project has no run."""
+        c = scores_rows.c
+        with self._read() as conn:
+            if run_id is None:
+                run_id = conn.execute(
+                    select(c.run_id)
+                    .where(c.project == project)
+                    .order_by(c.created_at_ns.desc(), c.seq.desc())
+                    .limit(1)
+                ).scalar_one_or_none()
+            cols = [
+                c.run_id, c.customer_id, c.task, c.as_of_ns, c.probability, c.predicted,
+                c.percentile, c.top_causes, c.model_version, c.created_at_ns,
+            ]  # fmt: skip
+            stmt = (
+                select(*cols)
+                .where(c.project == project, c.run_id == (run_id or ""))
+                .order_by(c.customer_id, c.task)
+            )
+            rows = list(conn.execute(stmt).tuples().all())
+        names = [col.name for col in cols]
+        frame = pd.DataFrame(rows, columns=names)
+        for col in ("as_of_ns", "created_at_ns"):
+            frame[col.removesuffix("_ns")] = _utc_series(tuple(frame.pop(col)))
+        frame["top_causes"] = [json.loads(t) for t in frame["top_causes"]]
+        return frame
 
     def summary(self) -> StoreSummary:
         """How much the store holds (counts every row: seconds on tens of millions)."""

@@ -1,4 +1,4 @@
-"""The store's tables (SQLAlchemy Core): events, the prediction log and outcomes.
+"""The store's tables (SQLAlchemy Core): events, the prediction log, outcomes and scores.
 
 Times are ``BIGINT`` nanoseconds since the epoch, UTC: exact on both backends (PostgreSQL's
 ``timestamptz`` keeps microseconds only) and what the feature code computes on. Texts that are
@@ -11,7 +11,7 @@ The Alembic migrations in ``migrations/versions`` build exactly these tables; a 
 them (``tests/store/test_store_migrations.py``).
 
 >>> sorted(METADATA.tables)
-['events', 'outcomes', 'prediction_log']
+['events', 'outcomes', 'prediction_log', 'scores']
 """
 
 from __future__ import annotations
@@ -105,4 +105,27 @@ outcomes = Table(
     Column("source", String(), nullable=False),
     UniqueConstraint("customer_id", "task", "outcome", "ts_ns"),
     Index(None, "task", "ts_ns"),
+)
+
+
+#: scheduled scoring (``journeyml score --store``): one row per run, customer and task, the
+#: latest run of a project being its customers' current scores
+scores = Table(
+    "scores",
+    METADATA,
+    Column("seq", sequence(), primary_key=True, autoincrement=True),
+    Column("run_id", String(), nullable=False),
+    Column("project", String(), nullable=False),
+    Column("customer_id", sorted_text(), nullable=False),
+    Column("task", String(), nullable=False),
+    Column("as_of_ns", BigInteger(), nullable=False),
+    Column("probability", Double(), nullable=False),
+    Column("predicted", String(), nullable=True),
+    Column("percentile", Double(), nullable=False),
+    Column("top_causes", Text(), nullable=False),
+    Column("model_version", String(), nullable=False),
+    Column("created_at_ns", BigInteger(), nullable=False),
+    UniqueConstraint("run_id", "customer_id", "task"),
+    Index(None, "project", "created_at_ns"),
+    Index(None, "customer_id"),
 )

@@ -38,7 +38,7 @@ KIND_KEYS: dict[str, tuple[str, ...]] = {
     "occurs": ("horizon_days", "outcome"),
     "lapses": ("horizon_days", "churn", "inactivity"),
     "case_outcome": ("outcome", "cut_before_outcome", "complete_after_days"),
-    "next": ("horizon_days", "target", "end_of_case"),
+    "next": ("horizon_days", "target", "end_of_case", "min_class_examples"),
 }
 ELIGIBILITY_KEYS = ("not_yet", "has_done", "active_within_days", "min_events")
 #: keys of a pipeline's task entry that are not the task's (kept for the caller)
@@ -137,6 +137,7 @@ def _parse(name: str, b: dict[str, Any], d: DataDefaults) -> TaskConfig:
             "inactivity",
             "target",
             "end_of_case",
+            "min_class_examples",
             "cut_before_outcome",
             "complete_after_days",
         )

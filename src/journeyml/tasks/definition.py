@@ -43,6 +43,9 @@ CutoffMode = Literal["prefix", "snapshot"]
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
 NONE_CLASS = "none"
 END_CLASS = "end"
+#: next: the class that stands for every rare class of the training window
+#: (journeyml.modeling.rare); its words: "a rare touchpoint" / "a rare stage"
+RARE_CLASS = "other"
 
 Words = Callable[[str], str]
 
@@ -293,6 +296,10 @@ class TaskConfig:
     target: Literal["stage", "touchpoint"] = "stage"
     #: next: a cutoff after the case's last event is labelled "end" (process logs)
     end_of_case: bool = False
+    #: next: classes with fewer training examples are grouped into one class, "other" (a rare
+    #: touchpoint or stage; journeyml.modeling.rare); 0: never; None: the booster's
+    #: min_data_in_leaf, when the training window has more than 30 classes
+    min_class_examples: int | None = None
     #: case_outcome: prefixes end before the first outcome event (the honest variant)
     cut_before_outcome: bool = False
     #: case_outcome on open-ended journeys: a case counts as over (its outcome known) once
@@ -323,8 +330,21 @@ class TaskConfig:
                 f"expected cutoffs prefix or snapshot (or none), got {self.cutoffs!r}",
                 field="cutoffs",
             )
+        self._check_min_class_examples()
         if self.eligibility is None:
             object.__setattr__(self, "eligibility", self._default_eligibility())
+
+    def _check_min_class_examples(self) -> None:
+        m = self.min_class_examples
+        if m is None:
+            return
+        if self.kind != "next" or isinstance(m, bool) or not isinstance(m, int) or m < 0:
+            raise ConfigError(
+                f"expected min_class_examples as a whole number >= 0 on a next task (0: never "
+                f"group rare classes; leave it out for the default), got {m!r} on a "
+                f"{self.kind} task",
+                field="min_class_examples",
+            )
 
     def _check_horizon(self) -> None:
         h = self.horizon_days
@@ -445,7 +465,21 @@ class TaskConfig:
             return "the chance that the case ends next"
         if class_name == NONE_CLASS:
             return f"the chance of no further event{h}"
+        if class_name == RARE_CLASS:
+            return f"the chance that the next {self.target} is {self.class_text(RARE_CLASS)}"
         return f"the chance that the next {self.target} is {words(class_name or '')}"
+
+    def class_text(self, class_name: str, words: Words = _plain) -> str:
+        """A class of a next task in words: the grouped class is "a rare touchpoint" (or
+        stage), any other class its own words.
+
+        >>> t = TaskConfig("next_step", "next", target="touchpoint")
+        >>> t.class_text("other"), t.class_text("support_call", lambda s: s.replace("_", " "))
+        ('a rare touchpoint', 'support call')
+        """
+        if class_name == RARE_CLASS:
+            return f"a rare {self.target}"
+        return words(class_name)
 
     def population(self, words: Words = _plain) -> str:
         """Who the task's model is trained on, in words."""
@@ -500,6 +534,7 @@ class TaskConfig:
             eligibility=None if elig is None else Eligibility.from_dict(elig),
             target=d.get("target", "stage"),
             end_of_case=bool(d.get("end_of_case", False)),
+            min_class_examples=d.get("min_class_examples"),
             cut_before_outcome=bool(d.get("cut_before_outcome", False)),
             complete_after_days=d.get("complete_after_days"),
             cutoffs=d.get("cutoffs"),

@@ -1,0 +1,208 @@
+"""Each binary model against its best baseline on a small log and on the larger worlds: what
+``journeyml train`` measures on the test window, with the blend it chose and the gate's word.
+
+Run from the repository root (needs ``../shared/data``)::
+
+    .venv/bin/python benchmarks/small_data_blend.py --label after     # ~6 min on 2 idle cores
+    .venv/bin/python benchmarks/small_data_blend.py --label before    # e.g. on an older checkout
+
+Each run saves ``results/small-data-blend-<label>.json``; the section of docs/benchmarks.md
+shows every label found there, side by side. The worlds:
+
+- the Kaggle attribution sample, with the pipeline ``journeyml init`` proposes for it, plus the
+  churn task init proposed before it learned to leave it out there (2,332 training rows, 97 %
+  lapse): the small-data case;
+- the simulated shop (pipelines/demo.yaml) and the B2B world (pipelines/b2b.yaml).
+
+- CDNOW, as ``journeyml benchmark pipelines/benchmarks/cdnow-holdout.yaml`` runs it (the same
+  blend code, ``journeyml.bench.binary``; no gate there: the margin over the best baseline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from _docs import machine, write_section
+
+from journeyml.bench import load_benchmark_config, run_benchmark
+from journeyml.events import inspect_log
+from journeyml.lifecycle import load_pipeline_config, run_training
+from journeyml.lifecycle.proposal import pipeline_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+ATTRIBUTION = ROOT.parent / "shared" / "data" / "attribution-kaggle-subset"
+RESULTS = ROOT / "results"
+
+
+def attribution_config(folder: Path) -> Path:
+    """init's proposal for the attribution sample, with the churn task it used to propose."""
+    log = ATTRIBUTION / "attribution_data_subset.csv.gz"
+    found = inspect_log(log)
+    config = yaml.safe_load(
+        pipeline_yaml(found, name="attribution", data_path=str(log), mapping=None)
+    )
+    config["data"]["mapping"] = str(ROOT / "src" / "journeyml" / "mappings" / "attribution.yaml")
+    horizon = config["tasks"]["conversion"]["horizon_days"]
+    config["tasks"].setdefault(
+        "churn", {"kind": "lapses", "horizon_days": horizon, "inactivity": True}
+    )
+    path = folder / "attribution.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def measure(name: str, config_path: Path, folder: Path) -> list[dict[str, Any]]:
+    config = load_pipeline_config(config_path)
+    t0 = time.perf_counter()
+    out = run_training(config, tracking_uri=f"sqlite:///{folder / (name + '.db')}")
+    seconds = time.perf_counter() - t0
+    gate = {d.task: d for d in out.decisions}
+    rows = []
+    for task, res in out.results.items():
+        if "roc_auc" not in res.metrics:
+            continue
+        base = {k: v["roc_auc"] for k, v in res.baselines.items() if "roc_auc" in v}
+        best = max(base, key=lambda k: base[k])
+        info = res.bundle.info
+        d = gate.get(task)
+        rows.append(
+            {
+                "world": name,
+                "task": task,
+                "train_rows": res.counts["train"],
+                "auc": res.metrics["roc_auc"],
+                "baseline": best,
+                "baseline_auc": base[best],
+                "linear_share": info.get("linear_weight"),
+                "linear_C": info.get("linear_C"),
+                "best_iteration": info.get("best_iteration"),
+                "gate": "champion" if d is not None and d.promote else "challenger",
+                "gate_reason": d.reason if d is not None else "",
+                "train_seconds": round(seconds, 1),
+            }
+        )
+    return rows
+
+
+def cdnow() -> list[dict[str, Any]]:
+    t0 = time.perf_counter()
+    result = run_benchmark(load_benchmark_config(ROOT / "pipelines/benchmarks/cdnow-holdout.yaml"))
+    m, d = result["margin"], result["details"]
+    return [
+        {
+            "world": "cdnow (benchmark)",
+            "task": result["task"],
+            "train_rows": d["n_training_snapshots"],
+            "auc": m["journeyml"],
+            "baseline": m["best_baseline"],
+            "baseline_auc": m["baseline"],
+            "linear_share": d.get("linear_weight"),
+            "linear_C": d.get("linear_C"),
+            "best_iteration": d.get("best_iteration"),
+            "gate": f"margin {m['margin']:+.4f}",
+            "gate_reason": "",
+            "train_seconds": round(time.perf_counter() - t0, 1),
+        }
+    ]
+
+
+def render(runs: dict[str, dict[str, Any]]) -> str:
+    labels = sorted(runs, key=lambda lab: runs[lab]["when"])  # oldest first
+    lines = [
+        "## Small data: the blend against its baseline",
+        "",
+        "Command: `.venv/bin/python benchmarks/small_data_blend.py --label <label>` (one label per",
+        "checkout measured; binary tasks of each world, test window). AUC is the test ROC AUC,",
+        "the baseline the best of the task's baselines by it; share and C are the blend's linear",
+        "part; gate is the first training's outcome (no champion yet, so only baselines count).",
+        "",
+        "| world · task | train rows | "
+        + " | ".join(f"{lab}: AUC (baseline) · share, C · gate" for lab in labels)
+        + " |",
+        "|---|---|" + "---|" * len(labels),
+    ]
+    keys: list[tuple[str, str]] = []
+    for lab in labels:
+        for r in runs[lab]["rows"]:
+            if (r["world"], r["task"]) not in keys:
+                keys.append((r["world"], r["task"]))
+    for world, task in keys:
+        cells, train = [], ""
+        for lab in labels:
+            r = next(
+                (r for r in runs[lab]["rows"] if (r["world"], r["task"]) == (world, task)), None
+            )
+            if r is None:
+                cells.append("—")
+                continue
+            train = f"{r['train_rows']:,}"
+            cells.append(
+                f"{r['auc']:.3f} ({r['baseline']} {r['baseline_auc']:.3f}) · "
+                f"{r['linear_share']}, {r['linear_C']} · {r['gate']}"
+            )
+        lines.append(f"| {world} · {task} | {train} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "What it shows. On the attribution sample's churn task (97 % lapse; 33 validation and 7",
+        "test rows of the rarer outcome) early stopping kept one tree, which ranks the validation",
+        "rows no better than a constant; the one-standard-error rule then served that tree alone",
+        "(share 0). Now a blend whose trees are not validated serves the baseline's logistic fit",
+        "(share 1.0, C = 1), and equals its baseline. With 7 rows of the rarer outcome the test",
+        "AUC's standard error is about 0.1: both figures are noisy, and `journeyml init` no",
+        "longer proposes this task (customers there do not come back after converting). Where",
+        "the trees are validated (every other row) the choice is unchanged.",
+        "",
+    ]
+    for lab in labels:
+        run = runs[lab]
+        lines.append(f"- {lab}: {run['when']}, load {run['load']}; {run['machine']}.")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--label", required=True)
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--render-only", action="store_true", help="rewrite the doc from results/")
+    args = ap.parse_args()
+    if args.render_only:
+        write_section("small-data-blend", render(saved_runs()))
+        return
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        rows += measure("attribution", attribution_config(folder), folder)
+        rows += measure("demo", ROOT / "pipelines" / "demo.yaml", folder)
+        rows += measure("b2b", ROOT / "pipelines" / "b2b.yaml", folder)
+    rows += cdnow()
+    run = {
+        "rows": rows,
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load": f"{load} before, {' / '.join(f'{x:.1f}' for x in os.getloadavg())} after",
+        "machine": machine(),
+    }
+    print(json.dumps(run, indent=1))
+    if args.no_write:
+        return
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"small-data-blend-{args.label}.json").write_text(json.dumps(run, indent=1))
+    write_section("small-data-blend", render(saved_runs()))
+
+
+def saved_runs() -> dict[str, dict[str, Any]]:
+    return {
+        p.stem.removeprefix("small-data-blend-"): json.loads(p.read_text())
+        for p in sorted(RESULTS.glob("small-data-blend-*.json"))
+    }
+
+
+if __name__ == "__main__":
+    main()
