@@ -454,6 +454,7 @@ def _is_before_of(before: dict[str, Any], after: dict[str, Any]) -> bool:
     return (
         after["what"] == before["what"] == "train"
         and "label" in before
+        and before.get("compare", True)  # False: a row of the table, not a before
         and "label" not in after
         and before["customers"] == after["customers"]
         and "test_metrics" in before

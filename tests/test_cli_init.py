@@ -201,3 +201,43 @@ def test_init_proposes_churn_only_where_customers_come_back_after_converting(
     assert code == 0, out
     assert "churn" in load_pipeline_config(tmp_path / "again.yaml").tasks
     assert "churn left out" not in out
+
+
+def _policy_log(path: Path, cancel_unbought: float) -> Path:
+    """Prospects who browse; half buy a policy, then log in; a third of the buyers cancel it
+    later, and a ``cancel_unbought`` share of the others cancel without having bought."""
+    rng = np.random.default_rng(1)
+    rows = []
+    start = pd.Timestamp("2024-01-01", tz="UTC")
+    for i in range(300):
+        days = np.sort(rng.uniform(0, 40, 4))
+        rows += [(f"m{i}", start + pd.Timedelta(days=d), "browse") for d in days]
+        t = days[-1] + 1
+        if i % 2 == 0:
+            rows.append((f"m{i}", start + pd.Timedelta(days=t), "purchase"))
+            rows += [(f"m{i}", start + pd.Timedelta(days=t + k * 7), "login") for k in (1, 2, 3)]
+            if i % 3 == 0:
+                rows.append((f"m{i}", start + pd.Timedelta(days=t + 30), "cancellation"))
+        elif rng.random() < cancel_unbought:
+            rows.append((f"m{i}", start + pd.Timedelta(days=t), "cancellation"))
+    pd.DataFrame(rows, columns=["member", "time", "action"]).to_csv(path, index=False)
+    return path
+
+
+def test_init_asks_churn_of_converted_customers_when_cancelling_needs_a_contract(
+    tmp_path: Path,
+) -> None:
+    contract = _policy_log(tmp_path / "policies.csv", cancel_unbought=0.0)
+    code, out = invoke("init", str(contract), "--config-out", str(tmp_path / "contract.yaml"))
+    assert code == 0, out
+    churn = load_pipeline_config(tmp_path / "contract.yaml").tasks["churn"]
+    assert churn.eligibility == {"has_done": ["purchase"]}
+    text = " ".join((tmp_path / "contract.yaml").read_text().split())
+    assert "100% of the 50 customers who cancel had converted before" in text, text
+
+    # some cancel without buying (a trial, say): churn stays a question for everyone active
+    trials = _policy_log(tmp_path / "trials.csv", cancel_unbought=0.3)
+    code, out = invoke("init", str(trials), "--config-out", str(tmp_path / "trials.yaml"))
+    assert code == 0, out
+    churn = load_pipeline_config(tmp_path / "trials.yaml").tasks["churn"]
+    assert churn.eligibility is None

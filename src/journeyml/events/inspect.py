@@ -117,6 +117,27 @@ def returning_customers(events: pd.DataFrame, conversions: set[str], sent: set[s
     return Returning(int(first.size), back, names, after)
 
 
+def cancelling_after_conversion(
+    events: pd.DataFrame, cancellations: set[str], conversions: set[str]
+) -> tuple[int, int]:
+    """``(cancelling, after)``: how many customers have a cancellation event, and how many of
+    them had converted before their first one (a cancellation that needs a contract).
+
+    >>> ev = pd.DataFrame({"customer_id": ["a", "a", "b", "b", "c"],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01",
+    ...                                  "2024-01-03", "2024-01-02"], utc=True),
+    ...     "touchpoint": ["buy", "cancel", "cancel", "buy", "buy"]})
+    >>> cancelling_after_conversion(ev, {"cancel"}, {"buy"})
+    (2, 1)
+    """
+    if not cancellations:
+        return 0, 0
+    cancel = events[events[TOUCHPOINT].isin(cancellations)].groupby(CUSTOMER_ID)[TIMESTAMP].min()
+    conv = events[events[TOUCHPOINT].isin(conversions)].groupby(CUSTOMER_ID)[TIMESTAMP].min()
+    before = conv.reindex(cancel.index)
+    return int(cancel.size), int((before.notna() & (before <= cancel)).sum())
+
+
 @dataclass(frozen=True)
 class LogShape:
     """The mapped log at a glance: size, span, journeys or cases, and why."""
@@ -137,6 +158,9 @@ class LogShape:
     #: that look company-sent) from their first conversion on (their first own event where no
     #: touchpoint looks like a conversion), and what they start
     returning: Returning = field(default_factory=lambda: Returning(0, 0, (), False))
+    #: customers with a cancellation event, and how many of them had converted before it
+    cancelling: int = 0
+    cancelling_after_conversion: int = 0
 
     @property
     def span_days(self) -> float:
@@ -433,6 +457,12 @@ def _shape(events: pd.DataFrame, fmt: Format, id_column: str) -> LogShape:
         for t in events[TOUCHPOINT].unique()
         if (touchpoint_role(str(t)) or ("",))[0] == "company_sent"
     }
+    cancel = {
+        t
+        for t in events[TOUCHPOINT].unique()
+        if (touchpoint_role(str(t)) or ("",))[0] == "cancellation"
+    }
+    cancelling, after = cancelling_after_conversion(events, cancel, conv)
     first = events.drop_duplicates(CUSTOMER_ID)[TOUCHPOINT]
     median_days = float(days.median())
     short = float((days <= 0.1 * span).mean())
@@ -469,6 +499,8 @@ def _shape(events: pd.DataFrame, fmt: Format, id_column: str) -> LogShape:
         duplicates=int(events[key].astype(str).duplicated().sum()),
         first_is_conversion=float(first.isin(conv).mean()) if conv else 0.0,
         returning=returning_customers(events, conv, sent),
+        cancelling=cancelling,
+        cancelling_after_conversion=after,
     )
 
 

@@ -317,6 +317,11 @@ def run_training(
     )
     with stages.stage("labels", unit="tasks"):
         tasks, cutoff_sets, prepared = prepare_tasks(config, data, say)
+    # what MLflow records of the events (fingerprint, digest and schema, each of which reads
+    # every value) is computed before the feature matrix exists: at 10 M events their working
+    # memory is over a gigabyte, which on top of the matrix made the run's peak
+    provenance = tracking.provenance_tags(ev, config.base_dir)
+    lineage = tracking.EventsLineage(ev).compute()  # once for every task's run
     memory.release()
     timings["load"] = time.perf_counter() - t0
     # vocabularies from the earliest training period only: nothing of the test period leaks
@@ -357,8 +362,6 @@ def run_training(
     run_ids: dict[str, str] = {}
     decisions: list[registry.GateDecision] = []
     training = stages.stage("training", total=len(tasks), unit="tasks")
-    provenance = tracking.provenance_tags(ev, config.base_dir)
-    lineage = tracking.EventsLineage(ev)  # digest and schema once for every task's run
     resolved = config.model_dump(mode="json")
     started: list[str] = []  # runs of this call: marked FAILED on any failure (full disk too)
     with (

@@ -28,6 +28,9 @@ DEFAULT_WINDOWS = (1, 7, 30, 90)
 #: "lapsed". Logs with lapse to predict are far above it (CDNOW 49 %, the simulated shop 96 %,
 #: B2B 91 %).
 MIN_RETURNING = 0.2
+#: the least share of cancelling customers who had converted before cancelling for init to ask
+#: churn of converted customers only (a cancellation that needs a contract)
+CANCEL_AFTER_CONVERSION = 0.95
 
 
 def nice_at_most(days: float) -> int:
@@ -109,6 +112,26 @@ def churn_left_out(found: Inspection) -> str | None:
     )
 
 
+def churn_population(found: Inspection) -> tuple[str, str]:
+    """Who a proposed churn task asks, as ``(YAML, why)`` to add to its block: customers who
+    have converted, when nearly every cancellation (at least :data:`CANCEL_AFTER_CONVERSION`)
+    follows a conversion (a cancellation needs a contract: before it, "lapsing" is a prospect
+    going quiet, another question); nothing when customers start converted or nobody cancels."""
+    shape = found.shape
+    conv = found.outcomes("conversion")
+    n, after = shape.cancelling, shape.cancelling_after_conversion
+    if not conv or n == 0 or shape.first_is_conversion >= 0.5:
+        return "", ""
+    if after / n < CANCEL_AFTER_CONVERSION:
+        return "", ""
+    return (
+        f", eligibility: {{has_done: {yaml_scalar(conv)}}}",
+        f"asked of customers who have converted: {after / n:.0%} of the "
+        f"{plural(n, 'customer')} who cancel had converted before (a cancellation needs a "
+        "contract)",
+    )
+
+
 def task_blocks(found: Inspection, plan: Plan) -> tuple[list[str], list[str]]:
     """The ``tasks:`` section as commented YAML lines, one block per task in the declarative
     kinds of docs/tasks.md (occurs, lapses, case_outcome, next), and the names of the tasks
@@ -161,10 +184,12 @@ def task_blocks(found: Inspection, plan: Plan) -> tuple[list[str], list[str]]:
     churn = f", churn: {yaml_scalar(cancel)}" if cancel else ""
     left_out = churn_left_out(found)
     if left_out is None:
+        customers, among = churn_population(found)
         lines += [
             f"  # will an active customer leave within {h} days: {how}no activity of their own "
             f"for {h} days (company-sent touchpoints do not count)?",
-            f"  churn: {{kind: lapses, horizon_days: {h}{churn}, inactivity: true}}",
+            *([f"  # {among}"] if among else []),
+            f"  churn: {{kind: lapses, horizon_days: {h}{churn}, inactivity: true{customers}}}",
         ]
         tasks.append("churn")
     else:

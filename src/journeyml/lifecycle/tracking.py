@@ -201,7 +201,7 @@ class EventsLineage:
     events that takes tens of seconds per run).
 
     >>> ev = pd.DataFrame({"customer_id": ["a", "b"], "touchpoint": ["visit", "buy"]})
-    >>> lineage = EventsLineage(ev)
+    >>> lineage = EventsLineage(ev).compute()
     >>> one, two = lineage.dataset("log.csv", "conversion"), lineage.dataset("log.csv", "churn")
     >>> (one.name, two.name, one.digest == two.digest, one.schema is two.schema)
     ('conversion', 'churn', True, True)
@@ -211,6 +211,14 @@ class EventsLineage:
         self.events = events
         self._digest: str | None = None
         self._schema: Any = None
+
+    def compute(self) -> EventsLineage:
+        """Compute the digest and the schema now (MLflow reads every value: at 10 M events
+        its working memory is over a gigabyte, so the pipeline does it before the feature
+        matrix exists rather than in the first task's logging)."""
+        if self._schema is None:
+            self.dataset("", "events")
+        return self
 
     def dataset(self, source: str, name: str) -> Any:
         """An MLflow ``PandasDataset`` of the events named ``name`` (for ``mlflow.log_input``)."""
