@@ -49,7 +49,11 @@ def _child(args: list[str]) -> dict[str, Any]:
     largest of every child so far), the load before and after, and its output."""
     load0, t0 = _load(), time.perf_counter()
     with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True)
+        # wide lines: the CLI's console would wrap the gate's reason at 80 columns
+        env = {**os.environ, "COLUMNS": "400"}
+        proc = subprocess.Popen(
+            args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True, env=env
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         secs = time.perf_counter() - t0
@@ -167,6 +171,15 @@ def benchmark() -> dict[str, Any]:
     }
 
 
+def _decision(gate: str) -> str:
+    """The gate's line as the CLI printed it ("v1 champion — reason"); runs before wide
+    output kept only its first 80 columns, so the decision is given on its own when cut."""
+    m = re.search(r"v\d+ (champion|challenger only)", gate)
+    if m is None:
+        return gate
+    return gate if gate.rstrip().endswith(")") else f"{m.group(0)} (the reason was cut)"
+
+
 def render(r: dict[str, Any]) -> str:
     import lightgbm
 
@@ -216,7 +229,7 @@ def render(r: dict[str, Any]) -> str:
             f"{m.get('baseline_logistic_accuracy', float('nan')):.4f}, prior "
             f"{m.get('baseline_prior_accuracy', float('nan')):.4f}; log loss "
             f"{m.get('test_log_loss', float('nan')):.4f} (prior "
-            f"{m.get('baseline_prior_log_loss', float('nan')):.4f}). Gate: {t['gate']}",
+            f"{m.get('baseline_prior_log_loss', float('nan')):.4f}). Gate: {_decision(t['gate'])}",
             "",
         ]
     b = r.get("benchmark")

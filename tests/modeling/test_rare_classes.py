@@ -10,6 +10,7 @@ the next 20 validate, the last 20 test.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,13 @@ import pytest
 from journeyml.errors import ConfigError
 from journeyml.events import to_canonical
 from journeyml.features import FeatureBuilder, FeatureSpec, build_features
-from journeyml.modeling import PROBABILITY_FLOOR, ClassGrouping, TaskResult, train_task
+from journeyml.modeling import (
+    PROBABILITY_FLOOR,
+    ClassGrouping,
+    ModelBundle,
+    TaskResult,
+    train_task,
+)
 from journeyml.scoring import Predictor, ScoreRequest
 from journeyml.serving import PredictRequest, batch_results, handle_predict, requests_from_frame
 from journeyml.tasks import (
@@ -86,7 +93,7 @@ def trained() -> tuple[TaskResult, FeatureSpec, pd.DataFrame]:
 
 
 def test_the_rare_activities_of_the_training_cases_are_grouped(
-    trained: tuple[TaskResult, FeatureSpec, pd.DataFrame],
+    trained: tuple[TaskResult, FeatureSpec, pd.DataFrame], tmp_path: Path
 ) -> None:
     res, _, _ = trained
     # training cases 0-79 hold r1 twice, r2 twice, r3 once: all below 3 examples
@@ -102,6 +109,9 @@ def test_the_rare_activities_of_the_training_cases_are_grouped(
     assert res.test_predictions.shape[1] == 8
     np.testing.assert_allclose(res.test_predictions.sum(axis=1), 1.0, atol=1e-12)
     assert set(res.baselines) == {"prior", "logistic", "markov"}
+    # a saved model knows its group (the champion is re-scored from it)
+    again = ModelBundle.load(res.bundle.save(tmp_path / "m"))
+    assert ClassGrouping.from_info(again.classes, again.info).all_classes == res.classes
 
 
 def test_the_grouping_is_decided_from_the_training_rows_only(
@@ -182,3 +192,20 @@ def test_min_class_examples_is_a_next_task_option() -> None:
         TaskConfig(
             "buys", "occurs", horizon_days=7, outcome=EventMatch(("x",)), min_class_examples=5
         )
+
+
+def test_the_report_names_the_grouped_class_in_words() -> None:
+    from journeyml.report.build import ReportData
+    from journeyml.report.render import _example
+
+    data = ReportData(
+        as_of=pd.Timestamp("2024-06-01", tz="UTC"),
+        n_customers=1,
+        n_events=3,
+        versions={"next_step": "1"},
+        metrics={},
+        definitions={"next_step": TASK},
+    )
+    answer = {"distribution": {"a": 0.3, RARE_CLASS: 0.7}, "predicted": RARE_CLASS}
+    (block,) = _example({"next_step": {**answer, "probability": 0.7}}, data)["tasks"]
+    assert block["headline"] == "most likely next: a rare touchpoint (70 %)"
