@@ -63,12 +63,41 @@ def start_bento_server(
 
 
 def stop_server(proc) -> None:  # type: ignore[no-untyped-def]
+    """Stop the server and every process it started. BentoML starts each worker in a session
+    of its own, so a worker the arbiter restarted (a test killed one) can outlive a group kill:
+    whatever is left after the arbiter is gone is killed here, not left running after the
+    tests."""
     import os
     import signal
 
+    import psutil
+
+    try:
+        family = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        family = []
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=15)
         except Exception:
             os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+    _, alive = psutil.wait_procs(_still_running(family), timeout=10)
+    for p in alive:
+        p.kill()
+
+
+def _still_running(procs):  # type: ignore[no-untyped-def]
+    """``procs`` that still run, with the processes they started since."""
+    import psutil
+
+    out = []
+    for p in procs:
+        try:
+            if p.is_running():
+                out.append(p)
+                out += p.children(recursive=True)
+        except psutil.Error:
+            pass
+    return out
