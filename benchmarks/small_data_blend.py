@@ -12,7 +12,9 @@ shows every label found there, side by side. The worlds:
 - the Kaggle attribution sample, with the pipeline ``journeyml init`` proposes for it, plus the
   churn task init proposed before it learned to leave it out there (2,332 training rows, 97 %
   lapse): the small-data case;
-- the simulated shop (pipelines/demo.yaml) and the B2B world (pipelines/b2b.yaml).
+- the simulated shop (pipelines/demo.yaml) and the B2B world (pipelines/b2b.yaml);
+- an insurer's member log the project was not built around (``benchmarks/insurer_world.py``,
+  5,000 members, seeds 1 to 3), trained with the pipeline ``journeyml init`` proposes for it.
 
 - CDNOW, as ``journeyml benchmark pipelines/benchmarks/cdnow-holdout.yaml`` runs it (the same
   blend code, ``journeyml.bench.binary``; no gate there: the margin over the best baseline).
@@ -30,15 +32,19 @@ from typing import Any
 
 import yaml
 from _docs import machine, write_section
+from insurer_world import simulate_insurer
+from rich.console import Console
 
 from journeyml.bench import load_benchmark_config, run_benchmark
 from journeyml.events import inspect_log
 from journeyml.lifecycle import load_pipeline_config, run_training
+from journeyml.lifecycle.init_cli import init_command
 from journeyml.lifecycle.proposal import pipeline_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTRIBUTION = ROOT.parent / "shared" / "data" / "attribution-kaggle-subset"
 RESULTS = ROOT / "results"
+INSURER_SEEDS = (1, 2, 3)
 
 
 def attribution_config(folder: Path) -> Path:
@@ -56,6 +62,18 @@ def attribution_config(folder: Path) -> Path:
     path = folder / "attribution.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def insurer_config(folder: Path, seed: int) -> Path:
+    """The insurer world's log (5,000 members, ``seed``) and init's proposal for it."""
+    (folder / f"insurer-{seed}").mkdir()
+    log = folder / f"insurer-{seed}" / "insurer.csv"
+    simulate_insurer(5000, seed=seed).to_csv(log, index=False)
+    config = log.with_suffix(".yaml")
+    quiet = Console(file=open(os.devnull, "w"))  # noqa: SIM115 (closed with the process)
+    code = init_command(log, config_out=config, name="insurer", console=quiet, out=quiet)
+    assert code == 0, f"journeyml init {log} failed"
+    return config
 
 
 def measure(name: str, config_path: Path, folder: Path) -> list[dict[str, Any]]:
@@ -78,6 +96,7 @@ def measure(name: str, config_path: Path, folder: Path) -> list[dict[str, Any]]:
                 "task": task,
                 "train_rows": res.counts["train"],
                 "auc": res.metrics["roc_auc"],
+                "ece": res.metrics.get("ece"),
                 "baseline": best,
                 "baseline_auc": base[best],
                 "linear_share": info.get("linear_weight"),
@@ -101,6 +120,7 @@ def cdnow() -> list[dict[str, Any]]:
             "task": result["task"],
             "train_rows": d["n_training_snapshots"],
             "auc": m["journeyml"],
+            "ece": d.get("ece"),
             "baseline": m["best_baseline"],
             "baseline_auc": m["baseline"],
             "linear_share": d.get("linear_weight"),
@@ -182,6 +202,8 @@ def main() -> None:
         rows += measure("attribution", attribution_config(folder), folder)
         rows += measure("demo", ROOT / "pipelines" / "demo.yaml", folder)
         rows += measure("b2b", ROOT / "pipelines" / "b2b.yaml", folder)
+        for seed in INSURER_SEEDS:
+            rows += measure(f"insurer {seed}", insurer_config(folder, seed), folder)
     rows += cdnow()
     run = {
         "rows": rows,

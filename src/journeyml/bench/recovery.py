@@ -166,7 +166,16 @@ def run_recovery(
         h = float(HORIZONS[name])
         lab = make_labels(ev, cut, task, observation_end=sim.end)
         split = temporal_split(cut, horizon_days=h)
-        res = train_task(task, spec, X, lab, split, lgb_params=LGB, num_boost_round=400)
+        res = train_task(
+            task,
+            spec,
+            X,
+            lab,
+            split,
+            lgb_params=LGB,
+            num_boost_round=400,
+            groups=cut["customer_id"].to_numpy(),
+        )
         rows = np.flatnonzero(lab["eligible"].to_numpy(bool) & split.test)
         in_rows = np.zeros(len(cut), bool)
         in_rows[rows] = True

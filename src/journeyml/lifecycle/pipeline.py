@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from journeyml import memory
 from journeyml.errors import ConfigError
-from journeyml.events import TIMESTAMP
+from journeyml.events import CUSTOMER_ID, TIMESTAMP
 from journeyml.features import FeatureBuilder, FeatureSpec, build_features, slug
 from journeyml.lifecycle import gate, registry, tracking
 from journeyml.lifecycle.config import PipelineConfig
@@ -405,6 +405,7 @@ def run_training(
                 early_stopping_rounds=config.early_stopping_rounds,
                 seed=config.seed,
                 fit=fit or fit_rows,
+                groups=cutoffs[CUSTOMER_ID].to_numpy(),
             )
             results[name] = res
             # every outcome the project predicts, saved with each task's model: an analyst's

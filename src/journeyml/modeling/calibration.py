@@ -16,7 +16,8 @@ from typing import Any, Literal
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss
+
+from journeyml.modeling.noise import beats
 
 _EPS = 1e-6
 #: the most a strictly increasing isotonic map adds to a probability
@@ -101,27 +102,54 @@ class Calibrator:
 
 
 def choose_calibrator(
-    p: np.ndarray, y: np.ndarray, *, seed: int = 0
+    p: np.ndarray, y: np.ndarray, *, seed: int = 0, groups: np.ndarray | None = None
 ) -> tuple[Calibrator, dict[str, float]]:
     """Pick none / Platt / isotonic by log loss on a held-out half of the validation rows
     (fit on the other half), then refit the winner on all of them. Returns it and the scores.
     A Platt map that would reverse the ranking (:attr:`Calibrator.reverses`) is not a
-    candidate."""
+    candidate.
+
+    ``groups`` (each row's customer) makes the halves hold whole customers. A customer's
+    cutoffs share their outcome (overlapping horizons) and their journey: with the same
+    customers on both sides, the held-out half confirms those customers' quirks in this window
+    (a few more cancellations than the model expects), not a map that carries to other
+    customers and to the next window. And a calibrator is kept only where its held-out loss
+    lies more than one standard error of the per-row difference (by customer with ``groups``,
+    :func:`~journeyml.modeling.noise.standard_error`) below the uncalibrated loss: the window
+    must tell the map from none, as a blend must beat its baseline's fit."""
     if len(np.unique(y)) < 2 or len(y) < 40:
         return Calibrator(), {"none": float("nan")}
     rng = np.random.default_rng(seed)
-    idx = rng.permutation(len(y))
-    a, b = idx[: len(y) // 2], idx[len(y) // 2 :]
-    scores = {"none": float(log_loss(y[b], np.clip(p[b], _EPS, 1 - _EPS), labels=[0, 1]))}
+    if groups is None:
+        idx = rng.permutation(len(y))
+        a, b = idx[: len(y) // 2], idx[len(y) // 2 :]
+    else:
+        ids = np.unique(groups)
+        first = np.isin(groups, rng.permutation(ids)[: len(ids) // 2])
+        a, b = np.flatnonzero(first), np.flatnonzero(~first)
+        if min(len(a), len(b)) < 20 or len(np.unique(y[b])) < 2:
+            return choose_calibrator(p, y, seed=seed)  # too few customers to halve
+    none_rows = _row_losses(y[b], p[b])
+    scores = {"none": float(none_rows.mean())}
+    kept = ["none"]
     if len(np.unique(y[a])) == 2:
         for name, fit in (("platt", Calibrator.platt), ("isotonic", Calibrator.isotonic)):
             cal = fit(p[a], y[a])
             if cal.reverses:
                 continue
-            scores[name] = float(log_loss(y[b], cal.apply(p[b]), labels=[0, 1]))
-    best = min(scores, key=lambda k: scores[k])
+            rows = _row_losses(y[b], cal.apply(p[b]))
+            scores[name] = float(rows.mean())
+            if beats(rows[None, :], none_rows, None if groups is None else groups[b])[0]:
+                kept.append(name)
+    best = min(kept, key=lambda k: scores[k])
     if best == "platt" and not (platt := Calibrator.platt(p, y)).reverses:
         return platt, scores
     if best == "isotonic":
         return Calibrator.isotonic(p, y), scores
     return Calibrator(), scores
+
+
+def _row_losses(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Per-row log loss (clipped as :func:`sklearn.metrics.log_loss` clips)."""
+    q = np.clip(p, _EPS, 1 - _EPS)
+    return np.asarray(-(y * np.log(q) + (1 - y) * np.log(1 - q)))

@@ -22,7 +22,9 @@ world: the strong planted causes in the top 3 for 77–82 % of exposed predictio
 92–97 % with stronger L2). So the linear part is fitted along :data:`REGULARISATION`, and
 :func:`choose_linear` keeps, among the blends within one standard error of the best on the
 validation window (the one-standard-error rule), the smallest linear share and the most
-regularised fit: it never trades measurable accuracy for the simpler blend.
+regularised fit: it never trades measurable accuracy for the simpler blend. Given the logistic
+baseline's own fit, a blend must beat that fit by two standard errors to be served instead of
+it: where validation cannot tell them apart, the baseline's fit is the model.
 
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(400, 3)); X[::7, 1] = np.nan
@@ -44,6 +46,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from journeyml.modeling.calibration import Calibrator, choose_calibrator
+from journeyml.modeling.noise import beats
 
 #: the fields held as numpy arrays too
 _ARRAYS = ("median", "mean", "scale", "coef", "z_low", "z_high")
@@ -51,6 +54,9 @@ _ARRAYS = ("median", "mean", "scale", "coef", "z_low", "z_high")
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
 #: inverse L2 strengths (scikit-learn's ``C``) of the fits tried, weakest regularisation first
 REGULARISATION = (1.0, 0.1, 0.01)
+#: standard errors by which a blend must beat the logistic baseline's own fit on the validation
+#: window to be served instead of it (:func:`choose_linear`)
+TIE_Z = 2.0
 #: the logistic baseline's ``C`` (:func:`journeyml.modeling.baselines.fit_logistic`): the fit
 #: of :data:`REGULARISATION` a blend falls back to when its trees are not validated
 BASELINE_C = 1.0
@@ -281,6 +287,7 @@ def choose_linear(
     y: np.ndarray,
     *,
     reference: int | None = None,
+    groups: np.ndarray | None = None,
 ) -> tuple[int, float, dict[str, float]]:
     """Which linear fit to blend, and its share, on validation rows: ``f_linears`` are the
     fits' log-odds, weakest regularisation first (as :meth:`LinearPart.fit_path` returns them).
@@ -293,11 +300,19 @@ def choose_linear(
     best blend log loss).
 
     ``reference`` (a fit index) is the fit of the logistic baseline the model is compared
-    against. When the trees do not rank the validation rows better than a constant
-    (:func:`trees_validated`: early stopping kept a booster the window does not confirm, as
-    on a small or one-sided window), "the smallest linear share" would serve those unconfirmed
-    trees alone; the reference fit alone (share 1) is served instead, so the model is its
-    baseline's logistic regression rather than an unvalidated tree.
+    against; the reference fit alone (share 1) *is* that baseline. With a reference, the
+    obvious wins ties: a candidate is kept only if its per-row loss is also more than
+    :data:`TIE_Z` (two) standard errors of the per-row difference below the reference's
+    (:func:`~journeyml.modeling.noise.beats`; by customer with ``groups``, each validation
+    row's customer: a customer's cutoffs are not independent rows). Two, not one: some 30
+    candidates are each held against the one reference, and with one standard error a
+    blend that ties it passes by chance (measured: docs/modeling.md). When no
+    candidate is, the validation window cannot tell the trees from the baseline, and the
+    reference fit alone is served: on the test window it then equals its baseline instead of
+    landing a hair above or below it by chance (the gate refuses a model below its
+    baseline). The same holds when the trees do not rank the validation rows better than a
+    constant (:func:`trees_validated`: early stopping kept a booster the window does not
+    confirm, as on a small or one-sided window).
 
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=3000); y = (x + rng.normal(size=3000) > 0).astype(int)
@@ -315,6 +330,14 @@ def choose_linear(
     (0, 1.0)
     >>> choose_linear(noise, [noise, 1.9 * x], y, reference=1)[:2]
     (1, 1.0)
+
+    Trees a shade better than the baseline's fit, within noise: without a reference the
+    trees alone are kept (the smallest share), with one the baseline's fit alone.
+
+    >>> choose_linear(2 * x, [1.95 * x + 0.05 * rng.normal(size=3000)], y)[:2]
+    (0, 0.0)
+    >>> choose_linear(2 * x, [1.95 * x + 0.05 * rng.normal(size=3000)], y, reference=0)[:2]
+    (0, 1.0)
     """
     losses = np.stack([_blend_losses(f_trees, f, y) for f in f_linears])  # fits × weights × rows
     means = losses.mean(axis=2) if len(y) else np.zeros(losses.shape[:2])
@@ -324,6 +347,10 @@ def choose_linear(
         d = losses - losses[bi, bw]
         se = d.std(axis=2, ddof=1) / np.sqrt(len(y))
         ok = means - means[bi, bw] <= se
+        baseline = (reference, len(WEIGHTS) - 1)
+        if reference is not None:
+            ok &= beats(losses, losses[baseline], groups, z=TIE_Z)
+            ok[baseline] = not ok.any()
         # the smallest share first, then the most regularised fit (the last)
         chosen = min(zip(*np.nonzero(ok), strict=True), key=lambda c: (c[1], -c[0]))
     scores = {f"C={c:g}": float(m.min()) for c, m in zip(REGULARISATION, means, strict=False)}
@@ -339,13 +366,14 @@ def choose_blend(
     *,
     seed: int = 0,
     weight: float | None = None,
+    groups: np.ndarray | None = None,
 ) -> tuple[float, Calibrator, dict[str, Any]]:
     """On validation rows: the blend weight (:func:`choose_weight`, unless ``weight`` is
     given, e.g. by :func:`choose_linear`), then the calibrator of the blend's probabilities
-    (:func:`~journeyml.modeling.calibration.choose_calibrator`, by log loss). Returns both and
-    their scores."""
+    (:func:`~journeyml.modeling.calibration.choose_calibrator`, by log loss; ``groups``: each
+    row's customer). Returns both and their scores."""
     best, blend_scores = choose_weight(f_trees, f_linear, y)
     weight = best if weight is None else weight
     p = sigmoid((1 - weight) * f_trees + weight * f_linear)
-    calibrator, cal_scores = choose_calibrator(p, y, seed=seed)
+    calibrator, cal_scores = choose_calibrator(p, y, seed=seed, groups=groups)
     return weight, calibrator, {"blend_log_loss": blend_scores, "calibration": cal_scores}

@@ -109,11 +109,15 @@ def train_task(
     early_stopping_rounds: int = 50,
     seed: int = 0,
     fit: boosting.BoosterFit = boosting.fit_rows,
+    groups: np.ndarray | None = None,
 ) -> TaskResult:
     """Train ``task`` on the eligible training cutoffs, stop early on validation, evaluate on
-    test. ``X`` rows align with ``labels`` and the split masks. ``fit`` fits the booster
-    (default this machine; ``engine: dask`` passes :class:`journeyml.engine.DaskBoosterFit`);
-    the linear part, calibration, baselines and metrics are fitted here."""
+    test. ``X`` rows align with ``labels``, the split masks and ``groups`` (each cutoff's
+    customer or case: the validation window's standard errors and held-out halves are then by
+    customer, :mod:`journeyml.modeling.noise`; None: rows are taken as independent).
+    ``fit`` fits the booster (default this machine; ``engine: dask`` passes
+    :class:`journeyml.engine.DaskBoosterFit`); the linear part, calibration, baselines and
+    metrics are fitted here."""
     elig = labels["eligible"].to_numpy(bool)
     tr, va, te = split.train & elig, split.valid & elig, split.test & elig
     counts = {"train": int(tr.sum()), "valid": int(va.sum()), "test": int(te.sum())}
@@ -178,9 +182,14 @@ def train_task(
         f_va = by_rows(bundle.margin, X, va)
         fits = LinearPart.fit_path(*sample64(X, y, tr, seed=seed), seed=seed)
         raw_va = [by_rows(lin.raw, X, va) for lin in fits]
-        k, w, _ = choose_linear(f_va, raw_va, y[va], reference=REGULARISATION.index(BASELINE_C))
+        g_va = None if groups is None else np.asarray(groups)[va]
+        k, w, _ = choose_linear(
+            f_va, raw_va, y[va], reference=REGULARISATION.index(BASELINE_C), groups=g_va
+        )
         linear = fits[k]
-        weight, calibrator, scores = choose_blend(f_va, raw_va[k], y[va], seed=seed, weight=w)
+        weight, calibrator, scores = choose_blend(
+            f_va, raw_va[k], y[va], seed=seed, weight=w, groups=g_va
+        )
         bundle.info["linear_C"] = REGULARISATION[k]
         bundle.linear = linear if weight > 0 else None
         bundle.linear_weight = weight
