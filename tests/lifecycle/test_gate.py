@@ -40,6 +40,18 @@ def test_each_metric_against_its_best_baseline(
     assert [c.metric for c in got if not c.passed] == failed
 
 
+def test_round_off_is_not_below_the_baseline_but_a_measurable_gap_is() -> None:
+    """A model that is its baseline's own fit sums its log loss in another order (1e-16
+    apart); one ten-thousandth of AUC below is below."""
+    base = {"logistic": {"roc_auc": 0.7662966434854138, "log_loss": 0.5186312767716711}}
+    same = {"roc_auc": 0.7662966434854138, "log_loss": 0.5186312767716712}
+    below = {"roc_auc": 0.7661966434854138, "log_loss": 0.5187312767716711}
+    metrics = ("roc_auc", "log_loss")
+    assert all(c.passed for c in gate.compare_baselines(same, base, metrics=metrics, margin=0.0))
+    got = gate.compare_baselines(below, base, metrics=metrics, margin=0.0)
+    assert not any(c.passed for c in got)
+
+
 def test_undefined_metrics_are_skipped() -> None:
     got = gate.compare_baselines(
         {"roc_auc": float("nan"), "accuracy": 0.3},

@@ -4,7 +4,10 @@ all scored on the same test window as the challenger.
 
 Each checked metric is compared with the best baseline *for that metric*; the challenger may
 trail it by at most ``margin``. Metrics a baseline does not have (or that are undefined on the
-window) are skipped.
+window) are skipped. Figures that differ by less than :data:`ROUND_OFF` are equal: a model that
+*is* its baseline's logistic fit (the blend's tie rule, docs/modeling.md) sums its log loss in
+another order and can land 1e-16 above it. That is no margin: nothing a metric can measure is
+allowed below the baseline.
 
 >>> c = compare_baselines(
 ...     {"accuracy": 0.241, "log_loss": 1.1},
@@ -33,6 +36,9 @@ HIGHER_IS_BETTER = {
     "log_loss": False,
     "brier": False,
 }
+
+#: differences below this are floating-point round-off, not a model below its baseline
+ROUND_OFF = 1e-9
 
 #: the metric each kind of output is judged on first (beside the gate metric)
 HEADLINE = {"binary": "roc_auc", "multiclass": "accuracy"}
@@ -87,7 +93,7 @@ def compare_baselines(
             continue
         best = (max if higher else min)(scored, key=lambda k: scored[k])
         ref = scored[best]
-        passed = mine >= ref - margin if higher else mine <= ref + margin
+        passed = mine >= ref - margin - ROUND_OFF if higher else mine <= ref + margin + ROUND_OFF
         out.append(BaselineComparison(m, float(mine), best, ref, margin, passed))
     return out
 
