@@ -17,8 +17,6 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from journeyml.modeling.noise import beats
-
 _EPS = 1e-6
 #: the most a strictly increasing isotonic map adds to a probability
 _RISE = 1e-4
@@ -113,10 +111,7 @@ def choose_calibrator(
     cutoffs share their outcome (overlapping horizons) and their journey: with the same
     customers on both sides, the held-out half confirms those customers' quirks in this window
     (a few more cancellations than the model expects), not a map that carries to other
-    customers and to the next window. And a calibrator is kept only where its held-out loss
-    lies more than one standard error of the per-row difference (by customer with ``groups``,
-    :func:`~journeyml.modeling.noise.standard_error`) below the uncalibrated loss: the window
-    must tell the map from none, as a blend must beat its baseline's fit."""
+    customers and to the next window."""
     if len(np.unique(y)) < 2 or len(y) < 40:
         return Calibrator(), {"none": float("nan")}
     rng = np.random.default_rng(seed)
@@ -129,19 +124,14 @@ def choose_calibrator(
         a, b = np.flatnonzero(first), np.flatnonzero(~first)
         if min(len(a), len(b)) < 20 or len(np.unique(y[b])) < 2:
             return choose_calibrator(p, y, seed=seed)  # too few customers to halve
-    none_rows = _row_losses(y[b], p[b])
-    scores = {"none": float(none_rows.mean())}
-    kept = ["none"]
+    scores = {"none": float(_row_losses(y[b], p[b]).mean())}
     if len(np.unique(y[a])) == 2:
         for name, fit in (("platt", Calibrator.platt), ("isotonic", Calibrator.isotonic)):
             cal = fit(p[a], y[a])
             if cal.reverses:
                 continue
-            rows = _row_losses(y[b], cal.apply(p[b]))
-            scores[name] = float(rows.mean())
-            if beats(rows[None, :], none_rows, None if groups is None else groups[b])[0]:
-                kept.append(name)
-    best = min(kept, key=lambda k: scores[k])
+            scores[name] = float(_row_losses(y[b], cal.apply(p[b])).mean())
+    best = min(scores, key=lambda k: scores[k])
     if best == "platt" and not (platt := Calibrator.platt(p, y)).reverses:
         return platt, scores
     if best == "isotonic":

@@ -23,7 +23,7 @@ world: the strong planted causes in the top 3 for 77–82 % of exposed predictio
 :func:`choose_linear` keeps, among the blends within one standard error of the best on the
 validation window (the one-standard-error rule), the smallest linear share and the most
 regularised fit: it never trades measurable accuracy for the simpler blend. Given the logistic
-baseline's own fit, a blend must beat that fit by two standard errors to be served instead of
+baseline's own fit, a blend must beat that fit by one standard error to be served instead of
 it: where validation cannot tell them apart, the baseline's fit is the model.
 
 >>> rng = np.random.default_rng(0)
@@ -56,7 +56,7 @@ WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
 REGULARISATION = (1.0, 0.1, 0.01)
 #: standard errors by which a blend must beat the logistic baseline's own fit on the validation
 #: window to be served instead of it (:func:`choose_linear`)
-TIE_Z = 2.0
+TIE_Z = 1.0
 #: the logistic baseline's ``C`` (:func:`journeyml.modeling.baselines.fit_logistic`): the fit
 #: of :data:`REGULARISATION` a blend falls back to when its trees are not validated
 BASELINE_C = 1.0
@@ -302,11 +302,9 @@ def choose_linear(
     ``reference`` (a fit index) is the fit of the logistic baseline the model is compared
     against; the reference fit alone (share 1) *is* that baseline. With a reference, the
     obvious wins ties: a candidate is kept only if its per-row loss is also more than
-    :data:`TIE_Z` (two) standard errors of the per-row difference below the reference's
+    :data:`TIE_Z` (one) standard error of the per-row difference below the reference's
     (:func:`~journeyml.modeling.noise.beats`; by customer with ``groups``, each validation
-    row's customer: a customer's cutoffs are not independent rows). Two, not one: some 30
-    candidates are each held against the one reference, and with one standard error a
-    blend that ties it passes by chance (measured: docs/modeling.md). When no
+    row's customer: a customer's cutoffs are not independent rows). When no
     candidate is, the validation window cannot tell the trees from the baseline, and the
     reference fit alone is served: on the test window it then equals its baseline instead of
     landing a hair above or below it by chance (the gate refuses a model below its
