@@ -119,7 +119,10 @@ def render(runs: dict[str, dict[str, Any]]) -> str:
     lines.append("")
     for lab in labels:
         run = runs[lab]
-        lines.append(f"- {lab}: {run['when']}, load {run['load']}; {run['machine']}.")
+        lines.append(
+            f"- {lab}: {run['when']}, load {run['load']}; {run['machine']}, shared with other "
+            "work (load changes the seconds, never the figures: seeded, single-threaded)."
+        )
     return "\n".join(lines)
 
 
