@@ -37,7 +37,7 @@ _RUNS: dict[str, WorldRecovery] = {}
 _SHORT: dict[tuple[str, str, str], str] = {
     ("insurer", "conversion", "document_request"): "measured 64.3 % of 1,427 exposed "
     "predictions (the third world, written after the explanations: a blocker that follows a "
-    "quarter of the quotes, whose own effect on conversion is raising)",
+    "quarter of the quotes, while quotes themselves go with conversion)",
 }
 WORLDS = (("retail", retail), ("b2b", b2b), ("insurer", insurer))
 
