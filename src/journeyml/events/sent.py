@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP, TOUCHPOINT
@@ -44,12 +45,18 @@ MIN_BURST_SHARE: Final = 0.5
 MIN_EVENTS: Final = 20
 
 
+_HOUR_NS: Final = 3_600_000_000_000
+_DAY_NS: Final = 24 * _HOUR_NS
+
+
+def _nanoseconds(ts: pd.Series) -> np.ndarray:
+    return np.asarray(pd.DatetimeIndex(ts).as_unit("ns").asi8)
+
+
 def has_times_of_day(events: pd.DataFrame) -> bool:
-    """Whether the timestamps carry a time of day (not every event at midnight)."""
-    ts = events[TIMESTAMP]
-    if ts.empty:
-        return False
-    return bool((ts != ts.dt.floor("D")).mean() > 0.1)
+    """Whether the timestamps carry a time of day (not every event at midnight UTC)."""
+    ns = _nanoseconds(events[TIMESTAMP].dropna())
+    return bool(len(ns)) and bool((ns % _DAY_NS != 0).mean() > 0.1)
 
 
 def burst_shares(events: pd.DataFrame) -> pd.Series:
@@ -57,14 +64,11 @@ def burst_shares(events: pd.DataFrame) -> pd.Series:
     ev = events[[CUSTOMER_ID, TIMESTAMP, TOUCHPOINT]].dropna()
     if ev.empty:
         return pd.Series(dtype=float)
-    ts = ev[TIMESTAMP]
+    tp_code, tps = pd.factorize(ev[TOUCHPOINT].astype(str))
+    cust = pd.factorize(ev[CUSTOMER_ID])[0]
+    ns = _nanoseconds(ev[TIMESTAMP])
     frame = pd.DataFrame(
-        {
-            "tp": ev[TOUCHPOINT].astype(str).to_numpy(),
-            "customer": ev[CUSTOMER_ID].astype(str).to_numpy(),
-            "hour": ts.dt.floor("h").to_numpy(),
-            "day": ts.dt.floor("D").to_numpy(),
-        }
+        {"tp": tp_code, "customer": cust, "hour": ns // _HOUR_NS, "day": ns // _DAY_NS}
     )
     hours = frame.groupby(["tp", "hour"], sort=False).agg(
         events=("customer", "size"), customers=("customer", "nunique"), day=("day", "first")
@@ -74,7 +78,8 @@ def burst_shares(events: pd.DataFrame) -> pd.Series:
     burst = (hours["customers"] >= MIN_CUSTOMERS) & (2 * hours["events"] >= hours["day_events"])
     in_bursts = hours["events"].where(burst, 0).groupby(level="tp").sum()
     total = hours["events"].groupby(level="tp").sum()
-    return (in_bursts / total).sort_values(ascending=False)
+    share = (in_bursts / total).set_axis([str(tps[i]) for i in total.index])
+    return share.sort_values(ascending=False)
 
 
 def sent_by_timing(events: pd.DataFrame) -> dict[str, float]:
