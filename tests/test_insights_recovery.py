@@ -97,10 +97,10 @@ def test_no_effect_touchpoint_rarely_in_top3(world: str, task: str, touchpoint: 
                 reason="measured: conversion lists document_request, then the no-effect "
                 "email_open (harm 0.13 points, held-out gain 0.48 millinats, 95 % interval "
                 "0.21-0.74); churn claim_denied, then email_open (0.27 points, gain 0.76, "
-                "0.06-1.61). The e-mail's part of the predictions holds on held-out outcomes; "
-                "likely (not measured) because company-sent events count in the journey's "
-                "recency and activity features while a customer who stopped acting still "
-                "opens campaign e-mails"
+                "0.06-1.61). Its evidence comes from e-mails to customers who stopped acting "
+                "(counted as activity by the journey's recency and activity features): in a "
+                "variant of the world whose e-mails reach only active customers (not "
+                "committed), conversion lists document_request alone and churn claim_denied alone"
             ),
         ),
     ],
