@@ -108,6 +108,10 @@ def test_outcomes_are_not_pain_points_or_moments(predictor, small_simulation) ->
         listed = set(sec.pain["touchpoint"]) | set(sec.helps["touchpoint"])
         listed |= set(sec.moments.get("moment", []))
         assert not listed & {"purchase", "cancellation"}
+        # nor among the touchpoints measured at all (which ones are ranked depends on the
+        # held-out evidence of this small population)
+        assert not set(sec.effects["touchpoint"]) & {"purchase", "cancellation"}
+        assert len(sec.effects) >= 10
     assert len(data.touchpoint_paths) > 0
     assert all(len(p.split(" › ")) <= TOUCHPOINT_STEPS for p in data.touchpoint_paths["path"])
     # touchpoint paths end at the moment of prediction: no "(left)" node
