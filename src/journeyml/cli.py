@@ -129,7 +129,8 @@ def simulate(
     days: int = typer.Option(180, help="Length of the simulated period in days."),
     start: str = typer.Option("2024-01-01", help="First day (UTC)."),
     world: str = typer.Option(
-        "retail", help="Which business: retail (a B2C shop) or b2b (software trials)."
+        "retail",
+        help="Which business: retail (a B2C shop), b2b (software trials) or insurer (policies).",
     ),
 ) -> None:
     """Simulate customer journeys with planted causes; ground truth goes beside the events."""
