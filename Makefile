@@ -33,7 +33,7 @@ demo: train
 	$(BIN)/journeyml serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests service benchmarks

@@ -89,3 +89,12 @@ def test_one_plan_per_row_serves_every_task(predictor: Predictor, small_simulati
 def test_iso_utc_writes_what_pandas_writes(seconds: list[int], unit: int) -> None:
     ns = np.array(seconds, dtype=np.int64) * unit
     assert iso_utc(ns) == [pd.Timestamp(int(t), tz="UTC").isoformat() for t in ns]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(-(2**62), 2**63 - 1), min_size=1, max_size=6))
+def test_iso_utc_writes_what_pandas_writes_to_the_nanosecond(ns: list[int]) -> None:
+    """Any time pandas holds (before 1970 too), nanosecond, microsecond and whole-second
+    parts mixed: the strings of ``pd.Timestamp.isoformat``."""
+    arr = np.array(ns, dtype=np.int64)
+    assert iso_utc(arr) == [pd.Timestamp(int(t), tz="UTC").isoformat() for t in arr]

@@ -7,6 +7,8 @@ attribute, and the report shows bin counts and the tasks it cannot read."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -82,6 +84,46 @@ def test_effects_with_intervals_from_a_cause_matrix() -> None:
     assert eff.loc["strong", "exposed"] == 200
     moments = insights.moments_of_truth(m, eff.reset_index(), pd.DataFrame())
     assert list(moments["moment"]) == ["strong"]
+
+
+def test_a_touchpoint_the_model_uses_without_evidence_is_no_measurable_effect() -> None:
+    """Two touchpoints with the same sure contribution (+10 points among the exposed): one
+    whose exposed customers do lapse more (evidence), one whose do not (the model leans on it,
+    the outcomes do not follow). Only the first is measurable, and only once the outcomes are
+    known."""
+    rng = np.random.default_rng(1)
+    n = 6000
+    u = rng.random(n)
+    real, marker = u < 0.3, u > 0.7
+    pts = pd.DataFrame(
+        {
+            "touchpoint:real": np.where(real, 10 + rng.normal(0, 0.3, n), 0.0),
+            "touchpoint:marker": np.where(marker, 10 + rng.normal(0, 0.3, n), 0.0),
+        }
+    )
+    p = 0.10 + pts.sum(axis=1).to_numpy() / 100
+    y = (rng.random(n) < np.where(real, 0.20, 0.10)).astype(float)  # the marker does nothing
+    exposed = pd.DataFrame({"real": real, "marker": marker})
+    m = insights.CauseMatrix("churn", pts, p, np.full(n, 0.1))
+    blind = insights.touchpoint_effects(m, exposed).set_index("touchpoint")
+    assert blind["measurable"].all()  # the intervals alone: both look sure
+    assert blind["evidence"].isna().all()
+    eff = insights.touchpoint_effects(replace(m, outcome=y), exposed).set_index("touchpoint")
+    assert eff.loc["real", "measurable"] and eff.loc["real", "evidence_low"] > 0
+    assert not eff.loc["marker", "measurable"] and eff.loc["marker", "evidence_low"] <= 0
+    assert list(insights.pain_points(eff.reset_index(), 1)["touchpoint"]) == ["real"]
+    assert list(insights.no_measurable_effect(eff.reset_index())["touchpoint"]) == ["marker"]
+
+
+def test_rows_of_one_customer_are_resampled_together() -> None:
+    """Ten customers seen 100 times each are ten customers' worth of evidence, not 1,000."""
+    rng = np.random.default_rng(2)
+    per_customer = rng.normal(1.0, 2.0, 10)
+    values = np.repeat(per_customer, 100) + rng.normal(0, 0.01, 1000)
+    groups = np.repeat(np.arange(10), 100)
+    rows = insights._bootstrap(values, np.random.default_rng(0))
+    customers = insights._bootstrap(values, np.random.default_rng(0), groups)
+    assert customers[1] - customers[0] > 5 * (rows[1] - rows[0])
 
 
 def test_exposure_window_comes_from_the_task_and_the_data() -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from journeyml.errors import ConfigError
-from journeyml.sim import b2b, mechanics, retail
+from journeyml.sim import b2b, insurer, mechanics, retail
 
 
 def test_recent_counts_equal_counting_each_day_by_hand() -> None:
@@ -45,8 +45,8 @@ def test_session_offsets_start_each_session_at_zero() -> None:
     assert offsets.tolist() == [0, 3, 0, 9, 11]
 
 
-@pytest.mark.parametrize("world", [retail, b2b])
-def test_both_worlds_check_their_window_the_same_way(world: object) -> None:
+@pytest.mark.parametrize("world", [retail, b2b, insurer])
+def test_every_world_checks_its_window_the_same_way(world: object) -> None:
     simulate = world.simulate  # type: ignore[attr-defined]
     for kwargs, field in (({"n_customers": 0}, "n_customers"), ({"days": 0}, "days")):
         with pytest.raises(ConfigError) as err:

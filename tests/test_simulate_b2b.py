@@ -33,7 +33,7 @@ def test_seeded_and_canonical() -> None:
         b2b.simulate(0)
     with pytest.raises(ConfigError):
         simulate_world("utopia", 10)
-    assert set(WORLDS) == {"retail", "b2b"}
+    assert set(WORLDS) == {"retail", "b2b", "insurer"}
 
 
 def test_built_to_differ_from_retail() -> None:

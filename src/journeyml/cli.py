@@ -129,7 +129,8 @@ def simulate(
     days: int = typer.Option(180, help="Length of the simulated period in days."),
     start: str = typer.Option("2024-01-01", help="First day (UTC)."),
     world: str = typer.Option(
-        "retail", help="Which business: retail (a B2C shop) or b2b (software trials)."
+        "retail",
+        help="Which business: retail (a B2C shop), b2b (software trials) or insurer (policies).",
     ),
 ) -> None:
     """Simulate customer journeys with planted causes; ground truth goes beside the events."""
@@ -364,15 +365,23 @@ def score(
 
     rid = f"{BATCH_PREFIX}{uuid.uuid4().hex}"
     with ExitStack() as stack:
-        log_uri = _batch_log_uri(store_uri) if log and cluster is None else None
-        sink = None
-        if log_uri is not None:
+        log_uri = _batch_log_uri(store_uri) if log else None
+        sink: Any = None
+        name = pred.project or project or "demo"
+        if log_uri is not None and cluster is not None:
+            from journeyml.engine import PartitionLog
+            from journeyml.store import EventStore
+
+            with EventStore.open(log_uri):  # created here if new: the workers only open it
+                pass
+            sink = PartitionLog(log_uri, rid, name, _now())
+        elif log_uri is not None:
             from journeyml.store import EventStore
 
             es = stack.enter_context(EventStore.open(log_uri))
-            sink = BatchLog(es, project=pred.project or project or "demo", created_at=_now())
+            sink = BatchLog(es, project=name, created_at=_now())
         if cluster is not None:
-            n = _score_on_cluster(data, out, mapping, pred, request, as_of, cluster)
+            n = _score_on_cluster(data, out, mapping, pred, request, as_of, cluster, rid, sink)
         elif is_partitioned(data):  # read one partition at a time: memory follows the partition
             from journeyml.engine import partition_responses
 
@@ -396,12 +405,6 @@ def score(
             f" in {_redacted(log_uri)}; `journeyml replay {rid} --item N` recomputes one",
             highlight=False,
             soft_wrap=True,
-        )
-    elif log and cluster is not None:
-        console.print(
-            "[yellow]not logged[/]: --engine dask does not write the prediction log of a file "
-            "run yet; score with --engine local to log every prediction.",
-            highlight=False,
         )
     elif log:
         console.print(
@@ -430,9 +433,12 @@ def _score_on_cluster(
     request: Any,
     as_of: str | None,
     cluster: tuple[str | None, int, int],
+    request_id: str,
+    log: Any,
 ) -> int:
     """``--engine dask``: one output file per partition in the folder ``out`` (a log file is
-    partitioned first, into a temporary folder on this machine: a LocalCluster's)."""
+    partitioned first, into a temporary folder on this machine: a LocalCluster's); with ``log``
+    (a :class:`journeyml.engine.PartitionLog`) every worker logs its predictions."""
     import tempfile
 
     from journeyml.engine import connect, score_partitions
@@ -449,7 +455,10 @@ def _score_on_cluster(
         console.print(f"  Dask engine: {scheduler or f'LocalCluster of {workers} workers'}; "
                       f"{ds.n_partitions} partitions → {out}/part-*{out.suffix}",
                       highlight=False, soft_wrap=True)  # fmt: skip
-        return score_partitions(client, ds, pred, out, request, as_of=as_of, suffix=out.suffix)
+        return score_partitions(
+            client, ds, pred, out, request, as_of=as_of, suffix=out.suffix,
+            request_id=request_id, log=log,
+        )  # fmt: skip
 
 
 def _score_store(

@@ -381,8 +381,9 @@ def test_score_command_with_engine_dask(
     ev = ev[ev["customer_id"].isin(ev["customer_id"].unique()[:50])]
     ds = write_partitioned(ev, tmp_path / "events", 2)
     out = tmp_path / "scores.jsonl"
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
     args = ["score", str(ds.path), "--out", str(out), "--tracking-uri", trained_store[0],
-            "--engine", "dask", "--workers", "1"]  # fmt: skip
+            "--engine", "dask", "--workers", "1", "--store-uri", uri]  # fmt: skip
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     files = sorted(out.glob("part-*.jsonl"))
@@ -390,3 +391,18 @@ def test_score_command_with_engine_dask(
     rows = [json.loads(x) for f in files for x in f.read_text().splitlines()]
     assert sorted(r["customer_id"] for r in rows) == sorted(ev["customer_id"].unique())
     assert all("churn" in r and "root_causes" in r["churn"] for r in rows)
+    # every prediction logged by the workers: one request id, distinct items, the same answers
+    rid = rows[0]["request_id"]
+    assert rid.startswith("batch-") and {r["request_id"] for r in rows} == {rid}
+    assert f"logged {len(rows)} predictions as request {rid}" in res.output, res.output
+    from journeyml.store import EventStore
+
+    with EventStore.open(uri, create=False) as es:
+        logged = {e.customer_id: e for e in es.predictions_for_request(rid)}
+        items = sorted(e.item for e in es.predictions_for_request(rid))
+    assert len(items) == len(set(items)) == len(rows)
+    for r in rows:
+        e = logged[r["customer_id"]]
+        assert e.probabilities["churn"] == r["churn"]["probability"]
+        assert e.top_causes["churn"] == r["churn"]["root_causes"]
+        assert e.n_events == r["n_events_used"]

@@ -105,3 +105,16 @@ def test_any_split_and_order_of_batches_stores_the_same_events(
     assert (again.accepted, again.duplicates) == (0, len(ev))
     stored = sum(len(store.journey(c)) for c in set(ev["customer_id"]))
     assert stored == distinct
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(2**62), 2**62), max_size=30), st.booleans())
+def test_stamps_are_stamp_of_each_time(ns: list[int], micro: bool) -> None:
+    """The batch conversion of stored times gives what one at a time gives: a ``datetime``
+    where a time is exact to the microsecond, a nanosecond ``pd.Timestamp`` elsewhere."""
+    from journeyml.store.rows import stamp, stamps
+
+    times = [t // 1000 * 1000 for t in ns] if micro else ns
+    got, want = stamps(times), [stamp(t) for t in times]
+    assert [type(t) for t in got] == [type(t) for t in want]
+    assert [repr(t) for t in got] == [repr(t) for t in want]

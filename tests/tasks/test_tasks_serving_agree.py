@@ -91,3 +91,37 @@ def test_the_api_warning_uses_the_task_rules(journeys) -> None:  # type: ignore[
         }
         expected = {t.name for t in TASKS if journey_reason(t, records, as_of) is not None}
         assert warned == expected
+
+
+def test_the_api_reads_events_in_any_order(journeys) -> None:  # type: ignore[no-untyped-def]
+    """Events sent out of order, with several at one moment, are read in (time, touchpoint)
+    order, ties in the order sent: the same reasons and the same arrays as sorted events."""
+    import random
+
+    import numpy as np
+
+    from journeyml.tasks import journey_reasons
+    from journeyml.tasks.located import Located
+
+    _, _, bodies = journeys
+    rng = random.Random(0)
+    checked = 0
+    for b in bodies[:120]:
+        events = [dict(e, timestamp=pd.Timestamp(e["timestamp"])) for e in b["events"]]
+        if len(events) < 3:
+            continue
+        for e in rng.sample(events, k=len(events) // 3):  # moments shared by several events
+            e["timestamp"] = events[0]["timestamp"]
+        ordered = sorted(events, key=lambda e: (e["timestamp"], e["touchpoint"]))
+        shuffled = rng.sample(events, k=len(events))
+        want = Located.from_records(ordered, b["as_of"], ["segment"])
+        for order in (ordered, shuffled):
+            got = Located.from_records(order, b["as_of"], ["segment"])
+            np.testing.assert_array_equal(got.ts, want.ts)
+            np.testing.assert_array_equal(got.touchpoint, want.touchpoint)
+            assert got.pos0.tolist() == want.pos0.tolist()
+            assert journey_reasons(TASKS, order, b["as_of"]) == journey_reasons(
+                TASKS, ordered, b["as_of"]
+            )
+        checked += 1
+    assert checked > 50

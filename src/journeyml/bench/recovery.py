@@ -51,7 +51,7 @@ LGB: dict[str, Any] = {
     "min_data_in_leaf": 100,
 }
 #: the customer attribute each world's persona is in (a feature, like a mapped attribute)
-PERSONA_ATTRIBUTE = {"retail": "segment", "b2b": "company_size"}
+PERSONA_ATTRIBUTE = {"retail": "segment", "b2b": "company_size", "insurer": "household"}
 AGE_BINS: tuple[float, ...] = (0, 7, 14, 21, 30, 45)
 NO_EFFECT_DAYS = 30.0
 
@@ -66,6 +66,11 @@ class TaskRecovery:
     top3: dict[int, list[str]]  # cutoff index -> its top-3 causes ("touchpoint:x", ...)
     #: touchpoint -> (exposed mask over all cutoffs, exposure age in days: NaN if none)
     exposure: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: the observed outcome (0/1) of every cutoff (meaningful on eligible rows)
+    outcome: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: eligible cutoffs the model did not train on (validation and test windows): the
+    #: population whose observed outcomes are the held-out evidence of population insights
+    held_out: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def rate(self, touchpoint: str) -> tuple[int, float]:
         """(number of exposed test predictions, share with the touchpoint in the top 3)."""
@@ -99,7 +104,7 @@ def task_blocks(sim: SimulationResult) -> dict[str, dict[str, Any]]:
     one, as in B2B contracts)."""
     conv = list(sim.conversion_touchpoints)
     churn: dict[str, Any] = {"kind": "lapses", "horizon_days": HORIZONS["churn"]}
-    if sim.world == "b2b":
+    if sim.churn_needs_conversion:
         churn["eligibility"] = {"has_done": conv}
     return {
         "conversion": {
@@ -199,7 +204,8 @@ def run_recovery(
         exp[sim.no_effect_touchpoint] = (m & in_rows, a)
         explained = explain_rows(res.bundle, X[rows], top_k=3, composition=comp)
         top3 = {int(r): [c.cause for c in rc] for r, rc in zip(rows, explained, strict=True)}
-        tr = TaskRecovery(task, res.bundle, rows, top3, exp)
+        held_out = np.flatnonzero(lab["eligible"].to_numpy(bool) & (split.valid | split.test))
+        tr = TaskRecovery(task, res.bundle, rows, top3, exp, lab["label"].to_numpy(float), held_out)
         tasks[name] = tr
         for tp, (m, a) in loose.items():
             for lo, hi in itertools.pairwise(AGE_BINS):

@@ -14,6 +14,7 @@ from journeyml.engine.frames import (
     snapshots,
 )
 from journeyml.engine.scoring import (
+    PartitionLog,
     partition_responses,
     score_partitions,
     score_store_partitions,
@@ -24,6 +25,7 @@ __all__ = [
     "Cutoffs",
     "DaskBoosterFit",
     "DaskFeatures",
+    "PartitionLog",
     "StopOnValidation",
     "at_time",
     "connect",

@@ -5,18 +5,25 @@ and metadata, in chunks of whole customers) into one file per partition.
 :func:`score_store_partitions` is ``journeyml score --store`` on a cluster: the store's active
 customers are shared out by the same customer hash, each worker reads its customers' journeys
 from the store and scores and logs them (:func:`journeyml.store.score_customers`), and the
-driver puts the table together (percentiles are over every customer scored)."""
+driver puts the table together (percentiles are over every customer scored).
+
+With a :class:`PartitionLog`, :func:`score_partitions` logs every prediction of a file run as
+``journeyml score FILE`` does on one machine (:class:`journeyml.serving.BatchLog`): one request
+id for the run, each worker writing its partitions' entries to the store, items numbered from
+the customers counted in the partitions before it, so no two entries share an item."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from journeyml.errors import ConfigError
-from journeyml.events import PartitionedEvents, partition_of, read_partition
+from journeyml.events import CUSTOMER_ID, PartitionedEvents, partition_of, read_partition
 from journeyml.scoring import Predictor, ScoreRequest
 from journeyml.serving import default_cutoffs, score_chunks, write_responses
 
@@ -52,18 +59,55 @@ def partition_responses(
             )
 
 
+@dataclass
+class PartitionLog:
+    """Where and as what a partitioned file run logs its predictions: the store at ``uri``
+    (every worker must reach it), one ``request_id`` for the run, ``project`` and the run's
+    ``created_at``. :func:`score_partitions` sets ``written`` to the entries logged."""
+
+    uri: str
+    request_id: str
+    project: str
+    created_at: Any
+    written: int = 0
+
+
+def _n_customers(i: int, ds: PartitionedEvents) -> int:
+    ids = pd.read_parquet(ds.file(i), columns=[CUSTOMER_ID])[CUSTOMER_ID]
+    return int(ids.astype(str).nunique())
+
+
 def _score_one(
     i: int,
+    first_item: int,
     ds: PartitionedEvents,
     predictor: Predictor,
     out_dir: Path,
     suffix: str,
     request: ScoreRequest | None,
     as_of: Any,
-) -> int:
+    request_id: str | None = None,
+    log: PartitionLog | None = None,
+) -> tuple[int, int]:
     out = out_dir / f"part-{i:05d}{suffix}"
-    chunks = partition_responses(ds, predictor, request, as_of=as_of, partitions=range(i, i + 1))
-    return write_responses(chunks, out, predictor.tasks)
+    if log is None:
+        chunks = partition_responses(
+            ds, predictor, request, as_of=as_of, partitions=range(i, i + 1),
+            request_id=request_id,
+        )  # fmt: skip
+        return write_responses(chunks, out, predictor.tasks), 0
+    from journeyml.serving import BatchLog
+    from journeyml.store import EventStore
+
+    with EventStore.open(log.uri, create=False) as store:
+        sink = BatchLog(store, project=log.project, created_at=log.created_at)
+        sink.written = first_item  # this partition's items follow the partitions before it
+        chunks = partition_responses(
+            ds, predictor, request, as_of=as_of, partitions=range(i, i + 1),
+            request_id=log.request_id, on_chunk=sink,
+        )  # fmt: skip
+        n = write_responses(chunks, out, predictor.tasks)
+        return n, sink.written - first_item
 
 
 def score_partitions(
@@ -75,10 +119,14 @@ def score_partitions(
     *,
     as_of: Any = None,
     suffix: str = ".jsonl",
+    request_id: str | None = None,
+    log: PartitionLog | None = None,
 ) -> int:
     """Score every customer of ``ds`` on the cluster of ``client``: ``out_dir/part-NNNNN``
     + ``suffix`` per partition (``.jsonl`` answers with root causes, ``.csv`` / ``.parquet``
-    tables). Returns the number of customers scored."""
+    tables). With ``log``, every prediction is logged to its store under its request id (which
+    the answers then carry) and ``log.written`` says how many. Returns the number of customers
+    scored."""
     if suffix not in FORMATS:
         raise ConfigError(
             f"expected an output suffix among {', '.join(FORMATS)}, got {suffix!r}.",
@@ -86,19 +134,30 @@ def score_partitions(
         )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    parts = range(ds.n_partitions)
+    firsts = [0] * ds.n_partitions
+    if log is not None:
+        counts = client.gather(client.map(_n_customers, parts, ds=ds, pure=False))
+        firsts = [int(x) for x in np.concatenate([[0], np.cumsum(counts)[:-1]])]
     shared = client.scatter(predictor, broadcast=True)
     futures = client.map(
         _score_one,
-        range(ds.n_partitions),
+        parts,
+        firsts,
         ds=ds,
         predictor=shared,
         out_dir=out_dir,
         suffix=suffix,
         request=request,
         as_of=as_of,
+        request_id=request_id,
+        log=log,
         pure=False,
     )
-    return int(sum(client.gather(futures)))
+    done = client.gather(futures)
+    if log is not None:
+        log.written = int(sum(w for _, w in done))
+    return int(sum(n for n, _ in done))
 
 
 def _score_store_part(
@@ -139,8 +198,6 @@ def score_store_partitions(
     The same rows, logged under one run id with distinct items; returns a
     :class:`journeyml.store.ScoringRun`."""
     import uuid
-
-    import numpy as np
 
     from journeyml.features import to_ns
     from journeyml.store import EventStore, finish_run

@@ -37,6 +37,7 @@ from journeyml.events.mapping import EventMapping, map_events, parse_mapping
 from journeyml.events.profile import ColumnProfile, profile_column, varies_within
 from journeyml.events.readers import Format, ReaderOptions, detect_format, read_raw
 from journeyml.events.schema import CUSTOMER_ID, STAGE, TIMESTAMP, TOUCHPOINT
+from journeyml.events.sent import sent_by_timing, timing_evidence
 from journeyml.events.sniff import sniff_file
 from journeyml.events.validate import DUPLICATE_KEY
 from journeyml.progress import NO_PROGRESS, Progress
@@ -67,12 +68,16 @@ class Guess:
 
 @dataclass(frozen=True)
 class TouchpointGuess:
-    """A touchpoint whose name suggests a role, the word that does, and its event count."""
+    """A touchpoint whose name (or, for company-sent ones, timing) suggests a role, the
+    evidence, and its event count."""
 
     touchpoint: str
     role: TouchpointRole
     word: str
     events: int
+    #: what made the guess: its name ("name", ``word`` is the word) or when its events arrive
+    #: ("timing", ``word`` is the one-line evidence)
+    signal: str = "name"
 
 
 @dataclass(frozen=True)
@@ -440,7 +445,7 @@ def _attributes(raw: pd.DataFrame, left: list[ColumnProfile], plan: _Plan, ids: 
 
 
 # --- the log's shape ---------------------------------------------------------------------------
-def _shape(events: pd.DataFrame, fmt: Format, id_column: str) -> LogShape:
+def _shape(events: pd.DataFrame, fmt: Format, id_column: str, sent: set[str]) -> LogShape:
     grouped = events.groupby(CUSTOMER_ID, sort=False)[TIMESTAMP]
     days = (grouped.max() - grouped.min()) / pd.Timedelta(days=1)
     sizes = grouped.size()
@@ -451,11 +456,6 @@ def _shape(events: pd.DataFrame, fmt: Format, id_column: str) -> LogShape:
         t
         for t in events[TOUCHPOINT].unique()
         if (touchpoint_role(str(t)) or ("",))[0] == "conversion"
-    }
-    sent = {
-        t
-        for t in events[TOUCHPOINT].unique()
-        if (touchpoint_role(str(t)) or ("",))[0] == "company_sent"
     }
     cancel = {
         t
@@ -542,13 +542,20 @@ def _timezone_note(profile: ColumnProfile) -> str:
 
 
 # --- the proposal --------------------------------------------------------------------------------
-def _touchpoint_guesses(events: pd.DataFrame) -> list[TouchpointGuess]:
+def _touchpoint_guesses(events: pd.DataFrame, *, by_timing: bool) -> list[TouchpointGuess]:
+    """Roles by name (:func:`touchpoint_role`), then (``by_timing``) company-sent by timing for
+    the touchpoints no name explains (:func:`journeyml.events.sent.sent_by_timing`: they arrive
+    in bursts)."""
     counts = events[TOUCHPOINT].value_counts()
+    bursts = sent_by_timing(events) if by_timing else {}
     out = []
     for tp, n in counts.items():
         role = touchpoint_role(str(tp))
         if role is not None:
             out.append(TouchpointGuess(str(tp), role[0], role[1], int(n)))
+        elif str(tp) in bursts:
+            evidence = timing_evidence(bursts[str(tp)])
+            out.append(TouchpointGuess(str(tp), "company_sent", evidence, int(n), "timing"))
     return out
 
 
@@ -596,8 +603,17 @@ def inspect_frame(
             f"expected the proposed mapping to accept some rows of {source}, got none "
             f"({trial.report.rejects_by_reason}). Write the mapping by hand.",
         )
-    shape = _shape(events, fmt, str(plan.columns["customer_id"]))
-    touchpoints = _touchpoint_guesses(events)
+    named_sent = {
+        str(t)
+        for t in events[TOUCHPOINT].unique()
+        if (touchpoint_role(str(t)) or ("",))[0] == "company_sent"
+    }
+    shape = _shape(events, fmt, str(plan.columns["customer_id"]), named_sent)
+    # in the cases of a process every activity is the organisation's: timing only in journeys
+    touchpoints = _touchpoint_guesses(events, by_timing=shape.kind == "journeys")
+    sent_set = {t.touchpoint for t in touchpoints if t.role == "company_sent"}
+    if sent_set != named_sent:
+        shape = _shape(events, fmt, str(plan.columns["customer_id"]), sent_set)
     stages: dict[str, tuple[str, str]] = {}
     extra: dict[str, Any] = {}
     if "stage" in plan.columns:

@@ -168,7 +168,9 @@ def _outcome_lines(found: Inspection) -> list[str]:
     sent = found.outcomes("company_sent")
 
     def words_of(role: str) -> str:
-        return ", ".join(sorted({t.word for t in found.touchpoints if t.role == role}))
+        return ", ".join(
+            sorted({t.word for t in found.touchpoints if t.role == role and t.signal == "name"})
+        )
 
     lines = ["outcomes:  # the defaults of tasks that name no outcome touchpoints of their own"]
     why = f"names say {words_of('conversion')}" if conv else "no touchpoint looks like one"
@@ -180,7 +182,13 @@ def _outcome_lines(found: Inspection) -> list[str]:
     )
     lines.append(f"  churn_touchpoints: {yaml_scalar(cancel)}  # {why}")
     if sent:
-        why = f"sent by the company, not the customer (names say {words_of('company_sent')})"
+        said = []
+        if words_of("company_sent"):
+            said.append(f"names say {words_of('company_sent')}")
+        timed = [t.touchpoint for t in found.touchpoints if t.signal == "timing"]
+        if timed:
+            said.append(f"{', '.join(timed)} arrive{'s' if len(timed) == 1 else ''} in bursts")
+        why = f"sent by the company, not the customer ({'; '.join(said)})"
         if "company_sent" in EventMapping.model_fields:
             lines.append(f"company_sent: {yaml_scalar(sent)}  # {why}")
         else:

@@ -13,8 +13,19 @@ probability points — the same grouping as the per-prediction explanations
   history the data has; the whole journey so far for tasks without a horizon).
 * **Effects** (:func:`touchpoint_effects`): per touchpoint, the mean contribution of its cause
   among the exposed customers, with a bootstrap 95 % interval (percentiles of 400 resamples,
-  seeded). An interval that covers zero (or an effect under :data:`MIN_EFFECT` points) is **no
-  measurable effect**: such a touchpoint is never ranked as a pain point or a moment of truth.
+  seeded). That interval says the *model uses* the touchpoint, not that the touchpoint carries
+  evidence: a model can lean on a touchpoint that predicts nothing on new customers (a no-effect
+  campaign whose timing stands in for tenure, or noise the trees fitted).
+* **Evidence** (:func:`held_out_gain`), when the rows' observed outcomes are known
+  (``CauseMatrix.outcome``: the report's customers, whose outcomes came after the model was
+  trained): does the touchpoint's part of the predictions make them better? Per exposed
+  customer, the log loss of the prediction without the cause's part (p − ψ) minus that of the
+  prediction (p), averaged, with a bootstrap 95 % interval. A touchpoint whose part does not
+  measurably lower the loss on observed outcomes (the interval's low end is not above zero)
+  carries no evidence, whatever the size of its contribution.
+* **No measurable effect**: an effect whose interval covers zero, under :data:`MIN_EFFECT`
+  points, or without evidence on observed outcomes. Such a touchpoint is never ranked as a pain
+  point or a moment of truth; the ranking among the others is by the size of the effect.
 * **Pain points** (:func:`pain_points`), per task and ranked within it: touchpoints whose
   measurable effect pushes the task's outcome the harmful way (:func:`harm_sign`: up for a
   lapse, down for an outcome the customer is to reach). The same touchpoint can hurt one task
@@ -35,7 +46,7 @@ from journeyml.explain.allocation import Composition
 from journeyml.explain.explainer import Batch, Explainer, Target
 from journeyml.explain.phrasing import humanize
 from journeyml.features import slug, window_label
-from journeyml.modeling import ModelBundle
+from journeyml.modeling import PROBABILITY_FLOOR, ModelBundle
 from journeyml.tasks import TaskConfig
 
 N_BOOT = 400
@@ -52,6 +63,12 @@ class CauseMatrix:
     points: pd.DataFrame  # rows × causes ("touchpoint:support_call", ...), 0 where absent
     probability: np.ndarray
     base_rate: np.ndarray
+    #: the rows' observed outcomes (0/1) when known, on rows the model did not train on: the
+    #: held-out evidence behind every effect (:func:`held_out_gain`); None: intervals only
+    outcome: np.ndarray | None = None
+    #: the customer of each row when rows repeat customers (snapshots): intervals resample
+    #: customers; None: every row is its own customer (the report)
+    groups: np.ndarray | None = None
 
 
 def cause_matrix(
@@ -154,36 +171,98 @@ def exposure_from_events(
     return table.reindex(ids, fill_value=False).reset_index(drop=True).astype(bool)
 
 
-def _bootstrap(values: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
+def _bootstrap(
+    values: np.ndarray, rng: np.random.Generator, groups: np.ndarray | None = None
+) -> tuple[float, float]:
+    """95 % bootstrap interval of the mean of ``values``; with ``groups`` (the customer of each
+    row), customers are resampled with all their rows: rows of one customer are not
+    independent evidence."""
     if len(values) < 2:
         v = float(values.mean()) if len(values) else float("nan")
         return v, v
-    idx = rng.integers(0, len(values), size=(N_BOOT, len(values)))
-    means = values[idx].mean(axis=1)
+    if groups is None:
+        idx = rng.integers(0, len(values), size=(N_BOOT, len(values)))
+        means = values[idx].mean(axis=1)
+    else:
+        _, inv = np.unique(np.asarray(groups), return_inverse=True)
+        k = int(inv.max()) + 1
+        sums = np.bincount(inv, weights=values, minlength=k)
+        counts = np.bincount(inv, minlength=k).astype(np.float64)
+        idx = rng.integers(0, k, size=(N_BOOT, k))
+        means = sums[idx].sum(axis=1) / counts[idx].sum(axis=1)
     lo, hi = np.percentile(means, [2.5, 97.5])
     return float(lo), float(hi)
 
 
-def measurable(ci_low: float, ci_high: float, effect: float | None = None) -> bool:
-    """An effect is measurable when its interval does not cover zero (and the effect, when
-    given, is at least :data:`MIN_EFFECT` points).
+def measurable(
+    ci_low: float,
+    ci_high: float,
+    effect: float | None = None,
+    evidence_low: float | None = None,
+) -> bool:
+    """An effect is measurable when its interval does not cover zero, the effect (when given)
+    is at least :data:`MIN_EFFECT` points, and the held-out evidence (when known: the low end
+    of the interval of :func:`held_out_gain`) is above zero.
 
     >>> measurable(0.2, 1.5), measurable(-0.3, 0.4), measurable(-2.0, -0.1)
     (True, False, True)
     >>> measurable(0.01, 0.03, 0.02)
     False
+    >>> measurable(0.2, 0.3, 0.25, evidence_low=-0.002), measurable(0.2, 0.3, 0.25, 0.001)
+    (False, True)
     """
     if effect is not None and abs(effect) < MIN_EFFECT:
         return False
+    if evidence_low is not None and not evidence_low > 0:
+        return False
     return bool(ci_low > 0 or ci_high < 0)
+
+
+def log_loss(outcome: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Per-row log loss (nats) of probabilities ``p`` for 0/1 outcomes, ``p`` held within
+    :data:`~journeyml.modeling.PROBABILITY_FLOOR` of 0 and 1."""
+    q = np.clip(p, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
+    return np.asarray(-(outcome * np.log(q) + (1 - outcome) * np.log1p(-q)))
+
+
+def held_out_gain(
+    points: np.ndarray,
+    probability: np.ndarray,
+    outcome: np.ndarray,
+    rng: np.random.Generator,
+    groups: np.ndarray | None = None,
+) -> tuple[float, float, float]:
+    """How much a cause's part of the predictions improves them on observed outcomes: the mean
+    over rows of ``log loss(p − ψ) − log loss(p)`` (nats; ``points``: ψ in probability points),
+    and a bootstrap 95 % interval. Above zero: predictions are better with the cause's part
+    than without it; around zero or below: the model's use of the cause does not hold on these
+    rows. ``groups``: the customer of each row (customers resampled, see :func:`_bootstrap`).
+
+    A part that moves predictions towards what happened is evidence; the same part on rows
+    where it did not happen is not:
+
+    >>> y = np.array([1.0, 1.0, 0.0, 0.0] * 25)
+    >>> p = np.where(y == 1, 0.6, 0.2)
+    >>> gain, lo, hi = held_out_gain(np.where(y == 1, 20.0, -10.0), p, y, np.random.default_rng(0))
+    >>> bool(lo > 0)
+    True
+    >>> shuffled = np.where(np.arange(100) % 2 == 0, 20.0, -10.0)  # unrelated to y
+    >>> bool(held_out_gain(shuffled, p, y, np.random.default_rng(0))[1] > 0)
+    False
+    """
+    d = log_loss(outcome, probability - points / 100) - log_loss(outcome, probability)
+    lo, hi = _bootstrap(d, rng, groups)
+    return float(d.mean()) if len(d) else float("nan"), lo, hi
 
 
 def touchpoint_effects(
     m: CauseMatrix, exposed: pd.DataFrame, *, min_exposed: int = 20, seed: int = 0
 ) -> pd.DataFrame:
     """Per touchpoint: customers exposed, mean contribution of its cause among them (points),
-    a bootstrap 95 % interval and whether it is ``measurable`` (the interval excludes zero).
-    Touchpoints with fewer than ``min_exposed`` exposed customers are left out."""
+    a bootstrap 95 % interval, the held-out evidence among them when ``m.outcome`` is known
+    (``evidence``, ``evidence_low``, ``evidence_high``: :func:`held_out_gain`, NaN otherwise)
+    and whether the effect is ``measurable`` (:func:`measurable`). Touchpoints with fewer than
+    ``min_exposed`` exposed customers are left out."""
     rng = np.random.default_rng(seed)
     rows = []
     for tp in exposed.columns:
@@ -192,7 +271,8 @@ def touchpoint_effects(
         if mask.sum() < min_exposed or col not in m.points.columns:
             continue
         v = m.points[col].to_numpy()[mask]
-        lo, hi = _bootstrap(v, rng)
+        lo, hi = _bootstrap(v, rng, _rows(m.groups, mask))
+        ev = _evidence(m, col, mask, rng)
         rows.append(
             {
                 "touchpoint": tp,
@@ -202,11 +282,45 @@ def touchpoint_effects(
                 "effect": float(v.mean()),
                 "ci_low": lo,
                 "ci_high": hi,
-                "measurable": measurable(lo, hi, float(v.mean())),
+                "evidence": ev[0],
+                "evidence_low": ev[1],
+                "evidence_high": ev[2],
+                "measurable": measurable(
+                    lo, hi, float(v.mean()), None if m.outcome is None else ev[1]
+                ),
             }
         )
-    cols = ["touchpoint", "label", "exposed", "share_exposed", "effect", "ci_low", "ci_high"]
-    return pd.DataFrame(rows, columns=[*cols, "measurable"])
+    return pd.DataFrame(rows, columns=EFFECT_COLUMNS)
+
+
+#: the columns of :func:`touchpoint_effects`
+EFFECT_COLUMNS = [
+    "touchpoint",
+    "label",
+    "exposed",
+    "share_exposed",
+    "effect",
+    "ci_low",
+    "ci_high",
+    "evidence",
+    "evidence_low",
+    "evidence_high",
+    "measurable",
+]
+
+
+def _evidence(
+    m: CauseMatrix, col: str, mask: np.ndarray, rng: np.random.Generator
+) -> tuple[float, float, float]:
+    if m.outcome is None:
+        return float("nan"), float("nan"), float("nan")
+    y = np.asarray(m.outcome, dtype=np.float64)[mask]
+    pts, p = m.points[col].to_numpy()[mask], m.probability[mask]
+    return held_out_gain(pts, p, y, rng, _rows(m.groups, mask))
+
+
+def _rows(groups: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
+    return None if groups is None else np.asarray(groups)[mask]
 
 
 def harm_sign(task: TaskConfig) -> int | None:
@@ -223,8 +337,9 @@ def harm_sign(task: TaskConfig) -> int | None:
 def pain_points(effects: pd.DataFrame, sign: int, top: int = 8) -> pd.DataFrame:
     """Touchpoints whose measurable effect moves the outcome the harmful way (``sign``: +1
     raising, -1 lowering), worst first: ``touchpoint, label, exposed, harm, ci_low, ci_high``
-    (``harm`` and the interval in points, turned to harm). A touchpoint whose interval covers
-    zero is never listed."""
+    (``harm`` and the interval in points, turned to harm). A touchpoint with no measurable
+    effect (:func:`measurable`: an interval that covers zero, or no held-out evidence) is never
+    listed."""
     cols = ["touchpoint", "label", "exposed", "harm", "ci_low", "ci_high"]
     if effects.empty:
         return pd.DataFrame(columns=cols)
@@ -237,7 +352,7 @@ def pain_points(effects: pd.DataFrame, sign: int, top: int = 8) -> pd.DataFrame:
 
 
 def no_measurable_effect(effects: pd.DataFrame) -> pd.DataFrame:
-    """The touchpoints whose interval covers zero, most common first."""
+    """The touchpoints with no measurable effect (:func:`measurable`), most common first."""
     if effects.empty:
         return effects
     df = effects[~effects["measurable"].astype(bool)]
@@ -254,8 +369,9 @@ def moments_of_truth(
     min_customers: int = 20,
 ) -> pd.DataFrame:
     """Touchpoints and stage transitions with the largest measurable effect (either way) on
-    the task's outcome among the customers who went through them: ``moment, kind, customers,
-    effect, ci_low, ci_high``."""
+    the task's outcome among the customers who went through them (:func:`measurable`, with
+    the held-out evidence when ``m.outcome`` is known): ``moment, kind, customers, effect,
+    ci_low, ci_high``."""
     rng = np.random.default_rng(seed)
     rows = [
         {
@@ -275,8 +391,9 @@ def moments_of_truth(
         if col not in m.points.columns or mask.sum() < min_customers:
             continue
         v = m.points[col].to_numpy()[mask]
-        lo, hi = _bootstrap(v, rng)
-        if not measurable(lo, hi, float(v.mean())):
+        lo, hi = _bootstrap(v, rng, _rows(m.groups, mask))
+        evidence_low = None if m.outcome is None else _evidence(m, col, mask, rng)[1]
+        if not measurable(lo, hi, float(v.mean()), evidence_low):
             continue
         rows.append(
             {

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from journeyml.explain.allocation import JOURNEY_LABELS, Allocation, _Index, _index, _label
 from journeyml.features import EventArrays, FeatureDef, FeatureSpec, spec_cache
@@ -343,4 +342,14 @@ def iso_utc(ns: np.ndarray) -> list[str]:
     ns = np.asarray(ns, dtype=np.int64)
     if not (ns % 1_000_000_000).any():
         return [datetime.fromtimestamp(s, UTC).isoformat() for s in (ns // 10**9).tolist()]
-    return [pd.Timestamp(int(t), tz="UTC").isoformat() for t in ns]
+    out = []
+    for t in ns.tolist():  # exact integer arithmetic; pandas' nanosecond digits appended
+        us, sub = divmod(t, 1000)
+        d = _EPOCH + timedelta(microseconds=us)
+        out.append(
+            f"{d.isoformat(timespec='microseconds')[:-6]}{sub:03d}+00:00" if sub else d.isoformat()
+        )
+    return out
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -43,10 +43,11 @@ class _Strict(BaseModel):
 class SimulateSource(_Strict):
     """Journeys from journeyml's simulator instead of a file (demos and tests)."""
 
-    world: Literal["retail", "b2b"] = Field(
+    world: Literal["retail", "b2b", "insurer"] = Field(
         default="retail",
-        description="Which simulated business: retail (a B2C shop) or b2b (software trials with "
-        "company-sent touchpoints and churn only after a contract).",
+        description="Which simulated business: retail (a B2C shop), b2b (software trials with "
+        "company-sent touchpoints and churn only after a contract) or insurer (policyholders "
+        "who rarely act, renewal batches and campaign e-mails).",
     )
     customers: int = Field(default=2000, gt=0, description="Number of simulated customers.")
     seed: int = Field(default=0, description="Random seed: the same seed gives the same journeys.")

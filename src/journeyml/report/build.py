@@ -12,6 +12,7 @@ events behind every row).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,6 +187,9 @@ def gather(
         with progress.stage(f"explaining {t}", total=len(rows), unit="customers") as st:
             m = _matrix(predictor, t, X, arr, ctx.start, ctx.end, rows, st)
         y = lab["label"].to_numpy()[elig].astype(int)
+        # the outcomes observed after as_of, which the model never trained on: the held-out
+        # evidence behind every effect (insights.held_out_gain)
+        m = dataclasses.replace(m, outcome=y)
         ids = cust[elig]
         outcomes.loc[ids, t] = y
         outcomes.loc[ids, f"p_{t}"] = m.probability

@@ -104,6 +104,17 @@ def _unique_labels(labels: list[str]) -> list[str]:
     return out
 
 
+def _no_effect_why(no_effect: pd.DataFrame) -> str:
+    """Why the touchpoints of the "no measurable effect" line are there, in the words of the
+    tests they failed (:func:`journeyml.explain.insights.measurable`)."""
+    why = ["interval covers zero", "under 0.05 points"]
+    if "evidence_low" in no_effect.columns and no_effect["evidence_low"].notna().any():
+        why.append("or no better predictions on the observed outcomes")
+    else:
+        why[-1] = "or " + why[-1]
+    return ", ".join(why)
+
+
 def _task_block(sec: TaskSection) -> dict[str, Any]:
     phrase = sec.task.phrase(None, humanize)
     window = _days(sec.window_days)
@@ -168,6 +179,7 @@ def _task_block(sec: TaskSection) -> dict[str, Any]:
         "helps": helps,
         "helps_svg": effect_svg(helps),
         "no_effect": no_effect,
+        "no_effect_why": _no_effect_why(sec.no_effect),
         "n_effects": len(sec.effects),
         "note": sec.note[:1].upper() + sec.note[1:],
         "moments": moments,

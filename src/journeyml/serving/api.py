@@ -238,7 +238,10 @@ def journey_of(
             )
         )
     as_of = _as_of(req, records, now, warnings)
-    kept = [r for r in records if r["timestamp"] < as_of]
+    if req.use_store and not req.events and req.as_of is not None:
+        kept = records  # the stored journey alone, read strictly before this as_of
+    else:
+        kept = [r for r in records if r["timestamp"] < as_of]
     if len(kept) < len(records):
         warnings.append(events_after_warning(len(records) - len(kept)))
     warnings.extend(_event_warnings(predictor, kept))

@@ -4,12 +4,15 @@
 cancellation or silence (:func:`simulate`). ``b2b`` is built to differ: B2B software trials with
 other vocabulary, company-sent touchpoints, activity levels that differ tenfold between
 personas, churn only after a contract and delayed effects (:func:`journeyml.sim.b2b.simulate`).
+``insurer`` is a third, written when the population insights were judged: policyholders who
+rarely act, responses the insurer sends after a quote or a claim, company-sent renewal batches
+and campaign e-mails (:func:`journeyml.sim.insurer.simulate`).
 :func:`simulate_world` runs either by name (:data:`WORLDS`).
 """
 
 from collections.abc import Callable
 
-from journeyml.sim import b2b, retail
+from journeyml.sim import b2b, insurer, retail
 from journeyml.sim.retail import (
     CHANNELS,
     CHURN_TOUCHPOINTS,
@@ -36,6 +39,7 @@ from journeyml.sim.retail import (
 WORLDS: dict[str, Callable[..., SimulationResult]] = {
     "retail": retail.simulate,
     "b2b": b2b.simulate,
+    "insurer": insurer.simulate,
 }
 
 
@@ -77,6 +81,7 @@ __all__ = [
     "SimulationResult",
     "b2b",
     "ground_truth_path",
+    "insurer",
     "retail",
     "simulate",
     "simulate_world",

@@ -454,6 +454,7 @@ def _assemble(
         churn_touchpoints=CHURN_TOUCHPOINTS,
         company_sent=COMPANY_SENT,
         no_effect_touchpoint=NO_EFFECT_TOUCHPOINT,
+        churn_needs_conversion=True,
     )
 
 

@@ -244,6 +244,8 @@ class SimulationResult:
     churn_touchpoints: tuple[str, ...] = CHURN_TOUCHPOINTS
     company_sent: tuple[str, ...] = ()
     no_effect_touchpoint: str = NO_EFFECT_TOUCHPOINT
+    #: churn is possible only after a conversion (a contract, a policy)
+    churn_needs_conversion: bool = False
 
 
 # --- parameters ----------------------------------------------------------------------------------

@@ -341,14 +341,33 @@ def stamp(ns: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
 
+def stamps(ns: Sequence[int]) -> list[datetime]:
+    """:func:`stamp` of each time, the nanosecond ones boxed together (a ``pd.Timestamp``
+    apiece costs about twice as much built one by one).
+
+    >>> [type(t).__name__ for t in stamps([1_704_103_200_000_001_000, 1_704_103_200_000_000_001])]
+    ['datetime', 'Timestamp']
+    """
+    a = np.asarray(ns, dtype=np.int64)
+    out: list[datetime] = [_EPOCH + timedelta(microseconds=us) for us in (a // 1000).tolist()]
+    fine = np.flatnonzero(a % 1000)
+    if len(fine):
+        boxed = pd.DatetimeIndex(a[fine].view("datetime64[ns]")).tz_localize("UTC")
+        for i, t in zip(fine.tolist(), boxed, strict=True):
+            out[i] = t
+    return out
+
+
 def records_from_rows(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     """Event records, as the API's feature path takes them, from rows of
     :data:`RECORD_COLUMNS` (one customer's events; timestamps as :func:`stamp` gives them)."""
     parse = _Attributes()
     out: list[dict[str, Any]] = []
-    for ts, touchpoint, channel, stage, value, attr_text in rows:
+    for when, (_, touchpoint, channel, stage, value, attr_text) in zip(
+        stamps([r[0] for r in rows]), rows, strict=True
+    ):
         rec: dict[str, Any] = {
-            TIMESTAMP: stamp(ts),
+            TIMESTAMP: when,
             TOUCHPOINT: touchpoint,
             CHANNEL: channel,
             STAGE: stage,

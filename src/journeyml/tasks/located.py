@@ -134,11 +134,8 @@ class Located:
     ) -> Located:
         """One journey given as event dicts (the API path): one cutoff at ``as_of``."""
         n = len(records)
-        t = [to_ns(r["timestamp"]) for r in records]
-        tp = [str(r[TOUCHPOINT]) for r in records]
-        order = np.array(sorted(range(n), key=lambda i: (t[i], tp[i])), dtype=np.int64)
-        ts = np.array(t, dtype=np.int64)
-        tps = np.array(tp, dtype=object)
+        ts = np.fromiter((to_ns(r["timestamp"]) for r in records), dtype=np.int64, count=n)
+        tps = np.array([str(r[TOUCHPOINT]) for r in records], dtype=object)
         stages = np.array([_text(r.get(STAGE)) for r in records], dtype=object)
         attrs = {a: np.array([r.get(a) for r in records], dtype=object) for a in attributes}
         return cls.from_arrays(
@@ -151,8 +148,7 @@ class Located:
             q=np.array([0 if n else -1], dtype=np.int64),
             as_of=np.array([to_ns(as_of)], dtype=np.int64),
             n_events=None if n_events is None else np.array([n_events]),
-            order=order,
-        )
+        )  # ordered by (time, touchpoint) there: a check when they are already (stable)
 
     # --- queries ---------------------------------------------------------------------------
     @property
