@@ -14,7 +14,11 @@ shows every label found there, side by side. The worlds:
   lapse): the small-data case;
 - the simulated shop (pipelines/demo.yaml) and the B2B world (pipelines/b2b.yaml);
 - an insurer's member log the project was not built around (``benchmarks/insurer_world.py``,
-  5,000 members, seeds 1 to 3), trained with the pipeline ``journeyml init`` proposes for it.
+  5,000 members, seeds 1 to 3), trained with the pipeline ``journeyml init`` proposes for it;
+- the third simulated world (``journeyml.sim.insurer``, 5,000 customers, seed 7, 300 days)
+  exported as an outside log with the insurer's columns (``member_ref``, ``event_time`` with
+  +01/+02 offsets, ``action``, ``medium``, ``premium_eur``, ``region``), trained with init's
+  proposal (its next task left out): the shape of the outside check where conversion tied.
 
 - CDNOW, as ``journeyml benchmark pipelines/benchmarks/cdnow-holdout.yaml`` runs it (the same
   blend code, ``journeyml.bench.binary``; no gate there: the margin over the best baseline).
@@ -30,6 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 from _docs import machine, write_section
 from insurer_world import simulate_insurer
@@ -73,6 +78,37 @@ def insurer_config(folder: Path, seed: int) -> Path:
     quiet = Console(file=open(os.devnull, "w"))  # noqa: SIM115 (closed with the process)
     code = init_command(log, config_out=config, name="insurer", console=quiet, out=quiet)
     assert code == 0, f"journeyml init {log} failed"
+    return config
+
+
+def sim_insurer_config(folder: Path) -> Path:
+    """``journeyml.sim.insurer`` written as an outside log, and init's proposal for it (the
+    conversion and churn tasks)."""
+    from journeyml.sim import simulate_world
+
+    res = simulate_world("insurer", 5000, seed=7, days=300)
+    ev, people = res.events, res.customers.set_index("customer_id")
+    regions = {"single": "north", "family": "south", "senior": "east", "business": "west"}
+    (folder / "sim-insurer").mkdir()
+    log = folder / "sim-insurer" / "members.csv"
+    pd.DataFrame(
+        {
+            "member_ref": ev["customer_id"],
+            "event_time": pd.to_datetime(ev["timestamp"], utc=True)
+            .dt.tz_convert("Europe/Berlin")
+            .map(lambda t: t.isoformat()),
+            "action": ev["touchpoint"],
+            "medium": ev["channel"],
+            "premium_eur": ev["value"],
+            "region": ev["customer_id"].map(people["household"]).map(regions),
+        }
+    ).to_csv(log, index=False)
+    config = log.with_suffix(".yaml")
+    quiet = Console(file=open(os.devnull, "w"))  # noqa: SIM115 (closed with the process)
+    assert init_command(log, config_out=config, name="insurer", console=quiet, out=quiet) == 0
+    block = yaml.safe_load(config.read_text())
+    block["tasks"].pop("next_stage", None)
+    config.write_text(yaml.safe_dump(block, sort_keys=False))
     return config
 
 
@@ -218,6 +254,7 @@ def main() -> None:
         rows += measure("b2b", ROOT / "pipelines" / "b2b.yaml", folder)
         for seed in INSURER_SEEDS:
             rows += measure(f"insurer {seed}", insurer_config(folder, seed), folder)
+        rows += measure("sim.insurer as a log", sim_insurer_config(folder), folder)
     rows += cdnow()
     run = {
         "rows": rows,

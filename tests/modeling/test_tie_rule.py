@@ -6,9 +6,13 @@ window it then scores what its baseline scores."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from journeyml.modeling import choose_calibrator, choose_linear
+from journeyml.features import FeatureBuilder, FeatureSpec
+from journeyml.lifecycle.gate import compare_baselines
+from journeyml.modeling import choose_calibrator, choose_linear, train_task
 from journeyml.modeling.noise import beats
+from journeyml.tasks import TemporalSplit, task_from_block
 
 N = 4000
 
@@ -93,3 +97,41 @@ def test_calibration_held_out_by_customer_still_fixes_a_real_miscalibration() ->
         cal = choose_calibrator(p, y, groups=g)[0]
         fixed += cal.method != "none" and abs(float(cal.apply(p).mean()) - y.mean()) < 0.01
     assert fixed >= 14
+
+
+def test_on_a_tie_the_model_is_its_baseline_and_the_gate_promotes_it() -> None:
+    """A linear world (trees cannot help): ``train_task`` serves the baseline's own fit, and
+    its test figures are the logistic baseline's, so the gate's floor (margin 0) holds."""
+    spec = _spec()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6000, len(spec.names)))
+    y = (rng.random(6000) < 1 / (1 + np.exp(-(X[:, 0] + 0.5 * X[:, 1] - 1.0)))).astype(np.int64)
+    mask = [np.zeros(6000, bool) for _ in range(3)]
+    mask[0][:3000], mask[1][3000:4500], mask[2][4500:] = True, True, True
+    t = pd.Timestamp("2024-01-01", tz="UTC")
+    labels = pd.DataFrame({"label": y, "eligible": True})
+    res = train_task(
+        TASK, spec, X, labels, TemporalSplit(*mask, t, t), lgb_params={"num_threads": 1}
+    )
+    assert (res.bundle.linear_weight, res.bundle.info["linear_C"]) == (1.0, 1.0)
+    assert res.metrics["roc_auc"] == res.baselines["logistic"]["roc_auc"]
+    floor = compare_baselines(
+        res.metrics, res.baselines, metrics=("roc_auc", "log_loss"), margin=0.0
+    )
+    assert all(c.passed for c in floor)
+
+
+TASK = task_from_block("buys", {"kind": "occurs", "horizon_days": 7, "outcome": ["purchase"]})
+
+
+def _spec() -> FeatureSpec:
+    ev = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"], utc=True),
+            "touchpoint": ["visit", "purchase", "visit"],
+            "channel": "web",
+            "stage": "s",
+        }
+    )
+    return FeatureBuilder(windows_days=(7,)).fit(ev).spec_
