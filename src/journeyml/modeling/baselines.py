@@ -1,6 +1,11 @@
 """Baselines trained beside every model on the same split: the class prior, logistic
 regression on the same features, and (next stage) the most frequent successor of the last
-stage or touchpoint (a first-order Markov model)."""
+stage or touchpoint (a first-order Markov model).
+
+A binary task's logistic baseline is not fitted here but is the blend's own linear fit at
+``BASELINE_C`` (:func:`journeyml.modeling.training.train_task`): the fit the blend falls back
+to on a tie, so that the fallback scores exactly its baseline. :func:`logistic` serves the
+multiclass tasks and the benchmarks."""
 
 from __future__ import annotations
 
