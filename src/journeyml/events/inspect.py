@@ -24,7 +24,7 @@ is an :class:`~journeyml.events.EventMapping` that has already loaded the file.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from journeyml.errors import DataError, ReaderError
+from journeyml.events.ending import ending_touchpoints
 from journeyml.events.lexicon import TouchpointRole, name_hint, stage_of, touchpoint_role, words
 from journeyml.events.mapping import EventMapping, map_events, parse_mapping
 from journeyml.events.profile import ColumnProfile, profile_column, varies_within
@@ -75,8 +76,8 @@ class TouchpointGuess:
     role: TouchpointRole
     word: str
     events: int
-    #: what made the guess: its name ("name", ``word`` is the word) or when its events arrive
-    #: ("timing", ``word`` is the one-line evidence)
+    #: what made the guess: its name ("name", ``word`` is the word), when its events arrive
+    #: ("timing") or what follows them ("ending"; for both, ``word`` is the one-line evidence)
     signal: str = "name"
 
 
@@ -112,6 +113,8 @@ def returning_customers(events: pd.DataFrame, conversions: set[str], sent: set[s
     (3, 1, ('buy',), True)
     """
     own = events[~events[TOUCHPOINT].isin(sent)]
+    if own.empty:  # every touchpoint is the company's
+        return Returning(0, 0, (), False)
     names = tuple(str(t) for t in own[TOUCHPOINT].value_counts().index)
     after = bool(conversions.intersection(names))
     anchors = own[own[TOUCHPOINT].isin(conversions)] if after else own
@@ -445,7 +448,13 @@ def _attributes(raw: pd.DataFrame, left: list[ColumnProfile], plan: _Plan, ids: 
 
 
 # --- the log's shape ---------------------------------------------------------------------------
-def _shape(events: pd.DataFrame, fmt: Format, id_column: str, sent: set[str]) -> LogShape:
+def _shape(
+    events: pd.DataFrame,
+    fmt: Format,
+    id_column: str,
+    sent: set[str],
+    cancel: set[str] | None = None,
+) -> LogShape:
     grouped = events.groupby(CUSTOMER_ID, sort=False)[TIMESTAMP]
     days = (grouped.max() - grouped.min()) / pd.Timedelta(days=1)
     sizes = grouped.size()
@@ -457,11 +466,12 @@ def _shape(events: pd.DataFrame, fmt: Format, id_column: str, sent: set[str]) ->
         for t in events[TOUCHPOINT].unique()
         if (touchpoint_role(str(t)) or ("",))[0] == "conversion"
     }
-    cancel = {
-        t
-        for t in events[TOUCHPOINT].unique()
-        if (touchpoint_role(str(t)) or ("",))[0] == "cancellation"
-    }
+    if cancel is None:
+        cancel = {
+            t
+            for t in events[TOUCHPOINT].unique()
+            if (touchpoint_role(str(t)) or ("",))[0] == "cancellation"
+        }
     cancelling, after = cancelling_after_conversion(events, cancel, conv)
     first = events.drop_duplicates(CUSTOMER_ID)[TOUCHPOINT]
     median_days = float(days.median())
@@ -542,12 +552,15 @@ def _timezone_note(profile: ColumnProfile) -> str:
 
 
 # --- the proposal --------------------------------------------------------------------------------
-def _touchpoint_guesses(events: pd.DataFrame, *, by_timing: bool) -> list[TouchpointGuess]:
-    """Roles by name (:func:`touchpoint_role`), then (``by_timing``) company-sent by timing for
-    the touchpoints no name explains (:func:`journeyml.events.sent.sent_by_timing`: they arrive
-    in bursts)."""
+def _touchpoint_guesses(events: pd.DataFrame, *, journeys: bool) -> list[TouchpointGuess]:
+    """Roles by name (:func:`touchpoint_role`), then, in the journeys of customers (not the
+    cases of a process, where every activity is the organisation's and every case ends), for
+    the touchpoints no name explains: company-sent by timing
+    (:func:`journeyml.events.sent.sent_by_timing`: they arrive in bursts), and cancellations by
+    what follows them (:func:`journeyml.events.ending.ending_touchpoints`: done once, then
+    nothing of the customer's own)."""
     counts = events[TOUCHPOINT].value_counts()
-    bursts = sent_by_timing(events) if by_timing else {}
+    bursts = sent_by_timing(events) if journeys else {}
     out = []
     for tp, n in counts.items():
         role = touchpoint_role(str(tp))
@@ -556,6 +569,13 @@ def _touchpoint_guesses(events: pd.DataFrame, *, by_timing: bool) -> list[Touchp
         elif str(tp) in bursts:
             evidence = timing_evidence(bursts[str(tp)])
             out.append(TouchpointGuess(str(tp), "company_sent", evidence, int(n), "timing"))
+    if journeys:
+        judged = {t.touchpoint for t in out}
+        sent = {t.touchpoint for t in out if t.role == "company_sent"}
+        for tp, ending in ending_touchpoints(events, sent).items():
+            if tp not in judged:
+                guess = TouchpointGuess(tp, "cancellation", ending.evidence(), int(counts[tp]))
+                out.append(replace(guess, signal="ending"))
     return out
 
 
@@ -610,10 +630,11 @@ def inspect_frame(
     }
     shape = _shape(events, fmt, str(plan.columns["customer_id"]), named_sent)
     # in the cases of a process every activity is the organisation's: timing only in journeys
-    touchpoints = _touchpoint_guesses(events, by_timing=shape.kind == "journeys")
+    touchpoints = _touchpoint_guesses(events, journeys=shape.kind == "journeys")
     sent_set = {t.touchpoint for t in touchpoints if t.role == "company_sent"}
-    if sent_set != named_sent:
-        shape = _shape(events, fmt, str(plan.columns["customer_id"]), sent_set)
+    cancel_set = {t.touchpoint for t in touchpoints if t.role == "cancellation"}
+    if sent_set != named_sent or any(t.signal == "ending" for t in touchpoints):
+        shape = _shape(events, fmt, str(plan.columns["customer_id"]), sent_set, cancel_set)
     stages: dict[str, tuple[str, str]] = {}
     extra: dict[str, Any] = {}
     if "stage" in plan.columns:

@@ -175,11 +175,13 @@ def _outcome_lines(found: Inspection) -> list[str]:
     lines = ["outcomes:  # the defaults of tasks that name no outcome touchpoints of their own"]
     why = f"names say {words_of('conversion')}" if conv else "no touchpoint looks like one"
     lines.append(f"  conversion_touchpoints: {yaml_scalar(conv)}  # {why}")
-    why = (
-        f"names say {words_of('cancellation')}"
-        if cancel
-        else "none looks like a cancellation: churn is inactivity only"
-    )
+    said = [f"names say {words_of('cancellation')}"] if words_of("cancellation") else []
+    said += [
+        f"{t.touchpoint} {t.word}"
+        for t in found.touchpoints
+        if t.role == "cancellation" and t.signal == "ending"
+    ]
+    why = "; ".join(said) if cancel else "none looks like a cancellation: churn is inactivity only"
     lines.append(f"  churn_touchpoints: {yaml_scalar(cancel)}  # {why}")
     if sent:
         said = []
