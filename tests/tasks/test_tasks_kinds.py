@@ -273,6 +273,32 @@ def test_next_stage_and_touchpoint_with_snapshots() -> None:
     assert labels(tp, cut(("c", "2024-02-20"))) == [(None, False)]
 
 
+def test_next_skips_company_sent_touchpoints() -> None:
+    """A newsletter between the cutoff and the customer's own next step is not the step; a
+    window holding only newsletters is "none"."""
+    ev = events(
+        [
+            ("a", "2024-01-01", "visit", "awareness"),
+            ("a", "2024-01-03", "newsletter", "awareness"),
+            ("a", "2024-01-05", "purchase", "conversion"),
+            ("b", "2024-01-01", "visit", "awareness"),
+            ("b", "2024-01-03", "newsletter", "awareness"),
+            ("b", "2024-01-20", "visit", "awareness"),
+        ]
+    )
+    c = cut(("a", "2024-01-02"), ("b", "2024-01-02"))
+    sent = TaskConfig(
+        "nxt", "next", horizon_days=7, target="touchpoint", company_sent=("newsletter",)
+    )
+    got = make_labels(ev, c, sent, observation_end=END)
+    assert got["label"].tolist() == ["purchase", NONE_CLASS]
+    plain = TaskConfig("nxt", "next", horizon_days=7, target="touchpoint")
+    assert make_labels(ev, c, plain, observation_end=END)["label"].tolist() == [
+        "newsletter",
+        "newsletter",
+    ]
+
+
 def test_end_of_case_with_snapshots() -> None:
     task = TaskConfig("nxt", "next", horizon_days=7, target="touchpoint", end_of_case=True)
     c = cut(("a", "2024-01-21"), ("a", "2024-01-06"), ("c", "2024-02-27"), ("b", "2024-01-05"))

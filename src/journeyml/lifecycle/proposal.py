@@ -197,15 +197,21 @@ def task_blocks(found: Inspection, plan: Plan) -> tuple[list[str], list[str]]:
             f"  # {left_out}",
             f"  # churn: {{kind: lapses, horizon_days: {h}, inactivity: true}}",
         ]
+    own = (
+        " of the customer's own (company-sent ones are not steps)"
+        if found.outcomes("company_sent")
+        else ""
+    )
     if found.stage_coverage >= 0.9 and _n_stages(found) >= 2:
         lines += [
-            f"  # which stage comes next within {h} days (or none)?",
+            f"  # which stage{own} comes next within {h} days (or none)?",
             f"  next_stage: {{kind: next, horizon_days: {h}, target: stage}}",
         ]
         tasks.append("next_stage")
     elif 2 <= shape.n_touchpoints <= 60:
         lines += [
-            f"  # which touchpoint comes next within {h} days (or none)? Stages are guessed for "
+            f"  # which touchpoint{own} comes next within {h} days (or none)? Stages are "
+            "guessed for "
             f"{found.stage_coverage:.0%} of events only, so the touchpoint is predicted",
             f"  next_stage: {{kind: next, horizon_days: {h}, target: touchpoint}}",
         ]

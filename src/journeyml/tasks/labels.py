@@ -13,7 +13,10 @@ censoring (vectorised over all cutoffs).
 - **next**: the stage (``target: touchpoint``: the touchpoint) of the first event after the
   history — with prefix cutoffs the event right after the prefix, or ``"end"``; with snapshot
   cutoffs the first event in the window or ``"none"`` (``end_of_case``: ``"end"`` when the
-  case has no later event at all, known without waiting for the window).
+  case has no later event at all, known without waiting for the window). Company-sent
+  touchpoints are not a step the customer takes: the next event is the first of the customer's
+  own (a newsletter follows the company's calendar; as a class it would teach the model the
+  send dates, not the journey).
 
 A cutoff is *in the population* when the task's eligibility rules hold (events before
 ``as_of`` only, :mod:`journeyml.tasks.eligibility`), and *eligible* when also its label is
@@ -41,7 +44,7 @@ import pandas as pd
 
 from journeyml.errors import ConfigError
 from journeyml.features import NS_PER_DAY
-from journeyml.tasks.definition import END_CLASS, NONE_CLASS, TaskConfig
+from journeyml.tasks.definition import END_CLASS, NONE_CLASS, TaskConfig, isin
 from journeyml.tasks.eligibility import Step, population_steps, task_attributes
 from journeyml.tasks.funnel import Funnel
 from journeyml.tasks.located import Located
@@ -160,21 +163,50 @@ def _label(task: TaskConfig, loc: Located, end_ns: int) -> tuple[np.ndarray, lis
     return label, [_observed(task, loc, h, end_ns)]
 
 
+def next_own(task: TaskConfig, loc: Located) -> np.ndarray:
+    """Per cutoff, the position of the customer's first event at or after the history that is
+    not company-sent (``loc.end`` when there is none).
+
+    >>> import pandas as pd
+    >>> from journeyml.tasks.definition import TaskConfig
+    >>> ev = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03",
+    ...                                  "2024-01-02"], utc=True),
+    ...     "touchpoint": ["visit", "newsletter", "buy", "newsletter"]})
+    >>> cut = pd.DataFrame({"customer_id": ["a", "b"],
+    ...                     "as_of": pd.to_datetime(["2024-01-01 12:00"] * 2, utc=True)})
+    >>> task = TaskConfig("next", "next", horizon_days=7, target="touchpoint",
+    ...                   company_sent=("newsletter",))
+    >>> loc = Located.from_frame(ev, cut)
+    >>> loc.pos0.tolist(), next_own(task, loc).tolist(), loc.end.tolist()
+    ([1, 3], [2, 4], [3, 4])
+    """
+    sent = task.company_sent or ()
+    if not sent:
+        return loc.pos0
+    own = ~isin(loc.touchpoint, sent)
+    n = own.shape[0]
+    ahead = np.minimum.accumulate(np.where(own, np.arange(n), n)[::-1])[::-1]
+    ahead = np.concatenate([ahead, [n]]).astype(np.int64)
+    return np.minimum(ahead[np.clip(loc.pos0, 0, n)], loc.end)
+
+
 def _next(task: TaskConfig, loc: Located, end_ns: int) -> tuple[np.ndarray, list[Step]]:
     values = loc.stage if task.target == "stage" else loc.touchpoint
     n = values.shape[0]
-    nxt = values[np.clip(loc.pos0, 0, max(n - 1, 0))] if n else np.full(len(loc.pos0), None)
+    pos = next_own(task, loc)
+    nxt = values[np.clip(pos, 0, max(n - 1, 0))] if n else np.full(len(loc.pos0), None)
     steps: list[Step] = []
     if loc.prefix:
-        has_next = loc.pos0 < loc.end
+        has_next = pos < loc.end
         label = np.where(has_next, nxt, END_CLASS).astype(object)
     else:
         h = _horizon_ns(task)
-        has_next = loc.window_end(h) > loc.pos0
+        has_next = loc.window_end(h) > pos
         label = np.where(has_next, nxt, NONE_CLASS).astype(object)
         observed = _observed(task, loc, h, end_ns)
         if task.end_of_case:
-            ended = loc.known & (loc.pos0 == loc.end)
+            ended = loc.known & (pos == loc.end)
             label = np.where(ended, END_CLASS, label).astype(object)
             rule = observed.rule + " or the case over"
             observed = Step(observed.key, rule, observed.mask | ended)
