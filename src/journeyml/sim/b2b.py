@@ -258,20 +258,9 @@ def simulate(
     churn_day = np.full(n, -1, np.int64)
 
     # recent counts, as of the start of the day: one row per planted cause, then activity
-    causes = PLANTED_CAUSES
-    recent_counts = mechanics.RecentCounts(
-        n,
-        [1 + c.delay_days for c in causes] + [1],
-        [c.window_days + 1 for c in causes] + [_ENGAGE_DAYS + 1],
-        days,
-    )
-    beta = np.array([c.direction * c.log_hazard for c in causes] + [0.0])
-    beta_conv = np.where([c.outcome == "conversion" for c in causes] + [False], beta, 0.0)
-    beta_churn = np.where([c.outcome == "churn" for c in causes] + [False], beta, 0.0)
-    row_of_tp = np.full(len(TOUCHPOINTS), -1, np.int64)
-    for k, c in enumerate(causes):
-        row_of_tp[_TP[c.touchpoint]] = k
-    activity_row = len(causes)
+    hazards = mechanics.cause_rows(PLANTED_CAUSES, _TP, n, engage_days=_ENGAGE_DAYS, days=days)
+    recent_counts, beta_conv, beta_churn = hazards.recent, hazards.beta_conv, hazards.beta_churn
+    row_of_tp, activity_row = hazards.row_of_tp, hazards.activity_row
 
     out = _Days(rng)
     for d in range(days):

@@ -172,20 +172,9 @@ def simulate(
     state = np.full(n, -1, np.int64)
     bought = np.full(n, -1, np.int64)
     churn_day = np.full(n, -1, np.int64)
-    causes = PLANTED_CAUSES
-    recent = mechanics.RecentCounts(
-        n,
-        [1 + c.delay_days for c in causes] + [1],
-        [c.window_days + 1 for c in causes] + [_ENGAGE_DAYS + 1],
-        days,
-    )
-    beta = np.array([c.direction * c.log_hazard for c in causes] + [0.0])
-    beta_conv = np.where([c.outcome == "conversion" for c in causes] + [False], beta, 0.0)
-    beta_churn = np.where([c.outcome == "churn" for c in causes] + [False], beta, 0.0)
-    row_of_tp = np.full(len(TOUCHPOINTS), -1, np.int64)
-    for k, c in enumerate(causes):
-        row_of_tp[_TP[c.touchpoint]] = k
-    activity = len(causes)
+    hazards = mechanics.cause_rows(PLANTED_CAUSES, _TP, n, engage_days=_ENGAGE_DAYS, days=days)
+    recent, beta_conv, beta_churn = hazards.recent, hazards.beta_conv, hazards.beta_churn
+    row_of_tp, activity = hazards.row_of_tp, hazards.activity_row
     pending: dict[int, list[tuple[IntArr, int]]] = {}  # day -> (customers, touchpoint)
     log = mechanics.EventLog()
     campaign_second = 0

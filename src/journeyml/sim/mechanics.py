@@ -6,7 +6,8 @@ this module holds *how* the day loop keeps its books, the same for every world:
 * :func:`check_window` checks a simulator's size, length and start;
 * :class:`Arrivals` lets customers arrive on their day;
 * :class:`RecentCounts` keeps the recent exposure counts planted causes act through (an event
-  on day ``e`` counts on days ``e + start .. e + end - 1``, e.g. ``1 + delay .. window``);
+  on day ``e`` counts on days ``e + start .. e + end - 1``, e.g. ``1 + delay .. window``), and
+  :func:`cause_rows` lays the planted causes out on them with their log-hazards;
 * :func:`cdf_rows`, :func:`pick`, :func:`seconds_of_day` and :func:`session_offsets` draw
   touchpoints, channels, times of day and the seconds between a session's touchpoints;
 * :class:`EventLog` collects the day's events and :func:`canonical_order` sorts them;
@@ -25,6 +26,7 @@ output for a seed, are the world's.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -105,6 +107,47 @@ class RecentCounts:
             for when, sign in ((day + self.starts[k], 1), (day + self.ends[k], -1)):
                 if when < self.days:
                     self._pending.setdefault(when, []).append((flat, sign))
+
+
+@dataclass(frozen=True)
+class CauseRows:
+    """Planted causes as hazard terms (:func:`cause_rows`): ``recent`` holds one row per cause,
+    then the activity row; ``beta_conv`` / ``beta_churn`` weigh those rows in the conversion
+    and churn log-hazards (0 for the other outcome's causes and for activity); ``row_of_tp``
+    is each touchpoint's cause row (-1 where it plants nothing)."""
+
+    recent: RecentCounts
+    beta_conv: FloatArr
+    beta_churn: FloatArr
+    row_of_tp: IntArr
+    activity_row: int
+
+
+def cause_rows(
+    causes: Sequence[Any],
+    tp_index: dict[str, int],
+    n: int,
+    *,
+    engage_days: int,
+    days: int,
+) -> CauseRows:
+    """Lay ``causes`` (planted causes: touchpoint, outcome, direction, log_hazard, delay_days,
+    window_days) out on :class:`RecentCounts` for ``n`` customers: a cause's event counts
+    from ``1 + delay_days`` to ``window_days`` days after it; the last row counts activity
+    over ``engage_days``."""
+    recent = RecentCounts(
+        n,
+        [1 + c.delay_days for c in causes] + [1],
+        [c.window_days + 1 for c in causes] + [engage_days + 1],
+        days,
+    )
+    beta = np.array([c.direction * c.log_hazard for c in causes] + [0.0])
+    beta_conv = np.where([c.outcome == "conversion" for c in causes] + [False], beta, 0.0)
+    beta_churn = np.where([c.outcome == "churn" for c in causes] + [False], beta, 0.0)
+    row_of_tp = np.full(len(tp_index), -1, np.int64)
+    for k, c in enumerate(causes):
+        row_of_tp[tp_index[c.touchpoint]] = k
+    return CauseRows(recent, beta_conv, beta_churn, row_of_tp, len(causes))
 
 
 def cdf_rows(weights: FloatArr) -> FloatArr:
