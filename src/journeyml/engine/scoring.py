@@ -15,6 +15,7 @@ the customers counted in the partitions before it, so no two entries share an it
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,24 +91,22 @@ def _score_one(
     log: PartitionLog | None = None,
 ) -> tuple[int, int]:
     out = out_dir / f"part-{i:05d}{suffix}"
-    if log is None:
-        chunks = partition_responses(
-            ds, predictor, request, as_of=as_of, partitions=range(i, i + 1),
-            request_id=request_id,
-        )  # fmt: skip
-        return write_responses(chunks, out, predictor.tasks), 0
-    from journeyml.serving import BatchLog
-    from journeyml.store import EventStore
+    with ExitStack() as stack:
+        sink = None
+        if log is not None:
+            from journeyml.serving import BatchLog
+            from journeyml.store import EventStore
 
-    with EventStore.open(log.uri, create=False) as store:
-        sink = BatchLog(store, project=log.project, created_at=log.created_at)
-        sink.written = first_item  # this partition's items follow the partitions before it
+            store = stack.enter_context(EventStore.open(log.uri, create=False))
+            sink = BatchLog(store, project=log.project, created_at=log.created_at)
+            sink.written = first_item  # this partition's items follow the partitions before it
+            request_id = log.request_id
         chunks = partition_responses(
             ds, predictor, request, as_of=as_of, partitions=range(i, i + 1),
-            request_id=log.request_id, on_chunk=sink,
+            request_id=request_id, on_chunk=sink,
         )  # fmt: skip
         n = write_responses(chunks, out, predictor.tasks)
-        return n, sink.written - first_item
+    return n, 0 if sink is None else sink.written - first_item
 
 
 def score_partitions(

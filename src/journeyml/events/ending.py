@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP, TOUCHPOINT
+from journeyml.events.timestamps import nanoseconds
 
 #: customers who must have a touchpoint for it to be judged
 MIN_CUSTOMERS: Final = 20
@@ -79,7 +80,7 @@ def ending_touchpoints(events: pd.DataFrame, sent: Collection[str] = ()) -> dict
     if own.empty:
         return {}
     ids = own[CUSTOMER_ID].astype(str).to_numpy()
-    ns = np.asarray(pd.DatetimeIndex(own[TIMESTAMP]).as_unit("ns").asi8)
+    ns = nanoseconds(own[TIMESTAMP])
     tps = own[TOUCHPOINT].astype(str).to_numpy()
     order = np.lexsort((ns, ids))
     ids, ns, tps = ids[order], ns[order], tps[order]
@@ -87,9 +88,11 @@ def ending_touchpoints(events: pd.DataFrame, sent: Collection[str] = ()) -> dict
     is_last = np.r_[new[1:], True]
     gaps = np.diff(ns)[~new[1:]]
     pause = float(np.median(gaps[gaps > 0])) if (gaps > 0).any() else 0.0
-    end = int(np.asarray(pd.DatetimeIndex(events[TIMESTAMP]).as_unit("ns").asi8).max())
+    end = int(nanoseconds(events[TIMESTAMP]).max())
     frame = pd.DataFrame({"c": ids, "t": tps, "last": is_last, "quiet": end - ns})
     per = frame.groupby(["t", "c"], sort=False).agg(n=("last", "size"), last=("last", "any"))
+    # each touchpoint's median silence after it, over the customers whose last own event it is
+    quiet = frame[is_last].groupby("t", sort=False)["quiet"].median()
     found: dict[str, Ending] = {}
     for tp, grp in per.groupby(level="t", sort=False):
         n = len(grp)
@@ -99,8 +102,7 @@ def ending_touchpoints(events: pd.DataFrame, sent: Collection[str] = ()) -> dict
         last = float(grp["last"].mean())
         if once < MIN_ONCE or last < MIN_LAST:
             continue
-        quiet = frame.loc[frame["last"].to_numpy() & (frame["t"].to_numpy() == tp), "quiet"]
-        quiet_ns = float(np.median(quiet.to_numpy()))
+        quiet_ns = float(quiet[tp])
         pauses = quiet_ns / pause if pause > 0 else float("inf")
         if pauses < MIN_QUIET:
             continue

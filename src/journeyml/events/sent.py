@@ -32,10 +32,10 @@ from __future__ import annotations
 
 from typing import Final
 
-import numpy as np
 import pandas as pd
 
 from journeyml.events.schema import CUSTOMER_ID, TIMESTAMP, TOUCHPOINT
+from journeyml.events.timestamps import nanoseconds
 
 #: customers who must share an hour for it to be a burst
 MIN_CUSTOMERS: Final = 5
@@ -49,13 +49,9 @@ _HOUR_NS: Final = 3_600_000_000_000
 _DAY_NS: Final = 24 * _HOUR_NS
 
 
-def _nanoseconds(ts: pd.Series) -> np.ndarray:
-    return np.asarray(pd.DatetimeIndex(ts).as_unit("ns").asi8)
-
-
 def has_times_of_day(events: pd.DataFrame) -> bool:
     """Whether the timestamps carry a time of day (not every event at midnight UTC)."""
-    ns = _nanoseconds(events[TIMESTAMP].dropna())
+    ns = nanoseconds(events[TIMESTAMP].dropna())
     return bool(len(ns)) and bool((ns % _DAY_NS != 0).mean() > 0.1)
 
 
@@ -66,7 +62,7 @@ def burst_shares(events: pd.DataFrame) -> pd.Series:
         return pd.Series(dtype=float)
     tp_code, tps = pd.factorize(ev[TOUCHPOINT].astype(str))
     cust = pd.factorize(ev[CUSTOMER_ID])[0]
-    ns = _nanoseconds(ev[TIMESTAMP])
+    ns = nanoseconds(ev[TIMESTAMP])
     frame = pd.DataFrame(
         {"tp": tp_code, "customer": cust, "hour": ns // _HOUR_NS, "day": ns // _DAY_NS}
     )

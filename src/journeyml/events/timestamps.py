@@ -74,6 +74,11 @@ give every value its offset.
 _NS_MIN, _NS_MAX = pd.Timestamp("1678-01-01"), pd.Timestamp("2262-01-01")
 
 
+def nanoseconds(ts: pd.Series) -> np.ndarray:
+    """Parsed timestamps (a datetime column) as int64 nanoseconds since the epoch."""
+    return np.asarray(pd.DatetimeIndex(ts).as_unit("ns").asi8)
+
+
 def _in_ns_range(parsed: pd.Series) -> pd.Series:
     """``parsed`` with times a nanosecond timestamp cannot hold set to NaT (unparseable)."""
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):

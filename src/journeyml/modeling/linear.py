@@ -46,7 +46,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from journeyml.modeling.calibration import Calibrator, choose_calibrator
-from journeyml.modeling.noise import beats
+from journeyml.modeling.noise import beats, standard_error
 
 #: the fields held as numpy arrays too
 _ARRAYS = ("median", "mean", "scale", "coef", "z_low", "z_high")
@@ -277,8 +277,7 @@ def trees_validated(f_trees: np.ndarray, y: np.ndarray) -> bool:
     trees = _blend_losses(f_trees, f_trees, y)[0]
     rate = float(np.clip(np.mean(y), _EPS, 1 - _EPS))
     constant = -(y * np.log(rate) + (1 - y) * np.log(1 - rate))
-    d = constant - trees
-    return bool(d.mean() > d.std(ddof=1) / np.sqrt(len(y)))
+    return bool(beats(trees, constant))
 
 
 def choose_linear(
@@ -343,7 +342,7 @@ def choose_linear(
     chosen = (int(bi), int(bw))
     if len(y) > 1:
         d = losses - losses[bi, bw]
-        se = d.std(axis=2, ddof=1) / np.sqrt(len(y))
+        se = standard_error(d)
         ok = means - means[bi, bw] <= se
         baseline = (reference, len(WEIGHTS) - 1)
         if reference is not None:
