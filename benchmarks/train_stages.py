@@ -23,6 +23,7 @@ import argparse
 import functools
 import json
 import os
+import re
 import resource
 import sys
 import tempfile
@@ -64,7 +65,7 @@ class Stages:
             self.sample()
             time.sleep(0.01)
 
-    def wrap(self, owner: Any, attr: str, label: str) -> None:
+    def wrap(self, owner: Any, attr: str, label: str, *, quiet: bool = False) -> None:
         f: Callable[..., Any] = getattr(owner, attr)
 
         @functools.wraps(f)
@@ -77,12 +78,13 @@ class Stages:
                 self.sample()
                 self.now = before
                 # as it goes (a long run that dies still says how far it got)
-                print(
-                    f"{time.perf_counter() - T0:7.1f}s {label}: now {rss_mb():,.0f} MB, "
-                    f"peak so far {self.peak.get(label, 0.0):,.0f} MB",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                if not quiet:
+                    print(
+                        f"{time.perf_counter() - T0:7.1f}s {label}: now {rss_mb():,.0f} MB, "
+                        f"peak so far {self.peak.get(label, 0.0):,.0f} MB",
+                        file=sys.stderr,
+                        flush=True,
+                    )
 
         setattr(owner, attr, wrapped)
 
@@ -94,6 +96,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
+    import journeyml.features.rows as rows
     import journeyml.lifecycle.pipeline as pipeline
     import journeyml.lifecycle.registry as registry
     import journeyml.lifecycle.tracking as tracking
@@ -101,10 +104,14 @@ def main() -> None:
     from journeyml.features import FeatureBuilder
 
     s = Stages()
+    # the features are computed a chunk of customers at a time as each task reads its rows
+    # (journeyml.features.ChunkedRows): "features (a chunk)" is the chunks' share, in any stage
+    s.wrap(rows, "features_from_context", "features (a chunk)", quiet=True)
     for owner, attr, label in [
         (pipeline, "load_data", "load (simulate)"),
         (pipeline, "prepare_tasks", "cutoffs and labels"),
         (FeatureBuilder, "fit", "vocabularies"),
+        (pipeline, "encode_events", "features (encoding the events)"),
         (pipeline, "build_features", "features"),
         (pipeline, "segment_labels", "segments"),
         (pipeline, "train_task", "task: other"),
@@ -135,7 +142,13 @@ def main() -> None:
     out = {
         "customers": args.customers,
         "events": int(lines[0].split()[1].replace(",", "")),
-        "cutoffs": int(next(x for x in lines if x.startswith("built")).split()[4].replace(",", "")),
+        "cutoffs": int(
+            re.search(
+                r"([\d,]+) cutoffs", next(x for x in lines if x.startswith(("built", "features:")))
+            )  # type: ignore[union-attr]
+            .group(1)
+            .replace(",", "")
+        ),
         "what": "train",
         "seconds": round(seconds, 1),
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),

@@ -24,6 +24,7 @@ import lightgbm as lgb
 import numpy as np
 
 from journeyml.engine.features import DaskFeatures
+from journeyml.features.rows import FeatureRows, as_rows
 
 _EPS = 1e-15
 
@@ -107,7 +108,7 @@ class DaskBoosterFit:
     def __call__(
         self,
         params: dict[str, Any],
-        X: np.ndarray,
+        X: np.ndarray | FeatureRows,
         y: np.ndarray,
         train: np.ndarray,
         valid: np.ndarray,
@@ -118,6 +119,7 @@ class DaskBoosterFit:
     ) -> lgb.Booster:
         import lightgbm.dask as lgbd
 
+        X = as_rows(X).matrix()  # the matrix the cluster computed (DaskFeatures)
         Xd, yd = self._training_rows(X, y, train)
         p = {k: v for k, v in params.items() if k != "num_threads"}  # the workers' own threads
         n_classes = int(p.get("num_class", 2))

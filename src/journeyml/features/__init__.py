@@ -10,12 +10,15 @@ from journeyml.features.build import (
     compute_features,
     customer_chunks,
     cutoff_arrays,
+    cutoff_codes,
+    encode_events,
     features_from_context,
     journey_features,
 )
 from journeyml.features.categories import prefix_sum
 from journeyml.features.context import Context
 from journeyml.features.pit import TimeIndex
+from journeyml.features.rows import ChunkedRows, FeatureRows, MatrixRows, as_rows
 from journeyml.features.spec import (
     FEATURE_CODE_VERSION,
     FeatureDef,
@@ -31,18 +34,24 @@ __all__ = [
     "FEATURE_CODE_VERSION",
     "NS_PER_DAY",
     "N_EVENTS",
+    "ChunkedRows",
     "Context",
     "CustomerChunk",
     "EventArrays",
     "FeatureBuilder",
     "FeatureDef",
     "FeatureParams",
+    "FeatureRows",
     "FeatureSpec",
+    "MatrixRows",
     "TimeIndex",
+    "as_rows",
     "build_features",
     "compute_features",
     "customer_chunks",
     "cutoff_arrays",
+    "cutoff_codes",
+    "encode_events",
     "encode_frame",
     "encode_records",
     "features_from_context",

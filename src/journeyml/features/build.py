@@ -249,6 +249,16 @@ def customer_chunks(
         yield CustomerChunk(c0, c1, ev.customers(c0, c1), rows, qc)
 
 
+def chunk_context(
+    chunk: CustomerChunk, spec: FeatureSpec, as_of: np.ndarray, n_events: np.ndarray | None
+) -> Context:
+    """The :class:`Context` of one chunk's cutoffs (``as_of`` and ``n_events`` over every
+    cutoff the chunks were made from)."""
+    rows = chunk.rows
+    n_ev = None if n_events is None else n_events[rows]
+    return Context.build(chunk.events, spec, chunk.q_cust, as_of[rows], n_ev)
+
+
 def compute_features(
     ev: EventArrays,
     spec: FeatureSpec,
@@ -273,13 +283,7 @@ def compute_features(
         return features_from_context(Context.build(ev, spec, q_cust, as_of, n_events), out)
     for chunk in customer_chunks(ev, q_cust, CHUNK_EVENTS):
         rows = chunk.rows
-        ctx = Context.build(
-            chunk.events,
-            spec,
-            chunk.q_cust,
-            as_of[rows],
-            None if n_events is None else n_events[rows],
-        )
+        ctx = chunk_context(chunk, spec, as_of, n_events)
         if rows[-1] - rows[0] + 1 == rows.size:  # the usual case: cutoffs sorted by customer
             features_from_context(ctx, out[rows[0] : rows[-1] + 1])  # in place: no fresh memory
         else:  # one column at a time: a 2-D scatter into column-major memory is slow
@@ -387,6 +391,20 @@ def cutoff_arrays(cutoffs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.nda
     return cutoffs[CUSTOMER_ID].astype(str).to_numpy(dtype=object), ns, n_ev
 
 
+def encode_events(events: pd.DataFrame, spec: FeatureSpec) -> EventArrays:
+    """The events as the feature engine reads them (canonical columns, codes of ``spec``)."""
+    return encode_frame(events if is_canonical(events) else to_canonical(events), spec)
+
+
+def cutoff_codes(
+    arr: EventArrays, cutoffs: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Each cutoff's customer code in ``arr`` (-1: no events), ``as_of`` in ns, and
+    ``n_events`` where the cutoffs have them."""
+    ids, as_of, n_ev = cutoff_arrays(cutoffs)
+    return arr.customer_codes(ids), as_of, n_ev
+
+
 def build_features(
     events: pd.DataFrame,
     cutoffs: pd.DataFrame,
@@ -416,10 +434,9 @@ def build_features(
     trained on the float32 values routes the float64 values of serving exactly as it routes
     their float32 roundings.
     """
-    ev = events if is_canonical(events) else to_canonical(events)
-    arr = encode_frame(ev, spec)
-    ids, as_of, n_ev = cutoff_arrays(cutoffs)
-    X = compute_features(arr, spec, arr.customer_codes(ids), as_of, n_ev, dtype=dtype)
+    arr = encode_events(events, spec)
+    q_cust, as_of, n_ev = cutoff_codes(arr, cutoffs)
+    X = compute_features(arr, spec, q_cust, as_of, n_ev, dtype=dtype)
     # X is ours and column-major: the frame takes it as it is, without a transposing copy
     return pd.DataFrame(X, index=cutoffs.index, columns=spec.names, copy=False)
 

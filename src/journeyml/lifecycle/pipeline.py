@@ -22,7 +22,17 @@ from threadpoolctl import threadpool_limits
 from journeyml import memory
 from journeyml.errors import ConfigError
 from journeyml.events import CUSTOMER_ID, TIMESTAMP
-from journeyml.features import FeatureBuilder, FeatureSpec, build_features, slug
+from journeyml.features import (
+    ChunkedRows,
+    FeatureBuilder,
+    FeatureRows,
+    FeatureSpec,
+    MatrixRows,
+    as_rows,
+    build_features,
+    encode_events,
+    slug,
+)
 from journeyml.lifecycle import gate, registry, tracking
 from journeyml.lifecycle.config import PipelineConfig
 from journeyml.modeling import (
@@ -227,7 +237,9 @@ def builder_from(config: PipelineConfig) -> FeatureBuilder:
     return FeatureBuilder(**config.features.model_dump())
 
 
-def segment_labels(X: np.ndarray, spec: FeatureSpec, attribute: str | None) -> np.ndarray | None:
+def segment_labels(
+    X: np.ndarray | FeatureRows, spec: FeatureSpec, attribute: str | None
+) -> np.ndarray | None:
     """Each cutoff's segment: the attribute's latest value before as_of (decoded from its
     feature column), "unknown" where there is none."""
     if attribute is None:
@@ -236,7 +248,7 @@ def segment_labels(X: np.ndarray, spec: FeatureSpec, attribute: str | None) -> n
     if name not in spec.names:
         return None
     f = spec.features[spec.names.index(name)]
-    col = X[:, spec.names.index(name)]
+    col = as_rows(X).column(spec.names.index(name))
     if f.vocabulary is None:
         return np.where(np.isfinite(col), col.astype(str), "unknown").astype(object)
     vocab = np.array([*spec.vocabulary(f.vocabulary), "unknown"], dtype=object)
@@ -280,7 +292,8 @@ def run_training(
     with counts and an ETA (``reading``/``validating`` the log, ``labels``, ``features``,
     ``training``, ``promotion``: see :mod:`journeyml.progress`). ``after_task`` is called after
     each task is logged (tests use it to interrupt a run). ``features`` computes the feature
-    frame (default :func:`build_features`; ``engine: dask`` passes
+    frame (default: none is kept, each task's rows are computed in chunks as it reads them,
+    :class:`journeyml.features.ChunkedRows`; ``engine: dask`` passes
     :class:`journeyml.engine.DaskFeatures`, which runs it per partition on a cluster);
     ``fit`` fits each task's booster (default this machine; ``engine: dask`` passes
     :class:`journeyml.engine.DaskBoosterFit`, ``lightgbm.dask`` on the same partitions).
@@ -329,23 +342,38 @@ def run_training(
     t1 = time.perf_counter()
     builder = builder_from(config).fit(ev[ev[TIMESTAMP] < fit_until])
     spec = builder.spec_
-    # features once per distinct cutoff set (snapshots and/or prefixes), with one spec
-    # the Dask engine passes its own, same feature code; the matrices are kept in float32,
-    # half the memory (build_features says why the models are unchanged by it)
-    build = features or functools.partial(build_features, dtype=np.float32)
+    # features once per distinct cutoff set (snapshots and/or prefixes), with one spec.
+    # On this machine they are not kept: each task reads its rows as they are computed, in
+    # chunks of whole customers (ChunkedRows; LightGBM's bins from its sample first, then
+    # every training and validation row pushed as it comes, the validation and test rows
+    # computed again for predictions), so memory follows a chunk, not cutoffs × features.
+    # The Dask engine computes the matrix on the cluster (same feature code); it is kept in
+    # float32, half the memory (build_features says why the models are unchanged by it)
     n_cut = sum(len(c) for c in cutoff_sets.values())
-    X_sets: dict[CutoffMode, np.ndarray] = {}
+    X_sets: dict[CutoffMode, FeatureRows] = {}
     with stages.stage("features", total=n_cut, unit="cutoffs") as stage:
+        arr = encode_events(ev, spec) if features is None else None
         for m, c in cutoff_sets.items():
-            X_sets[m] = build(ev, c, spec).to_numpy(np.float32)
+            if arr is not None:
+                rows = ChunkedRows.of(arr, c, spec, dtype=np.float32)
+                # cutoffs not grouped by customer would be computed block by block, each
+                # block reading all of its customers' events: computed once and kept instead
+                X_sets[m] = rows if rows.ordered else MatrixRows(rows.matrix())
+            else:
+                assert features is not None
+                X_sets[m] = MatrixRows(features(ev, c, spec).to_numpy(np.float32))
             stage.advance(len(c))
             memory.release()
     timings["features"] = time.perf_counter() - t1
     n_rows = sum(x.shape[0] for x in X_sets.values())
-    n_features = next(iter(X_sets.values())).shape[1]
+    n_features = len(spec.features)
+    streamed = [m for m, x in X_sets.items() if isinstance(x, ChunkedRows)]
     say(
         f"built {n_features} features for {n_rows:,} cutoffs "
         f"in {timings['features']:.1f}s (fingerprint {spec.fingerprint})"
+        if not streamed
+        else f"features: {n_features} for {n_rows:,} cutoffs (fingerprint "
+        f"{spec.fingerprint}), computed in chunks of whole customers as each task reads them"
     )
 
     segment_sets = {m: segment_labels(x, spec, config.segment_column) for m, x in X_sets.items()}

@@ -9,6 +9,9 @@ read from ``X`` in blocks instead, the way LightGBM's own in-memory path reads t
    missing values, as ``LGBM_DatasetCreateFromMat`` does;
 2. every row is then pushed into the binned dataset, a block at a time.
 
+``X`` may also be rows computed as they are read (:class:`journeyml.features.ChunkedRows`):
+only the sampled rows are computed first, then every row once, pushed as it comes.
+
 The bins, and so the booster and its predictions, are those of ``lgb.Dataset(X[rows])`` with
 the same parameters (tested bit for bit). A validation set takes the training set's bins
 (``reference``), as ``lgb.Dataset(..., reference=)`` does.
@@ -25,6 +28,8 @@ from typing import Any
 
 import lightgbm as lgb
 import numpy as np
+
+from journeyml.features.rows import FeatureRows, as_rows
 
 #: rows pushed into a dataset at a time (≈ 40 MB of float32 at 300 features)
 PUSH_ROWS = 32_768
@@ -51,23 +56,19 @@ def _new(params: dict[str, Any], categorical: list[int]) -> _EveryParam:
     return ds
 
 
-def _push(ds: lgb.Dataset, X: np.ndarray, idx: np.ndarray, block: int) -> None:
-    for i in range(0, len(idx), block):
-        rows = X[idx[i : i + block]]
-        if rows.dtype not in (np.float32, np.float64):
-            rows = rows.astype(np.float64)
-        ds._push_rows(np.ascontiguousarray(rows))
+def _push(ds: lgb.Dataset, rows: np.ndarray) -> None:
+    if rows.dtype not in (np.float32, np.float64):
+        rows = rows.astype(np.float64)
+    ds._push_rows(np.ascontiguousarray(rows))
 
 
-def _sample(
-    X: np.ndarray, idx: np.ndarray, columns: int
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Each column's non-zero (or missing) values among the sampled rows ``idx``, in float64,
+def _sample(X: np.ndarray, columns: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Each column's non-zero (or missing) values among the sampled rows ``X``, in float64,
     and their positions in the sample: what LightGBM finds bins from."""
     values: list[np.ndarray] = []
     where: list[np.ndarray] = []
     for j in range(0, X.shape[1], columns):
-        part = X[idx, j : j + columns].astype(np.float64)
+        part = X[:, j : j + columns].astype(np.float64)
         for col in part.T:
             keep = (np.abs(col) > ZERO) | np.isnan(col)
             values.append(np.ascontiguousarray(col[keep]))
@@ -75,9 +76,37 @@ def _sample(
     return values, where
 
 
+def _indices(rows: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows, dtype=np.int64)
+
+
+def _binned(
+    params: dict[str, Any], X: FeatureRows, idx: np.ndarray, categorical: list[int]
+) -> lgb.Dataset:
+    """An empty dataset for the rows ``idx`` of ``X``, binned from LightGBM's own sample of
+    them (only the sampled rows are read)."""
+    ds = _new(params, categorical)
+    sample = idx[ds._create_sample_indices(total_nrow=len(idx))]
+    values, where = _sample(X.take(sample), SAMPLE_COLUMNS)
+    ds._init_from_sample(values, where, len(sample), len(idx))
+    return ds
+
+
+def _referenced(
+    params: dict[str, Any], reference: lgb.Dataset, n_rows: int, categorical: list[int]
+) -> lgb.Dataset:
+    """An empty dataset of ``n_rows`` rows binned with ``reference``'s bins."""
+    ds = _new(params, categorical)
+    handle = reference.construct()._handle
+    assert handle is not None  # constructed just now
+    ds._init_from_ref_dataset(n_rows, handle)
+    ds.reference = reference
+    return ds
+
+
 def rows_dataset(
     params: dict[str, Any],
-    X: np.ndarray,
+    X: np.ndarray | FeatureRows,
     rows: np.ndarray,
     y: np.ndarray,
     categorical: list[int],
@@ -96,18 +125,44 @@ def rows_dataset(
     >>> (ds.num_data() == int((y == 1).sum()), ds.num_feature(), float(ds.get_label().min()))
     (True, 3, 1.0)
     """
-    idx = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows, dtype=np.int64)
-    ds = _new(params, categorical)
+    src, idx = as_rows(X), _indices(rows)
     if reference is not None:
-        handle = reference.construct()._handle
-        assert handle is not None  # constructed just now
-        ds._init_from_ref_dataset(len(idx), handle)
-        ds.reference = reference
+        ds = _referenced(params, reference, len(idx), categorical)
     else:
-        sample = idx[ds._create_sample_indices(total_nrow=len(idx))]
-        values, where = _sample(X, sample, SAMPLE_COLUMNS)
-        ds._init_from_sample(values, where, len(sample), len(idx))
-        del values, where
-    _push(ds, X, idx, block)
+        ds = _binned(params, src, idx, categorical)
+    for part in src.blocks(idx, block):
+        _push(ds, part)
     ds.set_label(y[idx])
     return ds
+
+
+def train_valid_datasets(
+    params: dict[str, Any],
+    X: np.ndarray | FeatureRows,
+    train: np.ndarray,
+    valid: np.ndarray,
+    y: np.ndarray,
+    categorical: list[int],
+    *,
+    block: int = PUSH_ROWS,
+) -> tuple[lgb.Dataset, lgb.Dataset]:
+    """``rows_dataset`` of the training rows, and of the validation rows with its bins, both
+    filled in one read of their rows (``train``, ``valid``: disjoint masks or row numbers):
+    rows computed as they are read (:class:`journeyml.features.ChunkedRows`) are computed
+    once, after the sampled training rows that give the bins."""
+    src, tr, va = as_rows(X), _indices(train), _indices(valid)
+    dtrain = _binned(params, src, tr, categorical)
+    dvalid = _referenced(params, dtrain, len(va), categorical)
+    both = np.union1d(tr, va)
+    in_train = np.isin(both, tr, assume_unique=True)
+    at = 0
+    for part in src.blocks(both, block):
+        mine = in_train[at : at + part.shape[0]]
+        at += part.shape[0]
+        if mine.any():
+            _push(dtrain, part[mine])
+        if not mine.all():
+            _push(dvalid, part[~mine])
+    dtrain.set_label(y[tr])
+    dvalid.set_label(y[va])
+    return dtrain, dvalid

@@ -13,7 +13,8 @@ from typing import Any, Literal, Protocol
 import lightgbm as lgb
 import numpy as np
 
-from journeyml.modeling.binning import rows_dataset
+from journeyml.features.rows import FeatureRows
+from journeyml.modeling.binning import train_valid_datasets
 
 DEFAULT_LGB_PARAMS: dict[str, Any] = {
     "learning_rate": 0.05,
@@ -118,12 +119,14 @@ def boost(
 class BoosterFit(Protocol):
     """How a task's booster is fitted: on this machine (:func:`fit_rows`) or on a Dask
     cluster (:class:`journeyml.engine.DaskBoosterFit`). ``X`` and ``y`` are every cutoff of
-    the task's cutoff set; ``train`` and ``valid`` are boolean masks over them."""
+    the task's cutoff set (``X`` a matrix or rows read as they are needed,
+    :class:`journeyml.features.FeatureRows`); ``train`` and ``valid`` are boolean masks over
+    them."""
 
     def __call__(
         self,
         params: dict[str, Any],
-        X: np.ndarray,
+        X: np.ndarray | FeatureRows,
         y: np.ndarray,
         train: np.ndarray,
         valid: np.ndarray,
@@ -136,7 +139,7 @@ class BoosterFit(Protocol):
 
 def fit_rows(
     params: dict[str, Any],
-    X: np.ndarray,
+    X: np.ndarray | FeatureRows,
     y: np.ndarray,
     train: np.ndarray,
     valid: np.ndarray,
@@ -148,10 +151,10 @@ def fit_rows(
     """:func:`fit_early_stopped` on the rows of ``train`` and ``valid`` (this machine).
 
     The rows are binned straight from ``X``, a block at a time
-    (:func:`journeyml.modeling.binning.rows_dataset`): no copy of the selected rows, and the
-    same bins, booster and predictions as datasets built from ``X[train]`` and ``X[valid]``."""
-    dtrain = rows_dataset(params, X, train, y, categorical)
-    dvalid = rows_dataset(params, X, valid, y, categorical, reference=dtrain)
+    (:func:`journeyml.modeling.binning.train_valid_datasets`): no copy of the selected rows,
+    and the same bins, booster and predictions as datasets built from ``X[train]`` and
+    ``X[valid]``."""
+    dtrain, dvalid = train_valid_datasets(params, X, train, valid, y, categorical)
     return boost(
         params,
         dtrain,

@@ -8,7 +8,7 @@ probabilities; calibration then corrects what is left.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ import pandas as pd
 from journeyml import memory
 from journeyml.errors import TrainingError
 from journeyml.features import FeatureSpec
+from journeyml.features.rows import FeatureRows, as_rows
 from journeyml.modeling import baselines, boosting
 from journeyml.modeling.bounds import bounded
 from journeyml.modeling.bundle import ModelBundle
@@ -56,7 +57,7 @@ LINEAR_MAX_ROWS = 50_000
 
 
 def sample64(
-    X: np.ndarray,
+    X: np.ndarray | FeatureRows,
     y: np.ndarray,
     rows: np.ndarray,
     *,
@@ -76,33 +77,58 @@ def sample64(
     idx = np.flatnonzero(rows)
     if len(idx) > max_rows:
         idx = idx[np.random.default_rng(seed).choice(len(idx), max_rows, replace=False)]
-    return X[idx].astype(np.float64), y[idx]
+    return as_rows(X).take(idx).astype(np.float64), y[idx]
+
+
+def by_rows_many(
+    fns: Sequence[Callable[[np.ndarray], np.ndarray]],
+    X: np.ndarray | FeatureRows,
+    rows: np.ndarray,
+    *,
+    block: int = BLOCK_ROWS,
+) -> list[np.ndarray]:
+    """``[fn(X[rows]) for fn in fns]`` (``rows`` a mask) for functions that work row by row
+    (a model's predictions), computed a block of rows at a time and in one read of the rows:
+    the same values without a copy of every selected row (a test window of millions of
+    cutoffs would need gigabytes), and rows computed as they are read
+    (:class:`journeyml.features.ChunkedRows`) computed once for every function.
+
+    >>> X = np.arange(10.0).reshape(5, 2)
+    >>> fns = [lambda b: b.sum(axis=1), lambda b: b[:, 0]]
+    >>> [v.tolist() for v in by_rows_many(fns, X, np.array([1, 0, 1, 1, 1], bool), block=2)]
+    [[1.0, 9.0, 13.0, 17.0], [0.0, 4.0, 6.0, 8.0]]
+    """
+    src, idx = as_rows(X), np.flatnonzero(rows)
+    parts: list[list[np.ndarray]] = [[] for _ in fns]
+    for b in src.blocks(idx, block):
+        for out, fn in zip(parts, fns, strict=True):
+            out.append(fn(b))
+    if not idx.size:
+        empty = src.take(idx)
+        return [fn(empty) for fn in fns]
+    return [np.concatenate(p) for p in parts]
 
 
 def by_rows(
     fn: Callable[[np.ndarray], np.ndarray],
-    X: np.ndarray,
+    X: np.ndarray | FeatureRows,
     rows: np.ndarray,
     *,
     block: int = BLOCK_ROWS,
 ) -> np.ndarray:
-    """``fn(X[rows])`` (``rows`` a mask) for a ``fn`` that works row by row (a model's
-    predictions), computed a block of rows at a time: the same values without a copy of every
-    selected row (a test window of millions of cutoffs would need gigabytes).
+    """:func:`by_rows_many` of one function.
 
     >>> X = np.arange(10.0).reshape(5, 2)
     >>> by_rows(lambda b: b.sum(axis=1), X, np.array([1, 0, 1, 1, 1], bool), block=2).tolist()
     [1.0, 9.0, 13.0, 17.0]
     """
-    idx = np.flatnonzero(rows)
-    parts = [fn(X[idx[i : i + block]]) for i in range(0, len(idx), block)]
-    return np.concatenate(parts) if parts else fn(X[idx])
+    return by_rows_many([fn], X, rows, block=block)[0]
 
 
 def train_task(
     task: TaskConfig,
     spec: FeatureSpec,
-    X: np.ndarray,
+    X: np.ndarray | FeatureRows,
     labels: pd.DataFrame,
     split: TemporalSplit,
     *,
@@ -114,12 +140,15 @@ def train_task(
     groups: np.ndarray | None = None,
 ) -> TaskResult:
     """Train ``task`` on the eligible training cutoffs, stop early on validation, evaluate on
-    test. ``X`` rows align with ``labels``, the split masks and ``groups`` (each cutoff's
+    test. ``X`` (a matrix, or rows computed as they are read: :class:`journeyml.features.
+    ChunkedRows`, each read of rows below one pass over the events) rows align with
+    ``labels``, the split masks and ``groups`` (each cutoff's
     customer or case: the validation window's standard errors and held-out halves are then by
     customer, :mod:`journeyml.modeling.noise`; None: rows are taken as independent).
     ``fit`` fits the booster (default this machine; ``engine: dask`` passes
     :class:`journeyml.engine.DaskBoosterFit`); the linear part, calibration, baselines and
     metrics are fitted here."""
+    X = as_rows(X)
     elig = labels["eligible"].to_numpy(bool)
     tr, va, te = split.train & elig, split.valid & elig, split.test & elig
     counts = {"train": int(tr.sum()), "valid": int(va.sum()), "test": int(te.sum())}
@@ -181,9 +210,8 @@ def train_task(
         # extrapolates where trees are flat), then calibration; both chosen by log loss; its
         # L2 strength by the one-standard-error rule (weakly regularised, correlated features
         # get cancelling weights that muddle the explanations)
-        f_va = by_rows(bundle.margin, X, va)
         fits = LinearPart.fit_path(*sample64(X, y, tr, seed=seed), seed=seed)
-        raw_va = [by_rows(lin.raw, X, va) for lin in fits]
+        f_va, *raw_va = by_rows_many([bundle.margin, *(lin.raw for lin in fits)], X, va)
         g_va = None if groups is None else np.asarray(groups)[va]
         k, w, _ = choose_linear(
             f_va, raw_va, y[va], reference=REGULARISATION.index(BASELINE_C), groups=g_va
@@ -198,26 +226,29 @@ def train_task(
         bundle.calibrator = calibrator
         bundle.info["linear_weight"] = weight
         result.calibration_scores = scores["calibration"]
-        p = by_rows(bundle.predict_proba, X, te)
-        result.metrics = binary_metrics(y[te], p)
-        result.reliability = reliability_curve(y[te], p)
-        result.test_predictions = p
-        result.baselines["prior"] = binary_metrics(
-            y[te], baselines.prior_binary(y[tr], int(te.sum()))
-        )
         # the logistic baseline is the linear fit at the baseline's C alone (share 1): the very
         # fit the blend serves when validation cannot tell the trees from it, so that a model
         # that falls back to it scores what its baseline scores (a second fit by another
         # code path, with other near-constant columns and another solver stop, differed by
         # 1e-5 AUC on a tie and was refused by the gate for it)
         reference = fits[REGULARISATION.index(BASELINE_C)]
-        result.baselines["logistic"] = binary_metrics(
-            y[te], bounded(sigmoid(by_rows(reference.raw, X, te)))
+        p, raw_te = by_rows_many([bundle.predict_proba, reference.raw], X, te)
+        result.metrics = binary_metrics(y[te], p)
+        result.reliability = reliability_curve(y[te], p)
+        result.test_predictions = p
+        result.baselines["prior"] = binary_metrics(
+            y[te], baselines.prior_binary(y[tr], int(te.sum()))
         )
+        result.baselines["logistic"] = binary_metrics(y[te], bounded(sigmoid(raw_te)))
     else:
         # scored over every training class: the group's probability spread over its members
         full = grouping.all_classes
-        p = grouping.expand(by_rows(bundle.predict_proba, X, te))
+        lr_tr = tr & (y >= 0)
+        model = baselines.fit_logistic(*sample64(X, y, lr_tr, seed=seed), seed=seed)
+        p_te, lr = by_rows_many(
+            [bundle.predict_proba, functools.partial(baselines.logistic_proba, model)], X, te
+        )
+        p = grouping.expand(p_te)
         y_te = [str(v) for v in y_all[te]]
         y_tr = [str(v) for v in y_all[tr]]
         result.metrics = multiclass_metrics(y_te, p, full)
@@ -226,22 +257,19 @@ def train_task(
         result.baselines["prior"] = multiclass_metrics(
             y_te, baselines.prior_multiclass(y_tr, full, len(y_te)), full
         )
-        lr_tr = tr & (y >= 0)
-        model = baselines.fit_logistic(*sample64(X, y, lr_tr, seed=seed), seed=seed)
-        lr = by_rows(functools.partial(baselines.logistic_proba, model), X, te)
         p_lr = np.zeros((int(te.sum()), len(classes)))
         present = np.unique(y[lr_tr])
         p_lr[:, present] = lr if lr.ndim == 2 else np.c_[1 - lr, lr]
         result.baselines["logistic"] = multiclass_metrics(y_te, grouping.expand(p_lr), full)
         state = "last_stage_1" if task.target == "stage" else "last_touchpoint_1"
         if state in spec.names:
-            j = spec.names.index(state)
+            last = X.column(spec.names.index(state))
             result.baselines["markov"] = multiclass_metrics(
                 y_te,
                 baselines.markov_successor(
-                    np.nan_to_num(X[tr, j], nan=-1).tolist(),
+                    np.nan_to_num(last[tr], nan=-1).tolist(),
                     y_tr,
-                    np.nan_to_num(X[te, j], nan=-1).tolist(),
+                    np.nan_to_num(last[te], nan=-1).tolist(),
                     full,
                 ),
                 full,
