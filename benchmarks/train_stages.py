@@ -112,7 +112,6 @@ def main() -> None:
         (pipeline, "prepare_tasks", "cutoffs and labels"),
         (FeatureBuilder, "fit", "vocabularies"),
         (pipeline, "encode_events", "features (encoding the events)"),
-        (pipeline, "build_features", "features"),
         (pipeline, "segment_labels", "segments"),
         (pipeline, "train_task", "task: other"),
         (pipeline, "fit_rows", "task: booster"),

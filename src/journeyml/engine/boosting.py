@@ -24,7 +24,7 @@ import lightgbm as lgb
 import numpy as np
 
 from journeyml.engine.features import DaskFeatures
-from journeyml.features.rows import FeatureRows, as_rows
+from journeyml.features import FeatureRows, as_rows
 
 _EPS = 1e-15
 

@@ -29,7 +29,6 @@ from journeyml.features import (
     FeatureSpec,
     MatrixRows,
     as_rows,
-    build_features,
     encode_events,
     slug,
 )
@@ -41,6 +40,7 @@ from journeyml.modeling import (
     ModelBundle,
     TaskResult,
     binary_metrics,
+    by_rows,
     fit_rows,
     metrics_by_segment,
     multiclass_metrics,
@@ -263,15 +263,15 @@ def score_bundle(
     labels: pd.DataFrame,
     metric: str,
 ) -> float:
-    """``bundle``'s ``metric`` on the given cutoffs (features rebuilt with its own spec)."""
-    X = build_features(events, cutoffs, bundle.spec).to_numpy()
+    """``bundle``'s ``metric`` on the given cutoffs (features rebuilt with its own spec, in
+    chunks of customers as the predictions read them: the test window's matrix is not held)."""
+    X = ChunkedRows.of(events, cutoffs, bundle.spec, dtype=np.float64)
+    p = by_rows(bundle.predict_proba, X, np.ones(len(cutoffs), dtype=bool))
     if bundle.kind == "binary":
-        m = binary_metrics(labels["label"].to_numpy(int), bundle.predict_proba(X))
+        m = binary_metrics(labels["label"].to_numpy(int), p)
     else:  # scored as in training: rare classes spread over their members
         g = ClassGrouping.from_info(bundle.classes, bundle.info)
-        m = multiclass_metrics(
-            [str(v) for v in labels["label"]], g.expand(bundle.predict_proba(X)), g.all_classes
-        )
+        m = multiclass_metrics([str(v) for v in labels["label"]], g.expand(p), g.all_classes)
     return float(m[metric])
 
 

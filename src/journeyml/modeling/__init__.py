@@ -32,7 +32,7 @@ from journeyml.modeling.linear import (
     trees_validated,
 )
 from journeyml.modeling.rare import MANY_CLASSES, ClassGrouping, leaf_minimum
-from journeyml.modeling.training import TaskResult, train_task
+from journeyml.modeling.training import TaskResult, by_rows, train_task
 
 __all__ = [
     "BASELINE_C",
@@ -53,6 +53,7 @@ __all__ = [
     "bgnbd",
     "binary_metrics",
     "bounded",
+    "by_rows",
     "choose_blend",
     "choose_calibrator",
     "choose_linear",

@@ -29,7 +29,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from journeyml.features.rows import FeatureRows, as_rows
+from journeyml.features import FeatureRows, as_rows
 
 #: rows pushed into a dataset at a time (≈ 40 MB of float32 at 300 features)
 PUSH_ROWS = 32_768

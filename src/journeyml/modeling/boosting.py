@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 import lightgbm as lgb
 import numpy as np
 
-from journeyml.features.rows import FeatureRows
+from journeyml.features import FeatureRows
 from journeyml.modeling.binning import train_valid_datasets
 
 DEFAULT_LGB_PARAMS: dict[str, Any] = {

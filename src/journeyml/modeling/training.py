@@ -17,8 +17,7 @@ import pandas as pd
 
 from journeyml import memory
 from journeyml.errors import TrainingError
-from journeyml.features import FeatureSpec
-from journeyml.features.rows import FeatureRows, as_rows
+from journeyml.features import FeatureRows, FeatureSpec, as_rows
 from journeyml.modeling import baselines, boosting
 from journeyml.modeling.bounds import bounded
 from journeyml.modeling.bundle import ModelBundle
