@@ -119,8 +119,10 @@ def choose_calibrator(
         idx = rng.permutation(len(y))
         a, b = idx[: len(y) // 2], idx[len(y) // 2 :]
     else:
-        ids = np.unique(groups)
-        first = np.isin(groups, rng.permutation(ids)[: len(ids) // 2])
+        # the customers drawn as codes: np.isin of string ids compares every row with every
+        # drawn id (hours for a validation window of 10 M events); the same draw and halves
+        ids, codes = np.unique(groups, return_inverse=True)
+        first = np.isin(codes, rng.permutation(len(ids))[: len(ids) // 2])
         a, b = np.flatnonzero(first), np.flatnonzero(~first)
         if min(len(a), len(b)) < 20 or len(np.unique(y[b])) < 2:
             return choose_calibrator(p, y, seed=seed)  # too few customers to halve

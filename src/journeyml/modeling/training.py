@@ -211,7 +211,9 @@ def train_task(
         # get cancelling weights that muddle the explanations)
         fits = LinearPart.fit_path(*sample64(X, y, tr, seed=seed), seed=seed)
         f_va, *raw_va = by_rows_many([bundle.margin, *(lin.raw for lin in fits)], X, va)
-        g_va = None if groups is None else np.asarray(groups)[va]
+        # each validation row's customer as a code (in the ids' sorted order: the same
+        # groups and draws as the ids themselves, without comparing strings)
+        g_va = None if groups is None else np.unique(np.asarray(groups)[va], return_inverse=True)[1]
         k, w, _ = choose_linear(
             f_va, raw_va, y[va], reference=REGULARISATION.index(BASELINE_C), groups=g_va
         )
