@@ -437,7 +437,11 @@ def write_doc() -> None:
             f"Machine: {machine()}. The last column is the 1-minute load average on 2 cores "
             "(at the start → at the end where both were recorded): rows with a load above 2 "
             "were **measured under load** (other engineers' work shared the cores), so their "
-            "times are several times what a quiet machine gives; memory is not affected.",
+            "times are several times what a quiet machine gives; memory is not affected. "
+            "Training runs since streamed training rows (the rows without a label, and the "
+            "latest `train_stages.py` run) hold no feature matrix: their `features` is only the "
+            "events' encoding, the rows are computed inside each task as it reads them "
+            '(docs/scale.md, "Training without the feature matrix").',
             "",
             "| run | size | time | peak RSS | load |",
             "|---|---|---|---|---|",
