@@ -50,6 +50,7 @@ from journeyml.tasks import (
     check_vocabulary,
     every_n_days,
     fixed_dates,
+    held_out,
     labels_and_funnel,
     temporal_split,
 )
@@ -411,6 +412,8 @@ def run_training(
             # every outcome the project predicts, saved with each task's model: an analyst's
             # report leaves them out of pain points even when a task has no champion
             res.bundle.info["project_outcomes"] = outcomes
+            # the time the model was not fitted to: the report reads its evidence there
+            res.bundle.info.update(held_out(split, cutoffs))
             if segments is not None and res.test_predictions is not None:
                 te = split.test & labels["eligible"].to_numpy(bool)
                 res.segment_metrics = metrics_by_segment(
