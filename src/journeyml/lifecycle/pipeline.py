@@ -223,9 +223,10 @@ def prepare_tasks(
     return tasks, cutoff_sets, prepared
 
 
-def builder_from(config: PipelineConfig) -> FeatureBuilder:
-    # FeatureConfig's fields are FeatureBuilder's parameters, by name
-    return FeatureBuilder(**config.features.model_dump())
+def builder_from(config: PipelineConfig, company_sent: tuple[str, ...] = ()) -> FeatureBuilder:
+    """FeatureConfig's fields are FeatureBuilder's parameters, by name; ``company_sent`` is the
+    data's own (the mapping's or simulator's): generic activity reads the customer's events."""
+    return FeatureBuilder(**config.features.model_dump(), company_sent=company_sent)
 
 
 def segment_labels(X: np.ndarray, spec: FeatureSpec, attribute: str | None) -> np.ndarray | None:
@@ -328,7 +329,7 @@ def run_training(
     # vocabularies from the earliest training period only: nothing of the test period leaks
     fit_until = min(p.split.valid_start for p in prepared.values())
     t1 = time.perf_counter()
-    builder = builder_from(config).fit(ev[ev[TIMESTAMP] < fit_until])
+    builder = builder_from(config, data.defaults.company_sent).fit(ev[ev[TIMESTAMP] < fit_until])
     spec = builder.spec_
     # features once per distinct cutoff set (snapshots and/or prefixes), with one spec
     # the Dask engine passes its own, same feature code; the matrices are kept in float32,

@@ -7,7 +7,7 @@ probabilities; calibration then corrects what is left.
 
 from __future__ import annotations
 
-import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +19,7 @@ from journeyml import memory
 from journeyml.errors import TrainingError
 from journeyml.features import FeatureSpec
 from journeyml.modeling import baselines, boosting
-from journeyml.modeling.bounds import bounded
+from journeyml.modeling.bounds import bounded, floor_distribution
 from journeyml.modeling.bundle import ModelBundle
 from journeyml.modeling.evaluation import binary_metrics, multiclass_metrics, reliability_curve
 from journeyml.modeling.linear import (
@@ -32,6 +32,7 @@ from journeyml.modeling.linear import (
     sigmoid,
 )
 from journeyml.modeling.rare import ClassGrouping, leaf_minimum
+from journeyml.modeling.softmax import SoftmaxPart, choose_softmax, softmax
 from journeyml.tasks import MIN_CUTOFFS, TaskConfig, TemporalSplit
 
 
@@ -215,6 +216,32 @@ def train_task(
             y[te], bounded(sigmoid(by_rows(reference.raw, X, te)))
         )
     else:
+        # a multinomial linear model blended in per-class raw scores where the validation
+        # window prefers it, chosen as the binary blend is (one-SE rule, then the tie rule
+        # against the logistic baseline's own fit, by customer)
+        lr_tr = tr & (y >= 0)
+        f_va = by_rows(bundle.margin, X, va)
+        t0 = time.process_time()
+        parts = SoftmaxPart.fit_path(
+            *sample64(X, y, lr_tr, seed=seed), n_classes=len(classes), seed=seed
+        )
+        # the three multinomial fits are the costly part of a next task's linear models
+        bundle.info["linear_fit_cpu_seconds"] = round(time.process_time() - t0, 2)
+        g_va = None if groups is None else np.asarray(groups)[va]
+        k, w, blend_scores = choose_softmax(
+            f_va,
+            [by_rows(lin.raw, X, va) for lin in parts],
+            y[va],
+            reference=REGULARISATION.index(BASELINE_C),
+            groups=g_va,
+        )
+        bundle.linear = parts[k] if w > 0 else None
+        bundle.linear_weight = w
+        bundle.info.update(
+            linear_C=REGULARISATION[k],
+            linear_weight=w,
+            blend_valid_log_loss={c.replace("=", ""): v for c, v in blend_scores.items()},
+        )
         # scored over every training class: the group's probability spread over its members
         full = grouping.all_classes
         p = grouping.expand(by_rows(bundle.predict_proba, X, te))
@@ -226,12 +253,11 @@ def train_task(
         result.baselines["prior"] = multiclass_metrics(
             y_te, baselines.prior_multiclass(y_tr, full, len(y_te)), full
         )
-        lr_tr = tr & (y >= 0)
-        model = baselines.fit_logistic(*sample64(X, y, lr_tr, seed=seed), seed=seed)
-        lr = by_rows(functools.partial(baselines.logistic_proba, model), X, te)
-        p_lr = np.zeros((int(te.sum()), len(classes)))
-        present = np.unique(y[lr_tr])
-        p_lr[:, present] = lr if lr.ndim == 2 else np.c_[1 - lr, lr]
+        # the multinomial logistic baseline is the linear fit at the baseline's C alone (share
+        # 1), served as the model serves it: the fit a blend falls back to on a tie, so that
+        # a model that falls back scores exactly its baseline (as for binary tasks)
+        baseline = parts[REGULARISATION.index(BASELINE_C)]
+        p_lr = by_rows(lambda b: floor_distribution(softmax(baseline.raw(b))), X, te)
         result.baselines["logistic"] = multiclass_metrics(y_te, grouping.expand(p_lr), full)
         state = "last_stage_1" if task.target == "stage" else "last_touchpoint_1"
         if state in spec.names:
