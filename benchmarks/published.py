@@ -92,7 +92,9 @@ def _row(stem: str, results: list[dict[str, Any]]) -> str:
         if d.get("chain_steps", 1) > 1:
             how += f"; {d['chain_steps']} chained steps of {d['training_horizon_days']} d"
     else:
-        ece, how = "—", "LightGBM"
+        share = r0["details"].get("linear_weight")
+        ece = "—"
+        how = "LightGBM" if share is None else f"multinomial linear share {share:.1f}"
     target = TARGETS.get(stem)
     tgt = ""
     if target:
@@ -130,7 +132,10 @@ def render() -> str:
             "calibrated (none / Platt / isotonic by validation log loss); ECE over 10 "
             "equal-mass bins on the test rows, the prior's beside it. CDNOW's holdout is "
             "longer than a training label window: step probabilities chained over it on "
-            "journeys aged with no new purchase (`journeyml.bench.holdout`).",
+            "journeys aged with no new purchase (`journeyml.bench.holdout`). Next activity: "
+            "LightGBM's softmax blended with a multinomial logistic part in per-class raw "
+            "scores (`journeyml.bench.multiclass`; the model column gives its share, "
+            '"LightGBM" where the result predates the blend).',
             "",
             f"Machine: {machine(f'lightgbm {lightgbm.__version__}')}. The load average (1 min) "
             "at the start of each run is in the last column: figures under load are slower, "

@@ -68,8 +68,8 @@ SETTINGS = ServiceSettings.from_env()
 EXAMPLE = json.loads((Path(__file__).parent / "example_request.json").read_text())
 if SETTINGS.model_dir is None:
     SETTINGS = replace(SETTINGS, model_dir=default_model_dir(Path(__file__).parent))
-# slow-header clients are timed out by the uvicorn server BentoML starts in this worker
-slow_clients.install(SETTINGS.header_timeout)
+# slow-header and slow-body clients are timed out by the uvicorn server BentoML starts here
+slow_clients.install(SETTINGS.header_timeout, SETTINGS.body_timeout)
 
 info_app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 

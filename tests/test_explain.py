@@ -40,8 +40,15 @@ def test_pred_contrib_equals_shap_tree_explainer(predictor, small_simulation, ta
     if b.kind == "binary":  # the trees' values, blended with the linear part as served
         trees = np.c_[sv, np.full(len(X), float(np.ravel(explainer.expected_value)[0]))]
         np.testing.assert_allclose(ours, b.served_contributions(trees, X), atol=1e-8)
-    else:  # shap: (n, F, K); ours: (n, K, F+1)
-        np.testing.assert_allclose(ours[:, :, :-1], np.transpose(sv, (0, 2, 1)), atol=1e-8)
+    else:  # shap: (n, F, K); ours: (n, K, F+1): each class's trees' values, blended as served
+        base = np.ravel(explainer.expected_value)
+        bias = np.broadcast_to(base[None, :, None], (len(X), len(base), 1))
+        trees = np.concatenate([np.transpose(sv, (0, 2, 1)), bias], axis=2)
+        served = [
+            b.served_class_contributions(trees[:, k], X, np.full(len(X), k))
+            for k in range(len(b.classes))
+        ]
+        np.testing.assert_allclose(ours, np.stack(served, axis=1), atol=1e-8)
 
 
 def test_probability_points_add_up_and_keep_signs(predictor, small_simulation) -> None:  # type: ignore[no-untyped-def]

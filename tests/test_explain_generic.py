@@ -118,3 +118,83 @@ def test_an_absent_transition_is_the_touchpoints_only_where_their_counts_predict
     own = totals[("touchpoint", "login")] + totals[("touchpoint", "ad")]
     assert 0.9 * 0.01 < own < 0.97 * 0.01
     assert sum(totals.values()) == pytest.approx(0.01)
+
+
+def _mails(every_days: dict[str, int]) -> pd.DataFrame:
+    """Logins every 3 days for the population and ``a``; campaign mails from day 0 (the first
+    contact) every ``every_days[customer]`` days (the population: every 10)."""
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    rows = []
+    for c in [f"p{i}" for i in range(20)] + list(every_days):
+        for d in range(1, 60, 3):
+            rows.append((c, t0 + pd.Timedelta(days=d, hours=10), "login"))
+        for d in range(0, 60, every_days.get(c, 10)):
+            rows.append((c, t0 + pd.Timedelta(days=d, hours=5), "mail"))
+    return pd.DataFrame(rows, columns=["customer_id", "timestamp", "touchpoint"])
+
+
+@pytest.mark.parametrize(("every", "kept"), [(10, (0.0, 0.1)), (2, (0.7, 0.85))])
+def test_a_company_sent_count_is_tenure_up_to_what_the_schedule_delivers(
+    every: int, kept: tuple[float, float]
+) -> None:
+    """A mail count is what the company's schedule delivers over the customer's time (its
+    population rate × days since first contact): that part is tenure's. ``a`` got the usual
+    mails (6 in 60 days: all tenure's) or five times as many (30: about 1/5 is tenure's)."""
+    ev = _mails({"a": every})
+    spec = FeatureBuilder(windows_days=(7, 30), company_sent=("mail",)).fit(ev).spec_
+    cut = pd.DataFrame({"customer_id": ["a"], "as_of": [pd.Timestamp("2024-03-01", tz="UTC")]})
+    x = build_features(ev, cut, spec).to_numpy()[0]
+    totals = allocate(spec, x, _psi(spec, ["count_touchpoint_mail_all"])).totals()
+    assert kept[0] <= totals.get(("touchpoint", "mail"), 0.0) / 0.01 <= kept[1]
+    assert sum(totals.values()) == pytest.approx(0.01)
+    assert set(totals) <= {("touchpoint", "mail"), ("journey", "tenure")}
+
+
+def test_a_company_sent_count_without_declaration_is_activity_volume() -> None:
+    """The same mails, not declared company-sent: their volume part is activity (their share
+    of every event), as before."""
+    ev = _mails({"a": 10})
+    spec = FeatureBuilder(windows_days=(7, 30)).fit(ev).spec_
+    cut = pd.DataFrame({"customer_id": ["a"], "as_of": [pd.Timestamp("2024-03-01", tz="UTC")]})
+    x = build_features(ev, cut, spec).to_numpy()[0]
+    totals = allocate(spec, x, _psi(spec, ["count_touchpoint_mail_all"])).totals()
+    assert ("journey", "tenure") not in totals and totals[("journey", "activity")] > 0.009
+
+
+def test_the_last_sessions_touchpoints_share_the_generic_recency_as_the_model_does(
+    case: tuple[FeatureSpec, np.ndarray],
+) -> None:
+    """``a``'s last own session is one login (day 59): "time since the last event" and "time
+    since the last login" describe that one moment, and the model split it 2:1 between them;
+    the generic part is shared in the same proportion. The dispute (day 58) is an earlier
+    session; a login recency pushing the other way is no shared moment."""
+    spec, x = case
+    names = spec.names
+    psi = np.zeros(len(names))
+    psi[names.index("days_since_last_event")] = 0.02
+    psi[names.index("days_since_touchpoint_login")] = 0.01
+    totals = allocate(spec, x, psi).totals()
+    assert totals[("touchpoint", "login")] == pytest.approx(0.01 + 0.02 / 3)
+    assert totals[("journey", "activity")] == pytest.approx(0.02 * 2 / 3)
+    psi[names.index("days_since_touchpoint_login")] = -0.01
+    assert allocate(spec, x, psi).totals()[("journey", "activity")] == pytest.approx(0.02)
+    psi[names.index("days_since_touchpoint_login")] = 0.0
+    psi[names.index("days_since_touchpoint_billing_dispute")] = 0.01
+    totals = allocate(spec, x, psi).totals()
+    assert totals == {
+        ("journey", "activity"): pytest.approx(0.02),
+        ("touchpoint", "billing_dispute"): pytest.approx(0.01),
+    }
+
+
+def test_two_sends_in_a_row_are_activity() -> None:
+    """``mail → mail`` (two sends with nothing of the customer's own between them) says how
+    little the customer did, not what the mail does: all of it is activity's."""
+    ev = _mails({"a": 2})
+    spec = FeatureBuilder(windows_days=(7, 30), company_sent=("mail",)).fit(ev).spec_
+    cut = pd.DataFrame({"customer_id": ["a"], "as_of": [pd.Timestamp("2024-03-01", tz="UTC")]})
+    x = build_features(ev, cut, spec).to_numpy()[0]
+    name = "transition_touchpoint_mail__mail_all"
+    assert x[spec.names.index(name)] > 0
+    totals = allocate(spec, x, _psi(spec, [name])).totals()
+    assert totals == {("journey", "activity"): pytest.approx(0.01)}

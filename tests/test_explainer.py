@@ -58,6 +58,14 @@ def _one_row(predictor: Predictor, ev: pd.DataFrame, cid: str, as_of: pd.Timesta
             wanted = [(None, 0)]
         else:
             full = full.reshape(1, len(b.classes), -1)
+            # each class blended with the multinomial linear part as served
+            full = np.stack(
+                [
+                    b.served_class_contributions(full[:, k], x, np.array([k]))
+                    for k in range(len(b.classes))
+                ],
+                axis=1,
+            )
             proba = b.predict_proba(x)[0]
             bias_all = full[0, :, -1]
             e0 = np.exp(bias_all - bias_all.max())

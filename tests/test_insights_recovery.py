@@ -35,9 +35,10 @@ _RUNS: dict[str, WorldRecovery] = {}
 
 #: measured short of the thresholds (docs/explanations.md); not hidden, not loosened
 _SHORT: dict[tuple[str, str, str], str] = {
-    ("insurer", "conversion", "document_request"): "measured 64.3 % of 1,427 exposed "
-    "predictions (the third world, written after the explanations: a blocker that follows a "
-    "quarter of the quotes, while quotes themselves go with conversion)",
+    ("insurer", "conversion", "document_request"): "measured 60.7 % of 1,427 exposed "
+    "predictions (64.3 % before generic activity read the customer's own events; the third "
+    "world, written after the explanations: a blocker that follows a quarter of the quotes, "
+    "while quotes themselves go with conversion)",
 }
 WORLDS = (("retail", retail), ("b2b", b2b), ("insurer", insurer))
 
@@ -86,25 +87,7 @@ def test_no_effect_touchpoint_rarely_in_top3(world: str, task: str, touchpoint: 
     assert rate <= 0.05
 
 
-@pytest.mark.parametrize(
-    "world",
-    [
-        "retail",
-        "b2b",
-        pytest.param(
-            "insurer",
-            marks=pytest.mark.xfail(
-                reason="measured: conversion lists document_request, then the no-effect "
-                "email_open (harm 0.13 points, held-out gain 0.48 millinats, 95 % interval "
-                "0.21-0.74); churn claim_denied, then email_open (0.27 points, gain 0.76, "
-                "0.06-1.61). Its evidence comes from e-mails to customers who stopped acting "
-                "(counted as activity by the journey's recency and activity features): in a "
-                "variant of the world whose e-mails reach only active customers (not "
-                "committed), conversion lists document_request alone and churn claim_denied alone"
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("world", ["retail", "b2b", "insurer"])
 def test_population_pain_points_list_planted_pain_points_first(world: str) -> None:
     """Per task (ranked within it: raising churn, lowering conversion): the strong planted pain
     points of that outcome lead its list, and the no-effect touchpoint is in neither list. A

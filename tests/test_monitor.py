@@ -126,3 +126,55 @@ def test_planted_drift_crosses_the_thresholds_and_the_command_exits_1(
     assert len(hist) == 5  # four Mondays and the planted week
     assert json.loads(json.dumps(res.breaches))  # plain strings
     assert Thresholds(max_prediction_psi=None, max_explanation_shift=None, max_feature_psi=None)
+
+
+def test_recorded_outcomes_label_matured_predictions_positive_within_the_horizon(
+    logged_store: EventStore, predictor: Any, tmp_path: Path
+) -> None:
+    """Outcomes recorded outside the events (``journeyml outcomes``) make a matured churn
+    prediction positive when they fall in (as_of, as_of + 30 days]; at as_of itself or after
+    the horizon they change nothing. (The same customers are scored every Monday, so an
+    outcome can fall in several weeks' windows: the ones below fall in at most the last.)"""
+    import sqlite3
+
+    from journeyml.store import Outcome
+
+    copy = tmp_path / "copy.db"  # the module's store stays as the other tests expect it
+    with sqlite3.connect(logged_store.uri.removeprefix("sqlite:///")) as src:
+        dst = sqlite3.connect(copy)
+        src.backup(dst)
+        dst.close()
+    horizon = pd.Timedelta(days=30)
+    first, last = MONDAYS[0], MONDAYS[-1]
+    with EventStore.open(f"sqlite:///{copy}") as es:
+        log = pd.concat(list(es.prediction_log_frames(project=predictor.project)))
+        customers = {
+            m: sorted(set(log.loc[log["as_of_ns"] == m.value, "customer_id"])) for m in MONDAYS
+        }
+
+        def churn() -> pd.DataFrame:
+            res = monitor(es, predictor, now=END, project=predictor.project)
+            w = res.weekly
+            return w[w["week"].isin(MONDAYS)].sort_values(["task", "week"]).reset_index(drop=True)
+
+        before = churn()
+        # known at as_of itself (the first week's), and a nanosecond after the last horizon
+        es.record_outcomes(
+            [Outcome(c, "churn", "cancellation", first) for c in customers[first]]
+            + [Outcome(c, "churn", "x", last + horizon + pd.Timedelta(1)) for c in customers[last]]
+        )
+        outside = churn()
+        # the last instant of the last week's window, for half its customers
+        es.record_outcomes(
+            [Outcome(c, "churn", "cancellation", last + horizon) for c in customers[last][::2]]
+        )
+        inside = churn()
+    cols = ["task", "week", "n_matured", "observed_rate", "auc", "log_loss"]
+    pd.testing.assert_frame_equal(outside[cols], before[cols])
+    assert (inside["n_matured"] == before["n_matured"]).all()
+    a, b = inside["observed_rate"], before["observed_rate"]
+    changed = ~((a == b) | (a.isna() & b.isna())).to_numpy()  # NaN: no binary rate
+    is_last_churn = ((before["task"] == "churn") & (before["week"] == last)).to_numpy()
+    assert (changed == is_last_churn).all(), inside[cols]  # that week of churn alone
+    row = inside[is_last_churn].iloc[0]
+    assert row["observed_rate"] > before[is_last_churn].iloc[0]["observed_rate"] + 0.1

@@ -30,14 +30,18 @@ def test_report_is_self_contained_and_complete(predictor, small_simulation, tmp_
         assert section in html
     assert html.count("<svg") >= 6
     assert "support_call" not in re.sub(r"<[^>]+>", "", html).split("Example customers")[0]
-    # the outcomes after as_of are held-out evidence: the report says a touchpoint without it
+    # the held-out evidence: the report says a touchpoint without it
     # is no measurable effect, and why
     text = re.sub(r"<[^>]+>", "", html)
     assert (
         "No measurable effect (interval covers zero, under 0.05 points, or no better "
         "predictions on the observed outcomes):" in text
     )
-    assert "made them better on the outcomes observed after the moment of prediction" in text
+    assert "made them better on outcomes the model was not fitted to" in text
+    # the evidence is pooled over earlier dates, all observed before the moment of prediction
+    found = re.findall(r"Held-out evidence from ([\d,]+) customers over (\d+) dates", text)
+    assert len(found) == 2  # conversion and churn
+    assert all(int(k) >= 2 for _, k in found)
 
 
 def test_journey_metrics_on_a_tiny_log() -> None:

@@ -115,6 +115,42 @@ def test_a_touchpoint_the_model_uses_without_evidence_is_no_measurable_effect() 
     assert list(insights.no_measurable_effect(eff.reset_index())["touchpoint"]) == ["marker"]
 
 
+def test_evidence_comes_from_the_held_out_rows_when_given() -> None:
+    """The effects are read on the report's rows (no outcomes known there); the evidence on
+    other rows (earlier dates, outcomes known): there the real touchpoint's exposed rows lapse
+    more and the marker's do not. A touchpoint the held-out rows never went through has no
+    evidence, whatever its effect."""
+    rng = np.random.default_rng(3)
+
+    def rows(n: int) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+        u = rng.random(n)
+        real, marker, rare = u < 0.3, u > 0.7, (u > 0.4) & (u < 0.45)
+        pts = pd.DataFrame(
+            {
+                "touchpoint:real": np.where(real, 10 + rng.normal(0, 0.3, n), 0.0),
+                "touchpoint:marker": np.where(marker, 10 + rng.normal(0, 0.3, n), 0.0),
+                "touchpoint:rare": np.where(rare, 10 + rng.normal(0, 0.3, n), 0.0),
+            }
+        )
+        exposed = pd.DataFrame({"real": real, "marker": marker, "rare": rare})
+        return pts, 0.10 + pts.sum(axis=1).to_numpy() / 100, exposed
+
+    pts, p, exposed = rows(3000)
+    m = insights.CauseMatrix("churn", pts, p, np.full(3000, 0.1))
+    h_pts, h_p, h_exposed = rows(6000)
+    y = (rng.random(6000) < np.where(h_exposed["real"], 0.20, 0.10)).astype(float)
+    customers = np.arange(6000) % 2000  # each customer at three dates
+    held = insights.HeldOut(
+        insights.CauseMatrix("churn", h_pts, h_p, np.full(6000, 0.1), y, customers),
+        h_exposed.drop(columns="rare"),
+    )
+    eff = insights.touchpoint_effects(m, exposed, held_out=held).set_index("touchpoint")
+    assert eff.loc["real", "measurable"] and eff.loc["real", "evidence_low"] > 0
+    assert not eff.loc["marker", "measurable"]
+    assert not eff.loc["rare", "measurable"] and np.isnan(eff.loc["rare", "evidence_low"])
+    assert list(insights.pain_points(eff.reset_index(), 1)["touchpoint"]) == ["real"]
+
+
 def test_rows_of_one_customer_are_resampled_together() -> None:
     """Ten customers seen 100 times each are ten customers' worth of evidence, not 1,000."""
     rng = np.random.default_rng(2)

@@ -203,6 +203,13 @@ def test_b2b_pipeline_config_reads_the_world() -> None:
     tasks = small.task_configs(data.defaults)
     assert tasks["churn"].eligibility.has_done.touchpoints == ("contract_signed",)
     assert tasks["conversion"].outcome.touchpoints == b2b.CONVERSION_TOUCHPOINTS
+    # the features read the customer's own events: the world's sends are in the spec
+    from journeyml.lifecycle.pipeline import builder_from
+
+    spec = builder_from(small, data.defaults.company_sent).fit(data.events).spec_
+    assert set(spec.company_sent) == set(b2b.COMPANY_SENT)
+    rates = dict(zip(spec.vocabulary("touchpoint"), spec.sent_rate, strict=True))
+    assert all(rates[t] > 0 for t in b2b.COMPANY_SENT) and rates["product_login"] == 0
 
 
 def test_cli_simulates_either_world(tmp_path: Path) -> None:

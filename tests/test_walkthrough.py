@@ -2,8 +2,9 @@
 end-to-end sections (CDNOW, then BPIC 2013 incidents), taken from the page itself, on a slice of
 the same log laid out where the commands expect it (``../shared/data/...`` from the working
 directory). Both sections share one model store, as on the page (the BPIC commands name their
-project because the store then holds two). ``journeyml serve`` is left out (the service has its
-own tests)."""
+project because the store then holds two). Each section ends as the page does: its
+``journeyml serve`` line is started for real (on a free port instead of 3000) and asked the
+page's ``curl`` request."""
 
 from __future__ import annotations
 
@@ -11,12 +12,18 @@ import gzip
 import json
 import re
 import shlex
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from threadpoolctl import threadpool_limits
 from typer.testing import CliRunner
 
+from journey_servers import free_port, stop_server
 from journeyml.cli import app
 
 pytestmark = [pytest.mark.integration, pytest.mark.realdata, pytest.mark.xdist_group("walk")]
@@ -30,19 +37,63 @@ CDNOW = Path("cdnow") / "CDNOW_master.txt.gz"
 BPIC = Path("bpic2013-incidents") / "bpi_challenge_2013_incidents.xes.gz"
 
 
-def section_commands(name: str) -> list[str]:
-    """The ``journeyml`` lines of the bash blocks of the section marked ``walkthrough: name``."""
+def section_blocks(name: str) -> list[str]:
+    """The bash blocks of the section marked ``walkthrough: name``."""
     text = DOC.read_text()
     start = text.index(f"<!-- walkthrough: {name}")
     end = text.find("\n## ", start)
     body = text[start : end if end > 0 else len(text)]
-    blocks = re.findall(r"```bash\n(.*?)```", body, re.S)
+    return re.findall(r"```bash\n(.*?)```", body, re.S)
+
+
+def section_commands(name: str) -> list[str]:
+    """The ``journeyml`` lines of the section but ``journeyml serve`` (see :func:`served`)."""
     return [
         line.strip()
-        for block in blocks
+        for block in section_blocks(name)
         for line in block.splitlines()
         if line.startswith("journeyml ") and not line.startswith("journeyml serve")
     ]
+
+
+def served(name: str, repo: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Start the section's ``journeyml serve`` line from ``repo`` (on a free port) and send it
+    the body of the page's ``curl``; the request and the answer."""
+    [block] = [b for b in section_blocks(name) if "journeyml serve" in b]
+    command = next(line for line in block.splitlines() if line.startswith("journeyml serve"))
+    request = json.loads(re.search(r"-d '(.*)'", block, re.S).group(1))  # type: ignore[union-attr]
+    if not (repo / "service").exists():  # the page runs from the repository root
+        (repo / "service").symlink_to(DOC.parents[1] / "service", target_is_directory=True)
+    port = free_port()
+    args = shlex.split(command.replace("--port 3000", f"--port {port}"))[1:]
+    exe = Path(sys.executable).with_name("journeyml")
+    log = repo / f"serve-{name}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(exe), *args],
+            cwd=repo,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, f"{command} exited:\n{log.read_text()[-3000:]}"
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"{command} not ready:\n{log.read_text()[-3000:]}")
+        res = httpx.post(f"{url}/predict", json=request, timeout=60)
+        assert res.status_code == 200, res.text
+        return request, res.json()
+    finally:
+        stop_server(proc)
 
 
 def cdnow_slice(source: Path, out: Path, n: int) -> None:
@@ -116,6 +167,12 @@ def test_the_cdnow_walkthrough_runs_as_written(
     repo = run_section("cdnow", walk, monkeypatch)
     assert (repo / "cdnow" / "scores.csv").read_text().count("\n") == SLICE_CUSTOMERS + 1
     assert "<svg" in (repo / "cdnow" / "report.html").read_text()
+    request, answer = served("cdnow", repo)
+    assert answer["n_events_used"] == len(request["events"])
+    tasks = set(answer["model_versions"])
+    assert tasks and tasks <= {"conversion", "churn"}
+    for task in tasks:  # each served task: a probability explained by root causes
+        assert 0 < answer[task]["probability"] < 1 and answer[task]["root_causes"]
 
 
 def test_the_bpic_walkthrough_runs_as_written(
@@ -133,3 +190,6 @@ def test_the_bpic_walkthrough_runs_as_written(
     assert set(first["model_versions"]) == {"next_stage"}
     assert first["next_stage"]["predicted"] in first["next_stage"]["distribution"]
     assert "<svg" in (repo / "bpic" / "report.html").read_text()
+    request, answer = served("bpic", repo)
+    assert answer["n_events_used"] == len(request["events"])
+    assert answer["next_stage"]["predicted"] in answer["next_stage"]["distribution"]

@@ -652,6 +652,33 @@ def ingest(
         raise typer.Exit(1)
 
 
+@app.command()
+@friendly_errors
+def outcomes(
+    path: Path = typer.Argument(
+        ..., help="Outcomes: csv[.gz], parquet or jsonl with customer_id, task, outcome, time."
+    ),
+    store: str | None = typer.Option(None, "--store", help=STORE_HELP),
+) -> None:
+    """Record outcomes known outside the event stream (a CRM's cancellations); `journeyml
+    monitor` counts one of a binary task within a prediction's horizon as a positive label."""
+    from collections import Counter
+
+    from journeyml.store import EventStore, read_outcomes
+
+    items = read_outcomes(path)  # every row checked before anything is stored
+    with EventStore.open(_store_uri(store)) as es:
+        result = es.record_outcomes(items)
+        where = es.uri
+    per_task = Counter(o.task for o in items)
+    tasks = ", ".join(f"{t}: {per_task[t]:,}" for t in sorted(per_task)) or "none"
+    console.print(
+        f"[green]recorded[/] {result.accepted:,} outcomes from {path} → {where} "
+        f"({result.duplicates:,} already there; by task: {tasks})",
+        highlight=False,
+    )
+
+
 @store_app.command("upgrade")
 @friendly_errors
 def store_upgrade(store: str | None = typer.Option(None, "--store", help=STORE_HELP)) -> None:
@@ -745,9 +772,10 @@ def monitor(
     min_matured: int = typer.Option(50, help="Matured predictions a week needs for quality."),
     log_mlflow: bool = typer.Option(True, "--mlflow/--no-mlflow", help="Log to MLflow."),
 ) -> None:
-    """Quality once outcomes matured, feature/prediction drift (PSI) and explanation drift per
-    project, task and week, from the prediction log; an HTML page, MLflow metrics, and exit
-    code 1 when a threshold is crossed."""
+    """Quality once outcomes matured (from the events and `journeyml outcomes`),
+    feature/prediction drift (PSI) and explanation drift per project, task and week, from the
+    prediction log; an HTML page, MLflow metrics, and exit code 1 when a threshold is
+    crossed."""
     _quiet_libraries()
     from journeyml.lifecycle import default_tracking_uri
     from journeyml.monitor import Thresholds, log_to_mlflow, render_page

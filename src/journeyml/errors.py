@@ -130,6 +130,13 @@ class ServiceBusyError(RequestError):
         self.retry_after = retry_after
 
 
+class BodyTimeoutError(RequestError):
+    """A request's body did not arrive within the body timeout after its head."""
+
+    code = "body_timeout"
+    http_status = 408
+
+
 class UnauthorizedError(RequestError):
     code = "unauthorized"
     http_status = 401

@@ -29,8 +29,8 @@ JSON = {"content-type": "application/json"}
 
 @pytest.fixture(scope="module")
 def tight_server(trained_store: Any, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """A server with an API key, a 1 MB body limit, one request computed at a time and 2 s
-    for a request head."""
+    """A server with an API key, a 1 MB body limit, one request computed at a time, 2 s
+    for a request head and 2 s for a body."""
     log = tmp_path_factory.mktemp("tight") / "server.log"
     env = {
         "JOURNEYML_TRACKING_URI": trained_store[0],
@@ -38,6 +38,7 @@ def tight_server(trained_store: Any, tmp_path_factory: pytest.TempPathFactory): 
         "JOURNEYML_MAX_BODY_BYTES": "1000000",
         "JOURNEYML_MAX_INFLIGHT": "1",
         "JOURNEYML_HEADER_TIMEOUT": "2",
+        "JOURNEYML_BODY_TIMEOUT": "2",
     }
     h = start_bento_server(env, log)
     yield h
@@ -201,6 +202,47 @@ def test_a_slow_header_client_is_disconnected(tight_server: ServerHandle) -> Non
     assert closed and time.monotonic() - t0 < 10
     text = httpx.get(tight_server.url + "/metrics", headers=KEY).text
     assert re.search(r"^journeyml_header_timeouts_total [1-9]", text, re.M), text[-500:]
+
+
+def test_a_slow_body_client_gets_408_and_is_disconnected(tight_server: ServerHandle) -> None:
+    """The service's workers run the body timeout (tests/hardening/test_slow_clients.py): 408
+    in the error shape, counted, one log line with the request's 408 and no body content."""
+    port = int(tight_server.url.rsplit(":", 1)[1])
+    secret = "slow-body-customer-4471"
+    rid = "slow-body-1"
+    head = (
+        f"POST /predict HTTP/1.1\r\nHost: x\r\nx-api-key: k3y\r\nx-request-id: {rid}\r\n"
+        "content-type: application/json\r\ncontent-length: 5000\r\n\r\n"
+        f'{{"customer_id": "{secret}", "events": ['
+    ).encode()
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(0.2)
+        sock.sendall(head)
+        t0 = time.monotonic()
+        closed = False
+        while not closed and time.monotonic() - t0 < 15:
+            with contextlib.suppress(OSError):  # one byte of a body that never ends, every 0.2 s
+                sock.sendall(b" ")
+            try:
+                chunk = sock.recv(4096)
+                closed = chunk == b""
+                answer += chunk
+            except TimeoutError:
+                continue
+            except OSError:
+                closed = True
+    assert closed and time.monotonic() - t0 < 10
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"] == "body_timeout"
+    text = httpx.get(tight_server.url + "/metrics", headers=KEY).text
+    assert re.search(r"^journeyml_body_timeouts_total [1-9]", text, re.M), text[-500:]
+    time.sleep(0.5)
+    log = tight_server.log.read_text()
+    assert secret not in log
+    assert log.count('"event": "body_timeout"') == 1
+    lines = [json.loads(ln[ln.index("{") :]) for ln in log.splitlines() if rid in ln]
+    assert [(x["status"], x["error"]) for x in lines] == [(408, "body_timeout")]
 
 
 def test_busy_is_503_with_retry_after_and_probes_stay_fast(tight_server: ServerHandle) -> None:

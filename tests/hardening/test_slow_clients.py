@@ -1,12 +1,16 @@
 """Slow-header clients are timed out (issue 15): a connection that does not deliver a complete
 request head within the header timeout is closed, on a fresh connection and on a kept-alive
-one, while a request whose computation outlasts the timeout is answered. A real uvicorn
-server (the protocol BentoML's workers use) with a short timeout, in-process; the real
-service's wiring is checked in tests/hardening/test_edge_http.py."""
+one, while a request whose computation outlasts the timeout is answered. Slow bodies likewise:
+a body not complete within the body timeout of its head gets 408 in the one error shape and
+the connection is closed; a body that arrives in time is answered however long it computes.
+A real uvicorn server (the protocol BentoML's workers use) with a short timeout, in-process;
+the real service's wiring is checked in tests/hardening/test_edge_http.py."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import socket
 import threading
 import time
@@ -16,18 +20,33 @@ from typing import Any
 import pytest
 import uvicorn
 
-from journeyml.serving.slow_clients import TIMEOUTS, HeaderTimeout
+from journeyml.serving.slow_clients import BODY_TIMED_OUT, BODY_TIMEOUTS, TIMEOUTS, HeaderTimeout
 
 TIMEOUT = 0.5
 
 
 class ShortTimeout(HeaderTimeout):
     header_timeout = TIMEOUT
+    body_timeout = TIMEOUT
+
+
+#: what the application saw of each timed-out body: (bytes received, scope marked)
+SEEN: list[tuple[int, bool]] = []
 
 
 async def app(scope: Any, receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
+    if scope["method"] == "POST":  # the application reads the whole body first
+        got = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                SEEN.append((got, bool(scope.get(BODY_TIMED_OUT))))
+                return
+            got += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
     if scope["path"] == "/slow":
         await asyncio.sleep(3 * TIMEOUT)  # computing longer than the header timeout
     await send(
@@ -76,6 +95,11 @@ def _closed_after(sock: socket.socket, trickle: bytes, limit: float) -> float:
 def _get(sock: socket.socket, path: str) -> bytes:
     sock.settimeout(10)
     sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    return _until_ok(sock)
+
+
+def _until_ok(sock: socket.socket) -> bytes:
+    """The answer, read up to its ``ok`` body."""
     data = b""
     while not data.endswith(b"ok"):
         chunk = sock.recv(1024)
@@ -104,3 +128,76 @@ def test_a_request_computed_longer_than_the_timeout_is_answered(port: int) -> No
     with socket.create_connection(("127.0.0.1", port)) as sock:
         assert _get(sock, "/slow").startswith(b"HTTP/1.1 200")
         assert _get(sock, "/").startswith(b"HTTP/1.1 200")  # and the connection stays usable
+
+
+def _answer_after_trickle(sock: socket.socket, trickle: bytes, limit: float) -> tuple[bytes, float]:
+    """Send ``trickle`` one byte every 0.1 s (a body that never ends); what the server answered
+    before closing, and the seconds until it closed (``limit`` if it never did)."""
+    t0 = time.monotonic()
+    sock.settimeout(0.1)
+    data = b""
+    for i in range(int(limit / 0.1)):
+        with contextlib.suppress(OSError):  # the server closed its side: read its answer
+            sock.sendall(trickle[i % len(trickle) : i % len(trickle) + 1])
+        try:
+            chunk = sock.recv(4096)
+            if chunk == b"":
+                return data, time.monotonic() - t0
+            data += chunk
+        except TimeoutError:
+            continue
+        except OSError:
+            return data, time.monotonic() - t0
+    return data, limit
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 1000\r\n\r\n{"customer_id": "secret-c',
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b'Transfer-Encoding: chunked\r\n\r\n5\r\n{"cus\r\n',
+    ],
+    ids=["content-length", "chunked"],
+)
+def test_a_slow_body_gets_408_in_the_error_shape_and_is_closed(port: int, head: bytes) -> None:
+    before, seen = BODY_TIMEOUTS[0], len(SEEN)
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(head)
+        trickle = b"1\r\nx\r\n" if b"chunked" in head else b"x"
+        answer, took = _answer_after_trickle(sock, trickle, limit=5.0)
+    assert TIMEOUT * 0.9 <= took < TIMEOUT + 1.5, took
+    status, _, rest = answer.partition(b"\r\n")
+    assert status == b"HTTP/1.1 408 Request Timeout", answer
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    assert b"connection: close" in headers.lower()
+    error = json.loads(body)
+    assert error["error"] == "body_timeout" and error["field"] == "body"
+    assert "JOURNEYML_BODY_TIMEOUT" in error["message"]
+    assert error["details"] == {"timeout_seconds": TIMEOUT}
+    assert BODY_TIMEOUTS[0] == before + 1
+    assert len(SEEN) == seen + 1 and SEEN[-1][1]  # the application saw a marked disconnect
+
+
+def test_a_body_sent_in_pieces_within_the_timeout_is_answered(port: int) -> None:
+    before = BODY_TIMEOUTS[0]
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(10)
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab")
+        time.sleep(TIMEOUT * 0.5)
+        sock.sendall(b"cd")
+        data = _until_ok(sock)
+    assert data.startswith(b"HTTP/1.1 200")
+    assert BODY_TIMEOUTS[0] == before
+
+
+def test_a_posted_request_computed_longer_than_the_body_timeout_is_answered(port: int) -> None:
+    before = BODY_TIMEOUTS[0]
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(10)
+        for _ in range(2):  # and the kept-alive connection's next body gets its own deadline
+            sock.sendall(b"POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+            data = _until_ok(sock)
+            assert data.startswith(b"HTTP/1.1 200"), data
+    assert BODY_TIMEOUTS[0] == before

@@ -11,9 +11,9 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
+from tiny import tiny_spec
 
 from journeyml.explain import model_of, task_contributions
-from journeyml.features import FeatureBuilder
 from journeyml.modeling import Calibrator, LinearPart, ModelBundle, choose_weight, train_task
 from journeyml.tasks import TaskConfig, TemporalSplit, task_from_block
 
@@ -21,16 +21,7 @@ TASK = task_from_block("buys", {"kind": "occurs", "horizon_days": 7, "outcome": 
 
 
 def _spec(n_features: int):  # type: ignore[no-untyped-def]
-    ev = pd.DataFrame(
-        {
-            "customer_id": ["a", "a", "b"],
-            "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"], utc=True),
-            "touchpoint": ["visit", "purchase", "visit"],
-            "channel": "web",
-            "stage": "s",
-        }
-    )
-    spec = FeatureBuilder(windows_days=(7,)).fit(ev).spec_
+    spec = tiny_spec()
     assert len(spec.names) >= n_features
     return spec
 

@@ -64,7 +64,9 @@ def sure(predictor: Predictor, small_simulation: Any) -> tuple[Predictor, pd.Dat
         lgb.Dataset(X, y),
         num_boost_round=150,
     )
-    sure_bundle = replace(b, booster=booster)
+    # the trees alone (the trained model may blend in a multinomial linear part, which would
+    # keep the tails above the floor)
+    sure_bundle = replace(b, booster=booster, linear=None, linear_weight=0.0)
     bundles = {**predictor.bundles, task: sure_bundle}
     return Predictor(bundles), cut, sure_bundle
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from tiny import tiny_spec
 
-from journeyml.features import FeatureBuilder, FeatureSpec
 from journeyml.lifecycle.gate import compare_baselines
 from journeyml.modeling import choose_calibrator, choose_linear, train_task
 from journeyml.modeling.noise import beats
@@ -102,7 +102,7 @@ def test_calibration_held_out_by_customer_still_fixes_a_real_miscalibration() ->
 def test_on_a_tie_the_model_is_its_baseline_and_the_gate_promotes_it() -> None:
     """A linear world (trees cannot help): ``train_task`` serves the baseline's own fit, and
     its test figures are the logistic baseline's, so the gate's floor (margin 0) holds."""
-    spec = _spec()
+    spec = tiny_spec()
     rng = np.random.default_rng(0)
     X = rng.normal(size=(6000, len(spec.names)))
     y = (rng.random(6000) < 1 / (1 + np.exp(-(X[:, 0] + 0.5 * X[:, 1] - 1.0)))).astype(np.int64)
@@ -122,16 +122,3 @@ def test_on_a_tie_the_model_is_its_baseline_and_the_gate_promotes_it() -> None:
 
 
 TASK = task_from_block("buys", {"kind": "occurs", "horizon_days": 7, "outcome": ["purchase"]})
-
-
-def _spec() -> FeatureSpec:
-    ev = pd.DataFrame(
-        {
-            "customer_id": ["a", "a", "b"],
-            "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"], utc=True),
-            "touchpoint": ["visit", "purchase", "visit"],
-            "channel": "web",
-            "stage": "s",
-        }
-    )
-    return FeatureBuilder(windows_days=(7,)).fit(ev).spec_

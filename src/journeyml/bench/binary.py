@@ -14,6 +14,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
+from journeyml.bench.refit import probe, refit
 from journeyml.modeling import (
     BASELINE_C,
     REGULARISATION,
@@ -22,7 +23,6 @@ from journeyml.modeling import (
     choose_blend,
     choose_calibrator,
     choose_linear,
-    fit_early_stopped,
     sigmoid,
 )
 
@@ -70,16 +70,15 @@ def fit_binary(
     """Probe on the rows outside ``valid`` (early stopping on ``valid``), choose the blend and
     the calibrator on ``valid``, refit on every row."""
     tr = ~valid
-    probe = fit_early_stopped(
+    _, best, f_va = probe(
         params,
-        (X[tr], y[tr]),
-        (X[valid], y[valid]),
+        X,
+        y,
+        valid,
         categorical,
         num_boost_round=num_boost_round,
         early_stopping_rounds=early_stopping_rounds,
     )
-    best = max(1, int(probe.best_iteration or num_boost_round))
-    f_va = np.asarray(probe.predict(X[valid], raw_score=True, num_iteration=best, num_threads=1))
     info: dict[str, Any] = {"best_iteration": best}
     if blend_linear:
         fits = LinearPart.fit_path(X[tr], y[tr], seed=seed)
@@ -97,10 +96,7 @@ def fit_binary(
         weight = 0.0
         calibrator, cal_scores = choose_calibrator(sigmoid(f_va), y[valid], seed=seed)
         info["calibration"] = cal_scores
-    rounds = max(1, round(best / (1 - valid_fraction)))
-    booster = lgb.train(
-        params, lgb.Dataset(X, y, categorical_feature=categorical), num_boost_round=rounds
-    )
+    booster, rounds = refit(params, X, y, categorical, best, valid_fraction)
     linear = LinearPart.fit(X, y, C=info.get("linear_C", 1.0), seed=seed) if weight > 0 else None
     info.update(refit_rounds=rounds, linear_weight=weight, calibration_method=calibrator.method)
     return BinaryModel(booster, linear, weight, calibrator, info)

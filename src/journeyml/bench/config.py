@@ -131,8 +131,9 @@ class BenchmarkConfig(_Strict):
     early_stopping_rounds: int = 50
     #: share of training cases (the latest ones) held out for early stopping
     valid_fraction: float = Field(0.2, gt=0, lt=1)
-    #: binary tasks: blend a linear model with the trees in log-odds where the validation
-    #: rows prefer it (as ``journeyml train`` does); false: trees only
+    #: blend a linear model with the trees where the validation rows prefer it, as
+    #: ``journeyml train`` does (binary: in log-odds; next activity: a multinomial one in
+    #: per-class raw scores); false: trees only
     blend_linear: bool = True
     #: random seed of the models
     seed: int = 0

@@ -1,7 +1,9 @@
 """Next activity on a :class:`~journeyml.bench.prefixes.PrefixSplit`: LightGBM on the project's
-features (the same ``build_features`` as everywhere), early stopping on the latest training
-cases, then refit on all training cases; baselines on the same prefixes: the class prior, the
-most frequent successor of the last activity (Markov) and logistic regression."""
+features (the same ``build_features`` as everywhere) blended with a multinomial logistic part as
+a ``next`` task's model (:mod:`journeyml.bench.multiclass`), early stopping and the blend chosen
+on the latest training cases, then refit on all training cases; baselines on the same prefixes:
+the class prior, the most frequent successor of the last activity (Markov) and logistic
+regression (the blend's own fit at the baseline's ``C``, the fit a tie falls back to)."""
 
 from __future__ import annotations
 
@@ -11,16 +13,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from journeyml.bench.multiclass import fit_next
 from journeyml.bench.prefixes import LABEL, PrefixSplit
-from journeyml.bench.refit import probe_and_refit
 from journeyml.events import CUSTOMER_ID
 from journeyml.features import FeatureBuilder, build_features
 from journeyml.modeling import (
+    BASELINE_C,
     ClassGrouping,
+    SoftmaxPart,
     baselines,
+    floor_distribution,
     leaf_minimum,
     lgb_params,
     multiclass_metrics,
+    softmax,
 )
 from journeyml.tasks import END_CLASS
 
@@ -50,10 +56,12 @@ def run_next_activity(
     valid_fraction: float = 0.2,
     seed: int = 0,
     min_class_examples: int | None = None,
+    blend_linear: bool = True,
 ) -> NextActivityResult:
     """Fit on ``split.train`` and score ``split.test`` (and the ``test_all`` variant).
     ``features``: :class:`~journeyml.features.FeatureBuilder` parameters;
-    ``min_class_examples``: as a next task's (:mod:`journeyml.modeling.rare`)."""
+    ``min_class_examples``: as a next task's (:mod:`journeyml.modeling.rare`);
+    ``blend_linear`` False: LightGBM alone (no multinomial part blended in)."""
     spec = FeatureBuilder(**(features or {})).fit(split.train_events).spec_
     X_tr = build_features(split.train_events, split.train, spec).to_numpy()
     X_te = build_features(events, split.test, spec).to_numpy()
@@ -74,21 +82,29 @@ def run_next_activity(
     late = set(split.train_cases[-n_valid_cases:])
     va = split.train[CUSTOMER_ID].isin(late).to_numpy()
     params = lgb_params("multiclass", len(grouping.classes), lgb_overrides, seed)
-    booster, best, rounds = probe_and_refit(
+    # the logistic baseline: the multinomial fit at the baseline's C on every training prefix,
+    # the very fit served when the blend's tie rule falls back to it
+    base_fit = SoftmaxPart.fit(X_tr, y_tr, n_classes=len(grouping.classes), C=BASELINE_C, seed=seed)
+    model = fit_next(
         params,
         X_tr,
         y_tr,
         va,
         spec.categorical_indices,
+        base_fit,
         num_boost_round=num_boost_round,
         early_stopping_rounds=early_stopping_rounds,
         valid_fraction=valid_fraction,
+        groups=split.train[CUSTOMER_ID].to_numpy(),
+        blend_linear=blend_linear,
+        seed=seed,
     )
+    best, rounds = model.info["best_iteration"], model.info["refit_rounds"]
 
     y_te = split.test[LABEL].astype(str).to_numpy()
     y_all = split.test_all[LABEL].astype(str).to_numpy()
-    p_te = grouping.expand(np.asarray(booster.predict(X_te, num_threads=1)))
-    p_all = grouping.expand(np.asarray(booster.predict(X_all, num_threads=1)))
+    p_te = grouping.expand(floor_distribution(model.predict(X_te)))
+    p_all = grouping.expand(floor_distribution(model.predict(X_all)))
     names = list(spec.names)
     out_baselines: dict[str, dict[str, float]] = {
         "prior": multiclass_metrics(
@@ -102,10 +118,8 @@ def run_next_activity(
             classes,
         ),
     }
-    lr = baselines.logistic(X_tr, y_tr, X_te, seed=seed)
-    full = np.zeros((len(y_te), len(grouping.classes)))
-    full[:, np.unique(y_tr)] = lr
-    out_baselines["logistic"] = multiclass_metrics(y_te, grouping.expand(full), classes)
+    p_lr = floor_distribution(softmax(base_fit.raw(X_te)))
+    out_baselines["logistic"] = multiclass_metrics(y_te, grouping.expand(p_lr), classes)
     markov_all = baselines.markov_successor(
         _state(X_tr, names, target), list(y_tr_names), _state(X_all, names, target), classes
     )
@@ -142,5 +156,7 @@ def run_next_activity(
             "n_valid_prefixes": int(va.sum()),
             "best_iteration": best,
             "refit_rounds": rounds,
+            "linear_weight": model.info["linear_weight"],
+            "linear_C": model.info["linear_C"],
         },
     )

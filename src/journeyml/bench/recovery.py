@@ -154,7 +154,11 @@ def run_recovery(
     cut = every_n_days(ev, 7, end=sim.end)
     first = temporal_split(cut, horizon_days=max(HORIZONS.values()))
     spec = (
-        FeatureBuilder(windows_days=(7, 30), attributes=(PERSONA_ATTRIBUTE[world],))
+        FeatureBuilder(
+            windows_days=(7, 30),
+            attributes=(PERSONA_ATTRIBUTE[world],),
+            company_sent=sim.company_sent,
+        )
         .fit(ev[ev["timestamp"] < first.valid_start])
         .spec_
     )

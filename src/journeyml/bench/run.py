@@ -130,6 +130,7 @@ def run_benchmark(
                 log.events,
                 target=config.target,
                 min_class_examples=config.min_class_examples,
+                blend_linear=config.blend_linear,
                 **common,
             )
         metrics, base, info = na.metrics, na.baselines, na.info

@@ -61,6 +61,7 @@ from journeyml.events.schema import (
 )
 from journeyml.events.sniff import guess_separator, sniff_file
 from journeyml.events.validate import Rules, check_rows, enforce, summarize, write_rejects
+from journeyml.memory import release
 from journeyml.progress import NO_PROGRESS, Progress
 
 Stage = Literal["awareness", "consideration", "conversion", "retention", "advocacy"]
@@ -789,12 +790,18 @@ def map_events(
             write_rejects(raw, checked.reasons, rejects_path)
             rejects = str(rejects_path)
         enforce(checked.reasons, policy, source=source, columns=m.column_sources())
-    with progress.stage("sorting", total=len(checked.order)):
-        accepted = assign_stages(checked.frame.loc[checked.order], m)
+    frame, reasons, order = checked.frame, checked.reasons, checked.order
+    del checked, mapped
+    release()  # the validation's working copies, before the canonical frame is built
+    with progress.stage("sorting", total=len(order)):
+        accepted = assign_stages(frame.loc[order], m)
+        del frame
         events = to_canonical(accepted)
+        del accepted
+        release()
         report = summarize(
             events,
-            checked.reasons,
+            reasons,
             source=source,
             policy=policy,
             stage_mapped=m.resolved_stage_mode == "map",

@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from journeyml.events.date_order import numeric_date_format
 from journeyml.events.timestamps import parse_timestamps
 
 Kind = Literal["datetime", "number", "integer", "code", "text", "empty"]
@@ -93,10 +94,11 @@ def _time_share(text: pd.Series, kind: Kind) -> tuple[float, str | None, bool]:
             return float(text.str.match(_YYYYMMDD).mean()), "%Y%m%d", True
         return 0.0, None, False
     distinct = pd.Series(text.unique()[:SAMPLE])
-    parsed = parse_timestamps(distinct).values
+    fmt = numeric_date_format(distinct)  # 27/04/2024: day first, for every value
+    parsed = parse_timestamps(distinct, fmt=fmt).values
     ok = parsed.notna() & (parsed >= _EARLIEST) & (parsed < _LATEST)
     date_only = not bool(distinct.str.contains(_TIME_OF_DAY, regex=True).any())
-    return float(ok.mean()), None, date_only
+    return float(ok.mean()), fmt, date_only
 
 
 def profile_column(values: pd.Series) -> ColumnProfile:

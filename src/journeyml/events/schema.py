@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from journeyml.errors import DataError, MissingColumnError
+from journeyml.events.strings import shared_strings, sort_ranks
 from journeyml.events.timestamps import TIMESTAMP_DTYPE as TIMESTAMP_DTYPE
 from journeyml.events.timestamps import parse_timestamps
 
@@ -100,7 +101,7 @@ def to_canonical(frame: pd.DataFrame, *, timezone: str | None = None) -> pd.Data
             f"(rows {rows}). Drop those rows or validate with the lenient policy.",
             field=CUSTOMER_ID,
         )
-    out[CUSTOMER_ID] = ids.astype(str).astype(object)
+    out[CUSTOMER_ID] = shared_strings(ids)
     out[TIMESTAMP] = to_utc(frame[TIMESTAMP], timezone=timezone)
     if out[TIMESTAMP].isna().any():
         raise DataError(
@@ -108,14 +109,13 @@ def to_canonical(frame: pd.DataFrame, *, timezone: str | None = None) -> pd.Data
             "Drop those rows or validate with the lenient policy.",
             field=TIMESTAMP,
         )
-    out[TOUCHPOINT] = frame[TOUCHPOINT].astype(str).astype(object)
+    out[TOUCHPOINT] = shared_strings(frame[TOUCHPOINT])
     if CHANNEL in frame.columns:
-        out[CHANNEL] = frame[CHANNEL].fillna(DEFAULT_CHANNEL).astype(str).astype(object)
+        out[CHANNEL] = shared_strings(frame[CHANNEL].fillna(DEFAULT_CHANNEL))
     else:
         out[CHANNEL] = DEFAULT_CHANNEL
     if STAGE in frame.columns:
-        stage = frame[STAGE].astype(object)
-        out[STAGE] = stage.where(stage.notna(), None).map(lambda s: None if s is None else str(s))
+        out[STAGE] = shared_strings(frame[STAGE])
     else:
         out[STAGE] = None
     out[STAGE] = out[STAGE].astype(object)
@@ -126,8 +126,8 @@ def to_canonical(frame: pd.DataFrame, *, timezone: str | None = None) -> pd.Data
     for col in frame.columns:
         if col not in CANONICAL_COLUMNS:
             out[col] = frame[col]
-    out = out.sort_values([CUSTOMER_ID, TIMESTAMP, TOUCHPOINT], kind="stable")
-    return out.reset_index(drop=True)
+    keys = (sort_ranks(out[TOUCHPOINT]), out[TIMESTAMP].array.asi8, sort_ranks(out[CUSTOMER_ID]))
+    return out.take(np.lexsort(keys)).reset_index(drop=True)
 
 
 def is_canonical(frame: pd.DataFrame) -> bool:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from journeyml.errors import DataError
+from journeyml.events.date_order import date_order
 
 TIMESTAMP_DTYPE: Final = "datetime64[ns, UTC]"
 
@@ -102,8 +103,11 @@ def _to_datetime(text: pd.Series, fmt: str | None, *, utc: bool) -> pd.Series:
     if fmt is None:
         retry = out.isna() & text.notna()
         if retry.any():
+            day_first = date_order(text[retry]) == "day_first"  # one order for the column
             try:
-                again = pd.to_datetime(text[retry], format="mixed", errors="coerce", utc=utc)
+                again = pd.to_datetime(
+                    text[retry], format="mixed", dayfirst=day_first, errors="coerce", utc=utc
+                )
             except (ValueError, OverflowError):  # e.g. mixed zones: those rows stay unparsed
                 return out
             if pd.api.types.is_datetime64_dtype(again.dtype) or (

@@ -34,6 +34,7 @@ from journeyml.events.schema import (
     TOUCHPOINT,
     VALUE,
 )
+from journeyml.events.strings import blank_mask, order_codes
 from journeyml.events.timestamps import parse_timestamps
 
 Policy = Literal["strict", "lenient"]
@@ -96,12 +97,6 @@ class Checked:
         return self.reasons.notna()
 
 
-def _blank(values: pd.Series) -> pd.Series:
-    text = values.astype("str").where(values.notna())
-    stripped = text.str.strip()
-    return stripped.isna() | (stripped == "")
-
-
 def _as_utc(ts: pd.Timestamp | None) -> pd.Timestamp | None:
     if ts is None:
         return None
@@ -109,15 +104,14 @@ def _as_utc(ts: pd.Timestamp | None) -> pd.Timestamp | None:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def _sort_key(frame: pd.DataFrame) -> pd.DataFrame:
-    key = pd.DataFrame(index=frame.index)
-    for col in frame.columns:
-        values = frame[col]
-        if col in (TIMESTAMP, VALUE):
-            key[col] = values
-        else:
-            key[col] = values.astype("str").fillna("\x00")
-    return key
+def _sort_key(values: pd.Series, column: str) -> np.ndarray:
+    """Integers that order ``values`` as the total order does: time and value by their own
+    order, anything else as text; missing values last."""
+    if column not in (TIMESTAMP, VALUE):
+        return order_codes(values)
+    codes, uniques = pd.factorize(values, sort=True)
+    codes[codes < 0] = len(uniques)
+    return codes
 
 
 def total_order(frame: pd.DataFrame) -> pd.Index:
@@ -126,8 +120,27 @@ def total_order(frame: pd.DataFrame) -> pd.Index:
         return frame.index
     first = [c for c in (CUSTOMER_ID, TIMESTAMP, TOUCHPOINT, CHANNEL, VALUE) if c in frame]
     rest = sorted(c for c in frame.columns if c not in first)
-    key = _sort_key(frame[first + rest])
-    return key.sort_values(first + rest, kind="stable", na_position="last").index
+    keys = [_sort_key(frame[c], c) for c in reversed(first + rest)]  # least significant first
+    return frame.index[np.lexsort(keys)]
+
+
+def repeated_rows(key: pd.DataFrame) -> np.ndarray:
+    """Rows whose values in every column of ``key`` equal an earlier row's (as
+    ``key.duplicated(keep="first")``; a missing channel is the default channel), computed on
+    one integer per row rather than a table of every column."""
+    group = np.zeros(len(key), dtype=np.int64)
+    for col in key.columns:
+        codes, uniques = pd.factorize(key[col], use_na_sentinel=False)
+        if col == CHANNEL:  # compared as text, missing = the default channel
+            text = pd.Series(uniques).astype("str").fillna(DEFAULT_CHANNEL)
+            merged, uniques = pd.factorize(text)
+            codes = merged[codes]
+        group, _ = pd.factorize(group * (len(uniques) + 1) + codes)
+    order = np.argsort(group, kind="stable")
+    ordered = group[order]
+    later = np.empty(len(group), dtype=bool)
+    later[order] = np.concatenate(([False], ordered[1:] == ordered[:-1]))
+    return later
 
 
 def check_rows(mapped: pd.DataFrame, rules: Rules) -> Checked:
@@ -141,8 +154,8 @@ def check_rows(mapped: pd.DataFrame, rules: Rules) -> Checked:
     def flag(rule: str, mask: pd.Series) -> None:
         reasons[mask & reasons.isna()] = rule
 
-    flag("missing_customer_id", _blank(frame[CUSTOMER_ID]))
-    flag("missing_touchpoint", _blank(frame[TOUCHPOINT]))
+    flag("missing_customer_id", blank_mask(frame[CUSTOMER_ID]))
+    flag("missing_touchpoint", blank_mask(frame[TOUCHPOINT]))
     raw_ts = frame[TIMESTAMP]
     parsed = parse_timestamps(raw_ts, fmt=rules.timestamp_format, timezone=rules.timezone or "UTC")
     if rules.timezone is None:
@@ -155,7 +168,7 @@ def check_rows(mapped: pd.DataFrame, rules: Rules) -> Checked:
         if pd.api.types.is_numeric_dtype(raw_value.dtype):
             number = raw_value.astype("float64")
         else:
-            blank = _blank(raw_value)
+            blank = blank_mask(raw_value)
             text = raw_value.astype("str").where(~blank).str.strip()
             number = pd.to_numeric(text, errors="coerce").astype("float64")
             flag("invalid_value", number.isna() & ~blank)
@@ -171,14 +184,9 @@ def check_rows(mapped: pd.DataFrame, rules: Rules) -> Checked:
         flag("timestamp_in_future", ts.notna() & (ts > now))
     order = total_order(frame[reasons.isna()])
     if rules.reject_duplicates and len(order):
-        candidates = frame.loc[order]
-        subset = [c for c in DUPLICATE_KEY if c in candidates.columns]
-        key = candidates[subset].copy()
-        if CHANNEL in key.columns:
-            key[CHANNEL] = key[CHANNEL].astype("str").fillna(DEFAULT_CHANNEL)
-        dup = key.duplicated(keep="first")
-        flag("duplicate_event", dup.reindex(frame.index, fill_value=False))
-        order = order[~dup.to_numpy()]
+        dup = repeated_rows(frame.loc[order, [c for c in DUPLICATE_KEY if c in frame]])
+        flag("duplicate_event", pd.Series(dup, index=order).reindex(frame.index, fill_value=False))
+        order = order[~dup]
     return Checked(frame=frame, reasons=reasons, order=order)
 
 

@@ -33,7 +33,12 @@ goes to those journey causes, and the touchpoint keeps only what it adds beyond 
 * a count ``c`` of touchpoint X in a window holding ``n`` events is what volume predicts up to
   ``e = s_X · n`` (``s_X``: X's share of the training events, ``FeatureSpec.touchpoint_share``);
   the share ``min(1, e / c)`` of its contribution goes to "activity"; a zero count goes to
-  "activity" only when the window holds no event at all;
+  "activity" only when the window holds no event at all. With company-sent touchpoints
+  declared (``FeatureSpec.company_sent``), ``n`` and ``s_X`` are over the customer's own
+  events, and a company-sent count is what the company's schedule delivers over the
+  customer's time, ``e = r_X · min(window, tenure)`` (``r_X``: ``FeatureSpec.sent_rate``, per
+  customer-day since first contact): that part, ``min(1, e / c)`` (``max(0, 1 − e)`` for a
+  zero count, as transitions below), goes to "tenure";
 * the time since the last X goes to "tenure" when that X was in the customer's first day (a
   first touch: its recency *is* tenure); otherwise it stays with X (how recent X is, is X's
   own signal: splitting it like the counts was measured to help neither world);
@@ -44,7 +49,15 @@ goes to those journey causes, and the touchpoint keeps only what it adds beyond 
   no-effect ad reached the churn top 3 for 15 % of exposed predictions through "no ad right
   after sign-up", a stand-in for an active persona, and 3–5 % with this rule). Zero touchpoint
   counts keep the rule above: splitting them the same way freed top-3 slots that the
-  retail no-effect touchpoint took (1.5 → 4.3 % in conversion).
+  retail no-effect touchpoint took (1.5 → 4.3 % in conversion). A transition between two
+  company-sent touchpoints (two sends with nothing of the customer's own between them) is
+  all activity's;
+* "time since the last event" and the recency of a touchpoint whose last event is in the
+  customer's last own session (within the session gap of the last own event) describe one
+  moment: the generic recency's contribution is shared with such a touchpoint as the model
+  shares that moment, ``|ψ_X| / (|ψ_g| + Σ|ψ_X|)`` for a touchpoint recency ``ψ_X`` of the
+  same sign as the generic ``ψ_g`` (a touchpoint the model ignores gets nothing). This one
+  step reads the contributions, so it is applied with them (:meth:`Plan.apply`).
 
 The parts of each feature still add up to its contribution, so causes add up to p − p₀.
 
@@ -274,6 +287,11 @@ class _Index:
         # volume vs a touchpoint's own signal (see the module docstring)
         share = np.asarray(spec.touchpoint_share, float)
         self.share = share if len(share) == len(self.touchpoints) else None
+        # company-sent touchpoints: their counts' volume is the company's schedule over the
+        # customer's time (rate × days since first contact), tenure's (module docstring)
+        rate = np.asarray(spec.sent_rate, float)
+        self.rate = rate if len(rate) == len(self.touchpoints) else np.zeros(len(self.touchpoints))
+        self.sent = np.isin(np.array(self.touchpoints, object), list(spec.company_sent))
         self.gwindows: list[float | None] = [*spec.params.windows_days, None]
         self.count_window = np.full(n, -1, np.int64)
         self.tp_recency = np.zeros(n, bool)
@@ -288,6 +306,7 @@ class _Index:
             [self.pos.get(f"count_events_{window_label(w)}", -1) for w in self.gwindows], np.int64
         )
         self.tenure_pos = self.pos.get("tenure_days", -1)
+        self.last_event_pos = self.pos.get("days_since_last_event", -1)
         # touchpoint transitions a → b (counts so far): the touchpoint codes of a and b
         self.pair = np.full((2, n), -1, np.int64)
         if self.share is not None:
@@ -389,17 +408,25 @@ def allocate(
 class Plan:
     """How one row's feature contributions are shared out to causes, whatever the task: the
     entries (cause, feature, weight) depend on the row's values only, so one plan serves every
-    task explained for the row; the weights of one feature add up to 1."""
+    task explained for the row; the weights of one feature add up to 1. Only the share of the
+    generic recency with the last session's touchpoints (``overlap``) reads the task's
+    contributions, in :meth:`apply`."""
 
     keys: list[Key]
     key: np.ndarray
     feature: np.ndarray
     weight: np.ndarray
+    #: (the generic recency feature, the recency features of the own touchpoints of the last
+    #: own session, their cause ids): the moment they share (:func:`last_session_touchpoints`)
+    overlap: tuple[int, np.ndarray, np.ndarray] | None = None
 
     def apply(self, psi: np.ndarray) -> Allocation:
         amount = self.weight * psi[self.feature]
+        key, feature = self.key, self.feature
+        if self.overlap is not None:
+            key, feature, amount = _share_last_session(self.overlap, psi, key, feature, amount)
         keep = amount != 0
-        return Allocation(self.keys, self.key[keep], self.feature[keep], amount[keep])
+        return Allocation(self.keys, key[keep], feature[keep], amount[keep])
 
     @classmethod
     def for_row(
@@ -463,6 +490,10 @@ class Plan:
         feat_arr, w_arr = np.concatenate(feats), np.concatenate(weights)
         if ix.share is not None:
             key_arr, feat_arr, w_arr = _split_generic(ix, x, key_arr, feat_arr, w_arr)
+            tps = last_session_touchpoints(ix, x, spec.params.session_gap_minutes)
+            if len(tps):
+                ov = (ix.last_event_pos, ix._days_idx[tps], ix.tp_kid[tps])
+                return cls(ix.keys, key_arr, feat_arr, w_arr, ov)
         return cls(ix.keys, key_arr, feat_arr, w_arr)
 
 
@@ -480,6 +511,11 @@ def generic_share(ix: _Index, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     g = np.where((np.nan_to_num(n_w) <= 0)[:, None], 1.0, g)
     days = ix.tp_days_since(x)
     tenure = float(x[ix.tenure_pos]) if ix.tenure_pos >= 0 else np.nan
+    if ix.sent.any():  # what the company's schedule delivers over the customer's time
+        span = np.array([np.inf if w is None else w for w in ix.gwindows], float)
+        around = np.minimum(span, tenure if np.isfinite(tenure) else 0.0)
+        sent_g = _volume_part(counts[:, ix.sent], ix.rate[None, ix.sent] * around[:, None])
+        g[:, ix.sent] = sent_g
     seen = np.isfinite(days)
     return g, seen & (days >= tenure - FIRST_TOUCH_DAYS)
 
@@ -529,9 +565,14 @@ def _split_generic(
         fa, fb = ix.pair[0, feat[sel]], ix.pair[1, feat[sel]]
         expected = c_all[np.maximum(fa, 0)] * c_all[np.maximum(fb, 0)] / max(n_all, 1.0)
         g_pair = _volume_part(np.nan_to_num(x[feat[sel]]), expected)
+        # two sends in a row: nothing of the customer's own between them (activity's, whole)
+        both_sent = ix.sent[np.maximum(fa, 0)] & ix.sent[np.maximum(fb, 0)]
+        g_pair = np.where(both_sent, 1.0, g_pair)
         frac = np.where(is_pair, g_pair, frac)
         w = np.where(is_pair, 0, w)  # its volume part is activity
-    target = np.where(w >= 0, ix.generic_kid["activity"], ix.generic_kid["tenure"])
+    # a count's volume part is activity, a company-sent count's and a first touch's tenure
+    to_activity = (w >= 0) & (is_pair | ~ix.sent[t])
+    target = np.where(to_activity, ix.generic_kid["activity"], ix.generic_kid["tenure"])
     move = frac > 0
     weight = weight.copy()
     moved = weight[sel] * frac
@@ -540,6 +581,65 @@ def _split_generic(
         np.concatenate([key, target[move]]),
         np.concatenate([feat, feat[sel][move]]),
         np.concatenate([weight, moved[move]]),
+    )
+
+
+#: a touchpoint's last event "is" the last own event when it is at most this much later (the
+#: recencies are stored in float32 for training: a few seconds of rounding)
+SAME_EVENT_DAYS = 1e-4
+
+
+def last_session_touchpoints(ix: _Index, x: np.ndarray, gap_minutes: float) -> np.ndarray:
+    """Codes of the customer's own touchpoints (not company-sent) whose last event is in the
+    customer's last own session: within ``gap_minutes`` (the spec's session gap) before the
+    last own event, whose recency is "time since the last event". Their recency and the
+    generic recency then describe one moment (see :func:`_share_last_session`)."""
+    if ix.last_event_pos < 0:
+        return np.zeros(0, np.int64)
+    r = float(x[ix.last_event_pos])
+    if not np.isfinite(r):
+        return np.zeros(0, np.int64)
+    days = ix.tp_days_since(x)
+    with np.errstate(invalid="ignore"):
+        late = days - r
+        ok = ~ix.sent & (ix._days_idx >= 0) & (late > -SAME_EVENT_DAYS)
+        ok &= late < gap_minutes / 1440.0
+    return np.flatnonzero(ok)
+
+
+def _share_last_session(
+    overlap: tuple[int, np.ndarray, np.ndarray],
+    psi: np.ndarray,
+    key: np.ndarray,
+    feature: np.ndarray,
+    amount: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Share the generic recency's contribution with the touchpoints of the last own session,
+    as the model shares that moment between them: a touchpoint whose own recency moves the
+    prediction the same way (``ψ_X`` of the sign of ``ψ_g``) gets ``|ψ_X| / (|ψ_g| + Σ|ψ_X|)``
+    of it. A touchpoint the model gives no weight gets nothing; the parts still add up.
+
+    >>> key, feat, amt = _share_last_session(
+    ...     (0, np.array([1, 2]), np.array([7, 8])), np.array([0.3, 0.1, -0.2]),
+    ...     np.array([5, 7, 8]), np.array([0, 1, 2]), np.array([0.3, 0.1, -0.2]))
+    >>> key.tolist(), [round(v, 3) for v in amt.tolist()]
+    ([5, 7, 8, 7], [0.225, 0.1, -0.2, 0.075])
+    """
+    g, recency, kids = overlap
+    a = float(psi[g])
+    b = psi[recency]
+    same = b * a > 0
+    if not same.any():
+        return key, feature, amount
+    frac = np.abs(b[same]) / (abs(a) + float(np.abs(b[same]).sum()))
+    at = np.flatnonzero(feature == g)
+    amount = amount.copy()
+    part = amount[at].copy()
+    amount[at] -= part * float(frac.sum())
+    return (
+        np.concatenate([key, np.repeat(kids[same], len(at))]),
+        np.concatenate([feature, np.tile(feature[at], int(same.sum()))]),
+        np.concatenate([amount, np.outer(frac, part).ravel()]),
     )
 
 

@@ -112,7 +112,12 @@ class ExplainedModel:
         b = self.bundle
         c = np.asarray(b.booster.predict(X, pred_contrib=True, num_threads=1))
         if b.kind == "multiclass":
-            return c.reshape(X.shape[0], len(b.classes), X.shape[1] + 1)
+            c = c.reshape(X.shape[0], len(b.classes), X.shape[1] + 1)
+            k = np.arange(len(b.classes))
+            # a blend with a multinomial linear model: each class's served contributions
+            return np.stack(
+                [b.served_class_contributions(c[:, j], X, np.full(len(X), j)) for j in k], axis=1
+            )
         # a blend with a linear model: the served score's contributions, still exact
         return b.served_contributions(c, X)
 
@@ -132,19 +137,22 @@ class ExplainedModel:
             rows = np.flatnonzero(class_index == k)
             sub = X if len(rows) == X.shape[0] else X[rows]
             out[rows] = parts[int(k)].predict(sub, pred_contrib=True, num_threads=1)
-        return out
+        # a blend with a multinomial linear model: the class's served contributions, exact
+        return self.bundle.served_class_contributions(out, X, class_index)
 
     @property
     def expected_raw(self) -> np.ndarray:
-        """Multiclass: the TreeSHAP base value (expected raw score) of every class, (K,)."""
+        """Multiclass: the base value (expected raw score) of every class, (K,): TreeSHAP's,
+        blended with the linear part's intercepts when the model is a blend."""
         if self._expected is None:
             zero = np.zeros((1, self.bundle.booster.num_feature()))
-            self._expected = np.array(
+            trees = np.array(
                 [
                     float(np.asarray(b.predict(zero, pred_contrib=True, num_threads=1))[0, -1])
                     for b in self.class_boosters
                 ]
             )
+            self._expected = self.bundle.served_expected(trees)
         return self._expected
 
     def warm(self) -> ExplainedModel:

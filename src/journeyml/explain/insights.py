@@ -16,11 +16,12 @@ probability points — the same grouping as the per-prediction explanations
   seeded). That interval says the *model uses* the touchpoint, not that the touchpoint carries
   evidence: a model can lean on a touchpoint that predicts nothing on new customers (a no-effect
   campaign whose timing stands in for tenure, or noise the trees fitted).
-* **Evidence** (:func:`held_out_gain`), when the rows' observed outcomes are known
-  (``CauseMatrix.outcome``: the report's customers, whose outcomes came after the model was
-  trained): does the touchpoint's part of the predictions make them better? Per exposed
-  customer, the log loss of the prediction without the cause's part (p − ψ) minus that of the
-  prediction (p), averaged, with a bootstrap 95 % interval. A touchpoint whose part does not
+* **Evidence** (:func:`held_out_gain`), when observed outcomes the model was not fitted to
+  are known — on the rows themselves (``CauseMatrix.outcome``), or on other rows read for
+  evidence only (:class:`HeldOut`: the report's cutoffs at earlier dates, pooled): does the
+  touchpoint's part of the predictions make them better? Per exposed row, the log loss of the
+  prediction without the cause's part (p − ψ) minus that of the prediction (p), averaged, with
+  a bootstrap 95 % interval that resamples customers. A touchpoint whose part does not
   measurably lower the loss on observed outcomes (the interval's low end is not above zero)
   carries no evidence, whatever the size of its contribution.
 * **No measurable effect**: an effect whose interval covers zero, under :data:`MIN_EFFECT`
@@ -36,7 +37,7 @@ probability points — the same grouping as the per-prediction explanations
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -69,6 +70,20 @@ class CauseMatrix:
     #: the customer of each row when rows repeat customers (snapshots): intervals resample
     #: customers; None: every row is its own customer (the report)
     groups: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """Rows read for evidence only: observed outcomes the model was not fitted to, at other
+    cutoffs than the rows whose effects are read (the report pools earlier dates, one customer
+    possibly at several). ``matrix`` has ``outcome`` and ``groups`` (the customer of each row:
+    intervals resample whole customers across the dates); ``exposed`` and ``transitions``
+    (rows × touchpoints, rows × stage transitions) say what each row went through, read as for
+    the effects' rows (:func:`exposure_from_events`, :func:`stage_transitions_present`)."""
+
+    matrix: CauseMatrix
+    exposed: pd.DataFrame
+    transitions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def cause_matrix(
@@ -256,14 +271,21 @@ def held_out_gain(
 
 
 def touchpoint_effects(
-    m: CauseMatrix, exposed: pd.DataFrame, *, min_exposed: int = 20, seed: int = 0
+    m: CauseMatrix,
+    exposed: pd.DataFrame,
+    *,
+    min_exposed: int = 20,
+    seed: int = 0,
+    held_out: HeldOut | None = None,
 ) -> pd.DataFrame:
     """Per touchpoint: customers exposed, mean contribution of its cause among them (points),
-    a bootstrap 95 % interval, the held-out evidence among them when ``m.outcome`` is known
-    (``evidence``, ``evidence_low``, ``evidence_high``: :func:`held_out_gain`, NaN otherwise)
-    and whether the effect is ``measurable`` (:func:`measurable`). Touchpoints with fewer than
+    a bootstrap 95 % interval, the held-out evidence (``evidence``, ``evidence_low``,
+    ``evidence_high``: :func:`held_out_gain`) among the exposed rows of ``held_out`` when given,
+    else among the exposed rows of ``m`` when ``m.outcome`` is known (NaN otherwise), and
+    whether the effect is ``measurable`` (:func:`measurable`). Touchpoints with fewer than
     ``min_exposed`` exposed customers are left out."""
     rng = np.random.default_rng(seed)
+    judged = held_out is not None or m.outcome is not None
     rows = []
     for tp in exposed.columns:
         mask = exposed[tp].to_numpy(bool)
@@ -272,7 +294,7 @@ def touchpoint_effects(
             continue
         v = m.points[col].to_numpy()[mask]
         lo, hi = _bootstrap(v, rng, _rows(m.groups, mask))
-        ev = _evidence(m, col, mask, rng)
+        ev = _evidence(m, col, mask, rng, held_out)
         rows.append(
             {
                 "touchpoint": tp,
@@ -285,9 +307,7 @@ def touchpoint_effects(
                 "evidence": ev[0],
                 "evidence_low": ev[1],
                 "evidence_high": ev[2],
-                "measurable": measurable(
-                    lo, hi, float(v.mean()), None if m.outcome is None else ev[1]
-                ),
+                "measurable": measurable(lo, hi, float(v.mean()), ev[1] if judged else None),
             }
         )
     return pd.DataFrame(rows, columns=EFFECT_COLUMNS)
@@ -310,13 +330,29 @@ EFFECT_COLUMNS = [
 
 
 def _evidence(
-    m: CauseMatrix, col: str, mask: np.ndarray, rng: np.random.Generator
+    m: CauseMatrix,
+    col: str,
+    mask: np.ndarray,
+    rng: np.random.Generator,
+    held_out: HeldOut | None = None,
 ) -> tuple[float, float, float]:
+    """The held-out gain of cause ``col`` (``touchpoint:…`` or ``transition:…``): on the rows
+    of ``held_out`` that went through it when given, else on ``m``'s rows ``mask`` when their
+    outcomes are known; NaN without outcomes or without such rows. A cause the held-out rows'
+    predictions never use gains exactly nothing (no evidence)."""
+    if held_out is not None:
+        m = held_out.matrix
+        kind, _, name = col.partition(":")
+        present = held_out.exposed if kind == "touchpoint" else held_out.transitions
+        if name in present.columns:
+            mask = present[name].to_numpy(bool)
+        else:
+            mask = np.zeros(len(m.probability), bool)
     if m.outcome is None:
         return float("nan"), float("nan"), float("nan")
     y = np.asarray(m.outcome, dtype=np.float64)[mask]
-    pts, p = m.points[col].to_numpy()[mask], m.probability[mask]
-    return held_out_gain(pts, p, y, rng, _rows(m.groups, mask))
+    pts = m.points[col].to_numpy()[mask] if col in m.points.columns else np.zeros(len(y))
+    return held_out_gain(pts, m.probability[mask], y, rng, _rows(m.groups, mask))
 
 
 def _rows(groups: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
@@ -367,11 +403,12 @@ def moments_of_truth(
     *,
     seed: int = 0,
     min_customers: int = 20,
+    held_out: HeldOut | None = None,
 ) -> pd.DataFrame:
     """Touchpoints and stage transitions with the largest measurable effect (either way) on
     the task's outcome among the customers who went through them (:func:`measurable`, with
-    the held-out evidence when ``m.outcome`` is known): ``moment, kind, customers, effect,
-    ci_low, ci_high``."""
+    the held-out evidence of ``held_out``'s rows when given, else of ``m``'s rows when
+    ``m.outcome`` is known): ``moment, kind, customers, effect, ci_low, ci_high``."""
     rng = np.random.default_rng(seed)
     rows = [
         {
@@ -392,7 +429,11 @@ def moments_of_truth(
             continue
         v = m.points[col].to_numpy()[mask]
         lo, hi = _bootstrap(v, rng, _rows(m.groups, mask))
-        evidence_low = None if m.outcome is None else _evidence(m, col, mask, rng)[1]
+        evidence_low = (
+            None
+            if held_out is None and m.outcome is None
+            else _evidence(m, col, mask, rng, held_out)[1]
+        )
         if not measurable(lo, hi, float(v.mean()), evidence_low):
             continue
         rows.append(

@@ -95,6 +95,19 @@ class EventArrays:
             _offsets=self.offsets[first : stop + 1] - lo,
         )
 
+    def select(self, keep: np.ndarray) -> EventArrays:
+        """The events where ``keep`` holds (the same customers and codes; order kept)."""
+        return EventArrays(
+            customer_ids=self.customer_ids,
+            cust=self.cust[keep],
+            ts=self.ts[keep],
+            touchpoint=self.touchpoint[keep],
+            channel=self.channel[keep],
+            stage=self.stage[keep],
+            value=self.value[keep],
+            attributes={k: v[keep] for k, v in self.attributes.items()},
+        )
+
     def customer_codes(self, ids: Sequence[Any] | np.ndarray) -> np.ndarray:
         """Codes of the given customer ids; -1 for customers with no events."""
         idx = pd.Index(self.customer_ids)

@@ -44,7 +44,7 @@ from journeyml.events import (
     is_canonical,
     to_canonical,
 )
-from journeyml.features import attributes, counts, recency, sequence, sessions, values
+from journeyml.features import attributes, counts, own, recency, sequence, sessions, values
 from journeyml.features.arrays import EventArrays, encode_frame, encode_records, to_ns
 from journeyml.features.context import Context
 from journeyml.features.spec import FeatureDef, FeatureParams, FeatureSpec, slug, spec_cache
@@ -98,6 +98,7 @@ class FeatureBuilder:
         trend_days: float = 7.0,
         attributes: Sequence[str] = (),
         stage_order: Sequence[str] | None = None,
+        company_sent: Sequence[str] = (),
     ) -> None:
         self.windows_days = windows_days
         self.last_k = last_k
@@ -109,6 +110,9 @@ class FeatureBuilder:
         self.trend_days = trend_days
         self.attributes = attributes
         self.stage_order = stage_order
+        #: the touchpoints the company sends (a mapping's ``company_sent``): see
+        #: ``FeatureSpec.company_sent``
+        self.company_sent = company_sent
 
     def params(self) -> FeatureParams:
         return FeatureParams(
@@ -172,14 +176,15 @@ class FeatureBuilder:
                 arr.cust,
                 params.top_n_transitions,
             )
-        n_tp = len(base.vocabulary("touchpoint"))
-        known = arr.touchpoint[arr.touchpoint >= 0]
-        share = np.bincount(known, minlength=n_tp)[:n_tp] / max(len(known), 1)
+        sent = tuple(t for t in touchpoints if t in set(map(str, self.company_sent)))
+        share, rate = own.shares_and_rates(replace(base, company_sent=sent), arr)
         base = replace(
             base,
             transitions=transitions,
             coupled=coupled,
-            touchpoint_share=tuple(round(float(v), 6) for v in share),
+            touchpoint_share=share,
+            company_sent=sent,
+            sent_rate=rate if sent else (),
         )
         defs: list[FeatureDef] = []
         for fam in FAMILIES:

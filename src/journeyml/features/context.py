@@ -7,9 +7,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from journeyml.features.arrays import NS_PER_DAY, EventArrays
-from journeyml.features.categories import first_of_customer
+from journeyml.features.categories import first_of_customer, prefix_sum
 from journeyml.features.pit import TimeIndex
-from journeyml.features.spec import FeatureSpec
+from journeyml.features.spec import FeatureSpec, spec_cache
+
+
+def sent_codes(spec: FeatureSpec) -> np.ndarray:
+    """The touchpoint codes of ``spec.company_sent`` (touchpoints outside the vocabulary are
+    "other", which also holds own touchpoints: never left out)."""
+    vocab = spec.touchpoints
+    return np.array([vocab.index(t) for t in spec.company_sent if t in vocab], np.int32)
 
 
 @dataclass
@@ -25,6 +32,10 @@ class Context:
     end: np.ndarray  # int64
     index: TimeIndex
     cache: dict[str, object] = field(default_factory=dict)
+    #: for the context of the customer's own events (:attr:`own`): the context of all events
+    #: and, per index into its events, how many own events come before it (length n + 1)
+    parent: Context | None = None
+    own_before: np.ndarray | None = None
 
     @classmethod
     def build(
@@ -47,6 +58,39 @@ class Context:
         if n_events is not None:
             end = np.minimum(end, start + np.maximum(n_events.astype(np.int64), 0))
         return cls(ev=ev, spec=spec, as_of=as_of, q_cust=q_cust, start=start, end=end, index=index)
+
+    @property
+    def own(self) -> Context:
+        """The same cutoffs over the customer's own events: those of the touchpoints the
+        company sends (``spec.company_sent``) left out. The generic activity features read it
+        (a campaign e-mail to a customer who stopped acting is not activity). Without
+        company-sent touchpoints it is this context itself.
+
+        Its ranges are the full context's, renumbered: an own event is before ``as_of`` (and
+        in a window) exactly when it is in the full context's range, so the point-in-time
+        rule and a prefix's ``n_events`` carry over as they are."""
+        if not self.spec.company_sent or self.parent is not None:
+            return self
+        out = self.cache.get("own")
+        if isinstance(out, Context):
+            return out
+        sent = spec_cache(self.spec, "sent_codes", lambda: sent_codes(self.spec))
+        keep = ~np.isin(self.ev.touchpoint, sent)
+        before = prefix_sum(keep.astype(np.int64))
+        ev = self.ev.select(keep)
+        out = Context(
+            ev=ev,
+            spec=self.spec,
+            as_of=self.as_of,
+            q_cust=self.q_cust,
+            start=before[self.start],
+            end=before[self.end],
+            index=TimeIndex(ev.cust, ev.ts),
+            parent=self,
+            own_before=before,
+        )
+        self.cache["own"] = out
+        return out
 
     @property
     def first(self) -> np.ndarray:
@@ -77,6 +121,10 @@ class Context:
         """Compute the starts of several windows with one search (cached)."""
         todo = sorted({float(d) for d in days if f"window:{d:g}" not in self.cache})
         if not todo:
+            return
+        if self.parent is not None and self.own_before is not None:  # the own events' context
+            for d in todo:
+                self.cache[f"window:{d:g}"] = self.own_before[self.parent.window_start(d)]
             return
         q = self.n_queries
         t = np.concatenate([self.as_of - np.int64(round(d * NS_PER_DAY)) for d in todo])

@@ -1,7 +1,9 @@
 """Counts of events by touchpoint, channel and stage over windows (and all history).
 
 Names: ``count_events_7d``, ``count_touchpoint_support_call_30d``, ``count_channel_web_all``,
-``count_stage_consideration_1d``.
+``count_stage_consideration_1d``. ``count_events_*`` counts the customer's own events (those of
+company-sent touchpoints left out, :attr:`Context.own`); the touchpoint, channel and stage
+counts count every event.
 """
 
 from __future__ import annotations
@@ -68,8 +70,9 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     ws = windows(spec)
     los = [ctx.window_start(w) for w in ws]
     out: dict[str, np.ndarray] = {}
-    for w, lo in zip(ws, los, strict=True):
-        out[f"count_events_{window_label(w)}"] = (ctx.end - lo).astype(np.float64)
+    own = ctx.own  # activity volume: the customer's own events (all of them without company_sent)
+    for w in ws:
+        out[f"count_events_{window_label(w)}"] = (own.end - own.window_start(w)).astype(np.float64)
     arrays = [ctx.ev.touchpoint, ctx.ev.channel, ctx.ev.stage]
     counts, lasts = multi_range_counts(
         arrays,

@@ -1,5 +1,8 @@
 """Recency: days since the last event, since the last event of each touchpoint and stage, and
-tenure (days since the first event). NaN when there is no such event before ``as_of``."""
+tenure (days since the first event). NaN when there is no such event before ``as_of``.
+
+"The last event" is the customer's own (:attr:`Context.own`: what the company sends is left
+out); tenure counts from the first contact of any kind."""
 
 from __future__ import annotations
 
@@ -42,8 +45,9 @@ def blocks(spec: FeatureSpec) -> dict[str, list[str]]:
 
 def compute(ctx: Context) -> dict[str, np.ndarray]:
     has = ctx.end > ctx.start
+    own = ctx.own
     out = {
-        "days_since_last_event": ctx.days_before_as_of(ctx.end - 1, has),
+        "days_since_last_event": own.days_before_as_of(own.end - 1, own.end > own.start),
         "tenure_days": ctx.days_before_as_of(ctx.start, has),
     }
     arrays = {"touchpoint": ctx.ev.touchpoint, "stage": ctx.ev.stage}

@@ -162,6 +162,14 @@ def learn_transitions(
     return tuple(out)
 
 
+def _at(arr: np.ndarray, idx: np.ndarray, valid: np.ndarray, n: int) -> np.ndarray:
+    """``arr[idx]`` as floats where ``valid`` and non-negative, NaN elsewhere."""
+    if n == 0:
+        return np.full(idx.shape[0], np.nan)
+    v = arr[np.minimum(np.maximum(idx, 0), n - 1)].astype(np.float64)
+    return np.where(valid & (v >= 0), v, np.nan)
+
+
 def compute(ctx: Context) -> dict[str, np.ndarray]:
     ev, spec = ctx.ev, ctx.spec
     has = ctx.end > ctx.start
@@ -169,10 +177,7 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     n = ev.n
 
     def at(arr: np.ndarray, idx: np.ndarray, valid: np.ndarray) -> np.ndarray:
-        if n == 0:
-            return np.full(idx.shape[0], np.nan)
-        v = arr[np.minimum(np.maximum(idx, 0), n - 1)].astype(np.float64)
-        return np.where(valid & (v >= 0), v, np.nan)
+        return _at(arr, idx, valid, n)
 
     for j in range(1, spec.params.last_k + 1):
         idx = ctx.end - j
@@ -185,6 +190,21 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     cur_idx = last_index_where(has_stage, ctx.end, ctx.start)
     out["current_stage"] = at(ev.stage, cur_idx, cur_idx >= 0)
 
+    out.update(_position(ctx.own))
+    if spec.transitions:
+        out.update(_transition_counts(ctx, ctx.first))
+    return out
+
+
+def _position(ctx: Context) -> dict[str, np.ndarray]:
+    """Journey position: furthest stage, days in the current stage, regressions to an earlier
+    stage, channel switches (on the context given: the customer's own events, see
+    :func:`compute`)."""
+    ev, spec = ctx.ev, ctx.spec
+    has = ctx.end > ctx.start
+    n = ev.n
+    out: dict[str, np.ndarray] = {}
+    has_stage = ev.stage >= 0
     ranks = stage_rank(spec)
     first = ctx.first
     ev_rank = np.where(has_stage, ranks[np.where(has_stage, ev.stage, len(ranks) - 1)], -1)
@@ -192,7 +212,7 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     base = np.int64(len(ranks) + 2)
     packed = ev.cust * base + (ev_rank + 1)
     run_max = np.maximum.accumulate(packed) - ev.cust * base - 1 if n else packed
-    furthest = at(run_max, ctx.end - 1, has)
+    furthest = _at(run_max, ctx.end - 1, has, n)
     out["furthest_stage_rank"] = np.where(np.isnan(furthest), np.nan, furthest)
 
     # previous stage-bearing event's stage, within the customer
@@ -216,8 +236,6 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
     cw = prefix_sum(switch.astype(np.int64))
     out["channel_switches_all"] = (cw[ctx.end] - cw[ctx.start]).astype(np.float64)
 
-    if spec.transitions:
-        out.update(_transition_counts(ctx, first))
     return out
 
 

@@ -1,5 +1,6 @@
 """Sessions (a new one starts after a gap longer than ``session_gap_minutes``): count, mean
-events and minutes per session, and events per active (UTC) day."""
+events and minutes per session, and events per active (UTC) day, all over the customer's own
+events (:attr:`Context.own`: company-sent touchpoints left out)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def define(spec: FeatureSpec) -> list[FeatureDef]:
 
 
 def compute(ctx: Context) -> dict[str, np.ndarray]:
+    ctx = ctx.own  # sessions of the customer's own events
     ev = ctx.ev
     first = ctx.first
     gap_ns = np.int64(round(ctx.spec.params.session_gap_minutes * 60 * 10**9))

@@ -160,6 +160,15 @@ class FeatureSpec:
     #: learned at fit time: what a touchpoint count "should" be for a given volume of events,
     #: so explanations can tell volume from the touchpoint's own signal. Empty: not learned.
     touchpoint_share: tuple[float, ...] = ()
+    #: the touchpoints the company sends (the mapping's or simulator's ``company_sent``, in
+    #: vocabulary order): not the customer's activity. With any, the generic activity and
+    #: journey-position features read the customer's own events only (:mod:`.own`), and
+    #: ``touchpoint_share`` is each touchpoint's share of the customers' own events.
+    company_sent: tuple[str, ...] = ()
+    #: per touchpoint (the vocabulary with "other"): how many events of a company-sent
+    #: touchpoint the company's schedule delivers per customer-day since first contact in the
+    #: training events (0 for the customer's own touchpoints); empty without ``company_sent``
+    sent_rate: tuple[float, ...] = ()
     attribute_kinds: dict[str, str] = field(default_factory=dict)
     attribute_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     code_version: str = FEATURE_CODE_VERSION
@@ -202,6 +211,11 @@ class FeatureSpec:
         d["transitions"] = [list(t) for t in self.transitions]
         d["coupled"] = [list(t) for t in self.coupled]
         d["touchpoint_share"] = list(self.touchpoint_share)
+        if self.company_sent:
+            d["company_sent"] = list(self.company_sent)
+            d["sent_rate"] = list(self.sent_rate)
+        else:  # a log without company-sent touchpoints: the spec (and fingerprint) of before
+            del d["company_sent"], d["sent_rate"]
         return d
 
     @classmethod
@@ -220,6 +234,8 @@ class FeatureSpec:
             transitions=tuple((a, b) for a, b in d.get("transitions", ())),
             coupled=tuple((a, b) for a, b in d.get("coupled", ())),
             touchpoint_share=tuple(float(v) for v in d.get("touchpoint_share", ())),
+            company_sent=tuple(str(v) for v in d.get("company_sent", ())),
+            sent_rate=tuple(float(v) for v in d.get("sent_rate", ())),
             attribute_kinds=dict(d.get("attribute_kinds", {})),
             attribute_levels={k: tuple(v) for k, v in d.get("attribute_levels", {}).items()},
             code_version=str(d.get("code_version", "")),

@@ -1,5 +1,6 @@
 """Value: sums and means of ``value`` by window, and trend ratios (the last ``trend_days`` vs
-the ``trend_days`` before) of event counts and of value."""
+the ``trend_days`` before) of event counts (the customer's own events, :attr:`Context.own`) and
+of value."""
 
 from __future__ import annotations
 
@@ -75,11 +76,13 @@ def compute(ctx: Context) -> dict[str, np.ndarray]:
             out[f"value_mean_{wl}"] = np.where(c > 0, s / np.where(c > 0, c, 1), np.nan)
     d = ctx.spec.params.trend_days
     t = window_label(d)
+    own = ctx.own  # the activity trend: the customer's own events
+    own_lo1 = own.window_start(d)
+    recent_n = (own.end - own_lo1).astype(np.float64)
+    prior_n = (own_lo1 - own.window_start(2 * d)).astype(np.float64)
+    out[f"events_trend_{t}_vs_prev_{t}"] = (recent_n + 1.0) / (prior_n + 1.0)
     lo1 = ctx.window_start(d)
     lo2 = ctx.window_start(2 * d)
-    recent_n = (ctx.end - lo1).astype(np.float64)
-    prior_n = (lo1 - lo2).astype(np.float64)
-    out[f"events_trend_{t}_vs_prev_{t}"] = (recent_n + 1.0) / (prior_n + 1.0)
     recent_v = vsum(lo1, ctx.end)
     prior_v = vsum(lo2, lo1)
     out[f"value_trend_{t}_vs_prev_{t}"] = (recent_v + 1.0) / (np.abs(prior_v) + 1.0)

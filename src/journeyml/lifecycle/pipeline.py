@@ -60,6 +60,7 @@ from journeyml.tasks import (
     check_vocabulary,
     every_n_days,
     fixed_dates,
+    held_out,
     labels_and_funnel,
     temporal_split,
 )
@@ -232,9 +233,10 @@ def prepare_tasks(
     return tasks, cutoff_sets, prepared
 
 
-def builder_from(config: PipelineConfig) -> FeatureBuilder:
-    # FeatureConfig's fields are FeatureBuilder's parameters, by name
-    return FeatureBuilder(**config.features.model_dump())
+def builder_from(config: PipelineConfig, company_sent: tuple[str, ...] = ()) -> FeatureBuilder:
+    """FeatureConfig's fields are FeatureBuilder's parameters, by name; ``company_sent`` is the
+    data's own (the mapping's or simulator's): generic activity reads the customer's events."""
+    return FeatureBuilder(**config.features.model_dump(), company_sent=company_sent)
 
 
 def segment_labels(
@@ -340,7 +342,7 @@ def run_training(
     # vocabularies from the earliest training period only: nothing of the test period leaks
     fit_until = min(p.split.valid_start for p in prepared.values())
     t1 = time.perf_counter()
-    builder = builder_from(config).fit(ev[ev[TIMESTAMP] < fit_until])
+    builder = builder_from(config, data.defaults.company_sent).fit(ev[ev[TIMESTAMP] < fit_until])
     spec = builder.spec_
     # features once per distinct cutoff set (snapshots and/or prefixes), with one spec.
     # On this machine they are not kept: each task reads its rows as they are computed, in
@@ -439,6 +441,8 @@ def run_training(
             # every outcome the project predicts, saved with each task's model: an analyst's
             # report leaves them out of pain points even when a task has no champion
             res.bundle.info["project_outcomes"] = outcomes
+            # the time the model was not fitted to: the report reads its evidence there
+            res.bundle.info.update(held_out(split, cutoffs))
             if segments is not None and res.test_predictions is not None:
                 te = split.test & labels["eligible"].to_numpy(bool)
                 res.segment_metrics = metrics_by_segment(

@@ -32,6 +32,7 @@ from journeyml.modeling.linear import (
     trees_validated,
 )
 from journeyml.modeling.rare import MANY_CLASSES, ClassGrouping, leaf_minimum
+from journeyml.modeling.softmax import SoftmaxPart, choose_softmax, softmax
 from journeyml.modeling.training import TaskResult, by_rows, train_task
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "ClassGrouping",
     "LinearPart",
     "ModelBundle",
+    "SoftmaxPart",
     "TaskResult",
     "baselines",
     "bgnbd",
@@ -57,6 +59,7 @@ __all__ = [
     "choose_blend",
     "choose_calibrator",
     "choose_linear",
+    "choose_softmax",
     "choose_weight",
     "ece_equal_mass",
     "expected_calibration_error",
@@ -70,6 +73,7 @@ __all__ = [
     "parse_in_child",
     "reliability_curve",
     "sigmoid",
+    "softmax",
     "train_task",
     "trees_validated",
     "write_checksums",

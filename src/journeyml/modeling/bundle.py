@@ -29,6 +29,7 @@ from journeyml.modeling.integrity import (
     write_checksums,
 )
 from journeyml.modeling.linear import LinearPart, sigmoid
+from journeyml.modeling.softmax import SoftmaxPart, softmax
 from journeyml.tasks import TaskConfig
 
 MODEL_FILE = "model.txt"
@@ -44,8 +45,9 @@ class ModelBundle:
     calibrator: Calibrator = field(default_factory=Calibrator)
     metrics: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
-    #: binary: a linear model blended with the trees in log-odds (None: trees only)
-    linear: LinearPart | None = None
+    #: a linear model blended with the trees: binary, in log-odds (:class:`LinearPart`);
+    #: multiclass, in per-class raw scores (:class:`SoftmaxPart`); None: trees only
+    linear: LinearPart | SoftmaxPart | None = None
     #: the linear model's share of the blend (0: trees only, 1: linear only)
     linear_weight: float = 0.0
 
@@ -59,23 +61,27 @@ class ModelBundle:
     def raw_proba(self, X: np.ndarray) -> np.ndarray:
         """Uncalibrated probabilities; binary → (n,), multiclass → (n, K)."""
         if self._blended:
-            return sigmoid(self.margin(X))
+            f = self.margin(X)
+            return sigmoid(f) if self.kind == "binary" else softmax(f)
         return np.asarray(self.booster.predict(X, num_threads=1))
 
     @property
     def _blended(self) -> bool:
-        return self.linear is not None and self.kind == "binary"
+        return self.linear is not None
 
     def margin(self, X: np.ndarray) -> np.ndarray:
-        """Binary: the score before the link and calibration, (n,), that the contributions
-        add up to: the trees' raw score, or blended, the log-odds (the trees' times σ) mixed
-        with the linear model's."""
+        """The score before the link and calibration that the contributions add up to: the
+        trees' raw score, or blended, the trees' (binary: log-odds, the raw score times σ;
+        multiclass: each class's raw score) mixed with the linear model's. Binary → (n,),
+        multiclass → (n, K)."""
         f = np.asarray(self.booster.predict(X, raw_score=True, num_threads=1))
         if not self._blended:
             return f
         assert self.linear is not None
         a = self.linear_weight
-        return np.asarray((1 - a) * f * (self._sigmoid or 1.0) + a * self.linear.raw(X))
+        if self.kind == "binary":
+            f = f * (self._sigmoid or 1.0)
+        return np.asarray((1 - a) * f + a * self.linear.raw(X))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probabilities: binary → (n,) of the positive class, multiclass → (n, K);
@@ -118,10 +124,33 @@ class ModelBundle:
         as the score (:mod:`journeyml.modeling.linear`). Rows add up to :meth:`margin`."""
         if not self._blended:
             return trees
-        assert self.linear is not None
+        assert isinstance(self.linear, LinearPart)
         a = self.linear_weight
         t = trees * (self._sigmoid or 1.0)
         return np.asarray((1 - a) * t + a * self.linear.contributions(X))
+
+    def served_class_contributions(
+        self, trees: np.ndarray, X: np.ndarray, class_index: np.ndarray
+    ) -> np.ndarray:
+        """Multiclass: the contributions (raw-score units, bias last, (n, F+1)) of class
+        ``class_index[row]`` to the served score of each row, from the trees' TreeSHAP
+        contributions of that class ``trees``: blended with the linear part's exact ones in
+        the shares of the score. Rows add up to :meth:`margin`'s entry of their class."""
+        if not self._blended:
+            return trees
+        assert isinstance(self.linear, SoftmaxPart)
+        a = self.linear_weight
+        return np.asarray((1 - a) * trees + a * self.linear.class_contributions(X, class_index))
+
+    def served_expected(self, trees: np.ndarray) -> np.ndarray:
+        """Multiclass: the base raw score of every class, (K,), from the trees' TreeSHAP base
+        values ``trees``: blended with the linear part's intercepts (its average training
+        score) in the shares of the score."""
+        if not self._blended:
+            return trees
+        assert isinstance(self.linear, SoftmaxPart)
+        a = self.linear_weight
+        return np.asarray((1 - a) * trees + a * np.asarray(self.linear.intercept))
 
     # --- persistence -----------------------------------------------------------------------
     def save(self, path: Path) -> Path:
@@ -183,9 +212,16 @@ class ModelBundle:
             calibrator=Calibrator.from_dict(meta["calibrator"]),
             metrics=meta.get("metrics", {}),
             info=meta.get("info", {}),
-            linear=None if lin is None else LinearPart.from_dict(lin),
+            linear=_linear_from(lin),
             linear_weight=0.0 if lin is None else float(lin["weight"]),
         )
+
+
+def _linear_from(d: dict[str, Any] | None) -> LinearPart | SoftmaxPart | None:
+    """A bundle's saved linear part: multinomial when marked so, else binary."""
+    if d is None:
+        return None
+    return SoftmaxPart.from_dict(d) if d.get("kind") == "softmax" else LinearPart.from_dict(d)
 
 
 def _json_default(o: Any) -> Any:

@@ -73,6 +73,58 @@ def sigmoid(f: np.ndarray) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-np.asarray(f, dtype=float))))
 
 
+def standardise(X: np.ndarray) -> tuple[np.ndarray, dict[str, tuple[float, ...]], np.ndarray]:
+    """The training rows ``X`` imputed by each column's median (NaN and ±inf; a column without
+    any value: 0) and standardised by its mean and scale, the standardisation's numbers
+    (``median``, ``mean``, ``scale``, and the bounds ``z_low`` / ``z_high`` the standardised
+    values are clipped to when applied) and which columns vary. Shared by the binary
+    :class:`LinearPart` and the multinomial
+    :class:`~journeyml.modeling.softmax.SoftmaxPart`."""
+    # one working copy, imputed and then standardised in place: every step is
+    # elementwise, so the values are those of a fresh array per step, in a third of the
+    # memory (50,000 rows × 300 features are 120 MB a copy)
+    z = np.where(np.isfinite(X), X, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: median 0
+        med = np.nanmedian(z, axis=0) if len(z) else np.zeros(X.shape[1])
+    med = np.where(np.isfinite(med), med, 0.0)
+    np.copyto(z, med, where=np.isnan(z))
+    mu = z.mean(axis=0)
+    sd = z.std(axis=0)
+    # a column constant up to rounding (e.g. time since the last event at cutoffs placed on
+    # events) carries nothing to learn; standardised by its rounding noise it would turn
+    # any real value at serving time into a score of 1e24: it gets no weight
+    varies = sd > _CONSTANT * np.maximum(1.0, np.abs(mu))
+    sd = np.where(varies, sd, 1.0)
+    z -= mu
+    z /= sd
+    # scores extrapolate beyond the training range, by at most three times that range
+    lo, hi = z.min(axis=0, initial=0.0), z.max(axis=0, initial=0.0)
+    span = _REACH * (hi - lo)
+    numbers = {
+        "median": tuple(med.tolist()),
+        "mean": tuple(mu.tolist()),
+        "scale": tuple(sd.tolist()),
+        "z_low": tuple((lo - span).tolist()),
+        "z_high": tuple((hi + span).tolist()),
+    }
+    return z, numbers, varies
+
+
+def standardised(X: np.ndarray, a: dict[str, np.ndarray]) -> np.ndarray:
+    """Rows ``X`` standardised by the numbers ``a`` of :func:`standardise` (as arrays; bounds
+    empty: not clipped, older bundles), in row-major order whatever the order of ``X``: a
+    row's sum then runs over its own contiguous values, in the same order whether the row is
+    scored alone or in a batch (a column-major batch, as the serving features are built,
+    summed across columns in another order and differed from the same row alone in the last
+    bit)."""
+    Xi = np.where(np.isfinite(X), X, a["median"])
+    z = (Xi - a["mean"]) / a["scale"]
+    if a["z_low"].size:
+        z = np.clip(z, a["z_low"], a["z_high"])
+    return np.ascontiguousarray(z)
+
+
 @dataclass(frozen=True)
 class LinearPart:
     """Standardised logistic regression: medians (imputation), means, scales, weights and
@@ -116,27 +168,7 @@ class LinearPart:
         if len(y) > max_rows:
             keep = np.random.default_rng(seed).choice(len(y), max_rows, replace=False)
             X, y = X[keep], y[keep]
-        # one working copy, imputed and then standardised in place: every step is
-        # elementwise, so the values are those of a fresh array per step, in a third of the
-        # memory (50,000 rows × 300 features are 120 MB a copy)
-        z = np.where(np.isfinite(X), X, np.nan)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: median 0
-            med = np.nanmedian(z, axis=0) if len(z) else np.zeros(X.shape[1])
-        med = np.where(np.isfinite(med), med, 0.0)
-        np.copyto(z, med, where=np.isnan(z))
-        mu = z.mean(axis=0)
-        sd = z.std(axis=0)
-        # a column constant up to rounding (e.g. time since the last event at cutoffs placed on
-        # events) carries nothing to learn; standardised by its rounding noise it would turn
-        # any real value at serving time into a score of 1e24: it gets no weight
-        varies = sd > _CONSTANT * np.maximum(1.0, np.abs(mu))
-        sd = np.where(varies, sd, 1.0)
-        z -= mu
-        z /= sd
-        # scores extrapolate beyond the training range, by at most three times that range
-        lo, hi = z.min(axis=0, initial=0.0), z.max(axis=0, initial=0.0)
-        span = _REACH * (hi - lo)
+        z, st, varies = standardise(X)
         prior = float(np.log((y.mean() + _EPS) / (1 - y.mean() + _EPS))) if len(y) else 0.0
         fit = varies.any() and len(np.unique(y)) == 2
         lr = LogisticRegression(max_iter=500, warm_start=True)
@@ -149,13 +181,13 @@ class LinearPart:
                 intercept = float(lr.intercept_[0])
             out.append(
                 cls(
-                    tuple(med.tolist()),
-                    tuple(mu.tolist()),
-                    tuple(sd.tolist()),
+                    st["median"],
+                    st["mean"],
+                    st["scale"],
                     tuple(coef.tolist()),
                     intercept,
-                    tuple((lo - span).tolist()),
-                    tuple((hi + span).tolist()),
+                    st["z_low"],
+                    st["z_high"],
                 )
             )
         return out
@@ -166,12 +198,7 @@ class LinearPart:
         object.__setattr__(self, "_np", arrays)
 
     def _z(self, X: np.ndarray) -> np.ndarray:
-        a: dict[str, np.ndarray] = self._np  # type: ignore[attr-defined]
-        Xi = np.where(np.isfinite(X), X, a["median"])
-        z = (Xi - a["mean"]) / a["scale"]
-        if self.z_low:
-            z = np.clip(z, a["z_low"], a["z_high"])
-        return np.asarray(z)
+        return standardised(X, self._np)  # type: ignore[attr-defined]
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """Log-odds, (n,). A row's value does not depend on the other rows of ``X``: the sum
@@ -196,27 +223,26 @@ class LinearPart:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "median": list(self.median),
-            "mean": list(self.mean),
-            "scale": list(self.scale),
-            "coef": list(self.coef),
-            "intercept": self.intercept,
-            "z_low": list(self.z_low),
-            "z_high": list(self.z_high),
-        }
+        return {**saved_numbers(self), "coef": list(self.coef), "intercept": self.intercept}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LinearPart:
-        return cls(
-            tuple(float(v) for v in d["median"]),
-            tuple(float(v) for v in d["mean"]),
-            tuple(float(v) for v in d["scale"]),
-            tuple(float(v) for v in d["coef"]),
-            float(d["intercept"]),
-            tuple(float(v) for v in d.get("z_low", ())),
-            tuple(float(v) for v in d.get("z_high", ())),
-        )
+        coef = tuple(float(v) for v in d["coef"])
+        return cls(coef=coef, intercept=float(d["intercept"]), **read_numbers(d))
+
+
+#: a linear part's standardisation, as saved
+STANDARDISATION = ("median", "mean", "scale", "z_low", "z_high")
+
+
+def saved_numbers(part: Any) -> dict[str, list[float]]:
+    """The standardisation of a linear part (binary or multinomial) as JSON lists."""
+    return {k: list(getattr(part, k)) for k in STANDARDISATION}
+
+
+def read_numbers(d: dict[str, Any]) -> dict[str, tuple[float, ...]]:
+    """The standardisation of a saved linear part (bounds absent: none, older bundles)."""
+    return {k: tuple(float(v) for v in d.get(k, ())) for k in STANDARDISATION}
 
 
 def _blend_losses(f_trees: np.ndarray, f_linear: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -337,10 +363,28 @@ def choose_linear(
     (0, 1.0)
     """
     losses = np.stack([_blend_losses(f_trees, f, y) for f in f_linears])  # fits × weights × rows
+    trees_ok = reference is None or trees_validated(f_trees, y)
+    fit, share = simplest_within_se(losses, reference=reference, groups=groups, trees_ok=trees_ok)
     means = losses.mean(axis=2) if len(y) else np.zeros(losses.shape[:2])
+    scores = {f"C={c:g}": float(m.min()) for c, m in zip(REGULARISATION, means, strict=False)}
+    return fit, float(WEIGHTS[share]), scores
+
+
+def simplest_within_se(
+    losses: np.ndarray,
+    *,
+    reference: int | None = None,
+    groups: np.ndarray | None = None,
+    trees_ok: bool = True,
+) -> tuple[int, int]:
+    """The (fit, share) indices kept by the one-standard-error rule and the tie rule from the
+    per-row validation ``losses`` (fits × :data:`WEIGHTS` × rows) of every blend: the rule of
+    :func:`choose_linear`, for binary and multiclass blends alike. ``trees_ok`` False (the
+    trees do not beat a constant on the window) serves the ``reference`` fit alone."""
+    means = losses.mean(axis=2) if losses.shape[2] else np.zeros(losses.shape[:2])
     bi, bw = np.unravel_index(int(np.argmin(means)), means.shape)
     chosen = (int(bi), int(bw))
-    if len(y) > 1:
+    if losses.shape[2] > 1:
         d = losses - losses[bi, bw]
         se = standard_error(d)
         ok = means - means[bi, bw] <= se
@@ -350,10 +394,9 @@ def choose_linear(
             ok[baseline] = not ok.any()
         # the smallest share first, then the most regularised fit (the last)
         chosen = min(zip(*np.nonzero(ok), strict=True), key=lambda c: (c[1], -c[0]))
-    scores = {f"C={c:g}": float(m.min()) for c, m in zip(REGULARISATION, means, strict=False)}
-    if reference is not None and not trees_validated(f_trees, y):
+    if reference is not None and not trees_ok:
         chosen = (reference, len(WEIGHTS) - 1)
-    return int(chosen[0]), float(WEIGHTS[int(chosen[1])]), scores
+    return int(chosen[0]), int(chosen[1])
 
 
 def choose_blend(

@@ -5,7 +5,8 @@ Sunday, UTC).
   (before ``now``). Labels come from the stored events with the task's own rules (the labels of
   training, :func:`journeyml.tasks.make_labels`), so every task kind is judged as it was trained.
   Binary tasks: realised AUC, log loss, ECE and the reliability curve; multiclass: accuracy and
-  log loss.
+  log loss. For binary tasks an outcome recorded in the store (:mod:`journeyml.monitor.outcomes`)
+  within the prediction's window makes the label positive as well.
 - **Drift** against the first week monitored: PSI of each task's top features (recomputed from
   the store with the one feature path) and PSI of the predicted probabilities.
 - **Explanation drift** (binary tasks): the share of predicted risk (positive root-cause points)
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from journeyml.features import NS_PER_DAY, build_features, to_ns
 from journeyml.modeling import binary_metrics, reliability_curve
+from journeyml.monitor.outcomes import recorded_positive
 from journeyml.monitor.psi import psi
 from journeyml.scoring import Predictor
 from journeyml.store import EventStore
@@ -186,6 +188,12 @@ def monitor(
         bundle = predictor.bundles[task]
         horizon = bundle.task.horizon_days
         labels = make_labels(events, cut, bundle.task, observation_end=now_ts)
+        if task in binary:  # outcomes recorded outside the events count as well
+            recorded = recorded_positive(
+                store, task, cut["customer_id"].to_numpy(), sample["as_of_ns"].to_numpy(),
+                horizon, now_ts.value,
+            )  # fmt: skip
+            labels["label"] = np.where(recorded, 1, labels["label"].to_numpy())
         matured = (
             sample["as_of_ns"].to_numpy() + round((horizon or 0) * NS_PER_DAY) <= now_ts.value
         ) & labels["eligible"].to_numpy(dtype=bool)

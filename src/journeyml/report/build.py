@@ -7,12 +7,13 @@ customer seen before it is scored from the events before it, and the outcomes af
 observed, so the same population gives drivers and an honest reliability diagram. Each task is
 read on its own eligible population (its labels), and its explanations come from the
 Predictor's one entry point (:meth:`journeyml.explain.Explainer.explain`, the customers' own
-events behind every row).
+events behind every row). The held-out evidence behind pain points and moments of truth is read
+on the same customers at earlier dates, pooled, with outcomes observed before ``as_of``
+(:mod:`journeyml.report.evidence`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +21,17 @@ import numpy as np
 import pandas as pd
 
 from journeyml.events import CUSTOMER_ID, TIMESTAMP, TOUCHPOINT, is_canonical, to_canonical
-from journeyml.explain import Batch, Target, humanize, insights
+from journeyml.explain import humanize, insights
 from journeyml.explain import journey_map as insights_map
 from journeyml.features import AS_OF, Context, cutoff_arrays, encode_frame, features_from_context
 from journeyml.modeling import reliability_curve
 from journeyml.progress import NO_PROGRESS, Progress
+from journeyml.report.evidence import (
+    MAX_ROWS,
+    explain_rows,
+    own_outcomes_sentence,
+    pooled_evidence,
+)
 from journeyml.scoring import Predictor, ScoreRequest
 from journeyml.tasks import TaskConfig, make_labels
 
@@ -57,6 +64,8 @@ class TaskSection:
     segments: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: why there are no effects to rank, when that is the case
     note: str = ""
+    #: where the held-out evidence comes from: customers, dates, outcomes
+    evidence: str = ""
 
 
 @dataclass
@@ -143,9 +152,13 @@ def gather(
     n_examples: int = 3,
     seed: int = 0,
     progress: Progress = NO_PROGRESS,
+    evidence_rows: int = MAX_ROWS,
 ) -> ReportData:
     """Everything the report shows; ``progress`` hears the stages (``features``,
-    ``explaining`` per task, ``journey map``, ``examples``)."""
+    ``explaining`` and ``evidence`` per task, ``journey map``, ``examples``).
+    ``evidence_rows``: at most this many rows at earlier dates are explained for each task's
+    held-out evidence (:mod:`journeyml.report.evidence`; 0: the customers' own outcomes after
+    ``as_of``, as before the evidence was pooled)."""
     ev = events if is_canonical(events) else to_canonical(events)
     cut = report_cutoffs(ev, report_horizon(predictor, ev), cases=_is_case_log(predictor))
     as_of = pd.Timestamp(cut[AS_OF].iloc[0]) if len(cut) else ev[TIMESTAMP].max()
@@ -185,17 +198,35 @@ def gather(
             continue
         rows = np.flatnonzero(elig)
         with progress.stage(f"explaining {t}", total=len(rows), unit="customers") as st:
-            m = _matrix(predictor, t, X, arr, ctx.start, ctx.end, rows, st)
+            m = explain_rows(predictor, t, X, arr, ctx.start, ctx.end, rows, st)
         y = lab["label"].to_numpy()[elig].astype(int)
-        # the outcomes observed after as_of, which the model never trained on: the held-out
-        # evidence behind every effect (insights.held_out_gain)
-        m = dataclasses.replace(m, outcome=y)
+        # the held-out evidence behind every effect (insights.held_out_gain): the customers at
+        # earlier dates, outcomes observed before as_of; without such dates, the outcomes
+        # after as_of of the customers themselves, which the model never trained on
+        with progress.stage(f"evidence {t}", unit="cutoffs") as st:
+            pooled = pooled_evidence(
+                predictor, t, ev, arr, as_of, seed=seed, max_rows=evidence_rows, stage=st
+            )
+        held = None if pooled is None else pooled.held_out
+        if pooled is None:
+            m = insights.CauseMatrix(m.task, m.points, m.probability, m.base_rate, outcome=y)
+            why = (
+                "evidence at earlier dates was not asked for"
+                if evidence_rows <= 0
+                else "no earlier date is both held out from the model's training and observed "
+                "before the moment of prediction"
+                if "held_out_from" in b.info
+                else "the model records no held-out dates"
+            )
+            evidence = own_outcomes_sentence(len(y), int(y.sum()), why)
+        else:
+            evidence = pooled.sentence()
         ids = cust[elig]
         outcomes.loc[ids, t] = y
         outcomes.loc[ids, f"p_{t}"] = m.probability
         window = insights.exposure_window(task, history_days)
         exposed = insights.exposure_from_events(ev, ids, as_of, window)
-        effects = insights.touchpoint_effects(m, exposed, seed=seed)
+        effects = insights.touchpoint_effects(m, exposed, seed=seed, held_out=held)
         # an outcome the project predicts (a purchase, a cancellation) is not friction or a
         # decision on the way to another: a purchase "raises churn" only because a customer
         # must buy before cancelling (a marker of being a customer, not a cause to fix)
@@ -234,9 +265,10 @@ def gather(
             pain=insights.pain_points(effects, sign if sign is not None else 1),
             helps=insights.pain_points(effects, -sign if sign is not None else -1),
             no_effect=insights.no_measurable_effect(effects),
-            moments=insights.moments_of_truth(m, effects, trans, seed=seed),
+            moments=insights.moments_of_truth(m, effects, trans, seed=seed, held_out=held),
             reliability=reliability_curve(y, m.probability),
             note=note,
+            evidence=evidence,
         )
         for a, values in attributes.items():
             seg = values.reindex(ids)
@@ -258,33 +290,6 @@ def gather(
     with progress.stage("examples", total=n_examples, unit="customers"):
         data.examples = _examples(predictor, ev, cut, outcomes, n_examples)
     return data
-
-
-def _matrix(
-    predictor: Predictor,
-    task: str,
-    X: np.ndarray,
-    arr: Any,
-    start: np.ndarray,
-    end: np.ndarray,
-    rows: np.ndarray,
-    stage: Any,
-    chunk: int = 500,
-) -> insights.CauseMatrix:
-    """The task's cause matrix over ``rows``, explained in chunks (progress after each)."""
-    parts = []
-    for lo in range(0, len(rows), chunk):
-        r = rows[lo : lo + chunk]
-        batch = Batch(X[r], arr, start[r], end[r])
-        parts.append(insights.matrix_of(predictor.explainer, batch, Target(task)))
-        stage.advance(len(r))
-    pts = pd.concat([p.points for p in parts], ignore_index=True).fillna(0.0)
-    return insights.CauseMatrix(
-        task,
-        pts,
-        np.concatenate([p.probability for p in parts]),
-        np.concatenate([p.base_rate for p in parts]),
-    )
 
 
 def _customer_attributes(

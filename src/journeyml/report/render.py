@@ -182,6 +182,7 @@ def _task_block(sec: TaskSection) -> dict[str, Any]:
         "no_effect_why": _no_effect_why(sec.no_effect),
         "n_effects": len(sec.effects),
         "note": sec.note[:1].upper() + sec.note[1:],
+        "evidence": sec.evidence,
         "moments": moments,
         "moments_svg": effect_svg(moments),
         "bars": svg.bars(items[:10], unit="mean |points| (sign: mean direction)"),

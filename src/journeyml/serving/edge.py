@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ValidationError
 
 from journeyml.errors import (
+    BodyTimeoutError,
     JourneyMLError,
     RequestError,
     ServiceBusyError,
@@ -26,6 +27,7 @@ from journeyml.errors import (
 )
 from journeyml.serving.body import ClientGone, read_body, replay, too_large
 from journeyml.serving.metrics import render as store_metrics
+from journeyml.serving.slow_clients import BODY_TIMED_OUT
 from journeyml.serving.slow_clients import render as slow_client_metrics
 from journeyml.serving.strict_json import check_content_type, parse_json
 from journeyml.serving.telemetry import Metrics, log_request
@@ -293,7 +295,10 @@ class EdgeMiddleware:
                 return
             await self.app(scope, receive, self._wrap_send(send, rid, guarded, info))
         except ClientGone:
-            info["status"], info["error"] = 499, "client_disconnected"
+            if scope.get(BODY_TIMED_OUT):  # answered 408 by the server protocol
+                info["status"], info["error"] = 408, BodyTimeoutError.code
+            else:
+                info["status"], info["error"] = 499, "client_disconnected"
         except JourneyMLError as exc:
             info["status"], info["error"] = exc.http_status, exc.code
             extra: list[tuple[bytes, bytes]] = []

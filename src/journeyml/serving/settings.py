@@ -54,6 +54,9 @@ class ServiceSettings:
     compute_threads: int = 2
     #: seconds a connection has to send a complete request head (slow-header clients)
     header_timeout: int = 10
+    #: seconds a request's whole body has to arrive once its head is complete (slow-body
+    #: clients get 408); at the default body limit (20 MB) it asks for about 0.7 MB/s
+    body_timeout: int = 30
     #: where a worker that refuses to start writes its reason (set by ``journeyml serve``)
     refusal_file: Path | None = None
     #: the event store (``JOURNEYML_STORE_URI``); None = no store: nothing is logged and the
@@ -96,6 +99,7 @@ class ServiceSettings:
             compute_processes=num("COMPUTE_PROCESSES", cls.compute_processes, least=0),
             compute_threads=num("COMPUTE_THREADS", cls.compute_threads),
             header_timeout=num("HEADER_TIMEOUT", cls.header_timeout),
+            body_timeout=num("BODY_TIMEOUT", cls.body_timeout),
             refusal_file=Path(refusal) if (refusal := e.get(PREFIX + "REFUSAL_FILE")) else None,
             store_uri=normalize_uri(store) if store else None,
         )

@@ -30,6 +30,7 @@ from journeyml.store.ids import (
     journey_digest,
 )
 from journeyml.store.migrate import SchemaState, head_revision, schema_state, upgrade_schema
+from journeyml.store.outcome_file import read_outcomes
 from journeyml.store.replay import Replay, UnknownRequestError, replay
 from journeyml.store.scores import (
     Condition,
@@ -73,6 +74,7 @@ __all__ = [
     "journey_digest",
     "normalize_uri",
     "parse_segment",
+    "read_outcomes",
     "redact_uri",
     "replay",
     "schema_state",

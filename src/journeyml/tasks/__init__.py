@@ -38,6 +38,7 @@ from journeyml.tasks.snapshots import (
     case_split,
     every_n_days,
     fixed_dates,
+    held_out,
     temporal_split,
 )
 
@@ -76,6 +77,7 @@ __all__ = [
     "check_vocabulary",
     "every_n_days",
     "fixed_dates",
+    "held_out",
     "journey_reason",
     "journey_reasons",
     "labels_and_funnel",

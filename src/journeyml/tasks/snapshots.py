@@ -184,6 +184,30 @@ def temporal_split(
     )
 
 
+def held_out(split: TemporalSplit, cutoffs: pd.DataFrame) -> dict[str, str | float]:
+    """What a model trained on ``split`` records of the time it was not fitted to, so that
+    evidence can later be read on cutoffs it never learnt from (the report's pooled evidence):
+    ``held_out_from``, the validation start (every training label window ends by then: the
+    trees and the linear part were fitted to no outcome after it; the validation window only
+    chose the number of rounds, the blend and the calibration), and ``snapshot_days``, the
+    median days between the cutoff dates learnt from. Empty for a split by case start (a
+    case's outcome may lie anywhere after its start).
+
+    >>> from journeyml import every_n_days, simulate, temporal_split
+    >>> cutoffs = every_n_days(simulate(200, seed=1, days=120).events, every_days=7)
+    >>> held_out(temporal_split(cutoffs, horizon_days=14), cutoffs)
+    {'held_out_from': '2024-03-11 00:00:00+00:00', 'snapshot_days': 7.0}
+    """
+    if split.by != "time":
+        return {}
+    dates = np.unique(pd.to_datetime(cutoffs[AS_OF], utc=True).to_numpy("datetime64[ns]"))
+    step = np.diff(dates) / np.timedelta64(1, "D") if len(dates) > 1 else np.array([])
+    out: dict[str, str | float] = {"held_out_from": str(split.valid_start)}
+    if len(step):
+        out["snapshot_days"] = float(np.median(step))
+    return out
+
+
 def case_split(
     events: pd.DataFrame,
     cutoffs: pd.DataFrame,
