@@ -104,7 +104,10 @@ def test_task_trained_from_chunks_equals_the_task_trained_from_the_matrix(world,
     b = train_task(task, spec, streamed, labels, split, groups=groups, **kw)  # type: ignore[arg-type]
     assert a.bundle.booster.model_to_string() == b.bundle.booster.model_to_string()
     assert a.metrics == b.metrics and a.baselines == b.baselines
-    assert a.bundle.info == b.bundle.info
+    timing = {"linear_fit_cpu_seconds"}  # a measured CPU time, not a result
+    assert {k: v for k, v in a.bundle.info.items() if k not in timing} == {
+        k: v for k, v in b.bundle.info.items() if k not in timing
+    }
     assert a.test_predictions is not None and b.test_predictions is not None
     np.testing.assert_array_equal(a.test_predictions, b.test_predictions)
     if name == "next_stage":
