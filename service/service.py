@@ -45,6 +45,7 @@ from journeyml.serving import (
     EdgeState,
     IngestRequest,
     Limits,
+    OutcomesRequest,
     PredictionLog,
     PredictRequest,
     ServiceSettings,
@@ -57,6 +58,7 @@ from journeyml.serving import (
     documents,
     handle_erase,
     handle_ingest,
+    handle_outcomes,
     load_or_exit,
     metadata,
     service_endpoints,
@@ -79,6 +81,7 @@ BODY_MODELS = {
     "/predict_batch": BatchRequest,
     "/whatif": WhatIfRequest,
     "/events": IngestRequest,
+    "/outcomes": OutcomesRequest,
 }
 EDGE_STATE = EdgeState()
 EDGE_CONFIG = EdgeConfig(
@@ -140,6 +143,7 @@ class JourneyService:
             "/predict_batch": self.answer,
             "/whatif": self.answer,
             "/events": self.ingest,
+            "/outcomes": self.record_outcomes,
         }
         EDGE_STATE.routes = {  # bodiless, with path parameters: the edge answers these too
             ("GET", "/customers/{customer_id}/predictions"): self.customer_predictions,
@@ -172,6 +176,9 @@ class JourneyService:
 
     def ingest(self, req: IngestRequest, request_id: str) -> dict[str, Any]:
         return handle_ingest(self.store, req, max_events=SETTINGS.max_events, now=datetime.now(UTC))
+
+    def record_outcomes(self, req: OutcomesRequest, request_id: str) -> dict[str, Any]:
+        return handle_outcomes(self.store, req, max_rows=SETTINGS.max_events)
 
     def customer_predictions(
         self, params: dict[str, str], query: dict[str, list[str]], request_id: str

@@ -131,6 +131,26 @@ def test_store_endpoints_over_http(
     assert "journeyml_store_up 1.0" in metrics
 
 
+def test_post_outcomes_over_http(store_server: Any) -> None:
+    """POST /outcomes behind the API key, strict JSON, per-row rejects as POST /events; the
+    store holds what it accepted."""
+    from journeyml.store import EventStore
+
+    url = store_server.url + "/outcomes"
+    good = {"customer_id": "o-1", "task": "churn", "outcome": "cancellation", "time": "2024-05-01"}
+    body = {"outcomes": [good, {**good, "outcome": "false"}, good]}
+    assert httpx.post(url, json=body, timeout=60).status_code == 401
+    r = httpx.post(url, json=body, headers=KEY, timeout=60)
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] == 1 and r.json()["duplicates"] == 1
+    assert [(x["index"], x["field"]) for x in r.json()["rejected"]] == [(1, "outcome")]
+    r = httpx.post(url, json={"rows": []}, headers=KEY, timeout=60)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
+    with EventStore.open(store_server.store_uri) as es:
+        got = es.outcomes(customer_id="o-1")
+    assert list(got["task"]) == ["churn"] and list(got["source"]) == ["api"]
+
+
 def test_no_store_is_501_and_a_dead_store_is_503(
     bento_server: Any, trained_store: Any, tmp_path: Path
 ) -> None:

@@ -1,5 +1,6 @@
-"""Outcomes known outside the event stream (issue 16): `journeyml outcomes FILE` records them
-through the readers (every row checked first, a clear error and nothing stored for bad rows),
+"""Outcomes known outside the event stream (issue 16): `journeyml outcomes FILE` and `POST
+/outcomes` record them by the same row rules (the file through the readers, every row checked
+first, a clear error and nothing stored for bad rows; the endpoint row by row, as POST /events),
 and the monitor's window reads them back: an outcome of the task for the customer in
 (as_of, as_of + horizon], never past now. On each store backend."""
 
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from journeyml.cli import app
+from journeyml.errors import PayloadTooLargeError, StoreNotConfiguredError
 from journeyml.monitor.outcomes import recorded_positive
 from journeyml.store import EventStore, Outcome
 
@@ -59,7 +62,8 @@ def test_outcomes_file_is_recorded_once_and_bad_rows_refuse_the_file(
     assert "validation_failed" in text and "4 of 5 rows" in text
     assert "row 2: outcome 'false' says it did not happen" in text
     assert "row 3: time is 1710201600 (int)" in text and "row 4: customer_id" in text
-    assert "row 5: time 'soon' is not a timestamp" in text and "nothing was recorded" in text
+    assert "row 5: time 'soon' is not an ISO 8601 timestamp" in text
+    assert "nothing was recorded" in text
     assert len(store.outcomes()) == 2  # not even the good first row
 
     missing = tmp_path / "short.csv"
@@ -99,3 +103,36 @@ def test_an_outcome_counts_within_as_of_and_the_horizon_only(store: EventStore) 
         (AS_OF + DAY).value]), 30.0, now,
     )  # fmt: skip
     assert list(shifted) == [True, False]
+
+
+def test_post_outcomes_records_valid_rows_and_names_each_rejected_field(
+    store: EventStore,
+) -> None:
+    from journeyml.serving import OutcomesRequest, StoreLink, handle_outcomes
+
+    link = StoreLink(store.uri, opener=lambda _uri: store)
+    good = {"customer_id": "c1", "task": "churn", "outcome": "cancellation", "time": "2024-03-10"}
+    rows = [
+        good,
+        {**good, "time": 1710028800},
+        {**good, "outcome": "no"},
+        {**good, "colour": "red"},
+        "not an outcome",
+        {**good, "customer_id": "c2", "source": "crm"},
+        good,  # the same outcome twice: stored once
+        {**good, "time": "now"},  # a word pandas would read, not ISO 8601
+    ]
+    got = handle_outcomes(link, OutcomesRequest(outcomes=rows), max_rows=100)
+    assert got["accepted"] == 2 and got["duplicates"] == 1
+    assert [(r["index"], r["field"]) for r in got["rejected"]] == [
+        (1, "time"), (2, "outcome"), (3, "colour"), (4, "outcome"), (7, "time"),
+    ]  # fmt: skip
+    assert got["accepted"] + got["duplicates"] + len(got["rejected"]) == len(rows)
+    stored = store.outcomes(task="churn")
+    assert list(zip(stored["customer_id"], stored["source"], strict=True)) == [
+        ("c1", "api"), ("c2", "crm"),
+    ]  # fmt: skip
+    with pytest.raises(PayloadTooLargeError):
+        handle_outcomes(link, OutcomesRequest(outcomes=[good] * 3), max_rows=2)
+    with pytest.raises(StoreNotConfiguredError):
+        handle_outcomes(StoreLink(None), OutcomesRequest(outcomes=[good]), max_rows=10)

@@ -31,12 +31,14 @@ from journeyml.serving.edge import (
 from journeyml.serving.endpoints import service_endpoints
 from journeyml.serving.journeys import (
     IngestRequest,
+    OutcomesRequest,
     StoredEventIn,
     customer_predictions_route,
     customer_request,
     handle_customer_predictions,
     handle_erase,
     handle_ingest,
+    handle_outcomes,
 )
 from journeyml.serving.openapi import Endpoint, document, documents
 from journeyml.serving.pool import ComputePool, Limits, answer
@@ -71,6 +73,7 @@ __all__ = [
     "EventIn",
     "IngestRequest",
     "Limits",
+    "OutcomesRequest",
     "PredictRequest",
     "PredictionLog",
     "ServiceSettings",
@@ -93,6 +96,7 @@ __all__ = [
     "handle_customer_predictions",
     "handle_erase",
     "handle_ingest",
+    "handle_outcomes",
     "handle_predict",
     "handle_what_if",
     "load_or_exit",

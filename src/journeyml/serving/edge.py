@@ -42,7 +42,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PREDICT_PATHS = frozenset({"/predict", "/predict_batch"})
 #: paths behind the API key and the body limit, with the error shape: predictions and the store
-GUARDED_PATHS = PREDICT_PATHS | {"/events", "/whatif"}
+GUARDED_PATHS = PREDICT_PATHS | {"/events", "/outcomes", "/whatif"}
 GUARDED_PREFIXES = ("/customers/",)
 REQUEST_ID = "x-request-id"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from journeyml.serving.api import BatchRequest, PredictRequest
-from journeyml.serving.journeys import IngestRequest
+from journeyml.serving.journeys import IngestRequest, OutcomesRequest
 from journeyml.serving.openapi import Endpoint
 from journeyml.serving.responses import BatchResponse, PredictResponse, ProbeResponse
 from journeyml.serving.whatif import WhatIfRequest
@@ -71,6 +71,30 @@ def service_endpoints(example: dict[str, Any]) -> list[Endpoint]:
                         "timestamp": "2024-06-01T10:00:00Z",
                         "touchpoint": "site_visit",
                         "channel": "web",
+                    }
+                ]
+            },
+            tag="event store",
+        ),
+        Endpoint(
+            "POST",
+            "/outcomes",
+            "Record outcomes",
+            "Outcomes known outside the event stream (a CRM's cancellations) into the event "
+            "store (idempotent), for `journeyml monitor`: one of a binary task within a "
+            "prediction's horizon makes its label positive. Each is checked on its own "
+            "(`customer_id`, `task`, `outcome` that happened, ISO 8601 `time`, optional "
+            "`source`) and the answer says what became of each, as for `/events`.",
+            request=OutcomesRequest,
+            response=OBJECT,
+            errors=(400, 401, 413, 415, 501, 503),
+            example={
+                "outcomes": [
+                    {
+                        "customer_id": "c-1042",
+                        "task": "churn",
+                        "outcome": "cancellation",
+                        "time": "2024-07-02T09:30:00Z",
                     }
                 ]
             },

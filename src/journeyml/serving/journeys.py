@@ -5,6 +5,9 @@
   (the rules of ``/predict``'s events, plus a ``customer_id`` and an optional ``event_id``); the
   valid ones are stored in one transaction even when others are rejected. Every event sent is
   counted once: accepted + duplicates + rejected = sent.
+- ``POST /outcomes`` (:func:`handle_outcomes`): ``{"outcomes": [{"customer_id", "task",
+  "outcome", "time", "source"?}]}`` → the same answer as ``POST /events``, each outcome checked
+  on its own by the rules of ``journeyml outcomes FILE`` (:mod:`journeyml.store.outcome_file`).
 - ``GET /customers/{customer_id}/predictions`` (:func:`handle_customer_predictions`): exactly
   what ``/predict`` answers for the stored journey (it is that call, with ``use_store``),
   ``as_of`` defaulting to the request time.
@@ -25,6 +28,7 @@ from journeyml.scoring import Predictor
 from journeyml.serving import metrics
 from journeyml.serving.api import EventIn, Name, PredictRequest, handle_predict, stored_journey
 from journeyml.serving.prediction_log import PredictionLog, StoreLink
+from journeyml.store.outcome_file import COLUMNS, row_problem, to_outcome
 
 #: what ``POST /events`` stores as the events' source
 API_SOURCE = "api"
@@ -70,6 +74,16 @@ def _validated(raw: list[Any]) -> tuple[list[StoredEventIn], list[dict[str, Any]
     return _EVENTS.validate_python([e for i, e in enumerate(raw) if i not in first]), rejected
 
 
+def _at_most(got: int, limit: int, what: str) -> None:
+    if got > limit:
+        raise PayloadTooLargeError(
+            f"expected at most {limit} {what} per request, got {got}. "
+            "Send them in several requests.",
+            field=what,
+            details={"limit": limit, "got": got},
+        )
+
+
 def handle_ingest(
     store: StoreLink,
     req: IngestRequest,
@@ -80,13 +94,7 @@ def handle_ingest(
 ) -> dict[str, Any]:
     """Validate each event, store the valid ones (idempotent: an event the store holds is a
     duplicate) and say what became of every event."""
-    if len(req.events) > max_events:
-        raise PayloadTooLargeError(
-            f"expected at most {max_events} events per request, got {len(req.events)}. "
-            "Send them in several requests.",
-            field="events",
-            details={"limit": max_events, "got": len(req.events)},
-        )
+    _at_most(len(req.events), max_events, "events")
     valid, rejected = _validated(req.events)
     records: list[dict[str, Any]] = []
     for ev in valid:
@@ -110,6 +118,39 @@ def handle_ingest(
         accepted, duplicates = result.accepted, result.duplicates
     metrics.ingested(accepted, duplicates, len(rejected))
     return {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
+
+
+class OutcomesRequest(BaseModel):
+    """``POST /outcomes``: outcomes known outside the event stream (``customer_id``, ``task``,
+    ``outcome``, ``time`` and optionally ``source``), each checked on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcomes: list[Any]
+
+
+def handle_outcomes(
+    store: StoreLink, req: OutcomesRequest, *, max_rows: int, source: str = API_SOURCE
+) -> dict[str, Any]:
+    """Check each outcome, record the valid ones (the same outcome twice is a duplicate) and
+    say what became of every one, as ``POST /events`` does for events."""
+    _at_most(len(req.outcomes), max_rows, "outcomes")
+    allowed = {*COLUMNS, "source"}
+    valid = []
+    rejected: list[dict[str, Any]] = []
+    for i, row in enumerate(req.outcomes):
+        if not isinstance(row, dict):
+            problem: tuple[str, str] | None = ("outcome", "expected an object")
+        elif unknown := sorted(set(row) - allowed):
+            problem = (unknown[0], f"unknown key {unknown[0]!r}; expected {sorted(allowed)}")
+        else:
+            problem = row_problem(row)
+        if problem is None:
+            valid.append(to_outcome(row, source))
+        else:
+            rejected.append({"index": i, "field": problem[0], "reason": problem[1]})
+    result = store.get().record_outcomes(valid)
+    return {"accepted": result.accepted, "duplicates": result.duplicates, "rejected": rejected}
 
 
 def _query_tasks(tasks: Sequence[str] | str | None) -> list[str] | None:

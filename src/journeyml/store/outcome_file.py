@@ -28,7 +28,6 @@ import pandas as pd
 
 from journeyml.errors import ValidationFailedError
 from journeyml.events.readers import read_raw
-from journeyml.features import to_ns
 from journeyml.store.entries import Outcome
 
 COLUMNS = ("customer_id", "task", "outcome", "time")
@@ -59,22 +58,13 @@ def outcomes_from_frame(frame: pd.DataFrame, *, source: str) -> list[Outcome]:
     bad: list[str] = []
     n_bad = 0
     for i, row in enumerate(frame.to_dict("records")):
-        problem = _problem(row)
+        problem = row_problem(row)
         if problem is not None:
             n_bad += 1
             if len(bad) < SHOWN:
-                bad.append(f"row {i + 1}: {problem}")
+                bad.append(f"row {i + 1}: {problem[1]}")
             continue
-        src = row.get("source") if has_source else None
-        out.append(
-            Outcome(
-                str(row["customer_id"]).strip(),
-                str(row["task"]).strip(),
-                str(row["outcome"]).strip(),
-                pd.Timestamp(to_ns(str(row["time"]).strip()), tz="UTC"),
-                str(src).strip() if _text(src) else source,
-            )
-        )
+        out.append(to_outcome(row if has_source else {**row, "source": None}, source))
     if n_bad:
         raise ValidationFailedError(
             "expected every outcome row to hold a customer_id, a task, an outcome that "
@@ -90,23 +80,50 @@ def _text(v: Any) -> bool:
     return isinstance(v, str) and v.strip() != ""
 
 
-def _problem(row: dict[str, Any]) -> str | None:
+def row_problem(row: dict[str, Any]) -> tuple[str, str] | None:
+    """(the column, what is wrong with it) for a row that is not an outcome, else None."""
     for col in ("customer_id", "task", "outcome"):
-        if not _text(row[col]):
-            return f"{col} is {_shown(row[col])}, expected text"
+        if not _text(row.get(col)):
+            return col, f"{col} is {_shown(row.get(col))}, expected text"
     if str(row["outcome"]).strip().lower() in NEGATIVE:
-        return (
+        return "outcome", (
             f"outcome {row['outcome']!r} says it did not happen; record only outcomes that "
             "happened (leave the others out)"
         )
-    t = row["time"]
+    t = row.get("time")
     if not _text(t):
-        return f"time is {_shown(t)}, expected an ISO 8601 text (numbers are ambiguous)"
-    try:
-        to_ns(str(t).strip())
-    except (ValueError, OverflowError):
-        return f"time {t!r} is not a timestamp"
+        return "time", f"time is {_shown(t)}, expected an ISO 8601 text (numbers are ambiguous)"
+    if _iso(str(t)) is None:
+        return "time", f"time {t!r} is not an ISO 8601 timestamp"
+    src = row.get("source")
+    if src is not None and not isinstance(src, str) and src == src:  # NaN: no source
+        return "source", f"source is {_shown(src)}, expected text"
     return None
+
+
+def to_outcome(row: dict[str, Any], source: str) -> Outcome:
+    """The outcome of a row :func:`row_problem` passed (``source`` unless it names one)."""
+    src = row.get("source")
+    return Outcome(
+        str(row["customer_id"]).strip(),
+        str(row["task"]).strip(),
+        str(row["outcome"]).strip(),
+        _iso(str(row["time"])) or pd.Timestamp(0, tz="UTC"),  # checked by row_problem
+        str(src).strip() if _text(src) else source,
+    )
+
+
+def _iso(text: str) -> pd.Timestamp | None:
+    """The UTC time of ISO 8601 text (no zone: UTC), or None ("now", "NaT" and other words
+    pandas would read are not ISO 8601)."""
+    text = text.strip()
+    if not text[:1].isdigit():
+        return None
+    try:
+        t = pd.to_datetime(text, format="ISO8601", utc=True)
+    except (ValueError, OverflowError):
+        return None
+    return None if pd.isna(t) else pd.Timestamp(t)
 
 
 def _shown(v: Any) -> str:
