@@ -30,13 +30,14 @@ def test_class_boosters_give_the_slices_of_the_full_contributions(
     b = predictor.bundles["next_stage"]
     m = model_of(b)
     X = _X(predictor, small_simulation)
-    full = m.contributions(X)  # (n, K, F+1): every class, every tree
+    full = m.contributions(X)  # (n, K, F+1): every class (trees blended with the linear part)
     parts = split_by_class(b.booster)
     assert len(parts) == len(b.classes)
     assert sum(p.num_trees() for p in parts) == b.booster.num_trees()
     raw = np.asarray(b.booster.predict(X, raw_score=True))
-    for k, part in enumerate(parts):
-        np.testing.assert_allclose(part.predict(X, pred_contrib=True), full[:, k], atol=1e-12)
+    trees = np.asarray(b.booster.predict(X, pred_contrib=True)).reshape(len(X), len(parts), -1)
+    for k, part in enumerate(parts):  # each class's booster: that class's trees alone
+        np.testing.assert_allclose(part.predict(X, pred_contrib=True), trees[:, k], atol=1e-12)
         np.testing.assert_allclose(part.predict(X), raw[:, k], atol=1e-12)
     # a different class per row, as when explaining each row's predicted class
     k_row = np.arange(len(X)) % len(b.classes)

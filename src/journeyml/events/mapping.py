@@ -280,7 +280,9 @@ class EventMapping(BaseModel):
     company_sent: list[str] = Field(
         default_factory=list,
         description="Touchpoints the company sends (newsletters, ad impressions): they never "
-        "count as the customer's own activity (lapses tasks, active_within_days).",
+        "count as the customer's own activity (lapses tasks, active_within_days, and the "
+        "features' activity: event counts, time since the last event, sessions, activity trend, "
+        "journey position; their own touchpoint features stay).",
     )
 
     _source: str = PrivateAttr(default="<mapping>")

@@ -28,7 +28,8 @@ from journeyml.scoring import Predictor
 from journeyml.serving import metrics
 from journeyml.serving.api import EventIn, Name, PredictRequest, handle_predict, stored_journey
 from journeyml.serving.prediction_log import PredictionLog, StoreLink
-from journeyml.store.outcome_file import COLUMNS, row_problem, to_outcome
+from journeyml.store import OUTCOME_COLUMNS as COLUMNS
+from journeyml.store import row_problem, to_outcome
 
 #: what ``POST /events`` stores as the events' source
 API_SOURCE = "api"

@@ -30,7 +30,8 @@ from journeyml.store.ids import (
     journey_digest,
 )
 from journeyml.store.migrate import SchemaState, head_revision, schema_state, upgrade_schema
-from journeyml.store.outcome_file import read_outcomes
+from journeyml.store.outcome_file import COLUMNS as OUTCOME_COLUMNS
+from journeyml.store.outcome_file import read_outcomes, row_problem, to_outcome
 from journeyml.store.replay import Replay, UnknownRequestError, replay
 from journeyml.store.scores import (
     Condition,
@@ -49,6 +50,7 @@ __all__ = [
     "CHUNK_CUSTOMERS",
     "DEFAULT_STORE_URI",
     "EVENT_ID",
+    "OUTCOME_COLUMNS",
     "STORE_URI_ENV",
     "Condition",
     "Erasure",
@@ -77,12 +79,14 @@ __all__ = [
     "read_outcomes",
     "redact_uri",
     "replay",
+    "row_problem",
     "schema_state",
     "score_active",
     "score_customers",
     "scores_table",
     "select_segment",
     "store_uri",
+    "to_outcome",
     "upgrade_schema",
     "upgrade_store",
 ]

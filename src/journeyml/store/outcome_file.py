@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from journeyml.errors import ValidationFailedError
-from journeyml.events.readers import read_raw
+from journeyml.events import read_raw
 from journeyml.store.entries import Outcome
 
 COLUMNS = ("customer_id", "task", "outcome", "time")
