@@ -63,3 +63,15 @@ def test_init_writes_the_day_first_format_and_training_reads_it(tmp_path: Path) 
     assert "2024-01-02 → 2024-10-12" in text  # the log's span, read day first
     events = load_events(log, mapping, policy="lenient").events
     assert events["timestamp"].max() == pd.Timestamp("2024-10-12 08:30", tz="UTC")
+
+
+def test_init_says_when_no_value_tells_day_from_month(tmp_path: Path) -> None:
+    rows = [("u1", "05/04/2024 10:00", "visit"), ("u2", "01/02/2024 09:00", "buy")] * 3
+    log = tmp_path / "shop.csv"
+    pd.DataFrame(rows, columns=["user", "when", "action"]).to_csv(log, index=False)
+    mapping = tmp_path / "shop.mapping.yaml"
+    res = CliRunner().invoke(app, ["init", str(log), "--mapping-out", str(mapping)])
+    assert res.exit_code == 0, res.output
+    text = mapping.read_text()
+    assert "no value tells day from month" in text and "timestamp_format" in text
+    assert "\ntimestamp_format:" not in text  # a question for the user, not a guess

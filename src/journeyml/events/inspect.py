@@ -267,6 +267,16 @@ def _pick_timestamp(profiles: list[ColumnProfile]) -> tuple[ColumnProfile, str]:
         why.insert(0, hint)
     if best.time_format:
         why.append(f"format {best.time_format}")
+    if best.undecided_dates == "ambiguous":
+        why.append(
+            "no value tells day from month (e.g. 05/04/2024): read month first; if the days come "
+            "first, set timestamp_format (e.g. '%d/%m/%Y %H:%M') in the mapping"
+        )
+    elif best.undecided_dates == "contradictory":
+        why.append(
+            "some dates can only be day first and others only month first: two layouts in one "
+            "column; fix the file or set timestamp_format (rows it cannot read are rejected)"
+        )
     return best, "; ".join(why)
 
 

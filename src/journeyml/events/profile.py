@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from journeyml.events.date_order import numeric_date_format
+from journeyml.events.date_order import date_order, numeric_date_format
 from journeyml.events.timestamps import parse_timestamps
 
 Kind = Literal["datetime", "number", "integer", "code", "text", "empty"]
@@ -52,6 +52,10 @@ class ColumnProfile:
     examples: tuple[str, ...]
     #: sampled time values without a UTC offset, in a column where others have one
     without_offset: tuple[str, ...] = ()
+    #: numeric dates (05/04/2024) whose day and month no value tells apart, or that need both
+    #: orders (:func:`~journeyml.events.date_order.date_order`): read as pandas does, month
+    #: first, unless the mapping sets ``timestamp_format``
+    undecided_dates: str | None = None
 
     @property
     def looks_like_time(self) -> bool:
@@ -109,6 +113,7 @@ def profile_column(values: pd.Series) -> ColumnProfile:
     offsets: tuple[str, ...] = ()
     without_offset: tuple[str, ...] = ()
     fmt: str | None = None
+    undecided: str | None = None
     if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(
         values.dtype
     ):
@@ -129,6 +134,8 @@ def profile_column(values: pd.Series) -> ColumnProfile:
             text = text[text != ""]
         kind, decimals = _kind(text)
         share, fmt, date_only = _time_share(text, kind)
+        order = date_order(text) if share else None
+        undecided = order if order in ("ambiguous", "contradictory") else None
         if share and fmt is None:
             found = text.str.extract(_OFFSET)[0]
             offsets = tuple(sorted(found.dropna().str.upper().unique().tolist()))[:6]
@@ -148,6 +155,7 @@ def profile_column(values: pd.Series) -> ColumnProfile:
         date_only=date_only,
         examples=examples,
         without_offset=without_offset,
+        undecided_dates=undecided,
     )
 
 
