@@ -81,6 +81,7 @@ def test_registry_champion_damaged_names_version_and_never_falls_back(
 
     uri = trained_store[0]
     mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)  # an earlier test in this worker may have pointed it elsewhere
     version = predictor.versions()["churn"]
     name = f"journeyml-{predictor.bundles['churn'].info['project']}-churn"
     bundled = _copy(predictor, tmp_path)

@@ -670,6 +670,11 @@ def assign_stages(events: pd.DataFrame, mapping: EventMapping) -> pd.DataFrame:
 
 
 # --- loading events ------------------------------------------------------------------------------
+#: rows from which a load gives its stages' freed memory back to the system (below, the
+#: garbage collection this takes costs more than the memory is worth)
+RELEASE_ROWS = 100_000
+
+
 @dataclass(frozen=True)
 class LoadResult:
     """The canonical events of a load, its report and the mapping used.
@@ -794,13 +799,16 @@ def map_events(
         enforce(checked.reasons, policy, source=source, columns=m.column_sources())
     frame, reasons, order = checked.frame, checked.reasons, checked.order
     del checked, mapped
-    release()  # the validation's working copies, before the canonical frame is built
+    big = n >= RELEASE_ROWS  # returning memory costs a garbage collection: large logs only
+    if big:
+        release()  # the validation's working copies, before the canonical frame is built
     with progress.stage("sorting", total=len(order)):
         accepted = assign_stages(frame.loc[order], m)
         del frame
         events = to_canonical(accepted)
         del accepted
-        release()
+        if big:
+            release()
         report = summarize(
             events,
             reasons,
