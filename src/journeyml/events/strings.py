@@ -70,9 +70,7 @@ def order_codes(values: pd.Series) -> np.ndarray:
 
 
 def sort_ranks(values: pd.Series) -> np.ndarray:
-    """Integers that sort the rows as ``values.sort_values()`` does for text (missing last)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    rank = np.empty(len(uniques) + 1, dtype=np.int64)
-    rank[np.argsort(np.asarray(uniques, dtype=object), kind="stable")] = np.arange(len(uniques))
-    rank[-1] = len(uniques)  # code -1: missing, after every value
-    return rank[codes]
+    """Integers that sort the rows as ``values.sort_values()`` does (missing last)."""
+    codes, uniques = pd.factorize(values, sort=True)
+    codes[codes < 0] = len(uniques)  # missing: after every value
+    return codes

@@ -34,7 +34,7 @@ from journeyml.events.schema import (
     TOUCHPOINT,
     VALUE,
 )
-from journeyml.events.strings import blank_mask, order_codes
+from journeyml.events.strings import blank_mask, order_codes, sort_ranks
 from journeyml.events.timestamps import parse_timestamps
 
 Policy = Literal["strict", "lenient"]
@@ -106,12 +106,8 @@ def _as_utc(ts: pd.Timestamp | None) -> pd.Timestamp | None:
 
 def _sort_key(values: pd.Series, column: str) -> np.ndarray:
     """Integers that order ``values`` as the total order does: time and value by their own
-    order, anything else as text; missing values last."""
-    if column not in (TIMESTAMP, VALUE):
-        return order_codes(values)
-    codes, uniques = pd.factorize(values, sort=True)
-    codes[codes < 0] = len(uniques)
-    return codes
+    order (missing last), anything else as text (missing first)."""
+    return sort_ranks(values) if column in (TIMESTAMP, VALUE) else order_codes(values)
 
 
 def total_order(frame: pd.DataFrame) -> pd.Index:
