@@ -51,11 +51,12 @@ def date_order(text: pd.Series) -> DateOrder | None:
     return "month_first" if month_first else "ambiguous"
 
 
-def numeric_date_format(text: pd.Series) -> str | None:
+def numeric_date_format(text: pd.Series, order: DateOrder | None = None) -> str | None:
     """The ``strftime`` format reading every numeric date of ``text`` in the order the data
     demands (day first where some value can only be day first), or ``None`` when the dates are
-    not numeric, can be read either way, or follow no single layout."""
-    order = date_order(text)
+    not numeric, can be read either way, or follow no single layout. ``order``: ``text``'s
+    :func:`date_order`, when the caller has it."""
+    order = order or date_order(text)
     if order not in ("day_first", "month_first"):
         return None
     values = text.dropna().astype("str").str.strip()

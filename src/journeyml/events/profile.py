@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from journeyml.events.date_order import date_order, numeric_date_format
+from journeyml.events.date_order import DateOrder, date_order, numeric_date_format
 from journeyml.events.timestamps import parse_timestamps
 
 Kind = Literal["datetime", "number", "integer", "code", "text", "empty"]
@@ -89,20 +89,22 @@ def _kind(text: pd.Series) -> tuple[Kind, bool]:
     return "text", False
 
 
-def _time_share(text: pd.Series, kind: Kind) -> tuple[float, str | None, bool]:
-    """Share of values parsing as plausible times, the strftime format needed, date-only."""
+def _time_share(text: pd.Series, kind: Kind) -> tuple[float, str | None, bool, DateOrder | None]:
+    """Share of values parsing as plausible times, the strftime format needed, date-only, and
+    the order of their numeric dates' day and month (:func:`date_order`)."""
     if text.empty:
-        return 0.0, None, False
+        return 0.0, None, False, None
     if kind in ("integer", "code", "number"):
         if text.str.match(_YYYYMMDD).mean() >= 0.95:
-            return float(text.str.match(_YYYYMMDD).mean()), "%Y%m%d", True
-        return 0.0, None, False
+            return float(text.str.match(_YYYYMMDD).mean()), "%Y%m%d", True, None
+        return 0.0, None, False, None
     distinct = pd.Series(text.unique()[:SAMPLE])
-    fmt = numeric_date_format(distinct)  # 27/04/2024: day first, for every value
+    order = date_order(distinct)
+    fmt = numeric_date_format(distinct, order)  # 27/04/2024: day first, for every value
     parsed = parse_timestamps(distinct, fmt=fmt).values
     ok = parsed.notna() & (parsed >= _EARLIEST) & (parsed < _LATEST)
     date_only = not bool(distinct.str.contains(_TIME_OF_DAY, regex=True).any())
-    return float(ok.mean()), fmt, date_only
+    return float(ok.mean()), fmt, date_only, order
 
 
 def profile_column(values: pd.Series) -> ColumnProfile:
@@ -133,9 +135,8 @@ def profile_column(values: pd.Series) -> ColumnProfile:
             text = sample.astype(str).str.strip()
             text = text[text != ""]
         kind, decimals = _kind(text)
-        share, fmt, date_only = _time_share(text, kind)
-        order = date_order(text) if share else None
-        undecided = order if order in ("ambiguous", "contradictory") else None
+        share, fmt, date_only, order = _time_share(text, kind)
+        undecided = order if share and order in ("ambiguous", "contradictory") else None
         if share and fmt is None:
             found = text.str.extract(_OFFSET)[0]
             offsets = tuple(sorted(found.dropna().str.upper().unique().tolist()))[:6]
