@@ -30,9 +30,6 @@ def start_bento_server(
     to answer ``/readyz``; raises with the server log if it does not come up."""
     import os
     import subprocess
-    import time
-
-    import httpx
 
     from journeyml.serving import serve_command
 
@@ -48,17 +45,31 @@ def start_bento_server(
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(proc, url, log, timeout)
+    except RuntimeError:
+        stop_server(proc)
+        raise
+    return ServerHandle(url, proc, log)
+
+
+def wait_until_ready(proc, url: str, log: Path, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the server ``proc`` to answer ``url``/readyz; raises with the end of its
+    ``log`` if it exits or is not ready within ``timeout`` seconds."""
+    import time
+
+    import httpx
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
             if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
-                return ServerHandle(url, proc, log)
+                return
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    stop_server(proc)
     raise RuntimeError(f"server not ready after {timeout}s:\n{log.read_text()[-3000:]}")
 
 

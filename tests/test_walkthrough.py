@@ -14,7 +14,6 @@ import re
 import shlex
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 from typer.testing import CliRunner
 
-from journey_servers import free_port, stop_server
+from journey_servers import free_port, stop_server, wait_until_ready
 from journeyml.cli import app
 
 pytestmark = [pytest.mark.integration, pytest.mark.realdata, pytest.mark.xdist_group("walk")]
@@ -78,17 +77,7 @@ def served(name: str, repo: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, f"{command} exited:\n{log.read_text()[-3000:]}"
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            raise AssertionError(f"{command} not ready:\n{log.read_text()[-3000:]}")
+        wait_until_ready(proc, url, log, timeout=180)
         res = httpx.post(f"{url}/predict", json=request, timeout=60)
         assert res.status_code == 200, res.text
         return request, res.json()
