@@ -144,7 +144,8 @@ def render(run: dict[str, Any]) -> str:
         "| seed | rows train / valid / test (customers valid / test) | label rate train / valid"
         " / test | model's mean valid / test | ECE: none / Platt / isotonic | old rule → ECE "
         "| new rule → ECE | shift to the test rate (uses test labels) | ECE of no map, test "
-        "customers resampled (10 / 50 / 90 %) | ECE a perfectly calibrated model shows on these rows"
+        "customers resampled (10 / 50 / 90 %) | ECE a perfectly calibrated model"
+        " shows on these rows"
         " (10 / 50 / 90 %; share ≥ the served ECE) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
