@@ -15,6 +15,7 @@ on the same customers at earlier dates, pooled, with outcomes observed before ``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -335,7 +336,7 @@ def _numeric_bands(values: pd.Series) -> pd.Series | None:
     def show(x: float) -> str:
         return f"{x:,.0f}" if abs(x) >= 100 or x == round(x) else f"{x:.3g}"
 
-    labels = [f"{show(lo)} to {show(hi)}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    labels = [f"{show(lo)} to {show(hi)}" for lo, hi in pairwise(edges)]
     banded = pd.cut(numbers, edges, labels=labels, include_lowest=True)
     return banded.astype(object).where(banded.notna(), None).astype(str).where(numbers.notna())
 
