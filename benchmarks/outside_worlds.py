@@ -23,8 +23,9 @@ ids, revenue in ``rev_usd``, ``country`` and ``store`` per player). Players play
 several events; ``iap_purchase`` is the conversion (value ``rev_usd``); nobody ever says they
 leave: churn is only silence. Planted: ``tournament_join`` multiplies the daily chance of a first
 purchase by 3 for 14 days; ``app_crash`` multiplies the daily chance of quitting for good by 4 for
-21 days; ``push_received`` (company-sent, daily 18:00 UTC batches) does nothing. 40 % of installs
-never come back after their first ``first_open`` (one-event players).
+21 days; ``push_received`` (company-sent, daily 18:00 UTC batches to a random third of the half
+who allowed pushes, whatever they do) does nothing. Half of the installs never come back after
+their ``first_open``; those who also refused pushes are one-event players.
 """
 
 from __future__ import annotations
@@ -166,8 +167,8 @@ def game_events(n: int, seed: int) -> tuple[pd.DataFrame, dict[str, object]]:
     country = rng.choice(len(COUNTRIES), n, p=[0.35, 0.2, 0.15, 0.2, 0.1])
     store = rng.choice(2, n, p=[0.45, 0.55])  # ios / android
     engage = np.clip(rng.lognormal(-1.3, 0.6, n), 0.03, 0.9)  # daily chance of a session
-    drop_at_once = rng.random(n) < 0.40
-    opted_in = rng.random(n) < 0.6
+    drop_at_once = rng.random(n) < 0.50
+    opted_in = rng.random(n) < 0.5
     payer, quit_ = np.zeros(n, bool), np.zeros(n, bool)
     last_tour, last_crash = np.full(n, -999), np.full(n, -999)
     rows: list[tuple[int, int, str, int]] = []  # (player index, ms since B_START, event, cents)
@@ -183,9 +184,9 @@ def game_events(n: int, seed: int) -> tuple[pd.DataFrame, dict[str, object]]:
         secs0 = rng.integers(0, 86000, n)
         emit(np.flatnonzero(new), d, secs0[new], "first_open")
         alive = (install < d) & ~quit_ & ~drop_at_once
-        # company-sent pushes: a daily 18:00 batch to a third of the players who allowed them and
-        # still have the game (those who never came back uninstalled it): no effect
-        pushed = (install < d) & opted_in & ~drop_at_once & (rng.random(n) < 0.3)
+        # company-sent pushes: a daily 18:00 batch to a third of the players who allowed them,
+        # whatever they do (no effect, and no proxy of anything that has one)
+        pushed = (install < d) & opted_in & (rng.random(n) < 0.3)
         emit(
             np.flatnonzero(pushed),
             d,

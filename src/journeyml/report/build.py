@@ -15,6 +15,7 @@ on the same customers at earlier dates, pooled, with outcomes observed before ``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -386,12 +387,36 @@ def _customer_attributes(
             continue
         last = s.groupby(CUSTOMER_ID)[a].last()
         last.index = last.index.astype(str)
-        last = last.astype(str)
+        bands = _numeric_bands(last)
+        last = bands if bands is not None else last.astype(str)
         common = last.value_counts().index[: MAX_SEGMENTS - 1]
         last = last.where(last.isin(common), "other")
         if last.nunique() >= 2:
             out[a] = last.reindex(pd.Index(customers))
     return out
+
+
+def _numeric_bands(values: pd.Series) -> pd.Series | None:
+    """A numeric attribute with more values than :data:`MAX_SEGMENTS` (an amount, an age) as
+    its quartile bands over the customers, labelled by their edges; None for anything else
+    (each exact amount would be a segment of one or two customers).
+
+    >>> _numeric_bands(pd.Series([str(v) for v in range(100, 2100, 100)])).unique().tolist()
+    ['100 to 575', '575 to 1,050', '1,050 to 1,525', '1,525 to 2,000']
+    >>> _numeric_bands(pd.Series(["1", "2", "3"])) is None
+    True
+    """
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.notna().mean() < 0.95 or numbers.nunique() <= MAX_SEGMENTS:
+        return None
+    edges = np.unique(np.quantile(numbers.dropna(), [0, 0.25, 0.5, 0.75, 1]))
+
+    def show(x: float) -> str:
+        return f"{x:,.0f}" if abs(x) >= 100 or x == round(x) else f"{x:.3g}"
+
+    labels = [f"{show(lo)} to {show(hi)}" for lo, hi in pairwise(edges)]
+    banded = pd.cut(numbers, edges, labels=labels, include_lowest=True)
+    return banded.astype(object).where(banded.notna(), None).astype(str).where(numbers.notna())
 
 
 def _presence(points: pd.DataFrame, exposed: pd.DataFrame) -> pd.DataFrame:
