@@ -115,6 +115,57 @@ def _no_effect_why(no_effect: pd.DataFrame) -> str:
     return ", ".join(why)
 
 
+def _reliability_rows(r: dict[str, list[float]]) -> list[dict[str, str]]:
+    """The reliability diagram's groups as table rows: the predictions' range, how many
+    customers, the mean prediction and the observed rate (the labels on the chart overlap where
+    the predictions crowd).
+
+    >>> _reliability_rows({"predicted": [0.031], "observed": [0.0], "count": [212.0],
+    ...                    "low": [0.004], "high": [0.052]})
+    [{'range': '0.4–5.2 %', 'customers': '212', 'predicted': '3.1 %', 'observed': '0.0 %'}]
+    """
+    rows = []
+    for i, n in enumerate(r.get("count", [])):
+        lo, hi = r.get("low", [None] * (i + 1))[i], r.get("high", [None] * (i + 1))[i]
+        rows.append(
+            {
+                "range": "" if lo is None or hi is None else f"{100 * lo:.1f}–{100 * hi:.1f} %",
+                "customers": f"{int(n):,}",
+                "predicted": f"{100 * r['predicted'][i]:.1f} %",
+                "observed": f"{100 * r['observed'][i]:.1f} %",
+            }
+        )
+    return rows
+
+
+#: touchpoint paths whose most common ones together hold less than this share of customers
+#: are too varied to say where customers are: one sentence instead of a chart and a table
+MIN_PATH_COVER = 1 / 3
+
+
+def _paths_note(shown: pd.DataFrame, customers: int, steps: int) -> str:
+    """One sentence when the most common touchpoint paths hold few customers, else "".
+
+    >>> shown = pd.DataFrame({"path": ["a › b", "b › a"], "customers": [18, 17]})
+    >>> _paths_note(shown, 641, 2)
+    'No sequence of the last 2 touchpoints is common: the 2 most common hold 5 % of the 641 \
+customers (a › b, the first, 3 %); they do not say where customers are'
+    >>> _paths_note(shown, 60, 2)
+    ''
+    """
+    if shown.empty or customers <= 0:
+        return ""
+    cover = float(shown["customers"].sum()) / customers
+    if cover >= MIN_PATH_COVER:
+        return ""
+    top = shown.iloc[0]
+    return (
+        f"No sequence of the last {steps} touchpoints is common: the {len(shown)} most common "
+        f"hold {_pct(cover)} of the {customers:,} customers ({top['path']}, the first, "
+        f"{_pct(top['customers'] / customers)}); they do not say where customers are"
+    )
+
+
 def _task_block(sec: TaskSection) -> dict[str, Any]:
     phrase = sec.task.phrase(None, humanize)
     window = _days(sec.window_days)
@@ -190,6 +241,7 @@ def _task_block(sec: TaskSection) -> dict[str, Any]:
         "segments": segments,
         "reliability_svg": svg.reliability({_title(sec.name): sec.reliability}),
         "n_bins": len(sec.reliability.get("count", [])),
+        "reliability": _reliability_rows(sec.reliability),
     }
 
 
@@ -234,6 +286,7 @@ def render(data: ReportData) -> str:
         paths=path_rows(data.paths),
         tp_paths=path_rows(data.touchpoint_paths),
         tp_steps=TOUCHPOINT_STEPS,
+        tp_note=_paths_note(data.touchpoint_paths, data.touchpoint_customers, TOUCHPOINT_STEPS),
         tp_sankey_svg=svg.sankey(data.touchpoint_flow, title="touchpoint flow")
         if len(data.touchpoint_flow)
         else "",
