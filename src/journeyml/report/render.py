@@ -176,9 +176,16 @@ def _paths_note(shown: pd.DataFrame, customers: int, steps: int) -> str:
 customers (a › b, the first, 3 %); they do not say where customers are'
     >>> _paths_note(shown, 60, 2)
     ''
+    >>> _paths_note(shown.head(1), 18, 2)
+    "Every customer's last touchpoints are the same (a › b): there are no paths to compare"
     """
     if shown.empty or customers <= 0:
         return ""
+    if len(shown) == 1:
+        return (
+            f"Every customer's last touchpoints are the same ({shown.iloc[0]['path']}): there "
+            "are no paths to compare"
+        )
     cover = float(shown["customers"].sum()) / customers
     if cover >= MIN_PATH_COVER:
         return ""
@@ -188,6 +195,18 @@ customers (a › b, the first, 3 %); they do not say where customers are'
         f"hold {_pct(cover)} of the {customers:,} customers ({top['path']}, the first, "
         f"{_pct(top['customers'] / customers)}); they do not say where customers are"
     )
+
+
+def _several_stages(paths: pd.DataFrame) -> bool:
+    """Whether the stage map has anything to draw: some main path goes through two stages or
+    more (a log whose journeys all sit in one stage would draw one bar and its "(left)").
+
+    >>> _several_stages(pd.DataFrame({"path": ["conversion"], "customers": [23570]}))
+    False
+    >>> _several_stages(pd.DataFrame({"path": ["awareness › consideration", "awareness"]}))
+    True
+    """
+    return bool(len(paths)) and bool(paths["path"].astype(str).str.contains(" › ").any())
 
 
 def _single_steps_note(shown: pd.DataFrame) -> str:
@@ -323,7 +342,7 @@ def render(data: ReportData) -> str:
         ],
         tasks=tasks,
         skipped=[(_title(t), why) for t, why in data.skipped.items()],
-        has_stages=data.has_stages and len(data.flow) > 0,
+        has_stages=data.has_stages and _several_stages(data.paths),
         sankey_svg=svg.sankey(data.flow, title="journey flow") if len(data.flow) else "",
         outcome_cols=[col_name(c) for c in outcome_cols],
         paths=path_rows(data.paths),
