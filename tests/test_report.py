@@ -42,6 +42,11 @@ def test_report_is_self_contained_and_complete(predictor, small_simulation, tmp_
     found = re.findall(r"Held-out evidence from ([\d,]+) customers over (\d+) dates", text)
     assert len(found) == 2  # conversion and churn
     assert all(int(k) >= 2 for _, k in found)
+    # the reliability diagrams list their groups' counts: one table per task
+    assert text.count("mean prediction") >= 2 and html.count("<th>predictions</th>") == 2
+    # 900 journeys with ~20 touchpoints: the ten most common pairs of last touchpoints hold a
+    # sixth of the customers; one sentence says so instead of a chart of 2 % paths
+    assert "No sequence of the last 2 touchpoints is common" in text
 
 
 def test_journey_metrics_on_a_tiny_log() -> None:

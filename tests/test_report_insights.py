@@ -241,3 +241,26 @@ def test_segments_from_any_declared_attribute() -> None:
     )
     seg = got["company_size"]  # the latest value before as_of; c has none
     assert seg.iloc[:2].tolist() == ["large", "mid"] and pd.isna(seg.iloc[2])
+
+
+def test_a_numeric_attribute_segments_by_its_quartile_bands() -> None:
+    from journeyml.report.build import _customer_attributes
+
+    ids = [f"c{i}" for i in range(20)]
+    ev = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "timestamp": pd.to_datetime(["2024-01-01"] * 20, utc=True),
+            "requested_amount": [1000 * (i + 1) for i in range(20)],  # 20 distinct amounts
+        }
+    )
+    seg = _customer_attributes(
+        ev, np.array(ids), pd.Timestamp("2024-03-01", tz="UTC"), ("requested_amount",)
+    )["requested_amount"]
+    assert seg.value_counts().sort_index().to_dict() == {
+        "1,000 to 5,750": 5,
+        "10,500 to 15,250": 5,
+        "15,250 to 20,000": 5,
+        "5,750 to 10,500": 5,
+    }
+    assert seg["c0"] == "1,000 to 5,750" and seg["c19"] == "15,250 to 20,000"

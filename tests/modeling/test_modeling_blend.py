@@ -158,6 +158,10 @@ def test_unvalidated_trees_leave_the_blend_to_the_baselines_logistic_model() -> 
     res = train_task(TASK, spec, X, labels, split, lgb_params={"num_threads": 1})
     assert res.bundle.linear_weight == 1.0 and res.bundle.info["linear_C"] == 1.0
     assert res.metrics["roc_auc"] == pytest.approx(res.baselines["logistic"]["roc_auc"], abs=1e-9)
+    # the test window's ECE comes with what noise alone gives a calibrated model there
+    from journeyml.modeling import ece_noise
+
+    assert res.metrics["ece_noise90"] == ece_noise(res.test_predictions) > 0
 
 
 def test_calibration_never_turns_a_ranking_over() -> None:

@@ -40,6 +40,7 @@ from journeyml.events.readers import Format, ReaderOptions, detect_format, read_
 from journeyml.events.schema import CUSTOMER_ID, STAGE, TIMESTAMP, TOUCHPOINT
 from journeyml.events.sent import sent_by_timing, timing_evidence
 from journeyml.events.sniff import sniff_file
+from journeyml.events.timestamps import EPOCH_FORMATS
 from journeyml.events.validate import DUPLICATE_KEY
 from journeyml.progress import NO_PROGRESS, Progress
 
@@ -257,7 +258,8 @@ def _pick_timestamp(profiles: list[ColumnProfile]) -> tuple[ColumnProfile, str]:
         raise DataError(
             "expected a column of timestamps (dates or date-times between 1970 and 2100), got "
             f"none that parses ({seen}). Convert the times to ISO 8601 text "
-            "(2024-01-31T10:00:00+01:00) or YYYYMMDD and run init again.",
+            "(2024-01-31T10:00:00+01:00) or YYYYMMDD and run init again; Unix times (seconds or "
+            "milliseconds since 1970) are read as they are, from 1980 on.",
             field="timestamp",
         )
     best = max(timed, key=lambda p: (name_hint(p.name, "timestamp")[0], p.time_share))
@@ -372,8 +374,8 @@ def _assign(raw: pd.DataFrame, profiles: list[ColumnProfile], fmt: Format) -> _P
     tp, why = _pick_touchpoint(left, variation)
     if tp is not None:
         take(tp, "touchpoint", why)
-        transition = next((p for p in left if p.name == "lifecycle:transition"), None)
-        if tp.name == "concept:name" and transition is not None and transition.distinct > 1:
+        transition = next((p for p in left if _is_lifecycle(p, variation)), None)
+        if transition is not None:
             plan.columns["touchpoint"] = {"join": [tp.name, transition.name], "sep": "|"}
             left.remove(transition)
             plan.guesses.append(
@@ -381,7 +383,7 @@ def _assign(raw: pd.DataFrame, profiles: list[ColumnProfile], fmt: Format) -> _P
                     transition.name,
                     "touchpoint",
                     f"joined to {tp.name} with '|': {transition.distinct} distinct transitions "
-                    "(XES lifecycle) tell events of one activity apart",
+                    "(a lifecycle: start, complete, ...) tell events of one activity apart",
                 )
             )
     ch, why = _pick_named(left, "channel", lambda p: 1 <= p.distinct <= MAX_CHANNELS)
@@ -396,6 +398,8 @@ def _assign(raw: pd.DataFrame, profiles: list[ColumnProfile], fmt: Format) -> _P
         if amounts:
             val = max(amounts, key=lambda p: p.distinct)
             why = f"numbers with decimals (e.g. {', '.join(val.examples[:2])}): an amount"
+    if val is not None and _per_journey(val, variation):
+        val = None  # an amount of the case or customer (requested, limit): an attribute
     if val is not None:
         take(val, "value", f"{why}; {plural(val.n_values, 'number')}")
     if tp is None:
@@ -409,6 +413,31 @@ def _assign(raw: pd.DataFrame, profiles: list[ColumnProfile], fmt: Format) -> _P
         plan.guesses.append(Guess(f"(constant {constant!r})", "touchpoint", reason))
     _attributes(raw, left, plan, ids)
     return plan
+
+
+def _is_lifecycle(p: ColumnProfile, variation: dict[str, float]) -> bool:
+    """A lifecycle column (XES ``lifecycle:transition``, a CSV's ``Lifecycle`` or
+    ``transition``): a few text values (start, complete, ...) that vary within journeys.
+
+    >>> col = ColumnProfile("Lifecycle", 6, 0, 2, "text", False, 0.0, None, (), False, ())
+    >>> _is_lifecycle(col, {"Lifecycle": 0.9}), _is_lifecycle(col, {"Lifecycle": 0.0})
+    (True, False)
+    """
+    named = "lifecycle" in words(p.name) or words(p.name) == ["transition"]
+    return named and p.kind == "text" and 2 <= p.distinct <= 12 and variation.get(p.name, 0) > 0
+
+
+def _per_journey(p: ColumnProfile, variation: dict[str, float]) -> bool:
+    """A numeric column on (nearly) every row and constant within every journey: an amount of
+    the case or customer (a requested amount, a credit limit), not the value of each event,
+    which would count it once per event.
+
+    >>> col = ColumnProfile("amount", 100, 0, 5, "integer", False, 0.0, None, (), False, ())
+    >>> _per_journey(col, {"amount": 0.0}), _per_journey(col, {"amount": 0.2})
+    (True, False)
+    """
+    present = p.n_values / max(p.n_values + p.n_missing, 1)
+    return present >= 0.95 and variation.get(p.name, 1.0) == 0.0
 
 
 def _attributes(raw: pd.DataFrame, left: list[ColumnProfile], plan: _Plan, ids: pd.Series) -> None:
@@ -524,6 +553,14 @@ def _shape(
     )
 
 
+EPOCH_UNIT_WORDS = {
+    "epoch_s": "seconds",
+    "epoch_ms": "milliseconds",
+    "epoch_us": "microseconds",
+    "epoch_ns": "nanoseconds",
+}
+
+
 def _timezone_note(profile: ColumnProfile) -> str:
     if profile.kind == "datetime":
         if profile.offsets:
@@ -531,6 +568,11 @@ def _timezone_note(profile: ColumnProfile) -> str:
         return (
             "timestamps are typed datetimes without a zone: read as UTC (set timezone: "
             "<IANA zone> in the mapping if they are local times)"
+        )
+    if profile.time_format in EPOCH_FORMATS:
+        return (
+            f"timestamps are Unix times ({profile.time_format}: "
+            f"{EPOCH_UNIT_WORDS[profile.time_format]} since 1970-01-01 UTC): read as UTC exactly"
         )
     if profile.time_format == "%Y%m%d" or (profile.date_only and not profile.offsets):
         return (
@@ -568,13 +610,14 @@ def _touchpoint_guesses(events: pd.DataFrame, *, journeys: bool) -> list[Touchpo
     the touchpoints no name explains: company-sent by timing
     (:func:`journeyml.events.sent.sent_by_timing`: they arrive in bursts), and cancellations by
     what follows them (:func:`journeyml.events.ending.ending_touchpoints`: done once, then
-    nothing of the customer's own)."""
+    nothing of the customer's own). In cases no activity is company-sent, by name either
+    (``Send offer`` is a step of the process: a next-step task must still predict it)."""
     counts = events[TOUCHPOINT].value_counts()
     bursts = sent_by_timing(events) if journeys else {}
     out = []
     for tp, n in counts.items():
         role = touchpoint_role(str(tp))
-        if role is not None:
+        if role is not None and (journeys or role[0] != "company_sent"):
             out.append(TouchpointGuess(str(tp), role[0], role[1], int(n)))
         elif str(tp) in bursts:
             evidence = timing_evidence(bursts[str(tp)])

@@ -62,8 +62,10 @@ COMPANY_SENT_STEMS: Final = (
     "newsletter", "impression", "campaign", "notif", "push", "reminder", "mailing", "mailer",
     "promo", "advert", "retarget", "outbound", "broadcast",
 )  # fmt: skip
-#: words of a customer's own action on something sent (email_open, ad_click)
-CUSTOMER_ACTION_STEMS: Final = ("open", "click", "repl", "read", "view", "visit", "call")
+#: words of a customer's own action on something sent (email_open, ad_click, ad_watched)
+CUSTOMER_ACTION_STEMS: Final = (
+    "open", "click", "repl", "read", "view", "visit", "call", "watch",
+)  # fmt: skip
 
 
 def touchpoint_role(name: str) -> tuple[TouchpointRole, str] | None:

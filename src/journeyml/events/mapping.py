@@ -239,8 +239,9 @@ class EventMapping(BaseModel):
     )
     timestamp_format: str | None = Field(
         default=None,
-        description='A strftime format for the timestamps ("%Y%m%d"); default: ISO 8601 first, '
-        "then any common form.",
+        description='A strftime format for the timestamps ("%Y%m%d"), or Unix times: epoch_s, '
+        "epoch_ms, epoch_us, epoch_ns (numbers since 1970-01-01 UTC in that unit); default: "
+        "ISO 8601 first, then any common form.",
     )
     timezone: str = Field(
         default="UTC",

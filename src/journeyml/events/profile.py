@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from journeyml.events.date_order import DateOrder, date_order, numeric_date_format
-from journeyml.events.timestamps import parse_timestamps
+from journeyml.events.lexicon import name_hint
+from journeyml.events.timestamps import epoch_format, parse_timestamps
 
 Kind = Literal["datetime", "number", "integer", "code", "text", "empty"]
 
@@ -107,6 +108,24 @@ def _time_share(text: pd.Series, kind: Kind) -> tuple[float, str | None, bool, D
     return float(ok.mean()), fmt, date_only, order
 
 
+def _epoch_share(text: pd.Series, name: str) -> tuple[float, str | None]:
+    """Numbers that are Unix times (``epoch_s``, ``epoch_ms``, ...: their size tells the unit)
+    when the column is named like a time or its values are mostly distinct (a time, unlike an
+    id or a count, rarely repeats); else ``(0.0, None)``.
+
+    >>> _epoch_share(pd.Series(["1746060732403", "1746062065069"]), "client_ts")
+    (1.0, 'epoch_ms')
+    >>> _epoch_share(pd.Series(["1746060732", "1746060732", "1746060732"]), "account")
+    (0.0, None)
+    """
+    fmt = epoch_format(text)
+    if fmt is None:
+        return 0.0, None
+    if name_hint(name, "timestamp")[0] == 0 and text.nunique() < 0.5 * len(text):
+        return 0.0, None
+    return 1.0, fmt
+
+
 def profile_column(values: pd.Series) -> ColumnProfile:
     """The :class:`ColumnProfile` of ``values`` (parsing looks at a spread sample)."""
     present = values.dropna()
@@ -136,6 +155,8 @@ def profile_column(values: pd.Series) -> ColumnProfile:
             text = text[text != ""]
         kind, decimals = _kind(text)
         share, fmt, date_only, order = _time_share(text, kind)
+        if not share and kind in ("integer", "number"):
+            share, fmt = _epoch_share(text, str(values.name))
         undecided = order if share and order in ("ambiguous", "contradictory") else None
         if share and fmt is None:
             found = text.str.extract(_OFFSET)[0]

@@ -28,6 +28,43 @@ TIMESTAMP_DTYPE: Final = "datetime64[ns, UTC]"
 
 _OFFSET_RE = r"(?:[zZ]|[+-]\d\d:?\d\d)\s*$"
 
+#: ``timestamp_format`` values for numbers since 1970-01-01 UTC (Unix time), by unit
+EPOCH_FORMATS: Final = {"epoch_s": "s", "epoch_ms": "ms", "epoch_us": "us", "epoch_ns": "ns"}
+
+#: the magnitudes each unit gives for 1980-01-01 .. 2100-01-01: they never overlap, so the
+#: size of a number tells its unit (a smaller number is no plausible time of a log)
+_EPOCH_RANGES: Final = {
+    unit: (315_532_800 * 1000**i, 4_102_444_800 * 1000**i) for i, unit in enumerate(EPOCH_FORMATS)
+}
+
+
+def epoch_format(numbers: pd.Series, share: float = 0.95) -> str | None:
+    """The ``epoch_*`` format under which at least ``share`` of ``numbers`` are times between
+    1980 and 2100, or None.
+
+    >>> epoch_format(pd.Series([1746060732, 1746062065])), epoch_format(pd.Series([17, 3]))
+    ('epoch_s', None)
+    >>> epoch_format(pd.Series(["1746060732403", "1746062065069.5"]))
+    'epoch_ms'
+    """
+    values = pd.to_numeric(numbers, errors="coerce").dropna()
+    if values.empty:
+        return None
+    for fmt, (lo, hi) in _EPOCH_RANGES.items():
+        if float(((values >= lo) & (values < hi)).mean()) >= share:
+            return fmt
+    return None
+
+
+def _from_epoch(values: pd.Series, fmt: str) -> pd.Series:
+    """Numbers (or their text) since the epoch in ``fmt``'s unit, as UTC; anything else NaT."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    hi = _EPOCH_RANGES["epoch_s"][1]
+    scale = {"s": 1, "ms": 1e3, "us": 1e6, "ns": 1e9}[EPOCH_FORMATS[fmt]]
+    plausible = (numbers / scale >= 0) & (numbers / scale < hi)
+    out = pd.to_datetime(numbers.where(plausible), unit=EPOCH_FORMATS[fmt], utc=True)
+    return out.astype(TIMESTAMP_DTYPE)
+
 
 @dataclass(frozen=True)
 class ParsedTimestamps:
@@ -135,8 +172,9 @@ def parse_timestamps(
 ) -> ParsedTimestamps:
     """Parse ``values`` (text, datetimes or datetime-like) into ``datetime64[ns, UTC]``.
 
-    ``fmt`` is a ``strftime`` format (``%Y%m%d``); without it ISO 8601 is tried first and any
-    other common form second. Never raises on bad values: see the returned masks. The
+    ``fmt`` is a ``strftime`` format (``%Y%m%d``) or one of :data:`EPOCH_FORMATS` (numbers
+    since 1970-01-01 UTC: ``epoch_ms``); without it ISO 8601 is tried first and any other
+    common form second. Never raises on bad values: see the returned masks. The
     results keep the index of ``values`` (unique or not).
     """
     if not values.index.is_unique:
@@ -151,6 +189,10 @@ def parse_timestamps(
         )
     index = values.index
     no = pd.Series(False, index=index)
+    if fmt in EPOCH_FORMATS:
+        absent = values.isna() | (values.astype("str").str.strip() == "")
+        utc = _from_epoch(values, fmt)
+        return ParsedTimestamps(utc, absent, utc.isna() & ~absent, no, ~absent)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         utc = _utc(values)
         missing = utc.isna()

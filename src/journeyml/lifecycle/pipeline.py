@@ -617,13 +617,22 @@ def _gate_metric(metric: str, task: TaskConfig) -> str:
     return metric
 
 
+def _ece_noise(m: dict[str, float]) -> str:
+    """What sampling noise alone gives a calibrated model on the test window, beside its ECE."""
+    noise = m.get("ece_noise90")
+    if noise is None or noise != noise:
+        return ""
+    rows = int(m["n"])
+    return f" (a calibrated model exceeds {noise:.3f} in 1 of 10 draws of these {rows:,} rows)"
+
+
 def _summary(res: TaskResult) -> str:
     m = res.metrics
     if res.bundle.kind == "binary":
         base = res.baselines.get("logistic", {})
         return (
             f"AUC {m['roc_auc']:.3f} (logistic {base.get('roc_auc', float('nan')):.3f}), "
-            f"log loss {m['log_loss']:.3f}, ECE {m['ece']:.3f}, "
+            f"log loss {m['log_loss']:.3f}, ECE {m['ece']:.3f}{_ece_noise(m)}, "
             f"calibration {res.bundle.calibrator.method}"
         )
     mk = res.baselines.get("markov", {})

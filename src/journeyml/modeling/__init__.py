@@ -15,6 +15,7 @@ from journeyml.modeling.calibration import Calibrator, choose_calibrator
 from journeyml.modeling.evaluation import (
     binary_metrics,
     ece_equal_mass,
+    ece_noise,
     expected_calibration_error,
     metrics_by_segment,
     multiclass_metrics,
@@ -62,6 +63,7 @@ __all__ = [
     "choose_softmax",
     "choose_weight",
     "ece_equal_mass",
+    "ece_noise",
     "expected_calibration_error",
     "fit_early_stopped",
     "fit_rows",

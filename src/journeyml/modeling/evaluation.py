@@ -69,6 +69,38 @@ def ece_equal_mass(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> float:
     return err / len(y)
 
 
+def ece_noise(
+    p: np.ndarray, *, quantile: float = 0.9, draws: int = 200, n_bins: int = 10, seed: int = 0
+) -> float:
+    """The ECE (equal-width bins, as :func:`expected_calibration_error`) that a perfectly
+    calibrated model shows on these rows, at ``quantile`` over ``draws`` label draws.
+
+    Labels are drawn from the probabilities themselves (consistency resampling, Bröcker &
+    Smith 2007), so the figure is what sampling noise alone gives on a test window of this
+    size and spread of predictions: an observed ECE below it is consistent with a calibrated
+    model. Draws are independent per row; rows of one customer that share an outcome make the
+    real spread wider, so this is a lower bound.
+
+    >>> import numpy as np
+    >>> p = np.full(400, 0.2)
+    >>> round(ece_noise(p), 3) > round(ece_noise(np.full(40_000, 0.2)), 3)
+    True
+    >>> ece_noise(np.array([0.0, 1.0, 1.0]))
+    0.0
+    """
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    if len(p) == 0:
+        return float("nan")
+    bins = np.clip((p * n_bins).astype(int), 0, n_bins - 1)
+    psum = np.bincount(bins, weights=p, minlength=n_bins)
+    rng = np.random.default_rng(seed)
+    errors = np.empty(draws)
+    for d in range(draws):
+        ysum = np.bincount(bins, weights=rng.random(len(p)) < p, minlength=n_bins)
+        errors[d] = np.abs(psum - ysum).sum() / len(p)
+    return float(np.quantile(errors, quantile))
+
+
 def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     y = np.asarray(y).astype(int)
     p = np.clip(np.asarray(p, dtype=float), _EPS, 1 - _EPS)

@@ -21,7 +21,12 @@ from journeyml.features import FeatureRows, FeatureSpec, as_rows
 from journeyml.modeling import baselines, boosting
 from journeyml.modeling.bounds import bounded, floor_distribution
 from journeyml.modeling.bundle import ModelBundle
-from journeyml.modeling.evaluation import binary_metrics, multiclass_metrics, reliability_curve
+from journeyml.modeling.evaluation import (
+    binary_metrics,
+    ece_noise,
+    multiclass_metrics,
+    reliability_curve,
+)
 from journeyml.modeling.linear import (
     BASELINE_C,
     BLOCK_ROWS,
@@ -241,6 +246,8 @@ def train_task(
         reference = fits[REGULARISATION.index(BASELINE_C)]
         p, raw_te = by_rows_many([bundle.predict_proba, reference.raw], X, te)
         result.metrics = binary_metrics(y[te], p)
+        # what sampling noise alone gives a calibrated model on this window (docs/modeling.md)
+        result.metrics["ece_noise90"] = ece_noise(p)
         result.reliability = reliability_curve(y[te], p)
         result.test_predictions = p
         result.baselines["prior"] = binary_metrics(

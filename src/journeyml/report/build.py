@@ -15,6 +15,7 @@ on the same customers at earlier dates, pooled, with outcomes observed before ``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,6 @@ from journeyml.events import CUSTOMER_ID, TIMESTAMP, TOUCHPOINT, is_canonical, t
 from journeyml.explain import humanize, insights
 from journeyml.explain import journey_map as insights_map
 from journeyml.features import AS_OF, Context, cutoff_arrays, encode_frame, features_from_context
-from journeyml.modeling import reliability_curve
 from journeyml.progress import NO_PROGRESS, Progress
 from journeyml.report.evidence import (
     MAX_ROWS,
@@ -87,6 +87,8 @@ class ReportData:
     has_stages: bool = True
     #: every task's definition (the words of a next task's classes)
     definitions: dict[str, TaskConfig] = field(default_factory=dict)
+    #: customers behind the touchpoint paths (the shares' denominator)
+    touchpoint_customers: int = 0
 
 
 def report_cutoffs(
@@ -216,9 +218,21 @@ def gather(
                 else "no earlier date is both held out from the model's training and observed "
                 "before the moment of prediction"
                 if "held_out_from" in b.info
+                else "no case started after the model's validation boundary"
+                if "held_out_cases_from" in b.info
                 else "the model records no held-out dates"
             )
-            evidence = own_outcomes_sentence(len(y), int(y.sum()), why)
+            # a model split by case start that records no boundary may have trained on these
+            # very cases: their outcomes are not held out, and the line says so
+            unknown_cases = task.horizon_days is None and "held_out_cases_from" not in b.info
+            evidence = own_outcomes_sentence(
+                len(y),
+                int(y.sum()),
+                "the model records no held-out cases (train it again to read them)"
+                if unknown_cases and evidence_rows > 0
+                else why,
+                held_out=not unknown_cases,
+            )
         else:
             evidence = pooled.sentence()
         ids = cust[elig]
@@ -266,7 +280,7 @@ def gather(
             helps=insights.pain_points(effects, -sign if sign is not None else -1),
             no_effect=insights.no_measurable_effect(effects),
             moments=insights.moments_of_truth(m, effects, trans, seed=seed, held_out=held),
-            reliability=reliability_curve(y, m.probability),
+            reliability=reliability_bins(y, m.probability),
             note=note,
             evidence=evidence,
         )
@@ -282,7 +296,8 @@ def gather(
         data.paths = insights_map.main_paths(paths, outcomes)
         data.flow = insights_map.flow_links(paths, list(data.paths["path"]))
         tp_paths = insights_map.touchpoint_paths(ev, as_of, last=TOUCHPOINT_STEPS)
-        tp_paths = tp_paths[tp_paths.index.astype(str).isin(in_report)]
+        tp_paths = tp_paths[tp_paths.index.astype(str).isin(in_report)].map(_humanize_path)
+        data.touchpoint_customers = len(tp_paths)
         data.touchpoint_paths = insights_map.main_paths(tp_paths, outcomes, top=10)
         data.touchpoint_flow = insights_map.flow_links(
             tp_paths, list(data.touchpoint_paths["path"]), end=None
@@ -290,6 +305,70 @@ def gather(
     with progress.stage("examples", total=n_examples, unit="customers"):
         data.examples = _examples(predictor, ev, cut, outcomes, n_examples)
     return data
+
+
+def reliability_bins(
+    y: np.ndarray, p: np.ndarray, n_bins: int = 10, min_count: int = 20
+) -> dict[str, list[float]]:
+    """Mean predicted vs observed rate in groups of customers of equal size, by predicted
+    probability: ``n_bins`` groups, fewer when a group would hold under ``min_count``
+    customers (one at least). Equal-width bins put nearly everyone in the first bin when the
+    outcome is rare (a 6 % conversion: 450 of 557 customers under 10 %); equal groups show how
+    the predictions spread. Each group: ``predicted``, ``observed``, ``count``, and the range of
+    its predictions (``low``, ``high``).
+
+    >>> p = np.r_[np.full(90, 0.02), np.full(10, 0.6)]
+    >>> y = np.r_[np.zeros(88), np.ones(2), np.ones(6), np.zeros(4)]
+    >>> r = reliability_bins(y, p, n_bins=4, min_count=20)
+    >>> r["count"], [round(v, 2) for v in r["observed"]]
+    ([25.0, 25.0, 25.0, 25.0], [0.0, 0.0, 0.0, 0.32])
+    >>> reliability_bins(y[:30], p[:30])["count"]
+    [15.0, 15.0]
+    """
+    n = len(p)
+    if n == 0:
+        return {"predicted": [], "observed": [], "count": [], "low": [], "high": []}
+    k = max(1, min(n_bins, n // min_count))
+    if n < 2 * min_count:
+        k = min(2, n)
+    order = np.argsort(p, kind="stable")
+    out: dict[str, list[float]] = {
+        k_: [] for k_ in ("predicted", "observed", "count", "low", "high")
+    }
+    for g in np.array_split(order, k):
+        out["predicted"].append(float(p[g].mean()))
+        out["observed"].append(float(y[g].mean()))
+        out["count"].append(float(len(g)))
+        out["low"].append(float(p[g].min()))
+        out["high"].append(float(p[g].max()))
+    return out
+
+
+def _humanize_path(path: str) -> str:
+    """A path of raw touchpoint names in the words the rest of the report uses.
+
+    >>> _humanize_path("site_visit › cart_add")
+    'site visit › cart add'
+    """
+    return " › ".join(humanize(step) for step in path.split(" › "))
+
+
+def _recent(times: pd.Series, touchpoints: pd.Series, channels: pd.Series | None) -> list[str]:
+    """An example customer's last touchpoints, one item each: the touchpoint, the channel when
+    the log has more than one (a log whose every event reads "unknown" says nothing by it), and
+    when (after the name, so that a numeric activity code is not read as part of the time).
+
+    >>> t = pd.Series(pd.to_datetime(["2024-01-02 08:00", "2024-01-03 09:30"]))
+    >>> _recent(t, pd.Series(["site_visit", "cart_add"]), pd.Series(["web", "app"]))
+    ['site visit (web) at 2024-01-02 08:00', 'cart add (app) at 2024-01-03 09:30']
+    >>> _recent(t, pd.Series(["8", "9"]), None)
+    ['8 at 2024-01-02 08:00', '9 at 2024-01-03 09:30']
+    """
+    chans = [None] * len(times) if channels is None else list(channels)
+    return [
+        humanize(str(tp)) + (f" ({ch})" if isinstance(ch, str) else "") + f" at {t:%Y-%m-%d %H:%M}"
+        for t, tp, ch in zip(times, touchpoints, chans, strict=True)
+    ]
 
 
 def _customer_attributes(
@@ -308,12 +387,36 @@ def _customer_attributes(
             continue
         last = s.groupby(CUSTOMER_ID)[a].last()
         last.index = last.index.astype(str)
-        last = last.astype(str)
+        bands = _numeric_bands(last)
+        last = bands if bands is not None else last.astype(str)
         common = last.value_counts().index[: MAX_SEGMENTS - 1]
         last = last.where(last.isin(common), "other")
         if last.nunique() >= 2:
             out[a] = last.reindex(pd.Index(customers))
     return out
+
+
+def _numeric_bands(values: pd.Series) -> pd.Series | None:
+    """A numeric attribute with more values than :data:`MAX_SEGMENTS` (an amount, an age) as
+    its quartile bands over the customers, labelled by their edges; None for anything else
+    (each exact amount would be a segment of one or two customers).
+
+    >>> _numeric_bands(pd.Series([str(v) for v in range(100, 2100, 100)])).unique().tolist()
+    ['100 to 575', '575 to 1,050', '1,050 to 1,525', '1,525 to 2,000']
+    >>> _numeric_bands(pd.Series(["1", "2", "3"])) is None
+    True
+    """
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.notna().mean() < 0.95 or numbers.nunique() <= MAX_SEGMENTS:
+        return None
+    edges = np.unique(np.quantile(numbers.dropna(), [0, 0.25, 0.5, 0.75, 1]))
+
+    def show(x: float) -> str:
+        return f"{x:,.0f}" if abs(x) >= 100 or x == round(x) else f"{x:.3g}"
+
+    labels = [f"{show(lo)} to {show(hi)}" for lo, hi in pairwise(edges)]
+    banded = pd.cut(numbers, edges, labels=labels, include_lowest=True)
+    return banded.astype(object).where(banded.notna(), None).astype(str).where(numbers.notna())
 
 
 def _presence(points: pd.DataFrame, exposed: pd.DataFrame) -> pd.DataFrame:
@@ -352,17 +455,13 @@ def _examples(
         return []
     sel = cut[cut[CUSTOMER_ID].astype(str).isin(picks)]
     rows = predictor.score_frame(ev, sel, ScoreRequest(predictor.tasks, top_k=3))
+    several_channels = "channel" in ev.columns and ev["channel"].nunique() > 1
     for r in rows:
         cid = r["customer_id"]
         j = ev[ev[CUSTOMER_ID].astype(str) == cid]
-        j = j[j[TIMESTAMP] < pd.Timestamp(r["as_of"])]
-        channels = j["channel"] if "channel" in j.columns else pd.Series([None] * len(j))
-        r["recent"] = [
-            f"{t:%Y-%m-%d %H:%M} · {humanize(tp)}" + (f" ({ch})" if isinstance(ch, str) else "")
-            for t, tp, ch in zip(
-                j[TIMESTAMP].tail(6), j[TOUCHPOINT].tail(6), channels.tail(6), strict=True
-            )
-        ]
+        j = j[j[TIMESTAMP] < pd.Timestamp(r["as_of"])].tail(6)
+        channels = j["channel"] if several_channels else None
+        r["recent"] = _recent(j[TIMESTAMP], j[TOUCHPOINT], channels)
         r["segment"] = ""
     return rows
 

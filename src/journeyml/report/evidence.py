@@ -24,10 +24,17 @@ dates**, pooled:
 * **Dependence.** One customer at several dates is one customer: the intervals resample whole
   customers (:class:`journeyml.explain.insights.HeldOut`).
 
-Models that record no held-out boundary (trained before it was recorded, or split by case
-start) and reports with no such date (a log that ends less than two horizons after the model's
-validation start) read the evidence as before: on the report's own customers, whose outcomes
-came after ``as_of`` (:func:`own_outcomes_sentence`).
+**Cases of a process** (tasks split by case start: a case outcome, a next activity with an end
+of case) have no dates to pool: a case's outcome can lie anywhere after its start, and the
+cases in progress at the report's ``as_of`` may be cases the model trained on. Their evidence is
+read on the cases the model was not trained on (:func:`pooled_case_evidence`): every case that
+started after the model's validation boundary (``held_out_cases_from``), at each prefix the
+task labels, outcomes to the end of the log, the intervals resampling whole cases.
+
+Models that record no held-out boundary (trained before it was recorded) and reports with no
+such date (a log that ends less than two horizons after the model's validation start) read the
+evidence as before: on the report's own customers, whose outcomes came after ``as_of``
+(:func:`own_outcomes_sentence`).
 """
 
 from __future__ import annotations
@@ -38,13 +45,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from journeyml.events import CUSTOMER_ID, TIMESTAMP
+from journeyml.events import CUSTOMER_ID, TIMESTAMP, TOUCHPOINT
 from journeyml.explain import Batch, Target, insights
 from journeyml.features import AS_OF, Context, features_from_context
 from journeyml.modeling import ModelBundle
 from journeyml.progress import Stage
 from journeyml.scoring import Predictor
-from journeyml.tasks import make_labels
+from journeyml.tasks import at_each_event, make_labels
 
 #: rows explained for the evidence of one task, at most (a bound on cost: explaining a row
 #: costs about what scoring it with root causes does)
@@ -71,6 +78,10 @@ class PooledEvidence:
     outcome_customers: int
     #: why no earlier date was read: a key of :data:`BOUNDS`
     bound: str
+    #: cases of a process: the held-out cases started after this (``dates`` then are empty)
+    cases_after: pd.Timestamp | None = None
+    #: rows read (prefixes of the held-out cases; cutoffs at the dates)
+    rows: int = 0
 
     def sentence(self) -> str:
         """One line for the report: evidence from N customers over K dates, M outcomes.
@@ -85,6 +96,15 @@ class PooledEvidence:
 days; 131 outcomes, of 97 customers), all observed before the moment of prediction; earlier \
 dates were in the model's training.
         """
+        if self.cases_after is not None:
+            return (
+                f"Held-out evidence from {self.customers:,} case"
+                f"{'s' if self.customers != 1 else ''} the model was not trained on (started "
+                f"after {self.cases_after:%Y-%m-%d}; {self.rows:,} prefixes, {self.outcomes:,} "
+                f"with the outcome, of {self.outcome_customers:,} case"
+                f"{'s' if self.outcome_customers != 1 else ''}), outcomes observed to the end of "
+                f"the log{'; ' + BOUNDS[self.bound] if self.bound == 'cost' else ''}."
+            )
         k = len(self.dates)
         span = (
             f"{self.dates[-1]:%Y-%m-%d} to {self.dates[0]:%Y-%m-%d}, every {self.step_days:g} days"
@@ -100,13 +120,24 @@ dates were in the model's training.
         )
 
 
-def own_outcomes_sentence(customers: int, outcomes: int, why: str) -> str:
-    """The report's line when the evidence is its own customers' outcomes after ``as_of``.
+def own_outcomes_sentence(customers: int, outcomes: int, why: str, *, held_out: bool = True) -> str:
+    """The report's line when the evidence is its own customers' outcomes after ``as_of``;
+    ``held_out=False`` when the model may have trained on them (cases of a model that records
+    no held-out cases).
 
     >>> own_outcomes_sentence(641, 42, "the model records no held-out date")
     'Held-out evidence from the outcomes of these 641 customers after the moment of prediction \
 (42 outcomes): the model records no held-out date.'
+    >>> own_outcomes_sentence(59, 1, "it records no held-out cases", held_out=False)
+    'Evidence from the outcomes of these 59 customers after the moment of prediction (1 \
+outcome), which the model may have trained on: it records no held-out cases.'
     """
+    if not held_out:
+        return (
+            f"Evidence from the outcomes of these {customers:,} customers after the moment of "
+            f"prediction ({outcomes:,} outcome{'s' if outcomes != 1 else ''}), which the model "
+            f"may have trained on: {why}."
+        )
     return (
         f"Held-out evidence from the outcomes of these {customers:,} customers after the moment "
         f"of prediction ({outcomes:,} outcome{'s' if outcomes != 1 else ''}): {why}."
@@ -158,6 +189,10 @@ def pooled_evidence(
     report's, shared)."""
     bundle = predictor.bundles[task_name]
     task = bundle.task
+    if "held_out_cases_from" in bundle.info:
+        return pooled_case_evidence(
+            predictor, task_name, events, arr, seed=seed, max_rows=max_rows, stage=stage
+        )
     start, step = bundle.info.get("held_out_from"), bundle.info.get("snapshot_days")
     if task.horizon_days is None or start is None or not step:
         return None
@@ -213,6 +248,91 @@ def pooled_evidence(
     )
 
 
+def pooled_case_evidence(
+    predictor: Predictor,
+    task_name: str,
+    events: pd.DataFrame,
+    arr: Any,
+    *,
+    seed: int = 0,
+    max_rows: int = MAX_ROWS,
+    stage: Stage | None = None,
+) -> PooledEvidence | None:
+    """The held-out evidence of a task split by case start: the cases that started after the
+    model's ``held_out_cases_from`` (validation and test cases, never trained on), one row per
+    prefix (a cutoff after each of their events) the task labels as eligible, outcomes observed
+    to the end of the log; at most ``max_rows`` rows (a seeded sample of them beyond). None
+    without such cases or rows."""
+    bundle = predictor.bundles[task_name]
+    boundary = pd.Timestamp(bundle.info["held_out_cases_from"])
+    first = events.groupby(CUSTOMER_ID, sort=True)[TIMESTAMP].min()
+    held_ids = first.index[first > boundary]
+    if len(held_ids) == 0:
+        return None
+    held_ev = events[events[CUSTOMER_ID].isin(held_ids)]
+    cut = at_each_event(held_ev)[[CUSTOMER_ID, AS_OF]]
+    end = events[TIMESTAMP].max() + pd.Timedelta(1, "s")
+    lab = make_labels(held_ev, cut, bundle.task, observation_end=end)
+    keep = np.flatnonzero(lab["eligible"].to_numpy(bool))
+    bound = "model"
+    if len(keep) > max_rows:
+        keep = np.sort(np.random.default_rng(seed).choice(keep, max_rows, replace=False))
+        bound = "cost"
+    if len(keep) == 0:
+        return None
+    cut = cut.iloc[keep].reset_index(drop=True)
+    cut[CUSTOMER_ID] = cut[CUSTOMER_ID].astype(str)
+    y = lab["label"].to_numpy()[keep].astype(np.int64)
+    ids = cut[CUSTOMER_ID].to_numpy()
+    as_of_ns = pd.to_datetime(cut[AS_OF], utc=True).to_numpy("datetime64[ns]").view(np.int64)
+    ctx = Context.build(arr, predictor.spec, arr.customer_codes(ids), as_of_ns)
+    X = features_from_context(ctx)
+    m = explain_rows(predictor, task_name, X, arr, ctx.start, ctx.end, np.arange(len(y)), stage)
+    m = insights.CauseMatrix(m.task, m.points, m.probability, m.base_rate, y, ids)
+    held = insights.HeldOut(
+        m, prefix_exposure(held_ev, cut), insights.stage_transitions_present(bundle, X)
+    )
+    return PooledEvidence(
+        held,
+        (),
+        0.0,
+        customers=len(np.unique(ids)),
+        outcomes=int(y.sum()),
+        outcome_customers=len(np.unique(ids[y == 1])),
+        bound=bound,
+        cases_after=boundary,
+        rows=len(y),
+    )
+
+
+def prefix_exposure(events: pd.DataFrame, cut: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``cut`` (a customer and an ``as_of`` each) × touchpoints: at least one event of
+    the touchpoint before the row's ``as_of`` (the whole case so far, as the report reads a task
+    without a horizon).
+
+    >>> t = pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"], utc=True)
+    >>> ev = pd.DataFrame({"customer_id": ["a", "a", "b"], "timestamp": t,
+    ...                    "touchpoint": ["open", "wait", "open"]})
+    >>> cut = pd.DataFrame({"customer_id": ["a", "a", "b"],
+    ...                     "as_of": t[[0, 1, 2]] + pd.Timedelta(1, "s")})
+    >>> prefix_exposure(ev, cut)
+       open   wait
+    0  True  False
+    1  True   True
+    2  True  False
+    """
+    rows = cut[[CUSTOMER_ID, AS_OF]].assign(_row=np.arange(len(cut)))
+    rows[CUSTOMER_ID] = rows[CUSTOMER_ID].astype(str)
+    ev = events[[CUSTOMER_ID, TIMESTAMP, TOUCHPOINT]].assign(
+        **{CUSTOMER_ID: events[CUSTOMER_ID].astype(str), TOUCHPOINT: events[TOUCHPOINT].astype(str)}
+    )
+    j = rows.merge(ev, on=CUSTOMER_ID)
+    j = j[j[TIMESTAMP] < j[AS_OF]]
+    table = pd.crosstab(j["_row"], j[TOUCHPOINT]) > 0
+    table.columns.name = None
+    return table.reindex(np.arange(len(cut)), fill_value=False).reset_index(drop=True).astype(bool)
+
+
 def _exposure(bundle: ModelBundle, events: pd.DataFrame, cut: pd.DataFrame) -> pd.DataFrame:
     """Rows × touchpoints, each date read as the report reads its own (its exposure window)."""
     first = events[TIMESTAMP].min()
@@ -261,5 +381,7 @@ __all__ = [
     "evidence_dates",
     "explain_rows",
     "own_outcomes_sentence",
+    "pooled_case_evidence",
     "pooled_evidence",
+    "prefix_exposure",
 ]

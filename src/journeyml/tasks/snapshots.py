@@ -190,16 +190,22 @@ def held_out(split: TemporalSplit, cutoffs: pd.DataFrame) -> dict[str, str | flo
     ``held_out_from``, the validation start (every training label window ends by then: the
     trees and the linear part were fitted to no outcome after it; the validation window only
     chose the number of rounds, the blend and the calibration), and ``snapshot_days``, the
-    median days between the cutoff dates learnt from. Empty for a split by case start (a
-    case's outcome may lie anywhere after its start).
+    median days between the cutoff dates learnt from. For a split by case start (a case's
+    outcome may lie anywhere after its start): ``held_out_cases_from``, the validation cases'
+    first start (every case that started after it was validation or test: the trees and the
+    linear part never saw it).
 
     >>> from journeyml import every_n_days, simulate, temporal_split
     >>> cutoffs = every_n_days(simulate(200, seed=1, days=120).events, every_days=7)
     >>> held_out(temporal_split(cutoffs, horizon_days=14), cutoffs)
     {'held_out_from': '2024-03-11 00:00:00+00:00', 'snapshot_days': 7.0}
+    >>> ev = simulate(50, seed=1, days=60).events
+    >>> prefixes = at_each_event(ev)
+    >>> held_out(case_split(ev, prefixes), prefixes)
+    {'held_out_cases_from': '2024-02-04 19:20:27+00:00'}
     """
     if split.by != "time":
-        return {}
+        return {"held_out_cases_from": str(split.valid_start)}
     dates = np.unique(pd.to_datetime(cutoffs[AS_OF], utc=True).to_numpy("datetime64[ns]"))
     step = np.diff(dates) / np.timedelta64(1, "D") if len(dates) > 1 else np.array([])
     out: dict[str, str | float] = {"held_out_from": str(split.valid_start)}
