@@ -292,7 +292,7 @@ def gather(
     in_report = pd.Index(cust)
     with progress.stage("journey map", unit="steps"):
         paths = insights_map.stage_paths(ev, as_of)
-        paths = paths[paths.index.astype(str).isin(in_report)]
+        paths = paths[paths.index.astype(str).isin(in_report)].map(_humanize_path)
         data.paths = insights_map.main_paths(paths, outcomes)
         data.flow = insights_map.flow_links(paths, list(data.paths["path"]))
         tp_paths = insights_map.touchpoint_paths(ev, as_of, last=TOUCHPOINT_STEPS)
@@ -345,7 +345,7 @@ def reliability_bins(
 
 
 def _humanize_path(path: str) -> str:
-    """A path of raw touchpoint names in the words the rest of the report uses.
+    """A path of raw touchpoint or stage names in the words the rest of the report uses.
 
     >>> _humanize_path("site_visit › cart_add")
     'site visit › cart add'
