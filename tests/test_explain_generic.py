@@ -198,3 +198,32 @@ def test_two_sends_in_a_row_are_activity() -> None:
     assert x[spec.names.index(name)] > 0
     totals = allocate(spec, x, _psi(spec, [name])).totals()
     assert totals == {("journey", "activity"): pytest.approx(0.01)}
+
+
+def test_a_last_send_with_nothing_of_the_customers_after_it_is_activity() -> None:
+    """``q`` logs in every 3 days until day 40, then only the mail of day 50 arrives: "the last
+    touchpoint was a mail" says that the customer did nothing of their own since the send, how
+    little they did, not what the mail does (activity's). The login before it keeps its own
+    sequence feature; undeclared, the mail keeps it too."""
+    ev = _mails({"q": 10})
+    ev = ev[~((ev["customer_id"] == "q") & (ev["touchpoint"] == "login"))]
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    logins = [("q", t0 + pd.Timedelta(days=d, hours=10), "login") for d in range(1, 41, 3)]
+    ev = pd.concat([ev, pd.DataFrame(logins, columns=ev.columns)]).sort_values(
+        ["customer_id", "timestamp"], ignore_index=True
+    )
+    cut = pd.DataFrame({"customer_id": ["q"], "as_of": [pd.Timestamp("2024-03-01", tz="UTC")]})
+    for sent, first in ((("mail",), ("journey", "activity")), ((), ("touchpoint", "mail"))):
+        spec = FeatureBuilder(windows_days=(7, 30), company_sent=sent).fit(ev).spec_
+        x = build_features(ev, cut, spec).to_numpy()[0]
+        tps = spec.vocabulary("touchpoint")
+        last = [tps[int(x[spec.names.index(f"last_touchpoint_{j}")])] for j in (1, 2)]
+        assert last == ["mail", "login"]
+        totals = allocate(spec, x, _psi(spec, ["last_touchpoint_1"])).totals()
+        assert totals == {first: pytest.approx(0.01)}
+        totals = allocate(spec, x, _psi(spec, ["last_touchpoint_2"])).totals()
+        assert totals == {("touchpoint", "login"): pytest.approx(0.01)}
+        if sent:
+            cause = root_causes(spec, x, _psi(spec, ["last_touchpoint_1"]), task="churn")[0]
+            assert cause.cause == "journey:activity"
+            assert cause.sentence.startswith("Last event 20 days ago")  # day 40, as of day 60

@@ -52,6 +52,12 @@ goes to those journey causes, and the touchpoint keeps only what it adds beyond 
   retail no-effect touchpoint took (1.5 → 4.3 % in conversion). A transition between two
   company-sent touchpoints (two sends with nothing of the customer's own between them) is
   all activity's;
+* likewise a sequence feature (last touchpoints, their stage and channel, the current stage)
+  whose event is a send with nothing of the customer's own after it (:func:`quiet_sends`):
+  "the last touchpoint was a push" says how long the customer has done nothing, not what the
+  push does, so it is activity's (measured on a fourth world, a bank whose no-effect push
+  reaches customers who went quiet: the push was in the churn top 3 for 22 % of exposed
+  predictions, 1.3 % with this rule; docs/explanations.md);
 * "time since the last event" and the recency of a touchpoint whose last event is in the
   customer's last own session (within the session gap of the last own event) describe one
   moment: the generic recency's contribution is shared with such a touchpoint as the model
@@ -306,6 +312,11 @@ class _Index:
             [self.pos.get(f"count_events_{window_label(w)}", -1) for w in self.gwindows], np.int64
         )
         self.tenure_pos = self.pos.get("tenure_days", -1)
+        # the last k touchpoints (categorical codes), most recent first
+        self.last_tp_pos = np.array(
+            [self.pos.get(f"last_touchpoint_{j}", -1) for j in range(1, spec.params.last_k + 1)],
+            np.int64,
+        )
         self.last_event_pos = self.pos.get("days_since_last_event", -1)
         # touchpoint transitions a → b (counts so far): the touchpoint codes of a and b
         self.pair = np.full((2, n), -1, np.int64)
@@ -391,6 +402,29 @@ def _same_event_touchpoint(spec: FeatureSpec, ix: _Index, f: FeatureDef, x: np.n
     return _label(spec, spec.features[i], float(x[i])) or ""
 
 
+_LAST_TP = re.compile(r"^last_touchpoint_(\d+)$")
+
+
+def _event_of(f: FeatureDef) -> int:
+    """Which of the last events a sequence feature reads (1: the last), 0 for none."""
+    m = _LAST_J.match(f.name) or _LAST_TP.match(f.name)
+    return int(m.group(1)) if m else _EVENT_OF.get(f.name, 0)
+
+
+def quiet_sends(ix: _Index, x: np.ndarray) -> int:
+    """How many of the row's last events are company-sent with nothing of the customer's own
+    after them (0 without company-sent touchpoints)."""
+    if not ix.sent.any():
+        return 0
+    q = 0
+    for p in ix.last_tp_pos.tolist():
+        code = x[p] if p >= 0 else np.nan
+        if not np.isfinite(code) or not 0 <= int(code) < len(ix.sent) or not ix.sent[int(code)]:
+            break
+        q += 1
+    return q
+
+
 def allocate(
     spec: FeatureSpec,
     x: np.ndarray,
@@ -471,8 +505,13 @@ class Plan:
         weights.append(np.ones(len(fixed)))
         more_k: list[int] = []
         more_f: list[int] = []
+        quiet = quiet_sends(ix, x)
         for i in np.flatnonzero(one_by_one & (ix.fallback_kid < 0)).tolist():  # categorical
             f = spec.features[i]
+            if quiet and _event_of(f) <= quiet:  # a send with nothing of the customer's since
+                more_k.append(ix.generic_kid["activity"])
+                more_f.append(i)
+                continue
             tp = (
                 _same_event_touchpoint(spec, ix, f, x)
                 if f.source_type in ("stage", "channel")

@@ -167,7 +167,9 @@ def _journey_phrase(spec: FeatureSpec, x: np.ndarray, name: str, lead: FeatureDe
         if i is not None:
             n = float(x[i])
             return counted(f"{n:g} events {span(w)}")
-    if lead.family == "recency" and "days_since_last_event" in pos:
+    # a sequence feature is activity's when its event is a send with nothing of the customer's
+    # own after it (allocation.quiet_sends): it says when the customer last acted
+    if lead.family in ("recency", "sequence") and "days_since_last_event" in pos:
         d = float(x[pos["days_since_last_event"]])
         return f"last event {_ago(d)}" if np.isfinite(d) else "no event so far"
     return None
