@@ -178,3 +178,27 @@ def test_a_task_without_a_served_model_is_named_not_dropped(
     text = re.sub(r"<[^>]+>", "", html)
     assert f"Conversion: {why}." in text
     assert "Churn — churn risk" in text and "Conversion —" not in text
+
+
+def test_example_customers_are_not_given_predictions_they_are_not_eligible_for(
+    predictor, small_simulation
+) -> None:  # type: ignore[no-untyped-def]
+    """An example customer who already bought is not shown a chance of converting (the B2B
+    report showed a churn risk for an account with no contract): the task reads "not
+    eligible" with the API's reason, and a customer with no purchase yet is shown one."""
+    import pandas as pd
+
+    from journeyml.report.build import gather
+    from journeyml.report.render import _example
+
+    ev = small_simulation.events
+    data = gather(predictor, ev, n_examples=3)
+    for e in data.examples:
+        before = ev[
+            (ev["customer_id"] == e["customer_id"]) & (ev["timestamp"] < pd.Timestamp(e["as_of"]))
+        ]
+        bought = bool((before["touchpoint"] == "purchase").any())
+        shown = {t["title"]: t["headline"] for t in _example(e, data)["tasks"]}
+        assert shown["Conversion"].startswith("not eligible: ") == bought
+        assert ("conversion" in e["not_eligible"]) == bought
+    assert len(data.examples) == 3

@@ -363,6 +363,10 @@ def _example(e: dict[str, Any], data: ReportData) -> dict[str, Any]:
         r = e.get(t)
         if not isinstance(r, dict):
             continue
+        why = e.get("not_eligible", {}).get(t)
+        if why:
+            tasks.append({"title": _title(t), "headline": f"not eligible: {why}", "causes": []})
+            continue
         if "distribution" in r:
             d = data.definitions.get(t)
             nxt = d.class_text(r["predicted"], humanize) if d else humanize(r["predicted"])
