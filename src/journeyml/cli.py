@@ -597,7 +597,9 @@ def report(
     absent = {
         t: f"no {model} model (its newest version did not pass the promotion gate: see "
         f"`journeyml models`); not in this report"
-        for t in sorted(set(registry.project_models(pred.project)) - set(pred.tasks))
+        for t in sorted(
+            set(registry.project_models(registry.resolve_project(pred.project))) - set(pred.tasks)
+        )
     }
     with RichProgress(console) as progress:
         render_report(pred, ev, out, progress=progress, absent=absent)

@@ -358,7 +358,7 @@ def render(data: ReportData) -> str:
 
 
 def _example(e: dict[str, Any], data: ReportData) -> dict[str, Any]:
-    tasks = []
+    tasks: list[dict[str, Any]] = []
     for t in data.versions:
         r = e.get(t)
         if not isinstance(r, dict):
