@@ -421,7 +421,8 @@ def write_doc() -> None:
     sizes = {r.get("customers") for r in rows if r["what"] == "train" and "label" not in r}
     for p in sorted((RESULTS / "stages").glob("train-*.json")):
         r = json.loads(p.read_text())
-        if r.get("what") == "train" and r["customers"] not in sizes:
+        # a partitioned run (labelled) is a row of its own beside the in-memory one
+        if r.get("what") == "train" and (r["customers"] not in sizes or "label" in r):
             rows.append({**r, "by": "train_stages.py"})
     for r in rows:  # old results without the sizes
         r.setdefault("customers", 0)

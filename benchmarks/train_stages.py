@@ -94,9 +94,25 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=29_000)
     ap.add_argument("--days", type=int, default=180)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--partitioned",
+        action="store_true",
+        help="train from a customer-partitioned copy of the same simulated events (written "
+        "first by a separate process, cached in --cache), one partition in memory at a time",
+    )
+    ap.add_argument(
+        "--events-per-partition",
+        type=int,
+        default=320_000,
+        help="--partitioned: about this many events per partition",
+    )
+    ap.add_argument("--cache", default=tempfile.gettempdir())
     args = ap.parse_args()
+    if args.partitioned:  # before the sampler starts: the simulation is not measured
+        folder = _partitioned_copy(args)
 
     import journeyml.features.rows as rows
+    import journeyml.lifecycle.partitioned as partitioned
     import journeyml.lifecycle.pipeline as pipeline
     import journeyml.lifecycle.registry as registry
     import journeyml.lifecycle.tracking as tracking
@@ -107,9 +123,13 @@ def main() -> None:
     # the features are computed a chunk of customers at a time as each task reads its rows
     # (journeyml.features.ChunkedRows): "features (a chunk)" is the chunks' share, in any stage
     s.wrap(rows, "features_from_context", "features (a chunk)", quiet=True)
+    s.wrap(partitioned.PartitionedData, "load", "read a partition", quiet=True)
     for owner, attr, label in [
         (pipeline, "load_data", "load (simulate)"),
         (pipeline, "prepare_tasks", "cutoffs and labels"),
+        (partitioned, "open_training_data", "load (scan the partitions)"),
+        (partitioned, "prepare_partitioned", "cutoffs and labels"),
+        (partitioned, "fit_builder", "vocabularies"),
         (FeatureBuilder, "fit", "vocabularies"),
         (pipeline, "encode_events", "features (encoding the events)"),
         (pipeline, "segment_labels", "segments"),
@@ -131,6 +151,9 @@ def main() -> None:
     from journeyml.lifecycle import run_training
 
     cfg = _config(args.customers, args.days, args.seed)
+    if args.partitioned:
+        data = cfg.data.model_copy(update={"simulate": None, "path": str(folder)})
+        cfg = cfg.model_copy(update={"data": data})
     load = os.getloadavg()[0]
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,6 +163,11 @@ def main() -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     out = {
         "customers": args.customers,
+        **(
+            {"label": f", partitioned ({_n_parts(args)} partitions)", "compare": False}
+            if args.partitioned
+            else {}
+        ),
         "events": int(lines[0].split()[1].replace(",", "")),
         "cutoffs": int(
             re.search(
@@ -166,9 +194,36 @@ def main() -> None:
         },
     }
     print(json.dumps(out, indent=1))
-    dest = ROOT / "results" / "scale" / "stages" / f"train-{args.customers}.json"
+    name = f"train-{args.customers}" + ("-partitioned" if args.partitioned else "")
+    dest = ROOT / "results" / "scale" / "stages" / f"{name}.json"
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(out, indent=1) + "\n")
+
+
+def _n_parts(args: argparse.Namespace) -> int:
+    """Partitions of about ``--events-per-partition`` events (≈ 35 events per customer)."""
+    return max(1, round(args.customers * 35.2 / args.events_per_partition))
+
+
+def _partitioned_copy(args: argparse.Namespace) -> Path:
+    """The pipeline's simulated events (the same as the in-memory run's), partitioned by
+    customer: simulated and written by a child process, so this process never holds them."""
+    import subprocess
+
+    n = _n_parts(args)
+    folder = (
+        Path(args.cache) / f"journeyml-train-parts-{args.customers}-{args.days}-{args.seed}-{n}"
+    )
+    if not (folder / "_journeyml_partitions.json").exists():
+        code = (
+            "import sys; sys.path.insert(0, 'benchmarks'); from scale import _config; "
+            "from journeyml.lifecycle import load_data; "
+            "from journeyml.events import write_partitioned; "
+            f"cfg = _config({args.customers}, {args.days}, {args.seed}); "
+            f"write_partitioned(load_data(cfg).events, {str(folder)!r}, {n})"
+        )
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    return folder
 
 
 if __name__ == "__main__":

@@ -18,7 +18,13 @@ from journeyml.features.build import (
 from journeyml.features.categories import prefix_sum
 from journeyml.features.context import Context
 from journeyml.features.pit import TimeIndex
-from journeyml.features.rows import ChunkedRows, FeatureRows, MatrixRows, as_rows
+from journeyml.features.rows import (
+    ChunkedRows,
+    FeatureRows,
+    MatrixRows,
+    PartitionedRows,
+    as_rows,
+)
 from journeyml.features.spec import (
     FEATURE_CODE_VERSION,
     FeatureDef,
@@ -44,6 +50,7 @@ __all__ = [
     "FeatureRows",
     "FeatureSpec",
     "MatrixRows",
+    "PartitionedRows",
     "TimeIndex",
     "as_rows",
     "build_features",

@@ -19,7 +19,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -179,28 +179,122 @@ class ChunkedRows:
         return _reblocked(self._runs(np.asarray(idx, dtype=np.int64), block), block)
 
     def take(self, idx: np.ndarray) -> np.ndarray:
-        idx = np.asarray(idx, dtype=np.int64)
-        order = np.argsort(idx, kind="stable")
-        out = np.empty((len(idx), self.shape[1]), dtype=self.dtype)
-        at = 0
-        for run in self._runs(idx[order], 32_768):
-            out[order[at : at + run.shape[0]]] = run
-            at += run.shape[0]
-        return out
+        return _take(self, idx)
 
     def column(self, j: int) -> np.ndarray:
         """Column ``j`` of every row: computed once (one pass over the events), then kept."""
-        if j not in self.columns:
-            out = np.empty(self.shape[0], dtype=self.dtype)
-            at = 0
-            for run in self._runs(np.arange(self.shape[0]), 32_768):
-                out[at : at + run.shape[0]] = run[:, j]
-                at += run.shape[0]
-            self.columns[j] = out
-        return self.columns[j]
+        return _column(self, j)
 
     def matrix(self) -> np.ndarray:
         """Every row at once (as :func:`build_features` computes it)."""
         return compute_features(
             self.events, self.spec, self.q_cust, self.as_of, self.n_events, dtype=self.dtype
         )
+
+
+@dataclass
+class PartitionedRows:
+    """Rows of cutoffs grouped by partition of a customer-partitioned event log (each
+    customer's events in one partition), computed partition by partition as they are read:
+    only one partition's events are in memory at a time. Rows ``bounds[k]`` (start, stop)
+    belong to partition ``partitions[k]``; within it the rows are those of a
+    :class:`ChunkedRows` of that partition's events (``load(partition)``), so every value is
+    the one :func:`build_features` gives on the whole log for that cutoff.
+
+    >>> from journeyml import FeatureBuilder, build_features, every_n_days, simulate
+    >>> ev = simulate(40, seed=3, days=60).events
+    >>> spec = FeatureBuilder(windows_days=(7,)).fit(ev).spec_
+    >>> halves = [ev[ev.customer_id.isin(ev.customer_id.unique()[i::2])] for i in (0, 1)]
+    >>> cuts = [every_n_days(h, 14, start=ev.timestamp.min().floor("D")) for h in halves]
+    >>> parts = PartitionedRows(lambda i: halves[i], pd.concat(cuts, ignore_index=True),
+    ...     spec, [0, 1], [(0, len(cuts[0])), (len(cuts[0]), len(cuts[0]) + len(cuts[1]))])
+    >>> whole = build_features(ev, parts.cutoffs, spec, dtype=np.float32).to_numpy(np.float32)
+    >>> np.array_equal(parts.take(np.arange(len(parts.cutoffs))), whole, equal_nan=True)
+    True
+    """
+
+    load: Callable[[int], pd.DataFrame]
+    cutoffs: pd.DataFrame
+    spec: FeatureSpec
+    partitions: list[int]
+    bounds: list[tuple[int, int]]
+    dtype: Any = np.float32
+    chunk_events: int = CHUNK_EVENTS
+    columns: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(
+        cls,
+        load: Callable[[int], pd.DataFrame],
+        cutoffs: pd.DataFrame,
+        partition: np.ndarray,
+        spec: FeatureSpec,
+        **kw: Any,
+    ) -> PartitionedRows:
+        """The rows of ``cutoffs``, whose customer's partition is ``partition`` (one number
+        per cutoff, ascending: the cutoffs grouped by partition)."""
+        partition = np.asarray(partition, dtype=np.int64)
+        if (np.diff(partition) < 0).any():
+            raise ValueError("expected cutoffs grouped by partition (ascending partition numbers)")
+        parts, starts = np.unique(partition, return_index=True)
+        stops = np.r_[starts[1:], len(partition)].astype(np.int64)
+        bounds = [(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+        return cls(load, cutoffs, spec, [int(p) for p in parts], bounds, **kw)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.cutoffs), len(self.spec.features))
+
+    def _runs(self, idx: np.ndarray, window: int) -> Iterator[np.ndarray]:
+        """The rows ``idx`` (ascending) in consecutive runs, in order: one partition's
+        events read at a time, and only for partitions with a requested row."""
+        for p, (lo, hi) in zip(self.partitions, self.bounds, strict=True):
+            a, b = np.searchsorted(idx, [lo, hi])
+            if a == b:
+                continue
+            rows = ChunkedRows.of(
+                self.load(p),
+                self.cutoffs.iloc[lo:hi],
+                self.spec,
+                dtype=self.dtype,
+                chunk_events=self.chunk_events,
+            )
+            yield from rows._runs(idx[a:b] - lo, window)
+
+    def blocks(self, idx: np.ndarray, block: int) -> Iterator[np.ndarray]:
+        return _reblocked(self._runs(np.asarray(idx, dtype=np.int64), block), block)
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        return _take(self, idx)
+
+    def column(self, j: int) -> np.ndarray:
+        """Column ``j`` of every row: computed once (one pass over the partitions), then kept."""
+        return _column(self, j)
+
+    def matrix(self) -> np.ndarray:
+        """Every row at once."""
+        return _take(self, np.arange(self.shape[0]))
+
+
+def _take(rows: ChunkedRows | PartitionedRows, idx: np.ndarray) -> np.ndarray:
+    """The rows ``idx`` (row numbers in any order) at once, from the runs of the sorted rows."""
+    idx = np.asarray(idx, dtype=np.int64)
+    order = np.argsort(idx, kind="stable")
+    out = np.empty((len(idx), rows.shape[1]), dtype=rows.dtype)
+    at = 0
+    for run in rows._runs(idx[order], 32_768):
+        out[order[at : at + run.shape[0]]] = run
+        at += run.shape[0]
+    return out
+
+
+def _column(rows: ChunkedRows | PartitionedRows, j: int) -> np.ndarray:
+    """Column ``j`` of every row, computed in one pass the first time, then kept."""
+    if j not in rows.columns:
+        out = np.empty(rows.shape[0], dtype=rows.dtype)
+        at = 0
+        for run in rows._runs(np.arange(rows.shape[0]), 32_768):
+            out[at : at + run.shape[0]] = run[:, j]
+            at += run.shape[0]
+        rows.columns[j] = out
+    return rows.columns[j]

@@ -64,8 +64,10 @@ class DataConfig(_Strict):
     )
     path: str | None = Field(
         default=None,
-        description="The event log (csv[.gz], txt[.gz], parquet, jsonl, xes[.gz]); a relative "
-        "path resolves against this config file's folder.",
+        description="The event log (csv[.gz], txt[.gz], parquet, jsonl, xes[.gz]), or a folder of "
+        "canonical events partitioned by customer (written by `journeyml.events.repartition` or "
+        "`PartitionWriter`: training then reads one partition at a time, and `mapping` only "
+        "gives the tasks' defaults); a relative path resolves against this config file's folder.",
     )
     mapping: str | None = Field(
         default=None,

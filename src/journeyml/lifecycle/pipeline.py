@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -20,7 +21,6 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from journeyml import memory
-from journeyml.errors import ConfigError
 from journeyml.events import CUSTOMER_ID, TIMESTAMP
 from journeyml.features import (
     ChunkedRows,
@@ -32,8 +32,14 @@ from journeyml.features import (
     encode_events,
     slug,
 )
-from journeyml.lifecycle import gate, registry, tracking
+from journeyml.lifecycle import gate, partitioned, registry, tracking
 from journeyml.lifecycle.config import PipelineConfig
+from journeyml.lifecycle.cutoffs import (
+    TaskData,
+    resolve_tasks,
+    split_tasks,
+    task_labels,
+)
 from journeyml.modeling import (
     BoosterFit,
     ClassGrouping,
@@ -48,22 +54,7 @@ from journeyml.modeling import (
 )
 from journeyml.progress import NO_PROGRESS
 from journeyml.progress import Progress as Stages
-from journeyml.tasks import (
-    CutoffMode,
-    DataDefaults,
-    TaskConfig,
-    TemporalSplit,
-    at_each_event,
-    case_split,
-    check_labels,
-    check_split,
-    check_vocabulary,
-    every_n_days,
-    fixed_dates,
-    held_out,
-    labels_and_funnel,
-    temporal_split,
-)
+from journeyml.tasks import CutoffMode, DataDefaults, TaskConfig, held_out
 
 Progress = Callable[[str], None]
 #: (events, cutoffs, spec) -> the feature frame, one row per cutoff in cutoff order
@@ -130,60 +121,6 @@ def load_data(
     return LoadedData(ev, end, str(path), defaults=defaults)
 
 
-def make_cutoffs(
-    config: PipelineConfig,
-    events: pd.DataFrame,
-    observation_end: pd.Timestamp,
-    mode: CutoffMode | None = None,
-) -> pd.DataFrame:
-    """Cutoffs of one mode (None: what ``snapshots.mode`` says): a cutoff after each event
-    (``prefix``) or snapshots (``every_n_days``, or ``fixed_dates`` when that is the mode)."""
-    s = config.snapshots
-    if mode == "prefix" or (mode is None and s.mode == "at_each_event"):
-        return at_each_event(events, max_prefix=s.max_prefix)
-    if s.mode == "fixed_dates":
-        return fixed_dates(events, s.dates)
-    return every_n_days(events, s.every_days, end=observation_end)
-
-
-def split_cutoffs(
-    config: PipelineConfig,
-    task: TaskConfig,
-    mode: CutoffMode,
-    events: pd.DataFrame,
-    cutoffs: pd.DataFrame,
-    eligible: np.ndarray | None = None,
-) -> TemporalSplit:
-    """Prefix and case-outcome tasks split whole cases by their start; snapshot tasks split
-    by time with a gap of at least the horizon (``eligible``: the cutoffs the task keeps;
-    only their cases are shared out)."""
-    sp = config.split
-    if mode == "prefix" or task.horizon_days is None:
-        return case_split(
-            events,
-            cutoffs,
-            test_fraction=sp.test_fraction,
-            valid_fraction=sp.valid_fraction,
-            eligible=eligible,
-        )
-    return temporal_split(
-        cutoffs,
-        horizon_days=task.horizon_days,
-        test_fraction=sp.test_fraction,
-        valid_fraction=sp.valid_fraction,
-        gap_days=sp.gap_days,
-    )
-
-
-@dataclass
-class TaskData:
-    """One task's cutoffs (shared by the tasks of its mode), labels and split."""
-
-    mode: CutoffMode
-    labels: pd.DataFrame
-    split: TemporalSplit
-
-
 def prepare_tasks(
     config: PipelineConfig, data: LoadedData, progress: Progress | None = None
 ) -> tuple[dict[str, TaskConfig], dict[CutoffMode, pd.DataFrame], dict[str, TaskData]]:
@@ -192,44 +129,9 @@ def prepare_tasks(
     seconds with what to change."""
     say = progress or (lambda _msg: None)
     ev = data.events
-    tasks = config.task_configs(data.defaults)
-    for name, task in tasks.items():
-        field_ = f"tasks.{name}"
-        check_vocabulary(
-            task,
-            ev,
-            field=field_,
-            company_sent_declared=task.company_sent != data.defaults.company_sent,
-        )
-        attr = task.outcome.attribute
-        if attr is not None and attr in config.features.attributes:
-            raise ConfigError(
-                f"task {name!r}: the outcome reads attribute {attr!r}, which is also a feature "
-                "(features.attributes): the model would see its own label. Remove it from "
-                "features.attributes.",
-                field=f"{field_}.outcome.attribute",
-            )
-    modes = {name: t.default_cutoffs(config.snapshots.mode) for name, t in tasks.items()}
-    cutoff_sets = {
-        m: make_cutoffs(config, ev, data.observation_end, m) for m in dict.fromkeys(modes.values())
-    }
-    prepared: dict[str, TaskData] = {}
-    for name, task in tasks.items():
-        cut = cutoff_sets[modes[name]]
-        try:
-            labels, funnel = labels_and_funnel(ev, cut, task, observation_end=data.observation_end)
-        except ConfigError as exc:
-            exc.field = f"tasks.{name}.{exc.field}" if exc.field else f"tasks.{name}"
-            raise
-        check_labels(task, funnel, ev, field=f"tasks.{name}")
-        elig = labels["eligible"].to_numpy(bool)
-        split = split_cutoffs(config, task, modes[name], ev, cut, elig)
-        check_split(task, labels, split, field=f"tasks.{name}")
-        say(
-            f"{name} ({task.kind}, {modes[name]} cutoffs, split by {split.by}): "
-            f"{funnel.eligible:,} of {funnel.total:,} cutoffs eligible"
-        )
-        prepared[name] = TaskData(modes[name], labels, split)
+    tasks, modes = resolve_tasks(config, data.defaults, ev)
+    cutoff_sets, labelled = task_labels(config, tasks, modes, ev, data.observation_end)
+    prepared = split_tasks(config, tasks, modes, cutoff_sets, labelled, events=ev, say=say)
     return tasks, cutoff_sets, prepared
 
 
@@ -267,8 +169,24 @@ def score_bundle(
 ) -> float:
     """``bundle``'s ``metric`` on the given cutoffs (features rebuilt with its own spec, in
     chunks of customers as the predictions read them: the test window's matrix is not held)."""
-    X = ChunkedRows.of(events, cutoffs, bundle.spec, dtype=np.float64)
-    p = by_rows(bundle.predict_proba, X, np.ones(len(cutoffs), dtype=bool))
+    return _score_rows(
+        bundle,
+        functools.partial(ChunkedRows.of, events, cutoffs, dtype=np.float64),
+        labels,
+        metric,
+    )
+
+
+def _score_rows(
+    bundle: ModelBundle,
+    rows: Callable[[FeatureSpec], FeatureRows],
+    labels: pd.DataFrame,
+    metric: str,
+) -> float:
+    """``bundle``'s ``metric`` on the rows ``rows(bundle.spec)`` gives (float64), labelled
+    ``labels``."""
+    X = rows(bundle.spec)
+    p = by_rows(bundle.predict_proba, X, np.ones(len(labels), dtype=bool))
     if bundle.kind == "binary":
         m = binary_metrics(labels["label"].to_numpy(int), p)
     else:  # scored as in training: rare classes spread over their members
@@ -317,6 +235,14 @@ def run_training(
     say = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    folder = partitioned.partitioned_path(config)
+    if folder is not None:
+        if features is not None or fit is not None:
+            partitioned.refuse_engine("dask")
+        prepared_data = _from_partitions(config, folder, say, stages, timings)
+        return _train(
+            config, prepared_data, tracking_uri, say, stages, after_task, None, None, timings, t0
+        )
     if config.data.simulate is not None:
         with stages.stage("simulating", unit="customers") as stage:
             data = load_data(config, now=now, stages=stages)
@@ -367,9 +293,121 @@ def run_training(
             stage.advance(len(c))
             memory.release()
     timings["features"] = time.perf_counter() - t1
+
+    def rows_of(mode: CutoffMode, keep: np.ndarray, spec: FeatureSpec) -> FeatureRows:
+        return ChunkedRows.of(ev, cutoff_sets[mode][keep], spec, dtype=np.float64)
+
+    trained = _Prepared(
+        tasks,
+        cutoff_sets,
+        prepared,
+        X_sets,
+        spec,
+        provenance,
+        lineage,
+        len(ev),
+        data.source,
+        rows_of,
+    )
+    return _train(
+        config, trained, tracking_uri, say, stages, after_task, features, fit, timings, t0
+    )
+
+
+@dataclass
+class _Prepared:
+    """What training needs of the data, however it was read: the tasks, their cutoffs,
+    labels and splits, each cutoff set's feature rows, the spec, what MLflow records of the
+    events, and the rows of some cutoffs with another spec (a champion's, for the gate)."""
+
+    tasks: dict[str, TaskConfig]
+    cutoff_sets: dict[CutoffMode, pd.DataFrame]
+    prepared: dict[str, TaskData]
+    X_sets: dict[CutoffMode, FeatureRows]
+    spec: FeatureSpec
+    provenance: dict[str, str]
+    lineage: tracking.EventsLineage
+    n_events: int
+    source: str
+    rows_of: Callable[[CutoffMode, np.ndarray, FeatureSpec], FeatureRows]
+
+
+def _from_partitions(
+    config: PipelineConfig,
+    folder: Path,
+    say: Progress,
+    stages: Stages,
+    timings: dict[str, float],
+) -> _Prepared:
+    """Cutoffs, labels, vocabularies and feature rows from a partitioned dataset, one
+    partition in memory at a time (:mod:`journeyml.lifecycle.partitioned`)."""
+    t0 = time.perf_counter()
+    data = partitioned.open_training_data(config, folder)
+    say(
+        f"loaded {data.n_events:,} events of {data.n_customers:,} customers from {data.source} "
+        f"({data.dataset.n_partitions} partitions, read one at a time)"
+    )
+    with stages.stage("labels", unit="tasks"):
+        pt = partitioned.prepare_partitioned(config, data, say)
+    provenance = tracking.provenance_tags(pt.sample, config.base_dir, fingerprint=pt.fingerprint)
+    lineage = tracking.EventsLineage(pt.sample, digest=pt.fingerprint).compute()
+    memory.release()
+    t1 = time.perf_counter()
+    fit_until = min(p.split.valid_start for p in pt.prepared.values())
+    builder = partitioned.fit_builder(
+        builder_from(config, data.defaults.company_sent), data, fit_until
+    )
+    spec = builder.spec_
+    memory.release()
+    X_sets: dict[CutoffMode, FeatureRows] = {
+        m: partitioned.partition_rows(data, c, pt.partitions[m], spec)
+        for m, c in pt.cutoff_sets.items()
+    }
+
+    def rows_of(mode: CutoffMode, keep: np.ndarray, spec: FeatureSpec) -> FeatureRows:
+        c, p = pt.cutoff_sets[mode], pt.partitions[mode]
+        return partitioned.partition_rows(data, c[keep], p[keep], spec, np.float64)
+
+    timings["load"] = t1 - t0
+    timings["features"] = time.perf_counter() - t1
+    return _Prepared(
+        pt.tasks,
+        pt.cutoff_sets,
+        pt.prepared,
+        X_sets,
+        spec,
+        provenance,
+        lineage,
+        data.n_events,
+        data.source,
+        rows_of,
+    )
+
+
+def _train(
+    config: PipelineConfig,
+    d: _Prepared,
+    tracking_uri: str,
+    say: Progress,
+    stages: Stages,
+    after_task: Callable[[str], None] | None,
+    features: FeatureEngine | None,
+    fit: BoosterFit | None,
+    timings: dict[str, float],
+    t0: float,
+) -> PipelineResult:
+    """Every task trained, logged, registered and gated, from the prepared data."""
+    tasks, cutoff_sets, prepared, X_sets, spec = (
+        d.tasks,
+        d.cutoff_sets,
+        d.prepared,
+        d.X_sets,
+        d.spec,
+    )
+    provenance, lineage = d.provenance, d.lineage
     n_rows = sum(x.shape[0] for x in X_sets.values())
     n_features = len(spec.features)
-    streamed = [m for m, x in X_sets.items() if isinstance(x, ChunkedRows)]
+    streamed = [m for m, x in X_sets.items() if not isinstance(x, MatrixRows)]
     say(
         f"built {n_features} features for {n_rows:,} cutoffs "
         f"in {timings['features']:.1f}s (fingerprint {spec.fingerprint})"
@@ -411,11 +449,11 @@ def run_training(
             {
                 "pipeline": config.name,
                 "project": project,
-                "n_events": len(ev),
+                "n_events": d.n_events,
                 "n_cutoffs": n_rows,
                 "feature_fingerprint": spec.fingerprint,
                 "n_features": n_features,
-                "source": data.source[:250],
+                "source": d.source[:250],
             }
         )
         outcomes = sorted({tp for t in tasks.values() for tp in t.outcome_touchpoints})
@@ -486,7 +524,7 @@ def run_training(
                     res,
                     params=params,
                     dataset=lineage,
-                    dataset_source=data.source,
+                    dataset_source=d.source,
                 )
                 run_ids[name] = run.info.run_id
                 versions[name] = registry.register(uri, project, name, run.info.run_id)
@@ -512,9 +550,8 @@ def run_training(
                     margin=promo.margin,
                     floor=floor,
                     score_champion=functools.partial(
-                        score_bundle,
-                        events=ev,
-                        cutoffs=cutoffs[elig],
+                        _score_rows,
+                        rows=functools.partial(d.rows_of, mode, elig),
                         labels=labels[elig],
                         metric=metric,
                     ),

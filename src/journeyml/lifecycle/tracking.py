@@ -132,12 +132,18 @@ def git_commit(folder: str | Path) -> tuple[str, bool] | None:
     return commit, dirty
 
 
-def provenance_tags(events: pd.DataFrame, folder: str | Path) -> dict[str, str]:
-    """Tags of every training run: the data fingerprint, journeyml's version and the git
-    commit of the project folder (``mlflow.source.git.commit``, which the MLflow UI shows)."""
+def provenance_tags(
+    events: pd.DataFrame, folder: str | Path, *, fingerprint: str | None = None
+) -> dict[str, str]:
+    """Tags of every training run: the data fingerprint (``fingerprint``, or computed from
+    ``events``), journeyml's version and the git commit of the project folder
+    (``mlflow.source.git.commit``, which the MLflow UI shows)."""
     from importlib.metadata import version
 
-    tags = {"data_fingerprint": data_fingerprint(events), "journeyml_version": version("journeyml")}
+    tags = {
+        "data_fingerprint": fingerprint or data_fingerprint(events),
+        "journeyml_version": version("journeyml"),
+    }
     found = git_commit(folder)
     if found is not None:
         commit, dirty = found
@@ -207,9 +213,11 @@ class EventsLineage:
     ('conversion', 'churn', True, True)
     """
 
-    def __init__(self, events: pd.DataFrame) -> None:
+    def __init__(self, events: pd.DataFrame, *, digest: str | None = None) -> None:
+        """``digest``: the events' own (a partitioned dataset's, whose ``events`` are a
+        sample of it for the schema and the input example); default MLflow's."""
         self.events = events
-        self._digest: str | None = None
+        self._digest: str | None = digest
         self._schema: Any = None
 
     def compute(self) -> EventsLineage:
@@ -226,7 +234,7 @@ class EventsLineage:
             self.events, source=source, name=name, digest=self._digest
         )
         if self._schema is None:
-            self._digest, self._schema = ds.digest, ds.schema
+            self._digest, self._schema = self._digest or ds.digest, ds.schema
         else:  # the cached property, filled as MLflow would fill it
             ds.__dict__["schema"] = self._schema
         return ds

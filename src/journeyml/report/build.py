@@ -354,19 +354,19 @@ def _humanize_path(path: str) -> str:
 
 
 def _recent(times: pd.Series, touchpoints: pd.Series, channels: pd.Series | None) -> list[str]:
-    """An example customer's last touchpoints, one item each: time, touchpoint, and the
-    channel when the log has more than one (a log whose every event reads "unknown" says
-    nothing by it).
+    """An example customer's last touchpoints, one item each: the touchpoint, the channel when
+    the log has more than one (a log whose every event reads "unknown" says nothing by it), and
+    when (after the name, so that a numeric activity code is not read as part of the time).
 
     >>> t = pd.Series(pd.to_datetime(["2024-01-02 08:00", "2024-01-03 09:30"]))
     >>> _recent(t, pd.Series(["site_visit", "cart_add"]), pd.Series(["web", "app"]))
-    ['2024-01-02 08:00 site visit (web)', '2024-01-03 09:30 cart add (app)']
-    >>> _recent(t, pd.Series(["site_visit", "cart_add"]), None)
-    ['2024-01-02 08:00 site visit', '2024-01-03 09:30 cart add']
+    ['site visit (web) at 2024-01-02 08:00', 'cart add (app) at 2024-01-03 09:30']
+    >>> _recent(t, pd.Series(["8", "9"]), None)
+    ['8 at 2024-01-02 08:00', '9 at 2024-01-03 09:30']
     """
     chans = [None] * len(times) if channels is None else list(channels)
     return [
-        f"{t:%Y-%m-%d %H:%M} {humanize(str(tp))}" + (f" ({ch})" if isinstance(ch, str) else "")
+        humanize(str(tp)) + (f" ({ch})" if isinstance(ch, str) else "") + f" at {t:%Y-%m-%d %H:%M}"
         for t, tp, ch in zip(times, touchpoints, chans, strict=True)
     ]
 

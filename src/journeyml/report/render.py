@@ -40,6 +40,30 @@ def _metric(name: str, v: float) -> str:
     return _pct(v)
 
 
+def _says_nothing(name: str, v: float) -> bool:
+    """A metric left out because it says nothing: a repeat rate of exactly 0 (an outcome that
+    happens once per customer, such as a signed contract, is never repeated).
+
+    >>> _says_nothing("repeat_purchase_rate", 0.0), _says_nothing("repeat_purchase_rate", 0.3)
+    (True, False)
+    """
+    return name == "repeat_purchase_rate" and v == 0
+
+
+def _share(v: float) -> str:
+    """A probability as a percentage with the decimals small values need.
+
+    >>> [_share(v) for v in (0.123, 0.0042, 0.000031, 0.0)]
+    ['12.3', '0.42', '0.0031', '0']
+    """
+    x = 100 * v
+    if x == 0:
+        return "0"
+    if x >= 1:
+        return f"{x:.1f}"
+    return f"{x:.2g}"
+
+
 def _title(name: str) -> str:
     return humanize(name).capitalize()
 
@@ -122,17 +146,17 @@ def _reliability_rows(r: dict[str, list[float]]) -> list[dict[str, str]]:
 
     >>> _reliability_rows({"predicted": [0.031], "observed": [0.0], "count": [212.0],
     ...                    "low": [0.004], "high": [0.052]})
-    [{'range': '0.4–5.2 %', 'customers': '212', 'predicted': '3.1 %', 'observed': '0.0 %'}]
+    [{'range': '0.4–5.2 %', 'customers': '212', 'predicted': '3.1 %', 'observed': '0 %'}]
     """
     rows = []
     for i, n in enumerate(r.get("count", [])):
         lo, hi = r.get("low", [None] * (i + 1))[i], r.get("high", [None] * (i + 1))[i]
         rows.append(
             {
-                "range": "" if lo is None or hi is None else f"{100 * lo:.1f}–{100 * hi:.1f} %",
+                "range": "" if lo is None or hi is None else f"{_share(lo)}–{_share(hi)} %",
                 "customers": f"{int(n):,}",
-                "predicted": f"{100 * r['predicted'][i]:.1f} %",
-                "observed": f"{100 * r['observed'][i]:.1f} %",
+                "predicted": f"{_share(r['predicted'][i])} %",
+                "observed": f"{_share(r['observed'][i])} %",
             }
         )
     return rows
@@ -152,9 +176,16 @@ def _paths_note(shown: pd.DataFrame, customers: int, steps: int) -> str:
 customers (a › b, the first, 3 %); they do not say where customers are'
     >>> _paths_note(shown, 60, 2)
     ''
+    >>> _paths_note(shown.head(1), 18, 2)
+    "Every customer's last touchpoints are the same (a › b): there are no paths to compare"
     """
     if shown.empty or customers <= 0:
         return ""
+    if len(shown) == 1:
+        return (
+            f"Every customer's last touchpoints are the same ({shown.iloc[0]['path']}): there "
+            "are no paths to compare"
+        )
     cover = float(shown["customers"].sum()) / customers
     if cover >= MIN_PATH_COVER:
         return ""
@@ -163,6 +194,37 @@ customers (a › b, the first, 3 %); they do not say where customers are'
         f"No sequence of the last {steps} touchpoints is common: the {len(shown)} most common "
         f"hold {_pct(cover)} of the {customers:,} customers ({top['path']}, the first, "
         f"{_pct(top['customers'] / customers)}); they do not say where customers are"
+    )
+
+
+def _several_stages(paths: pd.DataFrame) -> bool:
+    """Whether the stage map has anything to draw: some main path goes through two stages or
+    more (a log whose journeys all sit in one stage would draw one bar and its "(left)").
+
+    >>> _several_stages(pd.DataFrame({"path": ["conversion"], "customers": [23570]}))
+    False
+    >>> _several_stages(pd.DataFrame({"path": ["awareness › consideration", "awareness"]}))
+    True
+    """
+    return bool(len(paths)) and bool(paths["path"].astype(str).str.contains(" › ").any())
+
+
+def _single_steps_note(shown: pd.DataFrame) -> str:
+    """Under the touchpoint flow: the customers of the paths shown with one touchpoint so far,
+    which draw no link (the chart's first column then counts fewer than the table), else "".
+
+    >>> shown = pd.DataFrame({"path": ["1", "1 › 8", "8 › 9"], "customers": [33, 25, 7]})
+    >>> _single_steps_note(shown)
+    'The chart leaves out the 33 customers with one touchpoint so far (1: 33); the table lists them'
+    """
+    single = shown[~shown["path"].astype(str).str.contains(" › ", regex=False)]
+    n = int(single["customers"].sum()) if len(single) else 0
+    if n == 0:
+        return ""
+    which = ", ".join(f"{r.path}: {int(r.customers):,}" for r in single.itertuples())
+    return (
+        f"The chart leaves out the {n:,} customer{'s' if n != 1 else ''} with one touchpoint so "
+        f"far ({which}); the table lists them"
     )
 
 
@@ -276,17 +338,18 @@ def render(data: ReportData) -> str:
         metrics=[
             (_METRIC_NAMES.get(k, k), _metric(k, v), data.metric_notes.get(k, ""))
             for k, v in data.metrics.items()
-            if k in _METRIC_NAMES
+            if k in _METRIC_NAMES and not _says_nothing(k, v)
         ],
         tasks=tasks,
         skipped=[(_title(t), why) for t, why in data.skipped.items()],
-        has_stages=data.has_stages and len(data.flow) > 0,
+        has_stages=data.has_stages and _several_stages(data.paths),
         sankey_svg=svg.sankey(data.flow, title="journey flow") if len(data.flow) else "",
         outcome_cols=[col_name(c) for c in outcome_cols],
         paths=path_rows(data.paths),
         tp_paths=path_rows(data.touchpoint_paths),
         tp_steps=TOUCHPOINT_STEPS,
         tp_note=_paths_note(data.touchpoint_paths, data.touchpoint_customers, TOUCHPOINT_STEPS),
+        tp_single=_single_steps_note(data.touchpoint_paths) if len(data.touchpoint_paths) else "",
         tp_sankey_svg=svg.sankey(data.touchpoint_flow, title="touchpoint flow")
         if len(data.touchpoint_flow)
         else "",

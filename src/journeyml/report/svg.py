@@ -40,6 +40,39 @@ def _text(x: float, y: float, s: str, anchor: str = "start", **kw: str) -> str:
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" {extra}>{escape(s)}</text>'
 
 
+#: characters of a label that fit the 190 px left of a bar chart or a beeswarm at 12 px
+LABEL_CHARS = 28
+
+
+def short_label(name: str, limit: int = LABEL_CHARS) -> str:
+    """A label cut to ``limit`` characters so that it fits left of the chart instead of running
+    off the picture (the full name stays in the element's tooltip); a stage transition keeps
+    both ends.
+
+    >>> short_label("support call")
+    'support call'
+    >>> short_label("assign seriousness → take in charge ticket")
+    'assign seri… → take in cha…'
+    >>> len(short_label("a very long touchpoint name that goes on and on"))
+    28
+    """
+    if len(name) <= limit:
+        return name
+    a, sep, b = name.partition(" → ")
+    if sep:
+        half = (limit - len(sep)) // 2
+        return short_label(a, half) + sep + short_label(b, half)
+    return name[: limit - 1].rstrip() + "…"
+
+
+def _label(x: float, y: float, name: str) -> str:
+    """A chart's row label, right-aligned at ``x``, shortened to fit, full name on hover."""
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="end" fill="{INK}">'
+        f"<title>{escape(name)}</title>{escape(short_label(name))}</text>"
+    )
+
+
 def bars(
     items: Sequence[tuple[str, float]],
     *,
@@ -64,7 +97,7 @@ def bars(
         y = 8 + k * row
         x0, x1 = sorted((sx(0), sx(v)))
         colour = RED if v > 0 else BLUE
-        body.append(_text(label_w - 8, y + 13, name, "end", fill=INK))
+        body.append(_label(label_w - 8, y + 13, name))
         body.append(
             f'<rect x="{x0:.1f}" y="{y + 2}" width="{max(x1 - x0, 1):.1f}" height="{row - 8}" '
             f'fill="{colour}" opacity="0.85"/>'
@@ -109,7 +142,7 @@ def beeswarm(
     body = [f'<line x1="{sx(0):.1f}" y1="4" x2="{sx(0):.1f}" y2="{h - 26}" stroke="{GREY}"/>']
     for k, col in enumerate(points.columns):
         y = 8 + k * row + row / 2
-        body.append(_text(label_w - 8, y + 4, str(col), "end", fill=INK))
+        body.append(_label(label_w - 8, y + 4, str(col)))
         jit = rng.uniform(-row * 0.35, row * 0.35, len(sub))
         for x, j, p in zip(sub[col].to_numpy(), jit, pres[col].to_numpy(bool), strict=True):
             body.append(

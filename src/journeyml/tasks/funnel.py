@@ -56,6 +56,31 @@ class Funnel:
         counts = labels.value_counts(sort=False)
         return cls(task, n, tuple(out), {str(k): int(v) for k, v in sorted(counts.items())})
 
+    @classmethod
+    def merged(cls, parts: Sequence[Funnel]) -> Funnel:
+        """One funnel of disjoint sets of cutoffs (partitions of a log): every count summed.
+
+        >>> a = Funnel("t", 3, (FunnelStep("k", "r", 2, 1),), {"0": 1, "1": 1})
+        >>> b = Funnel("t", 2, (FunnelStep("k", "r", 1, 1),), {"1": 1})
+        >>> m = Funnel.merged([a, b]); (m.total, m.steps[0].remaining, m.classes)
+        (5, 3, {'0': 1, '1': 2})
+        """
+        first = parts[0]
+        steps = tuple(
+            FunnelStep(
+                s.key,
+                s.rule,
+                sum(p.steps[i].remaining for p in parts),
+                sum(p.steps[i].removed_alone for p in parts),
+            )
+            for i, s in enumerate(first.steps)
+        )
+        classes: dict[str, int] = {}
+        for p in parts:
+            for k, v in p.classes.items():
+                classes[k] = classes.get(k, 0) + v
+        return cls(first.task, sum(p.total for p in parts), steps, dict(sorted(classes.items())))
+
     @property
     def eligible(self) -> int:
         return self.steps[-1].remaining if self.steps else self.total
