@@ -591,9 +591,18 @@ def report(
         tracking_uri or default_tracking_uri(), project=project, alias=model
     )
     from journeyml.cli_progress import RichProgress
+    from journeyml.lifecycle import registry
 
+    # the project's tasks without a model of this alias: named in the report, not left out
+    absent = {
+        t: f"no {model} model (its newest version did not pass the promotion gate: see "
+        f"`journeyml models`); not in this report"
+        for t in sorted(
+            set(registry.project_models(registry.resolve_project(pred.project))) - set(pred.tasks)
+        )
+    }
     with RichProgress(console) as progress:
-        render_report(pred, ev, out, progress=progress)
+        render_report(pred, ev, out, progress=progress, absent=absent)
     runs = log_report(out, pred.tasks, model, project=pred.project) if log else []
     where = f" and logged to runs {', '.join(runs)}" if log else ""
     console.print(f"[green]report[/] → {out}{where}")

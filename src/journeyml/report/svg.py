@@ -204,11 +204,20 @@ def reliability(
 
 
 def sankey(links: pd.DataFrame, *, width: int = 1100, height: int = 380, title: str = "") -> str:
-    """Flow between (step, stage) nodes; band widths are numbers of customers."""
+    r"""Flow between (step, stage) nodes; band widths are numbers of customers. The last
+    column's labels fit inside the picture:
+
+    >>> import re
+    >>> links = pd.DataFrame({"step": [0, 0], "source": ["assign seriousness"] * 2,
+    ...     "target": ["take in charge ticket", "resolve ticket"], "customers": [30, 200]})
+    >>> svg = sankey(links)
+    >>> x = max(float(v) for v in re.findall(r'<text x="([\d.]+)"', svg))
+    >>> x + 7 * len("take in charge ticket (30)") <= 1100
+    True
+    """
     if links.empty:
         return _svg(width, 40, _text(10, 24, "no journeys to map"), title)
     steps = int(links["step"].max()) + 2
-    col_w = (width - 160) / max(steps - 1, 1)
     node_w, gap = 14, 10
     # node sizes: inflow (or outflow for step 0)
     size: dict[tuple[int, str], int] = {}
@@ -218,6 +227,11 @@ def sankey(links: pd.DataFrame, *, width: int = 1100, height: int = 380, title: 
     for (st, node), _ in list(size.items()):
         if st == 0:
             size[(0, node)] = int(links[(links.step == 0) & (links.source == node)].customers.sum())
+    # room right of the last column for its labels (they ran off the picture: "take in charge
+    # ticket (30)" lost its count), about 7 px a character at 12 px
+    last = [f"{n} ({v:,})" for (st, n), v in size.items() if st == steps - 1]
+    room = max(140, 7 * max((len(t) for t in last), default=0) + 10)
+    col_w = (width - 20 - node_w - room) / max(steps - 1, 1)
     total = max(
         sum(v for (st, _), v in size.items() if st == k) for k in range(steps)
     )  # busiest column
