@@ -109,3 +109,12 @@ def test_an_outcome_named_by_its_lifecycle_steps_is_said_once() -> None:
     single = TaskConfig("resolved", "case_outcome", outcome=EventMatch(("Completed|Resolved",)))
     assert task.phrase(words=humanize) != single.phrase(words=humanize)
     assert "completed / resolved" in single.phrase(words=humanize)
+
+
+def test_a_unique_order_number_in_the_range_of_unix_seconds_yields_to_written_times() -> None:
+    raw = game()
+    raw["col3"] = pd.to_datetime(raw.pop("client_ts"), unit="ms").astype(str)
+    raw.insert(1, "order_no", [1_500_000_000 + 7 * i for i in range(len(raw))])  # unique
+    found = inspect_frame(raw)
+    assert found.mapping.columns.timestamp.column == "col3"
+    assert found.mapping.timestamp_format is None

@@ -262,7 +262,14 @@ def _pick_timestamp(profiles: list[ColumnProfile]) -> tuple[ColumnProfile, str]:
             "milliseconds since 1970) are read as they are, from 1980 on.",
             field="timestamp",
         )
-    best = max(timed, key=lambda p: (name_hint(p.name, "timestamp")[0], p.time_share))
+    best = max(  # a number that could be Unix time (an order number) yields to written times
+        timed,
+        key=lambda p: (
+            name_hint(p.name, "timestamp")[0],
+            p.time_share,
+            p.time_format not in EPOCH_FORMATS,
+        ),
+    )
     why = [f"{best.time_share:.0%} of values parse as times"]
     hint = name_hint(best.name, "timestamp")[1]
     if hint:
