@@ -424,14 +424,15 @@ def _assign(raw: pd.DataFrame, profiles: list[ColumnProfile], fmt: Format) -> _P
 
 def _is_lifecycle(p: ColumnProfile, variation: dict[str, float]) -> bool:
     """A lifecycle column (XES ``lifecycle:transition``, a CSV's ``Lifecycle`` or
-    ``transition``): a few text values (start, complete, ...) that vary within journeys.
+    ``transition``): a few text values (start, complete, ...; BPIC 2013 has 13) that vary
+    within journeys.
 
     >>> col = ColumnProfile("Lifecycle", 6, 0, 2, "text", False, 0.0, None, (), False, ())
     >>> _is_lifecycle(col, {"Lifecycle": 0.9}), _is_lifecycle(col, {"Lifecycle": 0.0})
     (True, False)
     """
     named = "lifecycle" in words(p.name) or words(p.name) == ["transition"]
-    return named and p.kind == "text" and 2 <= p.distinct <= 12 and variation.get(p.name, 0) > 0
+    return named and p.kind == "text" and 2 <= p.distinct <= 50 and variation.get(p.name, 0) > 0
 
 
 def _per_journey(p: ColumnProfile, variation: dict[str, float]) -> bool:
