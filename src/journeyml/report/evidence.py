@@ -234,6 +234,8 @@ def pooled_evidence(
     y = np.concatenate(labels)
     ids = cut[CUSTOMER_ID].to_numpy().astype(str)
     as_of_ns = pd.to_datetime(cut[AS_OF], utc=True).to_numpy("datetime64[ns]").view(np.int64)
+    if stage is not None:  # the total is known once the dates are read: progress has an ETA
+        stage.update(0, total=n)
     ctx = Context.build(arr, predictor.spec, arr.customer_codes(ids), as_of_ns)
     X = features_from_context(ctx)
     m = explain_rows(predictor, task_name, X, arr, ctx.start, ctx.end, np.arange(n), stage)
@@ -290,6 +292,8 @@ def pooled_case_evidence(
     y = lab["label"].to_numpy()[keep].astype(np.int64)
     ids = cut[CUSTOMER_ID].to_numpy()
     as_of_ns = pd.to_datetime(cut[AS_OF], utc=True).to_numpy("datetime64[ns]").view(np.int64)
+    if stage is not None:
+        stage.update(0, total=len(y))
     ctx = Context.build(arr, predictor.spec, arr.customer_codes(ids), as_of_ns)
     X = features_from_context(ctx)
     m = explain_rows(predictor, task_name, X, arr, ctx.start, ctx.end, np.arange(len(y)), stage)
