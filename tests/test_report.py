@@ -159,3 +159,46 @@ def test_outcomes_of_unserved_tasks_are_not_pain_points(predictor, small_simulat
     forgotten.info = {k: v for k, v in churn.info.items() if k != "project_outcomes"}
     blind = Predictor({"churn": forgotten}, project=predictor.project)
     assert "purchase" in listed(gather(blind, small_simulation.events))
+
+
+def test_a_task_without_a_served_model_is_named_not_dropped(
+    predictor, small_simulation, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A project task whose version stayed challenger is not served: the report says so in a
+    line instead of leaving it out without a word (BPIC 2013's waits_for_user, CDNOW's
+    conversion)."""
+    from journeyml.report import render_report
+    from journeyml.scoring import Predictor
+
+    alone = Predictor({"churn": predictor.bundles["churn"]}, project=predictor.project)
+    why = "no champion model (its newest version did not pass the promotion gate)"
+    html = render_report(
+        alone, small_simulation.events, tmp_path / "r.html", absent={"conversion": why}
+    ).read_text()
+    text = re.sub(r"<[^>]+>", "", html)
+    assert f"Conversion: {why}." in text
+    assert "Churn — churn risk" in text and "Conversion —" not in text
+
+
+def test_example_customers_are_not_given_predictions_they_are_not_eligible_for(
+    predictor, small_simulation
+) -> None:  # type: ignore[no-untyped-def]
+    """An example customer who already bought is not shown a chance of converting (the B2B
+    report showed a churn risk for an account with no contract): the task reads "not
+    eligible" with the API's reason, and a customer with no purchase yet is shown one."""
+    import pandas as pd
+
+    from journeyml.report.build import gather
+    from journeyml.report.render import _example
+
+    ev = small_simulation.events
+    data = gather(predictor, ev, n_examples=3)
+    for e in data.examples:
+        before = ev[
+            (ev["customer_id"] == e["customer_id"]) & (ev["timestamp"] < pd.Timestamp(e["as_of"]))
+        ]
+        bought = bool((before["touchpoint"] == "purchase").any())
+        shown = {t["title"]: t["headline"] for t in _example(e, data)["tasks"]}
+        assert shown["Conversion"].startswith("not eligible: ") == bought
+        assert ("conversion" in e["not_eligible"]) == bought
+    assert len(data.examples) == 3

@@ -78,13 +78,21 @@ def test_case_evidence_reads_only_cases_the_model_never_trained_on(cases) -> Non
 
 
 def test_report_on_cases_says_where_its_evidence_comes_from(cases, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from journeyml.progress import Progress
     from journeyml.report import render_report
 
     predictor, events = cases
-    html = render_report(predictor, events, tmp_path / "r.html").read_text()
+    heard: list = []  # type: ignore[type-arg]
+    html = render_report(
+        predictor, events, tmp_path / "r.html", progress=Progress(heard.append)
+    ).read_text()
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
     assert re.search(r"Held-out evidence from [\d,]+ cases the model was not trained on", text)
     assert "after the moment of prediction" not in text
+    # the evidence stage knows its total once its rows are chosen (progress with an ETA)
+    rows = int(re.search(r"; ([\d,]+) prefixes", text).group(1).replace(",", ""))  # type: ignore[union-attr]
+    evidence = [u for u in heard if u.stage == "evidence reaches_purchase"]
+    assert evidence[-1].finished and evidence[-1].total == evidence[-1].done == rows
     # the reliability table: one row per group, the counts adding up to the eligible cases
     eligible = int(re.search(r"of ([\d,]+) eligible customers", text).group(1).replace(",", ""))  # type: ignore[union-attr]
     part = html.split("Are the probabilities right?")[1].split("</table>")[0]

@@ -264,3 +264,20 @@ def test_a_numeric_attribute_segments_by_its_quartile_bands() -> None:
         "5,750 to 10,500": 5,
     }
     assert seg["c0"] == "1,000 to 5,750" and seg["c19"] == "15,250 to 20,000"
+
+
+def test_segments_come_in_the_order_of_their_numbers() -> None:
+    from journeyml.explain.insights import CauseMatrix, drivers_by_segment
+
+    bands = ["8,000 to 13,200", "1,200 to 8,000", "13,200 to 22,600", "other"]
+    labels = [bands[i % 4] for i in range(8)]
+    idx = pd.Index([f"c{i}" for i in range(8)])
+    m = CauseMatrix("t", pd.DataFrame({"touchpoint:a": np.arange(8.0)}, index=idx),
+                    np.full(8, 0.5), 0.5)  # fmt: skip
+    got = drivers_by_segment(m, pd.Series(labels, index=idx), top=1)
+    assert got["segment"].tolist() == [
+        "1,200 to 8,000",
+        "8,000 to 13,200",
+        "13,200 to 22,600",
+        "other",
+    ]

@@ -591,9 +591,18 @@ def report(
         tracking_uri or default_tracking_uri(), project=project, alias=model
     )
     from journeyml.cli_progress import RichProgress
+    from journeyml.lifecycle import registry
 
+    # the project's tasks without a model of this alias: named in the report, not left out
+    absent = {
+        t: f"no {model} model (its newest version did not pass the promotion gate: see "
+        f"`journeyml models`); not in this report"
+        for t in sorted(
+            set(registry.project_models(registry.resolve_project(pred.project))) - set(pred.tasks)
+        )
+    }
     with RichProgress(console) as progress:
-        render_report(pred, ev, out, progress=progress)
+        render_report(pred, ev, out, progress=progress, absent=absent)
     runs = log_report(out, pred.tasks, model, project=pred.project) if log else []
     where = f" and logged to runs {', '.join(runs)}" if log else ""
     console.print(f"[green]report[/] → {out}{where}")
@@ -836,13 +845,32 @@ def export_models(
     )
 
 
+def find_service_dir(given: Path | None, cwd: Path) -> Path | list[Path]:
+    """The folder of ``service.py``: ``given``, else ``cwd/service``, else the ``service/``
+    beside the ``src/`` this journeyml runs from (an editable install), so ``journeyml serve``
+    works from a project folder of one's own; the folders looked in when none has it."""
+    candidates = (
+        [given]
+        if given is not None
+        else [cwd / "service", Path(__file__).resolve().parents[2] / "service"]
+    )
+    for folder in candidates:
+        if (folder / "service.py").exists():
+            return folder
+    return candidates
+
+
 @app.command()
 @friendly_errors
 def serve(
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(3000),
     tracking_uri: str | None = typer.Option(None),
-    service_dir: Path = typer.Option(Path("service"), help="Folder of service.py."),
+    service_dir: Path | None = typer.Option(
+        None,
+        help="Folder of service.py (default: ./service, else the service of this journeyml's "
+        "source checkout).",
+    ),
     project: str | None = _project_option(),
     store: str | None = typer.Option(None, "--store", help=STORE_HELP),
     no_store: bool = typer.Option(
@@ -851,6 +879,7 @@ def serve(
 ) -> None:
     """Serve a project's champions over HTTP (BentoML): POST /predict, the event store's
     endpoints."""
+    looked = find_service_dir(service_dir, Path.cwd())
     from journeyml.lifecycle import default_tracking_uri
     from journeyml.store import absolute_uri
 
@@ -863,12 +892,13 @@ def serve(
     else:  # the service runs in service_dir: a relative SQLite path is made absolute here
         env["JOURNEYML_STORE_URI"] = absolute_uri(_store_uri(store), Path.cwd())
     env.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    if not (service_dir / "service.py").exists():
+    if isinstance(looked, list):
         console.print(
-            f"[red]error[/]: expected {service_dir}/service.py; run from the repo root "
-            "or pass --service-dir."
+            f"[red]error[/]: expected service.py in {' or '.join(str(p) for p in looked)}, "
+            "found none; pass --service-dir (the service/ folder of the journeyml repository)."
         )
         raise typer.Exit(2)
+    service_dir = looked
     from journeyml.serving import EXIT_REFUSED, ServiceSettings, run_server, serve_command
 
     try:

@@ -157,6 +157,9 @@ def test_typed_datetimes_with_a_zone() -> None:
         ("ad_impression", "company_sent"), ("push notification", "company_sent"),
         ("campaign", "company_sent"), ("email_open", None), ("ad_click", None),
         ("site_visit", None), ("cart_add", None), ("Closed", None),
+        ("account_opened", "conversion"), ("Open account", "conversion"),
+        ("create_account", "conversion"), ("standing_order_setup", None),
+        ("recurring order created", None), ("account_closed", "cancellation"),
     ],
 )  # fmt: skip
 def test_touchpoint_roles_by_their_words(touchpoint: str, role: str | None) -> None:

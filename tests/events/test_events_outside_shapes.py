@@ -95,3 +95,26 @@ def test_a_mapping_with_epoch_seconds_validates() -> None:
     raw = pd.DataFrame({"u": ["1", "1"], "t": [str(BASE_S), str(BASE_S + 60)], "e": ["a", "b"]})
     events = map_events(raw, mapping).events
     assert events["timestamp"].dt.strftime("%H:%M").tolist() == ["00:40", "00:41"]
+
+
+def test_an_outcome_named_by_its_lifecycle_steps_is_said_once() -> None:
+    from journeyml.explain import humanize
+    from journeyml.tasks import EventMatch, TaskConfig
+
+    outcome = EventMatch(("Application approved|start", "Application approved|complete"))
+    task = TaskConfig("approved", "case_outcome", outcome=outcome)
+    assert task.phrase(words=humanize) == (
+        "the chance that the case reaches application approved (start or complete)"
+    )
+    single = TaskConfig("resolved", "case_outcome", outcome=EventMatch(("Completed|Resolved",)))
+    assert task.phrase(words=humanize) != single.phrase(words=humanize)
+    assert "completed / resolved" in single.phrase(words=humanize)
+
+
+def test_a_unique_order_number_in_the_range_of_unix_seconds_yields_to_written_times() -> None:
+    raw = game()
+    raw["col3"] = pd.to_datetime(raw.pop("client_ts"), unit="ms").astype(str)
+    raw.insert(1, "order_no", [1_500_000_000 + 7 * i for i in range(len(raw))])  # unique
+    found = inspect_frame(raw)
+    assert found.mapping.columns.timestamp.column == "col3"
+    assert found.mapping.timestamp_format is None

@@ -262,7 +262,14 @@ def _pick_timestamp(profiles: list[ColumnProfile]) -> tuple[ColumnProfile, str]:
             "milliseconds since 1970) are read as they are, from 1980 on.",
             field="timestamp",
         )
-    best = max(timed, key=lambda p: (name_hint(p.name, "timestamp")[0], p.time_share))
+    best = max(  # a number that could be Unix time (an order number) yields to written times
+        timed,
+        key=lambda p: (
+            name_hint(p.name, "timestamp")[0],
+            p.time_share,
+            p.time_format not in EPOCH_FORMATS,
+        ),
+    )
     why = [f"{best.time_share:.0%} of values parse as times"]
     hint = name_hint(best.name, "timestamp")[1]
     if hint:
@@ -417,14 +424,15 @@ def _assign(raw: pd.DataFrame, profiles: list[ColumnProfile], fmt: Format) -> _P
 
 def _is_lifecycle(p: ColumnProfile, variation: dict[str, float]) -> bool:
     """A lifecycle column (XES ``lifecycle:transition``, a CSV's ``Lifecycle`` or
-    ``transition``): a few text values (start, complete, ...) that vary within journeys.
+    ``transition``): a few text values (start, complete, ...; BPIC 2013 has 13) that vary
+    within journeys.
 
     >>> col = ColumnProfile("Lifecycle", 6, 0, 2, "text", False, 0.0, None, (), False, ())
     >>> _is_lifecycle(col, {"Lifecycle": 0.9}), _is_lifecycle(col, {"Lifecycle": 0.0})
     (True, False)
     """
     named = "lifecycle" in words(p.name) or words(p.name) == ["transition"]
-    return named and p.kind == "text" and 2 <= p.distinct <= 12 and variation.get(p.name, 0) > 0
+    return named and p.kind == "text" and 2 <= p.distinct <= 50 and variation.get(p.name, 0) > 0
 
 
 def _per_journey(p: ColumnProfile, variation: dict[str, float]) -> bool:

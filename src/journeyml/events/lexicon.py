@@ -11,6 +11,8 @@ the word that made it, so the user sees why.
 (('conversion', 'purchase'), None, ('cancellation', 'unsubscribe'))
 >>> touchpoint_role("ad_impression"), touchpoint_role("email_open")
 (('company_sent', 'impression'), None)
+>>> touchpoint_role("account_opened"), touchpoint_role("standing_order_setup")
+(('conversion', 'opened account'), None)
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ CONVERSION_STEMS: Final = (
 NOT_CONVERSION_STEMS: Final = (
     "error", "fail", "declin", "abandon", "reject", "cancel", "return", "refund", "unsubscri",
 )  # fmt: skip
+#: an order that repeats by itself (a bank's standing order, a recurring order) is a setting,
+#: not a conversion
+RECURRING_ORDER: Final = (("standing", "recurring", "repeat"), ("order",))
 CANCELLATION_STEMS: Final = (
     "cancel", "churn", "unsubscri", "optout", "terminat", "deactivat", "unregist",
 )  # fmt: skip
@@ -81,8 +86,12 @@ def touchpoint_role(name: str) -> tuple[TouchpointRole, str] | None:
     )
     if hit:
         return "cancellation", hit
-    hit = _first(tokens, CONVERSION_STEMS) or _pair(tokens, ("sign",), ("up",))
-    if hit and not _first(tokens, NOT_CONVERSION_STEMS):
+    hit = (
+        _first(tokens, CONVERSION_STEMS)
+        or _pair(tokens, ("sign",), ("up",))
+        or _pair(tokens, ("open", "creat", "activat"), ("account",))
+    )
+    if hit and not (_first(tokens, NOT_CONVERSION_STEMS) or _pair(tokens, *RECURRING_ORDER)):
         return "conversion", hit
     if not _first(tokens, CUSTOMER_ACTION_STEMS):
         hit = (

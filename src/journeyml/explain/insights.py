@@ -37,6 +37,7 @@ probability points — the same grouping as the per-prediction explanations
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -124,11 +125,24 @@ def global_drivers(m: CauseMatrix, top: int = 12) -> pd.DataFrame:
     return out.sort_values("mean_abs", ascending=False).head(top).reset_index(drop=True)
 
 
+def natural_key(label: str) -> list[tuple[int, float | str]]:
+    """Sort key reading the numbers in a label as numbers (segments "8,000 to 13,200" before
+    "13,200 to 22,600"; "age 9" before "age 10").
+
+    >>> sorted(["13,200 to 22,600", "other", "8,000 to 13,200", "1,200 to 8,000"], key=natural_key)
+    ['1,200 to 8,000', '8,000 to 13,200', '13,200 to 22,600', 'other']
+    """
+    parts = re.findall(r"\d[\d,]*(?:\.\d+)?|\D+", label)
+    return [(0, float(p.replace(",", ""))) if p[0].isdigit() else (1, p) for p in parts]
+
+
 def drivers_by_segment(m: CauseMatrix, segments: pd.Series, top: int = 5) -> pd.DataFrame:
     """Top causes per segment/persona: ``segment, n, rank, cause, label, mean_abs, mean``."""
     seg = pd.Series(np.asarray(segments), index=m.points.index).astype(str)
     parts = []
-    for s, idx in seg.groupby(seg).groups.items():
+    groups = seg.groupby(seg).groups
+    for s in sorted(groups, key=natural_key):
+        idx = groups[s]
         sub = CauseMatrix(m.task, m.points.loc[idx], m.probability, m.base_rate)
         d = global_drivers(sub, top)
         d.insert(0, "rank", np.arange(1, len(d) + 1))

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from journeyml.explain.allocation import JOURNEY_LABELS, Allocation, _Index, _index, _label
-from journeyml.features import EventArrays, FeatureDef, FeatureSpec, spec_cache
+from journeyml.features import OTHER, EventArrays, FeatureDef, FeatureSpec, spec_cache
 from journeyml.tasks import LEGACY_TASKS, TaskConfig, legacy_task
 
 #: timestamps given per cause (the latest events behind it)
@@ -36,8 +36,15 @@ def plural(name: str, n: float = 2) -> str:
 
     >>> plural("support_call"), plural("complaint", 1), plural("brand_survey"), plural("search")
     ('support calls', 'complaint', 'brand surveys', 'searches')
+    >>> plural("8", 1), plural("8", 3)
+    ("'8' event", "'8' events")
     """
     words = humanize(name)
+    if name == OTHER:  # the bucket of rare touchpoints
+        return "other touchpoint" + ("" if n == 1 else "s")
+    if words and not re.search(r"[a-z]", words):
+        # an activity code ("8"): "1 '8' event", "2 '8' events", never "1 8"
+        return f"'{words}' event" + ("" if n == 1 else "s")
     if n == 1 or not words:
         return words
     if re.search(r"(s|x|z|ch|sh)$", words):
@@ -106,15 +113,27 @@ class RootCause:
 
 def _describe(spec: FeatureSpec, f: FeatureDef, x: float) -> str:
     lab = _label(spec, f, x)
-    if not np.isfinite(x) and f.kind == "numeric":
+    if not np.isfinite(x):
         if f.family == "recency":
             return f"no {plural(f.source, 1) if f.source else 'event'} so far"
-        return f"{f.name}: none"
+        nth = re.fullmatch(r"last_(?:touchpoint|stage|channel)_(\d+)", f.name)
+        if nth:  # the k-th last event of a journey shorter than k
+            k = int(nth.group(1))
+            return "no event so far" if k == 1 else f"fewer than {k} events so far"
+        if f.family == "value":
+            return f"no valued events {span(f.window_days)}"
+        if f.kind == "numeric":
+            return f"{humanize(f.name)}: not known yet"
     if f.source_type == "transition" and f.source and " → " in f.source:
         a, b = f.source.split(" → ", 1)
         return transition_words(humanize(a), humanize(b), x)
+    template = re.sub(r"\{value:\.[01]f\} days", "{days}", f.template)
     try:
-        text = f.template.format(value=x, label=humanize(lab) if lab is not None else "none")
+        text = template.format(
+            value=x,
+            days=whole_days(x),
+            label=humanize(lab) if lab is not None else "none",
+        )
     except (ValueError, KeyError):
         return f"{f.name} = {x:g}"
     text = text.replace("3th-last", "third-last").replace("2th-last", "second-last")
@@ -148,8 +167,22 @@ def transition_words(a: str, b: str, n: float) -> str:
     return f"moved from {a} to {b} {times(n)}"
 
 
+def whole_days(days: float) -> str:
+    """Elapsed time in whole days (half up), as every sentence says it: 10.5 days read "11
+    days" in "11 days in current stage" and in "first contact 11 days ago" alike (the feature
+    keeps its precision).
+
+    >>> whole_days(0.4), whole_days(1.2), whole_days(1.7), whole_days(10.5)
+    ('less than a day', '1 day', '2 days', '11 days')
+    """
+    if days < 1:
+        return "less than a day"
+    n = int(np.floor(days + 0.5))
+    return f"{n} day{'s' if n != 1 else ''}"
+
+
 def _ago(days: float) -> str:
-    return "today" if days < 1 else f"{days:.0f} day{'s' if round(days) != 1 else ''} ago"
+    return "today" if days < 1 else f"{whole_days(days)} ago"
 
 
 def _journey_phrase(spec: FeatureSpec, x: np.ndarray, name: str, lead: FeatureDef) -> str | None:
@@ -175,10 +208,10 @@ def _journey_phrase(spec: FeatureSpec, x: np.ndarray, name: str, lead: FeatureDe
     return None
 
 
-_ONE = re.compile(r"(?<![\d.])1 ((?:[a-z_-]+ )*?)(events|sessions|days|switches|times)\b")
+_ONE = re.compile(r"(?<![\d.])1 ((?:[\w'-]+ )*?)(events|sessions|days|switches|times)\b")
 _SINGULAR = {"events": "event", "sessions": "session", "days": "day", "switches": "switch"}
 _ZERO_TIMES = re.compile(r"(?<![\d.])(\w+(?: \w+)??) 0 times\b")
-_ZERO = re.compile(r"(?<![\d.])0 ((?:[a-z_-]+ )*?)(events|sessions|switches)\b")
+_ZERO = re.compile(r"(?<![\d.])0 ((?:[\w'-]+ )*?)(events|sessions|switches)\b")
 _TWO_TIMES = re.compile(r"(?<![\d.])2 times\b")
 
 
@@ -207,6 +240,8 @@ def counted(text: str) -> str:
     ('never fell back', 'fell back once', 'fell back twice')
     >>> counted("0 events in the last 30 days"), counted("0 channel switches")
     ('no events in the last 30 days', 'no channel switches')
+    >>> counted("0 Facebook channel events"), counted("1 Facebook channel events")
+    ('no Facebook channel events', '1 Facebook channel event')
     >>> counted("active on 0 days"), counted("active on 1 days"), counted("10 events so far")
     ('not active on any day', 'active on 1 day', '10 events so far')
     """
@@ -231,13 +266,13 @@ def _touchpoint_phrase(
             return f"{c:g} {plural(tp, c)} {span(w)}", float(w)
     d = ix.tp_days_since(x)[j]
     if np.isfinite(d):
-        ago = "today" if d < 1 else f"{d:.0f} day{'s' if round(d) != 1 else ''} ago"
+        ago = _ago(d)
         c_all = ix.tp_count(x, None)[j]
         n = f" ({c_all:g} in all)" if np.isfinite(c_all) and c_all > 1 else ""
-        return f"last {humanize(tp)} {ago}{n}", None
+        return f"last {plural(tp, 1)} {ago}{n}", None
     c_all = ix.tp_count(x, None)[j]
     if np.isfinite(c_all) and c_all == 0:
-        return f"no {humanize(tp)} so far", None
+        return f"no {plural(tp, 1)} so far", None
     return f"{humanize(tp)} in the journey", None
 
 

@@ -27,6 +27,7 @@ from journeyml.features.rows import (
 )
 from journeyml.features.spec import (
     FEATURE_CODE_VERSION,
+    OTHER,
     FeatureDef,
     FeatureParams,
     FeatureSpec,
@@ -40,6 +41,7 @@ __all__ = [
     "FEATURE_CODE_VERSION",
     "NS_PER_DAY",
     "N_EVENTS",
+    "OTHER",
     "ChunkedRows",
     "Context",
     "CustomerChunk",

@@ -14,7 +14,8 @@ every registered model also carries its project and task as tags, which is what 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import RegisteredModel
 from mlflow.exceptions import MlflowException
+from mlflow.utils import logging_utils
 
 from journeyml.errors import (
     ConfigError,
@@ -156,10 +158,24 @@ def resolve_project(project: str | None) -> str:
 
 
 # --- versions and aliases ------------------------------------------------------------------
+@contextmanager
+def _quiet_mlflow() -> Iterator[None]:
+    """MLflow's own event lines ("Successfully registered model …", "Created version …")
+    silenced: the caller says the same in its words. Failures still raise."""
+    stream = logging_utils.MLFLOW_LOGGING_STREAM
+    was = stream.enabled
+    stream.enabled = False
+    try:
+        yield
+    finally:
+        stream.enabled = was
+
+
 def register(model_uri: str, project: str, task: str, run_id: str) -> str:
     """Register a new version and give it the ``challenger`` alias; return the version."""
     name = model_name(project, task)
-    mv = mlflow.register_model(model_uri, name, tags={"run_id": run_id})
+    with _quiet_mlflow():
+        mv = mlflow.register_model(model_uri, name, tags={"run_id": run_id})
     client = MlflowClient()
     client.set_registered_model_tag(name, PROJECT_TAG, project)
     client.set_registered_model_tag(name, TASK_TAG, task)

@@ -33,7 +33,7 @@ from journeyml.report.evidence import (
     pooled_evidence,
 )
 from journeyml.scoring import Predictor, ScoreRequest
-from journeyml.tasks import TaskConfig, make_labels
+from journeyml.tasks import TaskConfig, make_labels, reasons_by_cutoff
 
 #: touchpoint paths show the last this many touchpoints before as_of
 TOUCHPOINT_STEPS = 2
@@ -292,7 +292,7 @@ def gather(
     in_report = pd.Index(cust)
     with progress.stage("journey map", unit="steps"):
         paths = insights_map.stage_paths(ev, as_of)
-        paths = paths[paths.index.astype(str).isin(in_report)]
+        paths = paths[paths.index.astype(str).isin(in_report)].map(_humanize_path)
         data.paths = insights_map.main_paths(paths, outcomes)
         data.flow = insights_map.flow_links(paths, list(data.paths["path"]))
         tp_paths = insights_map.touchpoint_paths(ev, as_of, last=TOUCHPOINT_STEPS)
@@ -345,7 +345,7 @@ def reliability_bins(
 
 
 def _humanize_path(path: str) -> str:
-    """A path of raw touchpoint names in the words the rest of the report uses.
+    """A path of raw touchpoint or stage names in the words the rest of the report uses.
 
     >>> _humanize_path("site_visit › cart_add")
     'site visit › cart add'
@@ -453,10 +453,17 @@ def _examples(
     picks = picks[:n]
     if not picks:
         return []
-    sel = cut[cut[CUSTOMER_ID].astype(str).isin(picks)]
+    sel = cut[cut[CUSTOMER_ID].astype(str).isin(picks)].reset_index(drop=True)
     rows = predictor.score_frame(ev, sel, ScoreRequest(predictor.tasks, top_k=3))
+    # a task the customer is not eligible for (a churn risk before any contract) is said so,
+    # not shown as a prediction: the same reasons the API flags not_eligible with
+    configs = [predictor.bundles[t].task for t in predictor.tasks]
+    reasons = reasons_by_cutoff(configs, ev, sel, humanize)
     several_channels = "channel" in ev.columns and ev["channel"].nunique() > 1
-    for r in rows:
+    for i, r in enumerate(rows):
+        r["not_eligible"] = {
+            t: why[i] for t, why in zip(predictor.tasks, reasons, strict=True) if why[i]
+        }
         cid = r["customer_id"]
         j = ev[ev[CUSTOMER_ID].astype(str) == cid]
         j = j[j[TIMESTAMP] < pd.Timestamp(r["as_of"])].tail(6)

@@ -95,6 +95,10 @@ class PooledEvidence:
         Held-out evidence from 1,905 customers over 2 dates (2024-03-26 to 2024-04-09, every 7 \
 days; 131 outcomes, of 97 customers), all observed before the moment of prediction; earlier \
 dates were in the model's training.
+        >>> e = PooledEvidence(HeldOut(m, pd.DataFrame()), (d, d - pd.Timedelta(days=1)), 1.0,
+        ...                    6598, 369, 202, "cost")  # daily snapshots (attribution sample)
+        >>> "(2024-04-08 to 2024-04-09, every day;" in e.sentence()
+        True
         """
         if self.cases_after is not None:
             return (
@@ -106,8 +110,9 @@ dates were in the model's training.
                 f"the log{'; ' + BOUNDS[self.bound] if self.bound == 'cost' else ''}."
             )
         k = len(self.dates)
+        every = "every day" if self.step_days == 1 else f"every {self.step_days:g} days"
         span = (
-            f"{self.dates[-1]:%Y-%m-%d} to {self.dates[0]:%Y-%m-%d}, every {self.step_days:g} days"
+            f"{self.dates[-1]:%Y-%m-%d} to {self.dates[0]:%Y-%m-%d}, {every}"
             if k > 1
             else f"{self.dates[0]:%Y-%m-%d}"
         )
@@ -229,6 +234,8 @@ def pooled_evidence(
     y = np.concatenate(labels)
     ids = cut[CUSTOMER_ID].to_numpy().astype(str)
     as_of_ns = pd.to_datetime(cut[AS_OF], utc=True).to_numpy("datetime64[ns]").view(np.int64)
+    if stage is not None:  # the total is known once the dates are read: progress has an ETA
+        stage.update(0, total=n)
     ctx = Context.build(arr, predictor.spec, arr.customer_codes(ids), as_of_ns)
     X = features_from_context(ctx)
     m = explain_rows(predictor, task_name, X, arr, ctx.start, ctx.end, np.arange(n), stage)
@@ -285,6 +292,8 @@ def pooled_case_evidence(
     y = lab["label"].to_numpy()[keep].astype(np.int64)
     ids = cut[CUSTOMER_ID].to_numpy()
     as_of_ns = pd.to_datetime(cut[AS_OF], utc=True).to_numpy("datetime64[ns]").view(np.int64)
+    if stage is not None:
+        stage.update(0, total=len(y))
     ctx = Context.build(arr, predictor.spec, arr.customer_codes(ids), as_of_ns)
     X = features_from_context(ctx)
     m = explain_rows(predictor, task_name, X, arr, ctx.start, ctx.end, np.arange(len(y)), stage)

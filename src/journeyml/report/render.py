@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -358,10 +358,14 @@ def render(data: ReportData) -> str:
 
 
 def _example(e: dict[str, Any], data: ReportData) -> dict[str, Any]:
-    tasks = []
+    tasks: list[dict[str, Any]] = []
     for t in data.versions:
         r = e.get(t)
         if not isinstance(r, dict):
+            continue
+        why = e.get("not_eligible", {}).get(t)
+        if why:
+            tasks.append({"title": _title(t), "headline": f"not eligible: {why}", "causes": []})
             continue
         if "distribution" in r:
             d = data.definitions.get(t)
@@ -384,10 +388,17 @@ def _example(e: dict[str, Any], data: ReportData) -> dict[str, Any]:
 
 
 def render_report(
-    predictor: Predictor, events: pd.DataFrame, out: Path, *, progress: Progress = NO_PROGRESS
+    predictor: Predictor,
+    events: pd.DataFrame,
+    out: Path,
+    *,
+    progress: Progress = NO_PROGRESS,
+    absent: Mapping[str, str] | None = None,
 ) -> Path:
     """Build the report for ``events`` and write it to ``out`` (one HTML file); ``progress``
-    hears its stages.
+    hears its stages. ``absent``: tasks of the project the predictor does not serve, and why
+    (a task whose version stayed challenger): the report names them instead of leaving them out
+    without a word.
 
     >>> import pathlib, tempfile
     >>> from journeyml import render_report, toy
@@ -397,7 +408,9 @@ def render_report(
     >>> "<svg" in out.read_text()
     True
     """
-    html = render(gather(predictor, events, progress=progress))
+    data = gather(predictor, events, progress=progress)
+    data.skipped.update({t: why for t, why in (absent or {}).items() if t not in data.skipped})
+    html = render(data)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     return out

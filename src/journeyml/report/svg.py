@@ -111,7 +111,9 @@ def bars(
         right = max(v, errors[k][1]) if errors else v
         tx = sx(max(right, 0.0))  # values always right of the bar and the zero line
         body.append(_text(tx + 4, y + 13, f"{v:+.1f}"))
-    body.append(_text(label_w + plot_w / 2, h - 8, unit, "middle", fill="#52606d"))
+    # the caption under the whole chart (under the plot alone, a long one ran off the right)
+    caption = short_label(unit, int((width - 20) / 6.5))
+    body.append(_text(width / 2, h - 8, caption, "middle", fill="#52606d"))
     return _svg(width, h, "".join(body), title)
 
 
@@ -204,11 +206,28 @@ def reliability(
 
 
 def sankey(links: pd.DataFrame, *, width: int = 1100, height: int = 380, title: str = "") -> str:
-    """Flow between (step, stage) nodes; band widths are numbers of customers."""
+    r"""Flow between (step, stage) nodes; band widths are numbers of customers. The last
+    column's labels fit inside the picture:
+
+    >>> import re
+    >>> links = pd.DataFrame({"step": [0, 0], "source": ["assign seriousness"] * 2,
+    ...     "target": ["take in charge ticket", "resolve ticket"], "customers": [30, 200]})
+    >>> svg = sankey(links)
+    >>> x = max(float(v) for v in re.findall(r'<text x="([\d.]+)"', svg))
+    >>> x + 7 * len("take in charge ticket (30)") <= 1100
+    True
+
+    A label of an earlier column stops before the next column (full name on hover):
+
+    >>> steps = ["accepted / in progress", "queued / awaiting assignment"] * 3
+    >>> links = pd.DataFrame({"step": range(5), "source": steps[:5], "target": steps[1:],
+    ...                       "customers": 59})
+    >>> re.findall(r"</title>([^<]*)</text>", sankey(links))[1]
+    'queued / await… (59)'
+    """
     if links.empty:
         return _svg(width, 40, _text(10, 24, "no journeys to map"), title)
     steps = int(links["step"].max()) + 2
-    col_w = (width - 160) / max(steps - 1, 1)
     node_w, gap = 14, 10
     # node sizes: inflow (or outflow for step 0)
     size: dict[tuple[int, str], int] = {}
@@ -218,6 +237,11 @@ def sankey(links: pd.DataFrame, *, width: int = 1100, height: int = 380, title: 
     for (st, node), _ in list(size.items()):
         if st == 0:
             size[(0, node)] = int(links[(links.step == 0) & (links.source == node)].customers.sum())
+    # room right of the last column for its labels (they ran off the picture: "take in charge
+    # ticket (30)" lost its count), about 7 px a character at 12 px
+    last = [f"{n} ({v:,})" for (st, n), v in size.items() if st == steps - 1]
+    room = max(140, 7 * max((len(t) for t in last), default=0) + 10)
+    col_w = (width - 20 - node_w - room) / max(steps - 1, 1)
     total = max(
         sum(v for (st, _), v in size.items() if st == k) for k in range(steps)
     )  # busiest column
@@ -241,7 +265,14 @@ def sankey(links: pd.DataFrame, *, width: int = 1100, height: int = 380, title: 
                 f'fill="{colour}"/>'
             )
             if hgt > 11:
-                body.append(_text(x + node_w + 4, y + 11, f"{n} ({size[(k, n)]:,})", fill=INK))
+                count = f" ({size[(k, n)]:,})"
+                # a label left of the last column stops before the next column's nodes
+                fits = int((col_w - node_w - 10) / 7) - len(count) if k < steps - 1 else 200
+                body.append(
+                    f'<text x="{x + node_w + 4:.1f}" y="{y + 11:.1f}" fill="{INK}">'
+                    f"<title>{escape(n + count)}</title>{escape(short_label(n, max(fits, 6)))}"
+                    f"{escape(count)}</text>"
+                )
             y += hgt + gap
     out_off: dict[tuple[int, str], float] = {}
     in_off: dict[tuple[int, str], float] = {}

@@ -92,6 +92,26 @@ def isin(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return out
 
 
+def _by_activity(touchpoints: tuple[str, ...]) -> list[tuple[str, list[str]]]:
+    """Touchpoints grouped by the activity before their last ``|``, in order of first mention
+    (``[]`` steps: a touchpoint without one, or the only one of its activity)."""
+    groups: dict[str, list[str]] = {}
+    for t in touchpoints:
+        activity, sep, step = t.rpartition("|")
+        groups.setdefault(activity if sep else t, []).append(step if sep else "")
+    out: list[tuple[str, list[str]]] = []
+    for activity, steps in groups.items():
+        if len(steps) >= 2 and all(steps):
+            out.append((activity, steps))
+        else:
+            out += [(f"{activity}|{s}" if s else activity, []) for s in steps]
+    return out
+
+
+def _activity_steps(words: Words, activity: str, steps: list[str]) -> str:
+    return f"{words(activity)} ({' or '.join(steps)})" if steps else words(activity)
+
+
 @dataclass(frozen=True)
 class EventMatch:
     """A set of events: any of these touchpoints, any of these stages, or an attribute with one
@@ -146,7 +166,13 @@ class EventMatch:
         return out
 
     def describe(self, words: Words = _plain) -> str:
-        parts = [words(t) for t in self.touchpoints]
+        """The events in words; transitions of one activity (a process log's activity and
+        lifecycle joined with ``|``) are named once, with their transitions.
+
+        >>> EventMatch(("Approved|start", "Approved|complete", "Paid")).describe()
+        'Approved (start or complete) or Paid'
+        """
+        parts = [_activity_steps(words, a, steps) for a, steps in _by_activity(self.touchpoints)]
         parts += [f"stage {words(s)}" for s in self.stages]
         if self.attribute is not None:
             parts.append(f"{self.attribute} = {' or '.join(self.values)}")
