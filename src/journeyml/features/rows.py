@@ -109,8 +109,49 @@ def _reblocked(runs: Iterator[np.ndarray], block: int) -> Iterator[np.ndarray]:
         yield np.ascontiguousarray(np.concatenate(buf) if len(buf) > 1 else buf[0])
 
 
+class _StreamedRows:
+    """What rows computed as they are read share: blocks, rows in any order and kept columns,
+    all from the subclass's ``_runs`` (the requested rows, ascending, in consecutive runs)."""
+
+    dtype: Any
+    columns: dict[int, np.ndarray]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def _runs(self, idx: np.ndarray, window: int) -> Iterator[np.ndarray]:
+        raise NotImplementedError
+
+    def blocks(self, idx: np.ndarray, block: int) -> Iterator[np.ndarray]:
+        return _reblocked(self._runs(np.asarray(idx, dtype=np.int64), block), block)
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        """The rows ``idx`` (row numbers in any order) at once, from the runs of the sorted
+        rows."""
+        idx = np.asarray(idx, dtype=np.int64)
+        order = np.argsort(idx, kind="stable")
+        out = np.empty((len(idx), self.shape[1]), dtype=self.dtype)
+        at = 0
+        for run in self._runs(idx[order], 32_768):
+            out[order[at : at + run.shape[0]]] = run
+            at += run.shape[0]
+        return out
+
+    def column(self, j: int) -> np.ndarray:
+        """Column ``j`` of every row: computed in one pass the first time, then kept."""
+        if j not in self.columns:
+            out = np.empty(self.shape[0], dtype=self.dtype)
+            at = 0
+            for run in self._runs(np.arange(self.shape[0]), 32_768):
+                out[at : at + run.shape[0]] = run[:, j]
+                at += run.shape[0]
+            self.columns[j] = out
+        return self.columns[j]
+
+
 @dataclass
-class ChunkedRows:
+class ChunkedRows(_StreamedRows):
     """Rows computed when they are read, in chunks of whole customers of about
     ``chunk_events`` events (:func:`customer_chunks`): every feature depends on one
     customer's events only, so they are the rows of :func:`build_features` bit for bit
@@ -175,16 +216,6 @@ class ChunkedRows:
             X = features_from_context(chunk_context(chunk, self.spec, as_of, n_ev))
             yield X.astype(self.dtype, copy=False)
 
-    def blocks(self, idx: np.ndarray, block: int) -> Iterator[np.ndarray]:
-        return _reblocked(self._runs(np.asarray(idx, dtype=np.int64), block), block)
-
-    def take(self, idx: np.ndarray) -> np.ndarray:
-        return _take(self, idx)
-
-    def column(self, j: int) -> np.ndarray:
-        """Column ``j`` of every row: computed once (one pass over the events), then kept."""
-        return _column(self, j)
-
     def matrix(self) -> np.ndarray:
         """Every row at once (as :func:`build_features` computes it)."""
         return compute_features(
@@ -193,7 +224,7 @@ class ChunkedRows:
 
 
 @dataclass
-class PartitionedRows:
+class PartitionedRows(_StreamedRows):
     """Rows of cutoffs grouped by partition of a customer-partitioned event log (each
     customer's events in one partition), computed partition by partition as they are read:
     only one partition's events are in memory at a time. Rows ``bounds[k]`` (start, stop)
@@ -261,40 +292,6 @@ class PartitionedRows:
             )
             yield from rows._runs(idx[a:b] - lo, window)
 
-    def blocks(self, idx: np.ndarray, block: int) -> Iterator[np.ndarray]:
-        return _reblocked(self._runs(np.asarray(idx, dtype=np.int64), block), block)
-
-    def take(self, idx: np.ndarray) -> np.ndarray:
-        return _take(self, idx)
-
-    def column(self, j: int) -> np.ndarray:
-        """Column ``j`` of every row: computed once (one pass over the partitions), then kept."""
-        return _column(self, j)
-
     def matrix(self) -> np.ndarray:
         """Every row at once."""
-        return _take(self, np.arange(self.shape[0]))
-
-
-def _take(rows: ChunkedRows | PartitionedRows, idx: np.ndarray) -> np.ndarray:
-    """The rows ``idx`` (row numbers in any order) at once, from the runs of the sorted rows."""
-    idx = np.asarray(idx, dtype=np.int64)
-    order = np.argsort(idx, kind="stable")
-    out = np.empty((len(idx), rows.shape[1]), dtype=rows.dtype)
-    at = 0
-    for run in rows._runs(idx[order], 32_768):
-        out[order[at : at + run.shape[0]]] = run
-        at += run.shape[0]
-    return out
-
-
-def _column(rows: ChunkedRows | PartitionedRows, j: int) -> np.ndarray:
-    """Column ``j`` of every row, computed in one pass the first time, then kept."""
-    if j not in rows.columns:
-        out = np.empty(rows.shape[0], dtype=rows.dtype)
-        at = 0
-        for run in rows._runs(np.arange(rows.shape[0]), 32_768):
-            out[at : at + run.shape[0]] = run[:, j]
-            at += run.shape[0]
-        rows.columns[j] = out
-    return rows.columns[j]
+        return self.take(np.arange(self.shape[0]))
