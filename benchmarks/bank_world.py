@@ -233,17 +233,9 @@ def simulate(
     c, tp, sec, value = c[idx], tp[idx], sec[idx], value[idx]
     ids = np.array([f"acct-{i:05d}" for i in range(n)], dtype=object)
     ts_ns = t0.value + sec * 1_000_000_000
-    names = np.array(TOUCHPOINTS, dtype=object)
-    events = pd.DataFrame(
-        {
-            "customer_id": pd.Series(ids[c], dtype=object),
-            "timestamp": pd.DatetimeIndex(ts_ns.view("datetime64[ns]")).tz_localize("UTC"),
-            "touchpoint": pd.Series(names[tp], dtype=object),
-            "channel": pd.Series(np.array([CHANNEL[t] for t in names], object)[tp], dtype=object),
-            "stage": pd.Series(np.array([STAGE[t] for t in names], object)[tp], dtype=object),
-            "value": value.astype(np.float64),
-            "income_band": pd.Series(np.array(BANDS, dtype=object)[band[c]], dtype=object),
-        }
+    channel = np.array([CHANNEL[t] for t in TOUCHPOINTS], dtype=object)[tp]
+    events = mechanics.events_frame(
+        ids, c, ts_ns, TOUCHPOINTS, tp, channel, STAGE, value, {"income_band": (BANDS, band)}
     )
     bought = tp == _TP["account_opened"]
     churned = np.where(

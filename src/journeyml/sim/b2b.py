@@ -384,24 +384,11 @@ def _assemble(
     cust, tp, sec, value = cust[idx], tp[idx], sec[idx], value[idx]
     ids = np.array([f"acct-{i:05d}" for i in range(n)], dtype=object)
     ts_ns = t0.value + sec * 1_000_000_000
-    events = pd.DataFrame(
-        {
-            "customer_id": pd.Series(ids[cust], dtype=object),
-            "timestamp": pd.DatetimeIndex(ts_ns.view("datetime64[ns]")).tz_localize("UTC"),
-            "touchpoint": pd.Series(np.array(TOUCHPOINTS, dtype=object)[tp], dtype=object),
-            "channel": pd.Series(
-                np.array(CHANNELS, dtype=object)[_channels(tp, sec)], dtype=object
-            ),
-            "stage": pd.Series(
-                np.array([TOUCHPOINT_STAGE[t] for t in TOUCHPOINTS], dtype=object)[tp], dtype=object
-            ),
-            "value": value.astype(np.float64),
-            "company_size": pd.Series(
-                np.array(PERSONAS, dtype=object)[persona[cust]], dtype=object
-            ),
-            "industry": pd.Series(np.array(INDUSTRIES, dtype=object)[industry[cust]], dtype=object),
-        }
-    )
+    channel = np.array(CHANNELS, dtype=object)[_channels(tp, sec)]
+    events = mechanics.events_frame(
+        ids, cust, ts_ns, TOUCHPOINTS, tp, channel, TOUCHPOINT_STAGE, value,
+        {"company_size": (PERSONAS, persona), "industry": (INDUSTRIES, industry)},
+    )  # fmt: skip
 
     signed = tp == _TP["contract_signed"]
     kind = np.array([None, "explicit", "inactivity"], dtype=object)[

@@ -296,22 +296,11 @@ def _assemble(
     cust, tp, sec, value = cust[idx], tp[idx], sec[idx], value[idx]
     ids = np.array([f"pol-{i:05d}" for i in range(n)], dtype=object)
     ts_ns = t0.value + sec * 1_000_000_000
-    names = np.array(TOUCHPOINTS, dtype=object)
-    events = pd.DataFrame(
-        {
-            "customer_id": pd.Series(ids[cust], dtype=object),
-            "timestamp": pd.DatetimeIndex(ts_ns.view("datetime64[ns]")).tz_localize("UTC"),
-            "touchpoint": pd.Series(names[tp], dtype=object),
-            "channel": pd.Series(
-                np.array([CHANNEL_OF[t] for t in names], object)[tp], dtype=object
-            ),
-            "stage": pd.Series(
-                np.array([TOUCHPOINT_STAGE[t] for t in names], object)[tp], dtype=object
-            ),
-            "value": value.astype(np.float64),
-            "household": pd.Series(np.array(HOUSEHOLDS, dtype=object)[house[cust]], dtype=object),
-        }
-    )
+    channel = np.array([CHANNEL_OF[t] for t in TOUCHPOINTS], dtype=object)[tp]
+    events = mechanics.events_frame(
+        ids, cust, ts_ns, TOUCHPOINTS, tp, channel, TOUCHPOINT_STAGE, value,
+        {"household": (HOUSEHOLDS, house)},
+    )  # fmt: skip
     bought = tp == _TP["policy_purchase"]
     churned = np.where(
         state == _CANCELLED,

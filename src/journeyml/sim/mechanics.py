@@ -25,7 +25,7 @@ output for a seed, are the world's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,6 +230,35 @@ def canonical_order(
         key = (cust * span + sec) * n_tp + tp_rank[tp]
         return np.argsort(key, kind="stable")
     return np.lexsort((tp_rank[tp], sec, cust))  # pragma: no cover - astronomically large runs
+
+
+def events_frame(
+    ids: np.ndarray,
+    cust: IntArr,
+    ts_ns: IntArr,
+    touchpoints: Sequence[str],
+    tp: IntArr,
+    channel: np.ndarray,
+    stage_of: Mapping[str, str],
+    value: FloatArr,
+    attributes: Mapping[str, tuple[Sequence[str], IntArr]],
+) -> pd.DataFrame:
+    """A simulated world's event log in the canonical columns: customer ids ``ids[cust]``, UTC
+    times of ``ts_ns``, touchpoint names, the events' ``channel``, each touchpoint's stage,
+    ``value``, and per customer attribute the name of its code (``names``, ``codes`` per
+    customer)."""
+    names = np.array(touchpoints, dtype=object)
+    frame: dict[str, Any] = {
+        "customer_id": pd.Series(ids[cust], dtype=object),
+        "timestamp": pd.DatetimeIndex(ts_ns.view("datetime64[ns]")).tz_localize("UTC"),
+        "touchpoint": pd.Series(names[tp], dtype=object),
+        "channel": pd.Series(channel, dtype=object),
+        "stage": pd.Series(np.array([stage_of[t] for t in names], dtype=object)[tp], dtype=object),
+        "value": value.astype(np.float64),
+    }
+    for column, (labels, codes) in attributes.items():
+        frame[column] = pd.Series(np.array(labels, dtype=object)[codes[cust]], dtype=object)
+    return pd.DataFrame(frame)
 
 
 def first_of(cust: IntArr, ts_ns: IntArr, mask: BoolArr, n: int) -> FloatArr:
